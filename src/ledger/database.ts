@@ -1,0 +1,158 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Pool, types, type PoolClient } from 'pg';
+
+// Keep int8 and numeric as strings: amounts and counts must not pass through a float.
+types.setTypeParser(types.builtins.INT8, (v) => v);
+types.setTypeParser(types.builtins.NUMERIC, (v) => v);
+
+/** Something that runs SQL: the database itself or one transaction. */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements, without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+/**
+ * The ledger's store: the embedded PGlite (default) or a PostgreSQL server (DATABASE_URL). Both speak the same
+ * SQL; the ledger is written once against this interface.
+ */
+export interface Database extends Sql {
+  readonly kind: 'pglite' | 'postgres';
+  /** Queries run since start, for tests and benchmarks that prove batching. */
+  readonly stats: { queries: number };
+  /** Runs fn in one transaction on one connection; rolls back if it throws. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Runs fn holding a cluster-wide advisory lock, so that replicas migrate one at a time. */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class PgliteDatabase implements Database {
+  readonly kind = 'pglite' as const;
+  readonly stats = { queries: 0 };
+
+  private constructor(private readonly db: PGlite) {}
+
+  /** `dataDir` is a folder, or `memory://` for a store that lives and dies with the process. */
+  static async open(dataDir: string): Promise<PgliteDatabase> {
+    const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+    return new PgliteDatabase(db);
+  }
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    this.stats.queries++;
+    return (await this.db.query<T>(text, params)).rows;
+  }
+
+  async exec(script: string): Promise<void> {
+    this.stats.queries++;
+    await this.db.exec(script);
+  }
+
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) =>
+      fn({
+        query: async <R>(text: string, params: unknown[] = []) => {
+          this.stats.queries++;
+          return (await tx.query<R>(text, params)).rows;
+        },
+        exec: async (script: string) => {
+          this.stats.queries++;
+          await tx.exec(script);
+        },
+      }),
+    );
+  }
+
+  // One process owns a PGlite data folder, so there is nobody to lock against.
+  withLock<T>(_name: string, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** A schema to work in (tests isolate themselves this way); created if missing. */
+  schema?: string;
+  maxConnections?: number;
+}
+
+export class PostgresDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  readonly stats = { queries: 0 };
+
+  private constructor(private readonly pool: Pool) {}
+
+  static async open(options: PostgresOptions): Promise<PostgresDatabase> {
+    if (options.schema && !/^[a-z_][a-z0-9_]*$/.test(options.schema)) throw new Error(`invalid schema name ${options.schema}`);
+    const pool = new Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      options: options.schema ? `-c search_path=${options.schema}` : undefined,
+    });
+    // An idle client's network error must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+    return new PostgresDatabase(pool);
+  }
+
+  async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
+    this.stats.queries++;
+    return (await this.pool.query(text, params)).rows as T[];
+  }
+
+  async exec(script: string): Promise<void> {
+    this.stats.queries++;
+    await this.pool.query(script);
+  }
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(this.clientSql(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private clientSql(client: PoolClient): Sql {
+    return {
+      query: async <R>(text: string, params: unknown[] = []) => {
+        this.stats.queries++;
+        return (await client.query(text, params)).rows as R[];
+      },
+      exec: async (script: string) => {
+        this.stats.queries++;
+        await client.query(script);
+      },
+    };
+  }
+}

@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import type { FailureDisposition, UserError } from '../domain/errors';
+import type { Invoice, InvoiceHeader } from '../domain/invoice';
+import { headerFromJson, headerToJson, type InvoiceHeaderJson } from '../domain/invoice.codec';
+import type { Database } from './database';
+
+export type AttemptState = 'pending' | 'succeeded' | 'failed' | 'unknown';
+
+/** One createInvoice attempt as recorded; the key of idempotency and of crash repair. */
+export interface Attempt {
+  id: string;
+  tenantId: string;
+  idempotencyKey: string;
+  provider: string;
+  orderId: string;
+  inputFingerprint: string;
+  /** The provider input in JSON form, enough to look the outcome up at the provider. */
+  input: unknown;
+  state: AttemptState;
+  disposition: FailureDisposition | null;
+  userErrors: UserError[] | null;
+  providerInvoiceIds: string[];
+  tries: number;
+  leaseExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewAttempt {
+  tenantId: string;
+  idempotencyKey: string;
+  provider: string;
+  orderId: string;
+  inputFingerprint: string;
+  input: unknown;
+  leaseMs: number;
+}
+
+interface AttemptRow {
+  id: string;
+  tenant_id: string;
+  idempotency_key: string;
+  provider: string;
+  order_id: string;
+  input_fingerprint: string;
+  input: unknown;
+  state: AttemptState;
+  disposition: FailureDisposition | null;
+  user_errors: UserError[] | null;
+  provider_invoice_ids: string[];
+  tries: number;
+  lease_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface InvoiceRow {
+  id: string;
+  tenant_id: string;
+  snapshot: InvoiceHeaderJson;
+  created_at: Date;
+}
+
+const toAttempt = (r: AttemptRow): Attempt => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  idempotencyKey: r.idempotency_key,
+  provider: r.provider,
+  orderId: r.order_id,
+  inputFingerprint: r.input_fingerprint,
+  input: r.input,
+  state: r.state,
+  disposition: r.disposition,
+  userErrors: r.user_errors,
+  providerInvoiceIds: r.provider_invoice_ids ?? [],
+  tries: r.tries,
+  leaseExpiresAt: r.lease_expires_at ? new Date(r.lease_expires_at) : null,
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+const toInvoice = (r: InvoiceRow): Invoice => ({
+  ...headerFromJson(r.snapshot),
+  id: r.id,
+  tenantId: r.tenant_id,
+  createdAt: new Date(r.created_at),
+});
+
+const INVOICE_COLUMNS = 'id, tenant_id, snapshot, created_at';
+
+/**
+ * The record of every attempt and every invoice created through this service. It stores provider codes and
+ * normalised snapshots as data and knows nothing of any provider. Every method is one round trip unless it says so.
+ */
+export class Ledger {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Records a new pending attempt under (tenant, key), or returns the attempt already there. Called before any
+   * provider call. One query when the key is new, two when it exists.
+   */
+  async claim(a: NewAttempt): Promise<{ attempt: Attempt; fresh: boolean }> {
+    const inserted = await this.db.query<AttemptRow>(
+      `INSERT INTO invoice_attempts (id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, state, lease_expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'pending', now() + make_interval(secs => $8::double precision / 1000))
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+       RETURNING *`,
+      [randomUUID(), a.tenantId, a.idempotencyKey, a.provider, a.orderId, a.inputFingerprint, JSON.stringify(a.input), a.leaseMs],
+    );
+    if (inserted[0]) return { attempt: toAttempt(inserted[0]), fresh: true };
+    const existing = await this.findAttempt(a.tenantId, a.idempotencyKey);
+    if (!existing) throw new Error('attempt vanished between insert and select');
+    return { attempt: existing, fresh: false };
+  }
+
+  async findAttempt(tenantId: string, idempotencyKey: string): Promise<Attempt | null> {
+    const rows = await this.db.query<AttemptRow>('SELECT * FROM invoice_attempts WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, idempotencyKey]);
+    return rows[0] ? toAttempt(rows[0]) : null;
+  }
+
+  async getAttempt(id: string): Promise<Attempt | null> {
+    const rows = await this.db.query<AttemptRow>('SELECT * FROM invoice_attempts WHERE id = $1', [id]);
+    return rows[0] ? toAttempt(rows[0]) : null;
+  }
+
+  /**
+   * Takes over an attempt for another try, if it is still in one of `from` and (for pending) its lease has run
+   * out. Compare-and-set: of many replicas racing, exactly one gets the attempt back.
+   */
+  async retake(id: string, from: AttemptState[], leaseMs: number): Promise<Attempt | null> {
+    const rows = await this.db.query<AttemptRow>(
+      `UPDATE invoice_attempts
+          SET state = 'pending', tries = tries + 1, updated_at = now(),
+              lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = $1 AND state = ANY($2::text[])
+          AND (state <> 'pending' OR lease_expires_at < now())
+       RETURNING *`,
+      [id, from, leaseMs],
+    );
+    return rows[0] ? toAttempt(rows[0]) : null;
+  }
+
+  /**
+   * Records what the provider created and closes the attempt, in one transaction. An invoice already recorded
+   * (same tenant, provider and provider id) is kept, not duplicated. Returns the attempt's invoices.
+   */
+  async succeed(attemptId: string, tenantId: string, headers: InvoiceHeader[]): Promise<Invoice[]> {
+    return this.db.transaction(async (tx) => {
+      for (const h of headers) {
+        await tx.query(
+          `INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, snapshot)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+           ON CONFLICT (tenant_id, provider, provider_invoice_id) DO NOTHING`,
+          [randomUUID(), tenantId, h.provider, h.providerInvoiceId, h.orderId, attemptId, JSON.stringify(headerToJson(h))],
+        );
+      }
+      await tx.query(
+        `UPDATE invoice_attempts
+            SET state = 'succeeded', disposition = NULL, user_errors = NULL, provider_invoice_ids = $2::text[],
+                lease_expires_at = NULL, updated_at = now(), completed_at = now()
+          WHERE id = $1`,
+        [attemptId, headers.map((h) => h.providerInvoiceId)],
+      );
+      const rows = await tx.query<InvoiceRow>(
+        `SELECT ${INVOICE_COLUMNS} FROM invoices WHERE tenant_id = $1 AND provider = $2 AND provider_invoice_id = ANY($3::text[])`,
+        [tenantId, headers[0]?.provider ?? '', headers.map((h) => h.providerInvoiceId)],
+      );
+      const order = new Map(headers.map((h, i) => [h.providerInvoiceId, i]));
+      return rows.map(toInvoice).sort((a, b) => order.get(a.providerInvoiceId)! - order.get(b.providerInvoiceId)!);
+    });
+  }
+
+  /** Closes the attempt as failed (nothing happened at the provider) or unknown (it may have acted). */
+  async fail(attemptId: string, state: 'failed' | 'unknown', disposition: FailureDisposition, userErrors: UserError[]): Promise<void> {
+    await this.db.query(
+      `UPDATE invoice_attempts
+          SET state = $2, disposition = $3, user_errors = $4::jsonb, lease_expires_at = NULL, updated_at = now(), completed_at = now()
+        WHERE id = $1`,
+      [attemptId, state, disposition, JSON.stringify(userErrors)],
+    );
+  }
+
+  /** The invoices an attempt created, in creation order. */
+  async invoicesOfAttempt(attemptId: string): Promise<Invoice[]> {
+    const rows = await this.db.query<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM invoices WHERE attempt_id = $1 ORDER BY seq`, [attemptId]);
+    return rows.map(toInvoice);
+  }
+
+  /** Invoices by id, for `invoice(id)` and `_entities`: one query for the whole batch. Missing ids are absent. */
+  async invoicesByIds(tenantId: string, ids: readonly string[]): Promise<Invoice[]> {
+    const uuids = ids.filter(isUuid);
+    if (uuids.length === 0) return [];
+    const rows = await this.db.query<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM invoices WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, uuids]);
+    return rows.map(toInvoice);
+  }
+
+  /** Invoices of many orders, oldest first, for `Order.invoices`: one query for the whole batch. */
+  async invoicesByOrderIds(tenantId: string, orderIds: readonly string[]): Promise<Invoice[]> {
+    if (orderIds.length === 0) return [];
+    const rows = await this.db.query<InvoiceRow>(
+      `SELECT ${INVOICE_COLUMNS} FROM invoices WHERE tenant_id = $1 AND order_id = ANY($2::text[]) ORDER BY seq`,
+      [tenantId, orderIds],
+    );
+    return rows.map(toInvoice);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids that are not UUIDs cannot be ours; filtering them keeps a bad id from failing the whole batch's query. */
+export const isUuid = (id: string): boolean => UUID.test(id);

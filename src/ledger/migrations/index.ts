@@ -1,0 +1,55 @@
+/**
+ * The ledger's schema, as versioned migrations applied in order by umzug (see migrate.ts). A migration that has
+ * shipped is never edited: add the next one.
+ */
+export interface SqlMigration {
+  name: string;
+  up: string;
+}
+
+export const MIGRATIONS: SqlMigration[] = [
+  {
+    name: '0001_attempts_and_invoices',
+    up: `
+      -- One row per createInvoice attempt, written before the provider is called.
+      CREATE TABLE invoice_attempts (
+        id                   uuid PRIMARY KEY,
+        tenant_id            text NOT NULL,
+        idempotency_key      text NOT NULL,
+        provider             text NOT NULL,
+        order_id             text NOT NULL,
+        input_fingerprint    text NOT NULL,
+        input                jsonb NOT NULL,
+        -- pending: the provider call may be under way; unknown: it may have acted and we could not tell.
+        state                text NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed', 'unknown')),
+        disposition          text CHECK (disposition IN ('final', 'retryable', 'indeterminate')),
+        user_errors          jsonb,
+        provider_invoice_ids text[] NOT NULL DEFAULT '{}',
+        tries                integer NOT NULL DEFAULT 1,
+        lease_expires_at     timestamptz,
+        created_at           timestamptz NOT NULL DEFAULT now(),
+        updated_at           timestamptz NOT NULL DEFAULT now(),
+        completed_at         timestamptz,
+        CONSTRAINT invoice_attempts_key UNIQUE (tenant_id, idempotency_key)
+      );
+      CREATE INDEX invoice_attempts_open ON invoice_attempts (lease_expires_at) WHERE state IN ('pending', 'unknown');
+
+      -- Every invoice created through us, with the normalised header as the provider reported it.
+      CREATE TABLE invoices (
+        id                  uuid PRIMARY KEY,
+        -- Creation order: several invoices of one attempt share a timestamp.
+        seq                 bigserial NOT NULL,
+        tenant_id           text NOT NULL,
+        provider            text NOT NULL,
+        provider_invoice_id text NOT NULL,
+        order_id            text NOT NULL,
+        attempt_id          uuid NOT NULL REFERENCES invoice_attempts (id),
+        snapshot            jsonb NOT NULL,
+        created_at          timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT invoices_provider_id UNIQUE (tenant_id, provider, provider_invoice_id)
+      );
+      CREATE INDEX invoices_by_order ON invoices (tenant_id, order_id, seq);
+      CREATE INDEX invoices_by_attempt ON invoices (attempt_id);
+    `,
+  },
+];

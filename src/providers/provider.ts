@@ -1,0 +1,42 @@
+import type { InvoiceDetails, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
+import type { UserError } from '../domain/errors';
+
+/** What a provider knows about the attempt it is serving. */
+export interface CreateContext {
+  /** Stable across retries of one attempt; sent to providers that accept an idempotency key. */
+  idempotencyKey: string;
+}
+
+/**
+ * One billing provider, implemented once per provider under `src/providers/<name>` and chosen through the
+ * registry. Implementations map the provider's wire format into the domain model and know nothing of GraphQL
+ * or of the ledger. Every failure they report is a ProviderError built by the provider's one error-mapping function.
+ */
+export interface InvoiceProvider<TInput = unknown> {
+  readonly code: ProviderCode;
+
+  /** Called before anything is recorded or sent; pure, no I/O. Field paths are relative to the input branch. */
+  validate(input: TInput): UserError[];
+
+  /** The order the input bills (CONTRACT's Order.id for this provider); recorded with the attempt before the call. */
+  orderIdOf(input: TInput): string;
+
+  /** Called once per new attempt. Costs the provider's create call plus at most one read per created invoice. */
+  create(input: TInput, ctx: CreateContext): Promise<InvoiceDetails[]>;
+
+  /**
+   * Called when an earlier attempt with this input may have reached the provider (a crash, a timeout, a 5xx):
+   * returns what that attempt created, or [] when the provider verifiably has nothing for it. Reads only.
+   */
+  findCreated(input: TInput, ctx: CreateContext): Promise<InvoiceDetails[]>;
+
+  /**
+   * Called by the per-request lazy-field loader with every distinct invoice of this provider in the batch.
+   * Returns one entry per ref, in order, an Error in the slot of an invoice it could not read.
+   * Cost: one call per invoice with bounded concurrency, or one per batch where the provider can batch.
+   */
+  loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>>;
+
+  /** Releases connections; called once at shutdown. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,102 @@
+import { ProviderError, userError, type InvoiceErrorCode, type UserError } from '../../domain/errors';
+import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
+import { sallaErrorEnvelope } from './salla.wire';
+import { WIRE_FIELD_TO_INPUT } from './salla.input';
+
+export type SallaOperation = 'create' | 'read';
+
+/** Which kind of 422 a field message is. Matched in English (we ask for it) and in Arabic (Salla's default). */
+function classifyField(field: string, message: string): InvoiceErrorCode {
+  const m = message.toLowerCase();
+  const required = /required|مطلوب/.test(m);
+  switch (field) {
+    case 'order_id':
+      return required ? 'INVALID_INPUT' : 'ORDER_NOT_FOUND';
+    case 'order':
+      return 'ALREADY_INVOICED';
+    case 'type':
+      if (/already|previously|سابقا|مسبق/.test(m)) return 'ALREADY_INVOICED';
+      if (/credit|tax invoice|before|دائن|ضريبية|قبل/.test(m)) return 'NOTHING_TO_CREDIT';
+      return 'INVALID_INPUT';
+    case 'invoice_number':
+      return /duplicate|already|taken|used|مكرر/.test(m) ? 'DUPLICATE_INVOICE_NUMBER' : 'INVALID_INPUT';
+    case 'invoice_provider':
+      return 'PROVIDER_SETTINGS_MISMATCH';
+    case 'data_type':
+      return required || /invalid|غير صالح/.test(m) ? 'INVALID_INPUT' : 'PROVIDER_SETTINGS_MISMATCH';
+    default:
+      return field in WIRE_FIELD_TO_INPUT ? 'INVALID_INPUT' : 'PROVIDER_REFUSED';
+  }
+}
+
+const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
+  INVALID_INPUT: 'Salla rejected this field.',
+  ORDER_NOT_FOUND: 'Salla does not know this order.',
+  ALREADY_INVOICED: 'Salla already has an invoice of this type for the order.',
+  DUPLICATE_INVOICE_NUMBER: 'Salla already has an invoice with this number.',
+  NOTHING_TO_CREDIT: 'Salla needs a tax invoice on the order before a credit note.',
+  PROVIDER_SETTINGS_MISMATCH: "The Salla store's invoice issuer setting does not allow this data type (ORDER needs Salla as issuer; DATA, URL and FILE need a custom issuer).",
+  PROVIDER_REFUSED: 'Salla refused the request.',
+  PROVIDER_UNAUTHORIZED: "Salla refused this service's access token or its scope (orders.read_write is needed to create).",
+  RATE_LIMITED: 'Salla is rate limiting this store; retry after the delay.',
+  PROVIDER_UNAVAILABLE: 'Salla failed or could not be reached.',
+  IDEMPOTENCY_CONFLICT: '',
+  IN_PROGRESS: '',
+};
+
+const branch = (wireField: string | null): string[] => {
+  const input = wireField ? WIRE_FIELD_TO_INPUT[wireField] : null;
+  return input ? [input] : [];
+};
+
+/**
+ * Every Salla failure, mapped in this one place: an HTTP error status with Salla's envelope, a body that is not
+ * Salla's, or a transport failure. Field paths are relative to the `salla` input branch.
+ */
+export function mapSallaFailure(failure: HttpResponse | TransportError, operation: SallaOperation): ProviderError {
+  if (failure instanceof TransportError) {
+    // A refused connection never reached Salla; anything later on a create may have.
+    const disposition = failure.kind === 'unreachable' || operation === 'read' ? 'retryable' : 'indeterminate';
+    return new ProviderError(
+      [userError('PROVIDER_UNAVAILABLE', `${OUR_MESSAGE.PROVIDER_UNAVAILABLE} (${failure.kind})`, null, { providerMessage: failure.message })],
+      disposition,
+      `transport:${failure.kind}`,
+    );
+  }
+
+  const { status } = failure;
+  const parsed = sallaErrorEnvelope.safeParse(failure.json);
+  const providerMessage = parsed.success ? (parsed.data.error.message ?? null) : failure.text.slice(0, 500) || null;
+  const providerCode = parsed.success && parsed.data.error.code != null ? String(parsed.data.error.code) : null;
+  const one = (code: InvoiceErrorCode, field: string[] | null, extra: Partial<UserError> = {}) =>
+    userError(code, OUR_MESSAGE[code], field, { providerCode, providerMessage, ...extra });
+
+  if (status === 422 && parsed.success && parsed.data.error.fields) {
+    const errors = Object.entries(parsed.data.error.fields).flatMap(([field, messages]) =>
+      (Array.isArray(messages) ? messages : [messages]).map((message) =>
+        userError(classifyField(field, message), OUR_MESSAGE[classifyField(field, message)], branch(field), {
+          providerCode: `${providerCode ?? 'error'}:${field}`,
+          providerMessage: message.trim(),
+        }),
+      ),
+    );
+    if (errors.length > 0) return new ProviderError(errors, 'final', 'http:422');
+  }
+  if (status === 401 || status === 403) return new ProviderError([one('PROVIDER_UNAUTHORIZED', null)], 'final', `http:${status}`);
+  if (status === 404) {
+    // The create endpoint exists, so a 404 there is about the order; on a read it is about the invoice.
+    return new ProviderError([one(operation === 'create' ? 'ORDER_NOT_FOUND' : 'PROVIDER_REFUSED', operation === 'create' ? ['orderId'] : null)], 'final', 'http:404');
+  }
+  if (status === 429) {
+    const wait = retryAfterSeconds(failure.headers['retry-after']) ?? retryAfterSeconds(failure.headers['x-ratelimit-reset']);
+    return new ProviderError([one('RATE_LIMITED', null, { retryAfterSeconds: wait })], 'retryable', 'http:429');
+  }
+  if (status >= 500) {
+    return new ProviderError([one('PROVIDER_UNAVAILABLE', null)], operation === 'create' ? 'indeterminate' : 'retryable', `http:${status}`);
+  }
+  if (status >= 200 && status < 300) {
+    // A success status whose body is not Salla's success envelope: we cannot tell what happened.
+    return new ProviderError([one('PROVIDER_UNAVAILABLE', null, { providerMessage: 'unexpected response body' })], operation === 'create' ? 'indeterminate' : 'retryable', `http:${status}:body`);
+  }
+  return new ProviderError([one('PROVIDER_REFUSED', null)], 'final', `http:${status}`);
+}

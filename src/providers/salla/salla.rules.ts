@@ -1,0 +1,66 @@
+import { userError, type UserError } from '../../domain/errors';
+import type { SallaCreateInput } from './salla.input';
+
+/** Salla's PDFs are uploaded in one multipart request; keep them well under its upload limit. */
+export const SALLA_MAX_PDF_BYTES = 10 * 1024 * 1024;
+
+const AMOUNT_FIELDS = ['subTotal', 'total', 'shippingCost', 'cashOnDeliveryCost', 'taxPercent', 'taxValue'] as const;
+const DATA_REQUIRED = ['invoiceNumber', 'subTotal', 'total', 'shippingCost', 'cashOnDeliveryCost'] as const;
+
+/**
+ * Salla's documented create rules, checked before anything is recorded or sent, so that bad input costs no
+ * provider call. Salla checks them again (the emulator and the real API answer 422); this is the same list.
+ */
+export function validateSallaInput(input: SallaCreateInput): UserError[] {
+  const errors: UserError[] = [];
+  const bad = (field: string, message: string) => errors.push(userError('INVALID_INPUT', message, [field]));
+
+  if (!/^\d{1,15}$/.test(input.orderId)) bad('orderId', 'Salla order ids are whole numbers.');
+
+  for (const f of AMOUNT_FIELDS) {
+    const v = input[f];
+    if (v && v.isNegative()) bad(f, `${f} must not be negative.`);
+  }
+  if (input.taxPercent && input.taxPercent.greaterThan(100)) bad('taxPercent', 'taxPercent is a percentage between 0 and 100.');
+
+  if (input.dataType === 'data') {
+    for (const f of DATA_REQUIRED) {
+      const v = input[f];
+      if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) bad(f, `${f} is required when dataType is DATA.`);
+    }
+  } else {
+    for (const f of [...DATA_REQUIRED, 'taxPercent', 'taxValue'] as const) {
+      if (input[f] !== undefined && input[f] !== null) bad(f, `${f} is only used when dataType is DATA.`);
+    }
+  }
+
+  if (input.dataType === 'url') {
+    if (!input.url) bad('url', 'url is required when dataType is URL.');
+    else if (!isPdfUrl(input.url)) bad('url', 'url must be an http(s) link to a file ending in .pdf.');
+  } else if (input.url) {
+    bad('url', 'url is only used when dataType is URL.');
+  }
+
+  if (input.dataType === 'file') {
+    if (!input.pdf || input.pdf.length === 0) bad('pdfBase64', 'pdfBase64 is required when dataType is FILE.');
+    else if (input.pdf.length > SALLA_MAX_PDF_BYTES) bad('pdfBase64', `The PDF is larger than ${SALLA_MAX_PDF_BYTES / 1024 / 1024} MB.`);
+    else if (!isPdf(input.pdf)) bad('pdfBase64', 'pdfBase64 must be a PDF file (it does not start with %PDF-).');
+  } else if (input.pdf) {
+    bad('pdfBase64', 'pdfBase64 is only used when dataType is FILE.');
+  }
+  return errors;
+}
+
+export function isPdfUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.pathname.toLowerCase().endsWith('.pdf');
+}
+
+export function isPdf(bytes: Buffer): boolean {
+  return bytes.subarray(0, 5).toString('latin1') === '%PDF-';
+}

@@ -1,0 +1,127 @@
+import { Agent, request, FormData, type Dispatcher } from 'undici';
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  /** Parsed JSON when the body is JSON, else undefined. */
+  json: unknown;
+  text: string;
+}
+
+export type TransportFailure = 'timeout' | 'unreachable' | 'reset' | 'malformed';
+
+/** The request never produced a readable HTTP response: the provider may or may not have acted. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly kind: TransportFailure,
+    message: string,
+    /** Set when the status line arrived but the body could not be read or parsed. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  /** Sent with every request (auth, language). Never logged. */
+  headers: () => Record<string, string> | Promise<Record<string, string>>;
+  /** Per request: time to response headers and between body chunks. */
+  timeoutMs?: number;
+  dispatcher?: Dispatcher;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | undefined>;
+  json?: unknown;
+  form?: FormData;
+  headers?: Record<string, string>;
+}
+
+/** One pooled keep-alive agent for all providers: sockets are reused across requests. */
+const sharedAgent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+
+/**
+ * A thin typed wrapper over undici's `request`: JSON in and out, timeouts, and every transport failure as a
+ * TransportError. It does not retry and does not judge statuses: each provider's data source does that.
+ */
+export class HttpClient {
+  private readonly base: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  async request(method: Dispatcher.HttpMethod, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
+    const url = new URL(this.base + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.headers()), ...opts.headers };
+    let body: string | FormData | undefined;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    } else if (opts.form) {
+      body = opts.form;
+    }
+
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method,
+        headers,
+        body,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        dispatcher: this.options.dispatcher ?? sharedAgent,
+      });
+    } catch (err) {
+      throw toTransportError(err);
+    }
+
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw toTransportError(err, res.statusCode);
+    }
+    const headersOut: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(res.headers)) headersOut[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+
+    let json: unknown;
+    const type = headersOut['content-type'] ?? '';
+    if (text.length > 0 && (type.includes('json') || /^\s*[[{]/.test(text))) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new TransportError('malformed', `unparseable JSON body (HTTP ${res.statusCode})`, res.statusCode);
+      }
+    }
+    return { status: res.statusCode, headers: headersOut, json, text };
+  }
+}
+
+function toTransportError(err: unknown, status?: number): TransportError {
+  const e = err as { code?: string; name?: string; message?: string };
+  const code = e?.code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || e?.name === 'TimeoutError') {
+    return new TransportError('timeout', `timed out (${code || e?.name})`, status);
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+    return new TransportError('unreachable', `unreachable (${code})`, status);
+  }
+  return new TransportError('reset', `connection failed (${code || e?.message || 'unknown'})`, status);
+}
+
+export { FormData };
+
+/** Reads a `Retry-After` header (seconds or HTTP date) as whole seconds, or null. */
+export function retryAfterSeconds(value: string | undefined, now: Date = new Date()): number | null {
+  if (!value) return null;
+  const n = Number(value);
+  if (Number.isFinite(n) && n >= 0) return Math.ceil(n);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}
