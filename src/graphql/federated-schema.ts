@@ -1,0 +1,52 @@
+import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { type GraphQLSchema, parse } from 'graphql';
+import { buildSchema, createResolversMap } from 'type-graphql';
+import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.resolver';
+import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
+import { OrderType } from '../orders/order.type';
+
+/** Federation 2 features this subgraph uses. v2.9 is the newest both Apollo's and The Guild's composition accept. */
+const FEDERATION_LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@composeDirective"])';
+
+/**
+ * `@oneOf` is built into graphql-js, but Apollo's composition only keeps a directive it is told to compose:
+ * declaring it under a custom spec link and @composeDirective lets both composers accept it and carry it into
+ * the supergraph, so a router enforces it too.
+ */
+const ONE_OF_LINK = [
+  'extend schema @link(url: "https://specs.graphql.org/oneOf/v0.1", import: ["@oneOf"]) @composeDirective(name: "@oneOf")',
+  'directive @oneOf on INPUT_OBJECT',
+].join('\n');
+
+/** The code-first schema's SDL, with directives, as the subgraph serves it to composition. */
+export async function buildSubgraphSdl(): Promise<{ sdl: string; schema: GraphQLSchema }> {
+  const schema = await buildSchema({
+    resolvers: [InvoiceResolver, OrderResolver],
+    // Order has no root field here; without this it would be dropped from the schema.
+    orphanedTypes: [OrderType],
+    // Input rules are checked by the service and returned as userErrors, not thrown by the framework.
+    validate: false,
+  });
+  // type-graphql has no option for root type descriptions; graphql-js types allow setting them before printing.
+  const query = schema.getQueryType();
+  if (query) query.description = 'Reads of invoices created through this service.';
+  const mutation = schema.getMutationType();
+  if (mutation) mutation.description = 'Creating invoices at the billing providers.';
+  const printed = printSchemaWithDirectives(schema).replace(/^directive @oneOf on INPUT_OBJECT\n*/m, '');
+  return { sdl: `${FEDERATION_LINK}\n\n${ONE_OF_LINK}\n\n${printed}`, schema };
+}
+
+/** Builds the executable subgraph schema: type-graphql resolvers plus entity reference resolvers. Called once at start. */
+export async function buildFederatedSchema(): Promise<{ schema: GraphQLSchema; sdl: string }> {
+  const { sdl, schema: typeGraphqlSchema } = await buildSubgraphSdl();
+  const resolvers = createResolversMap(typeGraphqlSchema) as GraphQLResolverMap<unknown>;
+  const withReferences: GraphQLResolverMap<unknown> = {
+    ...resolvers,
+    Invoice: { ...(resolvers.Invoice as object), __resolveReference: resolveInvoiceReference },
+    Order: { ...(resolvers.Order as object), __resolveReference: resolveOrderReference },
+  } as GraphQLResolverMap<unknown>;
+  const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: withReferences }]);
+  return { schema, sdl };
+}

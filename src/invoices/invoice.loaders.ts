@@ -1,0 +1,53 @@
+import DataLoader from 'dataloader';
+import { refKey, type Invoice, type InvoiceDetails, type ProviderCode, type ProviderInvoiceRef } from '../domain/invoice';
+import type { Ledger } from '../ledger/ledger';
+import type { ProviderRegistry } from '../providers/registry';
+
+/** Per-request loaders: created for every GraphQL request, so nothing is cached across requests or tenants. */
+export interface InvoiceLoaders {
+  /** Invoices by id (invoice(id), _entities): one ledger query per batch. */
+  invoiceById: DataLoader<string, Invoice | null>;
+  /** Invoices of orders (Order.invoices): one ledger query per batch. */
+  invoicesByOrderId: DataLoader<string, Invoice[]>;
+  /** Provider reads behind lines, taxes and kpis: one read per invoice at most, batched per provider. */
+  details: DataLoader<ProviderInvoiceRef, InvoiceDetails, string>;
+}
+
+export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry, tenantId: string): InvoiceLoaders {
+  return {
+    invoiceById: new DataLoader(async (ids) => {
+      const found = new Map((await ledger.invoicesByIds(tenantId, ids)).map((i) => [i.id, i]));
+      return ids.map((id) => found.get(id) ?? null);
+    }),
+
+    invoicesByOrderId: new DataLoader(async (orderIds) => {
+      const byOrder = new Map<string, Invoice[]>(orderIds.map((id) => [id, []]));
+      for (const invoice of await ledger.invoicesByOrderIds(tenantId, orderIds)) byOrder.get(invoice.orderId)?.push(invoice);
+      return orderIds.map((id) => byOrder.get(id)!);
+    }),
+
+    details: new DataLoader<ProviderInvoiceRef, InvoiceDetails, string>(
+      async (refs) => {
+        const byProvider = new Map<ProviderCode, number[]>();
+        refs.forEach((ref, i) => byProvider.set(ref.provider, [...(byProvider.get(ref.provider) ?? []), i]));
+        const out: Array<InvoiceDetails | Error> = new Array(refs.length);
+        await Promise.all(
+          [...byProvider].map(async ([code, indexes]) => {
+            if (!providers.has(code)) {
+              for (const i of indexes) out[i] = new Error(`provider ${code} is not configured`);
+              return;
+            }
+            const loaded = await providers
+              .get(code)
+              .loadDetails(indexes.map((i) => refs[i]!))
+              .catch((err: Error) => indexes.map(() => err));
+            indexes.forEach((i, j) => (out[i] = loaded[j] ?? new Error(`provider ${code} returned no result`)));
+          }),
+        );
+        return out;
+      },
+      { cacheKeyFn: refKey },
+    ),
+  };
+}
+

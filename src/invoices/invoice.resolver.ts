@@ -1,0 +1,80 @@
+import { GraphQLError } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ProviderError } from '../domain/errors';
+import type { InvoiceDetails } from '../domain/invoice';
+import type { Context } from '../server/context';
+import { OrderType } from '../orders/order.type';
+import { CreateInvoiceInput } from './inputs/create-invoice.input';
+import { CreateInvoicePayload } from './invoice.payload';
+import { InvoiceKpisType, InvoiceLineType, InvoiceType, TaxLineType, presentInvoice, presentKpis, presentLine, presentTax } from './invoice.type';
+
+/** Reads one invoice's provider details through the request's loader; a failed read becomes a coded GraphQL error. */
+async function detailsOf(invoice: InvoiceType, ctx: Context): Promise<InvoiceDetails> {
+  try {
+    return await ctx.loaders.details.load({ provider: invoice.provider, providerInvoiceId: invoice.providerInvoiceId, orderId: invoice.orderId });
+  } catch (err) {
+    const first = err instanceof ProviderError ? err.userErrors[0] : undefined;
+    throw new GraphQLError(`Could not read invoice ${invoice.id} from ${invoice.provider}: ${first?.message ?? 'the provider failed'}`, {
+      extensions: { code: first?.code ?? 'PROVIDER_UNAVAILABLE', provider: invoice.provider, retryAfterSeconds: first?.retryAfterSeconds ?? undefined },
+    });
+  }
+}
+
+@Resolver(() => InvoiceType)
+export class InvoiceResolver {
+  @Query(() => InvoiceType, { nullable: true, description: 'An invoice created through this service, by its id; null when there is none. Costs one ledger read, batched.' })
+  async invoice(@Arg('id', () => ID, { description: 'The invoice\'s id (Invoice.id).' }) id: string, @Ctx() ctx: Context): Promise<InvoiceType | null> {
+    const invoice = await ctx.loaders.invoiceById.load(id);
+    return invoice && presentInvoice(invoice);
+  }
+
+  @Mutation(() => CreateInvoicePayload, {
+    description:
+      'Creates an invoice (or credit note) at exactly one provider, chosen by the input\'s one branch. Expected failures come back in userErrors and change nothing. Retrying with the same idempotencyKey and input returns the same invoice without calling the provider again.',
+  })
+  async createInvoice(
+    @Arg('input', () => CreateInvoiceInput, { description: 'One provider\'s branch, with that provider\'s options.' }) input: CreateInvoiceInput,
+    @Arg('idempotencyKey', () => String, {
+      nullable: true,
+      description: 'A key of your choice (up to 255 characters) that makes retries safe: the same key with the same input returns the first result. Keys are kept per tenant.',
+    })
+    idempotencyKey: string | null | undefined,
+    @Ctx() ctx: Context,
+  ): Promise<CreateInvoicePayload> {
+    const command = input.toCommand(ctx.tenantId, idempotencyKey);
+    if ('userErrors' in command) return { invoice: null, invoices: [], userErrors: command.userErrors };
+    const outcome = await ctx.invoices.create(command);
+    for (const [id, details] of outcome.details) {
+      const invoice = outcome.invoices.find((i) => i.id === id)!;
+      ctx.loaders.details.prime({ provider: invoice.provider, providerInvoiceId: invoice.providerInvoiceId, orderId: invoice.orderId }, details);
+    }
+    const invoices = outcome.invoices.map(presentInvoice);
+    return { invoice: invoices[0] ?? null, invoices, userErrors: outcome.userErrors };
+  }
+
+  @FieldResolver(() => OrderType, { description: 'The order the invoice bills, as an entity of the orders subgraph.' })
+  order(@Root() invoice: InvoiceType): OrderType {
+    return { id: invoice.orderId };
+  }
+
+  @FieldResolver(() => [InvoiceLineType], { description: 'The billed lines, read from the provider only when selected (one read per invoice, shared with taxes and kpis, batched per request).' })
+  async lines(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceLineType[]> {
+    return (await detailsOf(invoice, ctx)).lines.map(presentLine);
+  }
+
+  @FieldResolver(() => [TaxLineType], { description: 'The invoice-level taxes, read from the provider only when selected (shared read with lines and kpis).' })
+  async taxes(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<TaxLineType[]> {
+    return (await detailsOf(invoice, ctx)).taxes.map(presentTax);
+  }
+
+  @FieldResolver(() => InvoiceKpisType, { description: 'Payment figures, read live from the provider only when selected (shared read with lines and taxes).' })
+  async kpis(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceKpisType> {
+    return presentKpis((await detailsOf(invoice, ctx)).kpis);
+  }
+}
+
+/** Entity resolution for `_entities`: every Invoice representation of a request costs one ledger query together. */
+export async function resolveInvoiceReference(ref: { id: string }, ctx: Context): Promise<InvoiceType | null> {
+  const invoice = await ctx.loaders.invoiceById.load(ref.id);
+  return invoice && presentInvoice(invoice);
+}

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { ProviderError, underField, userError, type UserError } from '../domain/errors';
+import { fingerprint } from '../domain/fingerprint';
+import type { Invoice, InvoiceDetails, ProviderCode } from '../domain/invoice';
+import type { Attempt, Ledger } from '../ledger/ledger';
+import type { ProviderRegistry } from '../providers/registry';
+
+/** One createInvoice request, already mapped from GraphQL into the provider's domain input. */
+export interface CreateInvoiceCommand<TInput = unknown> {
+  tenantId: string;
+  provider: ProviderCode;
+  /** The input branch's name (`salla`), the first element of every error's field path. */
+  branch: string;
+  input: TInput;
+  /** The input in JSON form (files replaced by their hash): fingerprinted and recorded with the attempt. */
+  recordedInput: unknown;
+  idempotencyKey?: string | null;
+}
+
+export interface CreateInvoiceResult {
+  invoices: Invoice[];
+  userErrors: UserError[];
+  /** What the provider returned when this call created the invoices, by invoice id: primes the lazy fields. */
+  details: Map<string, InvoiceDetails>;
+}
+
+export interface InvoiceServiceOptions {
+  /** How long an attempt may stay pending before another caller may assume its process died. */
+  leaseMs?: number;
+  /** How long a retry waits for a concurrent attempt with its key before answering IN_PROGRESS. */
+  waitMs?: number;
+  pollMs?: number;
+  logger?: Logger;
+}
+
+const result = (invoices: Invoice[], userErrors: UserError[] = [], details = new Map<string, InvoiceDetails>()): CreateInvoiceResult => ({
+  invoices,
+  userErrors,
+  details,
+});
+
+/**
+ * The rules of creating an invoice: validate, record the attempt, call the provider at most once per attempt,
+ * record the outcome. Idempotent per (tenant, idempotency key) across retries, concurrent calls and replicas.
+ */
+export class InvoiceService {
+  private readonly leaseMs: number;
+  private readonly waitMs: number;
+  private readonly pollMs: number;
+  /** Calls with one key in this process share one run; other replicas coordinate through the ledger. */
+  private readonly inFlight = new Map<string, Promise<CreateInvoiceResult>>();
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly providers: ProviderRegistry,
+    private readonly options: InvoiceServiceOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.waitMs = options.waitMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 50;
+  }
+
+  /** Called by the createInvoice mutation. Costs nothing upstream on bad input or a replay; else one provider create. */
+  async create(cmd: CreateInvoiceCommand): Promise<CreateInvoiceResult> {
+    const provider = this.providers.get(cmd.provider);
+    const invalid = provider.validate(cmd.input);
+    if (invalid.length > 0) return result([], underField([cmd.branch], invalid));
+
+    const key = cmd.idempotencyKey ?? randomUUID();
+    const flightKey = `${cmd.tenantId}\u0000${key}`;
+    for (let running = this.inFlight.get(flightKey); running; running = this.inFlight.get(flightKey)) {
+      await running.catch(() => undefined);
+    }
+    const run = this.run(cmd, key).finally(() => this.inFlight.delete(flightKey));
+    this.inFlight.set(flightKey, run);
+    return run;
+  }
+
+  private async run(cmd: CreateInvoiceCommand, key: string): Promise<CreateInvoiceResult> {
+    const fp = fingerprint({ provider: cmd.provider, input: cmd.recordedInput });
+    const { attempt, fresh } = await this.ledger.claim({
+      tenantId: cmd.tenantId,
+      idempotencyKey: key,
+      provider: cmd.provider,
+      orderId: this.providers.get(cmd.provider).orderIdOf(cmd.input),
+      inputFingerprint: fp,
+      input: cmd.recordedInput,
+      leaseMs: this.leaseMs,
+    });
+    if (fresh) return this.execute(attempt, cmd, false);
+    if (attempt.inputFingerprint !== fp) {
+      return result([], [userError('IDEMPOTENCY_CONFLICT', 'This idempotency key was already used with a different input; use a new key for a new invoice.', ['idempotencyKey'])]);
+    }
+    return this.resume(attempt, cmd);
+  }
+
+  /** A key seen before: replay its outcome, wait for it, or take it over when it can safely be tried again. */
+  private async resume(seen: Attempt, cmd: CreateInvoiceCommand): Promise<CreateInvoiceResult> {
+    const deadline = Date.now() + this.waitMs;
+    let attempt: Attempt | null = seen;
+    while (attempt) {
+      switch (attempt.state) {
+        case 'succeeded':
+          return result(await this.ledger.invoicesOfAttempt(attempt.id));
+        case 'failed':
+          if (attempt.disposition !== 'retryable') return result([], attempt.userErrors ?? []);
+          break;
+        case 'unknown':
+          break;
+        case 'pending':
+          if (attempt.leaseExpiresAt && attempt.leaseExpiresAt.getTime() > Date.now()) {
+            if (Date.now() >= deadline) {
+              return result([], [userError('IN_PROGRESS', 'A request with this idempotency key is still running; retry with the same key shortly.', ['idempotencyKey'])]);
+            }
+            await sleep(this.pollMs);
+            attempt = await this.ledger.getAttempt(attempt.id);
+            continue;
+          }
+      }
+      // failed-retryable, unknown, or pending with a dead owner: exactly one caller takes it over.
+      const taken = await this.ledger.retake(attempt.id, [attempt.state], this.leaseMs);
+      if (taken) return this.execute(taken, cmd, attempt.state !== 'failed');
+      attempt = await this.ledger.getAttempt(attempt.id);
+    }
+    throw new Error(`attempt ${seen.id} disappeared`);
+  }
+
+  /**
+   * Calls the provider for an attempt this caller owns. When an earlier try may have reached the provider,
+   * it first asks the provider what that try created, and creates only on a verified absence.
+   */
+  private async execute(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
+    const provider = this.providers.get(cmd.provider);
+    const ctx = { idempotencyKey: attempt.idempotencyKey };
+    let details: InvoiceDetails[];
+    try {
+      const found = mayExist ? await provider.findCreated(cmd.input, ctx) : [];
+      if (found.length > 0) this.options.logger?.info({ attemptId: attempt.id, found: found.length }, 'repaired attempt from provider');
+      details = found.length > 0 ? found : await provider.create(cmd.input, ctx);
+    } catch (err) {
+      if (err instanceof ProviderError) {
+        const errors = underField([cmd.branch], err.userErrors);
+        const state = err.disposition === 'indeterminate' || mayExist ? 'unknown' : 'failed';
+        await this.ledger.fail(attempt.id, state, mayExist && err.disposition === 'final' ? 'indeterminate' : err.disposition, errors);
+        this.options.logger?.warn({ attemptId: attempt.id, provider: cmd.provider, disposition: err.disposition, cause: err.cause_ }, 'provider refused or failed');
+        return result([], errors);
+      }
+      // A bug after the call (an unreadable success, say): the invoice may exist, so the attempt stays open to repair.
+      await this.ledger.fail(attempt.id, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', 'The provider\'s answer could not be read.')]).catch(() => undefined);
+      throw err;
+    }
+    const invoices = await this.ledger.succeed(attempt.id, cmd.tenantId, details.map((d) => d.header));
+    const byProviderId = new Map(details.map((d) => [d.header.providerInvoiceId, d]));
+    return result(invoices, [], new Map(invoices.map((i) => [i.id, byProviderId.get(i.providerInvoiceId)!])));
+  }
+}

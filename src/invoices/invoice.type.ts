@@ -1,0 +1,161 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import type { Invoice, InvoiceKpis, InvoiceLine, TaxLine } from '../domain/invoice';
+import { InvoiceKindEnum, InvoiceProviderEnum, InvoiceStatusEnum } from '../graphql/enums';
+import { MoneyType, presentMoney } from '../graphql/money.type';
+import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars';
+
+@ObjectType('TaxLine', { description: 'One tax applied to an invoice or to one of its lines.' })
+export class TaxLineType {
+  @Field(() => String, { nullable: true, description: 'The tax\'s name at the provider (e.g. "VAT"); null when the provider does not name it.' })
+  name!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The provider\'s tax code; null when it has none.' })
+  code!: string | null;
+
+  @Field(() => DecimalScalar, { nullable: true, description: 'The rate in percent ("15.00" for 15 %); null when the provider does not report it.' })
+  ratePercent!: string | null;
+
+  @Field(() => MoneyType, { description: 'The tax amount.' })
+  amount!: MoneyType;
+}
+
+@ObjectType('InvoiceLine', { description: 'One billed item of an invoice, as the provider reports it.' })
+export class InvoiceLineType {
+  @Field(() => String, { nullable: true, description: 'What was billed (product or charge name).' })
+  description!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The product\'s SKU, when the provider reports one.' })
+  sku!: string | null;
+
+  @Field(() => DecimalScalar, { description: 'Quantity billed, exact.' })
+  quantity!: string;
+
+  @Field(() => MoneyType, { nullable: true, description: 'Price of one unit before tax.' })
+  unitPrice!: MoneyType | null;
+
+  @Field(() => MoneyType, { nullable: true, description: 'The line before tax, after line discounts.' })
+  subtotal!: MoneyType | null;
+
+  @Field(() => MoneyType, { nullable: true, description: 'Tax on this line.' })
+  taxTotal!: MoneyType | null;
+
+  @Field(() => MoneyType, { nullable: true, description: 'The line including tax.' })
+  total!: MoneyType | null;
+
+  @Field(() => [TaxLineType], { description: 'Taxes applied to this line.' })
+  taxes!: TaxLineType[];
+}
+
+@ObjectType('InvoiceKpis', { description: 'Payment figures of an invoice, read live from its provider. A figure the provider does not report is null.' })
+export class InvoiceKpisType {
+  @Field(() => MoneyType, { nullable: true, description: 'Amount still to be paid.' })
+  outstanding!: MoneyType | null;
+
+  @Field(() => MoneyType, { nullable: true, description: 'Amount paid so far.' })
+  paid!: MoneyType | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Whether the invoice is past its due date and not fully paid.' })
+  overdue!: boolean | null;
+
+  @Field(() => DateScalar, { nullable: true, description: 'Date of the latest payment applied.' })
+  lastPaymentDate!: string | null;
+
+  @Field(() => MoneyType, { nullable: true, description: 'Credit (notes, memos) applied to the invoice.' })
+  creditApplied!: MoneyType | null;
+}
+
+/**
+ * The invoice as GraphQL serves it. Header fields come from the ledger's snapshot (no provider call); `lines`,
+ * `taxes`, `kpis` and `order` are field resolvers (InvoiceResolver).
+ */
+@Directive('@key(fields: "id")')
+@ObjectType('Invoice', { description: 'An invoice or credit note created through this service at one of the billing providers.' })
+export class InvoiceType {
+  @Field(() => ID, { description: 'Opaque id, stable and unique across providers. Use it with `invoice(id)` and as the entity key.' })
+  id!: string;
+
+  @Field(() => InvoiceProviderEnum, { description: 'The provider that holds the invoice.' })
+  provider!: InvoiceProviderEnum;
+
+  @Field({ description: 'The invoice\'s id at its provider.' })
+  providerInvoiceId!: string;
+
+  @Field(() => String, { nullable: true, description: 'The invoice number printed on the document; null when the provider assigns none.' })
+  number!: string | null;
+
+  @Field(() => InvoiceKindEnum, { description: 'Invoice or credit note.' })
+  kind!: InvoiceKindEnum;
+
+  @Field(() => InvoiceStatusEnum, { description: 'State at the provider when the invoice was created through us.' })
+  status!: InvoiceStatusEnum;
+
+  @Field(() => DateScalar, { nullable: true, description: 'Issue date.' })
+  issueDate!: string | null;
+
+  @Field(() => DateScalar, { nullable: true, description: 'Due date; null when the provider has none.' })
+  dueDate!: string | null;
+
+  @Field(() => MoneyType, { nullable: true, description: 'Total before tax.' })
+  subtotal!: MoneyType | null;
+
+  @Field(() => MoneyType, { nullable: true, description: 'Total tax.' })
+  taxTotal!: MoneyType | null;
+
+  @Field(() => MoneyType, { description: 'Amount of the invoice including tax.' })
+  total!: MoneyType;
+
+  @Field(() => String, { nullable: true, description: 'Link to the invoice document (PDF) at the provider, when it has one.' })
+  documentUrl!: string | null;
+
+  @Field(() => DateTimeScalar, { description: 'When the invoice was created through this service.' })
+  createdAt!: Date;
+
+  /** The order at its provider; resolved by `order`. */
+  orderId!: string;
+}
+
+export function presentInvoice(i: Invoice): InvoiceType {
+  return {
+    id: i.id,
+    provider: i.provider as InvoiceProviderEnum,
+    providerInvoiceId: i.providerInvoiceId,
+    number: i.number,
+    kind: i.kind as InvoiceKindEnum,
+    status: i.status as InvoiceStatusEnum,
+    issueDate: i.issueDate,
+    dueDate: i.dueDate,
+    subtotal: presentMoney(i.subtotal),
+    taxTotal: presentMoney(i.taxTotal),
+    total: presentMoney(i.total),
+    documentUrl: i.documentUrl,
+    createdAt: i.createdAt,
+    orderId: i.orderId,
+  };
+}
+
+export function presentTax(t: TaxLine): TaxLineType {
+  return { name: t.name, code: t.code, ratePercent: t.ratePercent?.toFixed() ?? null, amount: presentMoney(t.amount) };
+}
+
+export function presentLine(l: InvoiceLine): InvoiceLineType {
+  return {
+    description: l.description,
+    sku: l.sku,
+    quantity: l.quantity.toFixed(),
+    unitPrice: presentMoney(l.unitPrice),
+    subtotal: presentMoney(l.subtotal),
+    taxTotal: presentMoney(l.taxTotal),
+    total: presentMoney(l.total),
+    taxes: l.taxes.map(presentTax),
+  };
+}
+
+export function presentKpis(k: InvoiceKpis): InvoiceKpisType {
+  return {
+    outstanding: presentMoney(k.outstanding),
+    paid: presentMoney(k.paid),
+    overdue: k.overdue,
+    lastPaymentDate: k.lastPaymentDate,
+    creditApplied: presentMoney(k.creditApplied),
+  };
+}

@@ -1,0 +1,15 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/**
+ * The order entity, owned by the orders subgraph. This subgraph only knows its key and contributes
+ * `invoices` (OrderResolver).
+ */
+@Directive('@key(fields: "id")')
+@ObjectType('Order', { description: 'An order, owned by the orders subgraph; this subgraph adds its invoices.' })
+export class OrderType {
+  @Field(() => ID, {
+    description:
+      'The order\'s id at its provider: the Salla, Exsited or Commerce order id, the Salesforce OrderSummary id, or the Zuora order number.',
+  })
+  id!: string;
+}

@@ -1,0 +1,151 @@
+import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { buildFederatedSchema } from '../graphql/federated-schema';
+import { createInvoiceLoaders } from '../invoices/invoice.loaders';
+import { InvoiceService } from '../invoices/invoice.service';
+import type { Database } from '../ledger/database';
+import { Ledger } from '../ledger/ledger';
+import type { ProviderRegistry } from '../providers/registry';
+import type { Context } from './context';
+
+/** Large enough for a 10 MB PDF sent as base64 to Salla, small enough to refuse a flood. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** The tenant of every request until token verification names one. */
+export const DEFAULT_TENANT = 'default';
+
+export interface AppDeps {
+  db: Database;
+  providers: ProviderRegistry;
+  logger: Logger;
+  production: boolean;
+}
+
+export interface App {
+  apollo: ApolloServer<Context>;
+  http: Server;
+  invoices: InvoiceService;
+  /** Builds a request's context: fresh loaders, so nothing is cached across requests. */
+  contextFor(tenantId?: string): Context;
+  listen(port: number, host?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Assembles schema, services and the HTTP server. Called once at start and by tests; the caller owns db and providers. */
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { schema } = await buildFederatedSchema();
+  const ledger = new Ledger(deps.db);
+  const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger });
+  const contextFor = (tenantId = DEFAULT_TENANT): Context => ({
+    tenantId,
+    invoices,
+    loaders: createInvoiceLoaders(ledger, deps.providers, tenantId),
+  });
+
+  const http = createServer();
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: !deps.production,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http })],
+    // Internal failures reach the caller as a code only; the detail goes to the log.
+    formatError(formatted, error) {
+      const code = formatted.extensions?.code;
+      if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
+        deps.logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'internal error');
+        return { ...formatted, message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      }
+      return formatted;
+    },
+    logger: deps.logger,
+  });
+  await apollo.start();
+  http.on('request', (req, res) => void handle(req, res));
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (url.pathname !== '/graphql' && url.pathname !== '/') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found; the GraphQL endpoint is /graphql"}');
+      return;
+    }
+    try {
+      const body = await readBody(req);
+      const headers = new HeaderMap();
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      const request: HTTPGraphQLRequest = { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body };
+      const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => contextFor() });
+      for (const [k, v] of response.headers) res.setHeader(k, v);
+      res.statusCode = response.status ?? 200;
+      if (response.body.kind === 'complete') {
+        res.end(response.body.string);
+        return;
+      }
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    } catch (err) {
+      if (err instanceof BodyError) {
+        res.writeHead(err.status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: err.message, extensions: { code: 'BAD_REQUEST' } }] }));
+        return;
+      }
+      deps.logger.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+    }
+  }
+
+  return {
+    apollo,
+    http,
+    invoices,
+    contextFor,
+    listen: (port, host = '0.0.0.0') =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          const addr = http.address();
+          const actual = typeof addr === 'object' && addr ? addr.port : port;
+          resolve(`http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}/graphql`);
+        });
+      }),
+    stop: async () => {
+      await apollo.stop();
+      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads a request body up to MAX_BODY_BYTES; JSON bodies are parsed, anything else is passed on as text. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new BodyError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!(req.headers['content-type'] ?? '').includes('json')) return text;
+  try {
+    return text.length === 0 ? undefined : JSON.parse(text);
+  } catch {
+    throw new BodyError(400, 'request body is not valid JSON');
+  }
+}

@@ -1,0 +1,34 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('defaults to port 4001, the embedded store and the Salla sandbox', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(4001);
+    expect(c.store).toEqual({ databaseUrl: undefined, dataDir: '.data/pglite' });
+    expect(c.salla).toBe('sandbox');
+  });
+
+  it('reaches a configured Salla there and only there', () => {
+    const c = loadConfig({ SALLA_BASE_URL: 'https://api.salla.dev/admin/v2', SALLA_ACCESS_TOKEN: 'tok' });
+    expect(c.salla).toEqual({ baseUrl: 'https://api.salla.dev/admin/v2', accessToken: 'tok' });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ SALLA_BASE_URL: 'not a url', SALLA_ACCESS_TOKEN: 't' }, 'SALLA_BASE_URL'],
+    [{ SALLA_BASE_URL: 'https://api.salla.dev/admin/v2' }, 'SALLA_ACCESS_TOKEN'],
+  ])('stops on a malformed value and names the variable (%p)', (envVars, name) => {
+    expect(() => loadConfig(envVars)).toThrow(ConfigError);
+    expect(() => loadConfig(envVars)).toThrow(new RegExp(`- ${name}:`));
+  });
+
+  it('never echoes a secret value in its message', () => {
+    try {
+      loadConfig({ SALLA_BASE_URL: 'ftp://secret-host', SALLA_ACCESS_TOKEN: 'super-secret-token' });
+    } catch (err) {
+      expect(String(err)).not.toContain('super-secret-token');
+    }
+    expect.assertions(1);
+  });
+});

@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { composeServices } from '@apollo/composition';
+import { composeServices as composeWithGuild } from '@theguild/federation-composition';
+import { buildSchema, isEnumType, isInputObjectType, isObjectType, parse, type GraphQLSchema } from 'graphql';
+import { renderSchemaFile, SCHEMA_FILE } from '../../src/graphql/schema-file';
+
+const root = join(__dirname, '..', '..');
+const committed = () => readFileSync(join(root, SCHEMA_FILE), 'utf8');
+const services = () => [
+  { name: 'orders', url: 'http://orders.local/graphql', typeDefs: parse(readFileSync(join(root, 'test/fixtures/orders-subgraph.graphql'), 'utf8')) },
+  { name: 'invoicing', url: 'http://invoicing.local/graphql', typeDefs: parse(committed()) },
+];
+
+describe('the committed subgraph schema', () => {
+  it('is exactly what the code produces (run `npm run schema` after changing a type)', async () => {
+    expect(committed()).toBe(await renderSchemaFile());
+  });
+
+  it("composes with an orders subgraph under Apollo's composition, keeping @oneOf", () => {
+    const result = composeServices(services());
+    expect(result.errors ?? []).toEqual([]);
+    const supergraph = buildSchema(result.supergraphSdl!);
+    expect(Object.keys((supergraph.getType('Order') as never as { getFields(): object }).getFields())).toEqual(
+      expect.arrayContaining(['id', 'number', 'invoices']),
+    );
+    expect(result.supergraphSdl).toMatch(/input CreateInvoiceInput[^{]*@oneOf/);
+  });
+
+  it("composes under The Guild's composition, keeping @oneOf", () => {
+    const result = composeWithGuild(services()) as { errors?: Array<{ message: string }>; supergraphSdl?: string };
+    expect((result.errors ?? []).map((e) => e.message)).toEqual([]);
+    expect(result.supergraphSdl).toMatch(/input CreateInvoiceInput[^{]*@oneOf/);
+  });
+
+  it('describes every type, field, argument and enum value, for Studio and Sandbox users', () => {
+    const schema: GraphQLSchema = buildSchema(committed().replace(/^extend schema[^\n]*\n|^directive[^\n]*\n/gm, ''), { assumeValidSDL: true });
+    const missing: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || ['String', 'Boolean', 'Int', 'Float', 'ID'].includes(type.name)) continue;
+      if (!type.description) missing.push(type.name);
+      if (isObjectType(type) || isInputObjectType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          for (const arg of 'args' in field ? field.args : []) if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
+        }
+      }
+      if (isEnumType(type)) for (const v of type.getValues()) if (!v.description) missing.push(`${type.name}.${v.name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+});
