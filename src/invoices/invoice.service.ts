@@ -134,25 +134,40 @@ export class InvoiceService {
   private async execute(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
     const provider = this.providers.get(cmd.provider);
     const ctx = { idempotencyKey: attempt.idempotencyKey };
-    let details: InvoiceDetails[];
+    let details: InvoiceDetails[] = [];
     try {
-      const found = mayExist ? await provider.findCreated(cmd.input, ctx) : [];
-      if (found.length > 0) this.options.logger?.info({ attemptId: attempt.id, found: found.length }, 'repaired attempt from provider');
-      details = found.length > 0 ? found : await provider.create(cmd.input, ctx);
-    } catch (err) {
-      if (err instanceof ProviderError) {
-        const errors = underField([cmd.branch], err.userErrors);
-        const state = err.disposition === 'indeterminate' || mayExist ? 'unknown' : 'failed';
-        await this.ledger.fail(attempt.id, state, mayExist && err.disposition === 'final' ? 'indeterminate' : err.disposition, errors);
-        this.options.logger?.warn({ attemptId: attempt.id, provider: cmd.provider, disposition: err.disposition, cause: err.cause_ }, 'provider refused or failed');
-        return result([], errors);
+      if (mayExist) {
+        // Invoices another attempt already recorded are not this attempt's, however well they match.
+        const found = await provider.findCreated(cmd.input, ctx);
+        const taken = await this.ledger.recordedByOthers(attempt, found.map((d) => d.header.providerInvoiceId));
+        details = found.filter((d) => !taken.has(d.header.providerInvoiceId));
+        if (details.length > 0) this.options.logger?.info({ attemptId: attempt.id, found: details.length }, 'repaired attempt from provider');
       }
-      // A bug after the call (an unreadable success, say): the invoice may exist, so the attempt stays open to repair.
-      await this.ledger.fail(attempt.id, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', 'The provider\'s answer could not be read.')]).catch(() => undefined);
-      throw err;
+    } catch (err) {
+      // Could not verify: the attempt stays unknown, to be checked again by the next retry.
+      return this.failed(attempt, cmd, err, 'unknown');
+    }
+    try {
+      if (details.length === 0) details = await provider.create(cmd.input, ctx);
+    } catch (err) {
+      return this.failed(attempt, cmd, err);
     }
     const invoices = await this.ledger.succeed(attempt.id, cmd.tenantId, details.map((d) => d.header));
     const byProviderId = new Map(details.map((d) => [d.header.providerInvoiceId, d]));
     return result(invoices, [], new Map(invoices.map((i) => [i.id, byProviderId.get(i.providerInvoiceId)!])));
+  }
+
+  /** Records a failed provider call on the attempt and turns it into the caller's userErrors. */
+  private async failed(attempt: Attempt, cmd: CreateInvoiceCommand, err: unknown, force?: 'unknown'): Promise<CreateInvoiceResult> {
+    if (err instanceof ProviderError) {
+      const errors = underField([cmd.branch], err.userErrors);
+      const unknown = force === 'unknown' || err.disposition === 'indeterminate';
+      await this.ledger.fail(attempt.id, unknown ? 'unknown' : 'failed', unknown ? 'indeterminate' : err.disposition, errors);
+      this.options.logger?.warn({ attemptId: attempt.id, provider: cmd.provider, disposition: err.disposition, cause: err.cause_ }, 'provider refused or failed');
+      return result([], errors);
+    }
+    // A bug after the call (an unreadable success, say): the invoice may exist, so the attempt stays open to repair.
+    await this.ledger.fail(attempt.id, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', "The provider's answer could not be read.")]).catch(() => undefined);
+    throw err;
   }
 }

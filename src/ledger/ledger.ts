@@ -180,6 +180,17 @@ export class Ledger {
     );
   }
 
+  /** Of these provider invoice ids, the ones already recorded by another attempt of the same tenant and provider. */
+  async recordedByOthers(attempt: Pick<Attempt, 'id' | 'tenantId' | 'provider'>, providerInvoiceIds: string[]): Promise<Set<string>> {
+    if (providerInvoiceIds.length === 0) return new Set();
+    const rows = await this.db.query<{ provider_invoice_id: string }>(
+      `SELECT provider_invoice_id FROM invoices
+        WHERE tenant_id = $1 AND provider = $2 AND provider_invoice_id = ANY($3::text[]) AND attempt_id <> $4`,
+      [attempt.tenantId, attempt.provider, providerInvoiceIds, attempt.id],
+    );
+    return new Set(rows.map((r) => r.provider_invoice_id));
+  }
+
   /** The invoices an attempt created, in creation order. */
   async invoicesOfAttempt(attemptId: string): Promise<Invoice[]> {
     const rows = await this.db.query<InvoiceRow>(`SELECT ${INVOICE_COLUMNS} FROM invoices WHERE attempt_id = $1 ORDER BY seq`, [attemptId]);

@@ -1,0 +1,215 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProviderError, userError } from '../domain/errors';
+import { EMPTY_KPIS, type InvoiceDetails, type ProviderInvoiceRef } from '../domain/invoice';
+import { money } from '../domain/money';
+import type { Database } from '../ledger/database';
+import { Ledger } from '../ledger/ledger';
+import type { InvoiceProvider } from '../providers/provider';
+import { ProviderRegistry } from '../providers/registry';
+import { openTestDatabase, storeName } from '../../test/support/store';
+import { InvoiceService, type CreateInvoiceCommand } from './invoice.service';
+
+interface FakeInput {
+  orderId: string;
+  amount: string;
+}
+
+/** Provider invoice ids are unique at a provider, so across the whole file. */
+let nextProviderId = 1000;
+
+/** A provider that records every call, so tests can count what reached it. */
+class RecordingProvider implements InvoiceProvider<FakeInput> {
+  readonly code = 'SALLA' as const;
+  creates: FakeInput[] = [];
+  finds: FakeInput[] = [];
+  /** What the next creates do: throw, or wait, before creating. */
+  failures: ProviderError[] = [];
+  delayMs = 0;
+  existing: InvoiceDetails[] = [];
+
+  validate(input: FakeInput) {
+    return input.amount.startsWith('-') ? [userError('INVALID_INPUT', 'amount must not be negative', ['amount'])] : [];
+  }
+  orderIdOf(input: FakeInput) {
+    return input.orderId;
+  }
+  async create(input: FakeInput): Promise<InvoiceDetails[]> {
+    this.creates.push(input);
+    if (this.delayMs) await sleep(this.delayMs);
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    const made = details(String(nextProviderId++), input);
+    this.existing.push(made);
+    return [made];
+  }
+  async findCreated(input: FakeInput): Promise<InvoiceDetails[]> {
+    this.finds.push(input);
+    return this.existing.filter((d) => d.header.orderId === input.orderId);
+  }
+  async loadDetails(refs: readonly ProviderInvoiceRef[]) {
+    return refs.map((r) => this.existing.find((d) => d.header.providerInvoiceId === r.providerInvoiceId) ?? new Error('not found'));
+  }
+}
+
+const details = (id: string, input: FakeInput): InvoiceDetails => ({
+  header: {
+    provider: 'SALLA',
+    providerInvoiceId: id,
+    orderId: input.orderId,
+    number: `INV-${id}`,
+    kind: 'INVOICE',
+    status: 'ISSUED',
+    issueDate: '2026-11-22',
+    dueDate: null,
+    currencyCode: 'SAR',
+    subtotal: null,
+    taxTotal: null,
+    total: money(input.amount, 'SAR'),
+    documentUrl: null,
+  },
+  lines: [],
+  taxes: [],
+  kpis: EMPTY_KPIS,
+});
+
+const command = (input: FakeInput, idempotencyKey?: string): CreateInvoiceCommand<FakeInput> => ({
+  tenantId: 'tenant-a',
+  provider: 'SALLA',
+  branch: 'salla',
+  input,
+  recordedInput: input,
+  idempotencyKey,
+});
+
+const unavailable = (disposition: 'retryable' | 'indeterminate') =>
+  new ProviderError([userError('PROVIDER_UNAVAILABLE', 'down')], disposition, 'http:503');
+
+describe(`InvoiceService (${storeName()})`, () => {
+  let db: Database;
+  let provider: RecordingProvider;
+  let service: InvoiceService;
+  let order = 0;
+  const nextOrder = () => `order-${++order}`;
+
+  beforeAll(async () => {
+    db = await openTestDatabase();
+  });
+  afterAll(() => db.close());
+  beforeEach(() => {
+    provider = new RecordingProvider();
+    service = new InvoiceService(new Ledger(db), new ProviderRegistry([provider]), { pollMs: 5 });
+  });
+
+  it('answers bad input with userErrors under the branch, recording and sending nothing', async () => {
+    const before = await db.query<{ n: string }>('SELECT count(*) AS n FROM invoice_attempts');
+    const out = await service.create(command({ orderId: nextOrder(), amount: '-1' }, 'k-bad'));
+    expect(out.userErrors).toEqual([expect.objectContaining({ code: 'INVALID_INPUT', field: ['salla', 'amount'] })]);
+    expect(provider.creates).toHaveLength(0);
+    expect(await db.query('SELECT count(*) AS n FROM invoice_attempts')).toEqual(before);
+  });
+
+  it('returns the same invoice for a retry with the same key and input, calling the provider once', async () => {
+    const input = { orderId: nextOrder(), amount: '10.50' };
+    const first = await service.create(command(input, 'k-retry'));
+    const again = await service.create(command({ amount: '10.50', orderId: input.orderId }, 'k-retry'));
+    expect(first.userErrors).toEqual([]);
+    expect(again.invoices.map((i) => i.id)).toEqual(first.invoices.map((i) => i.id));
+    expect(again.invoices[0]!.total.amount.toFixed(2)).toBe('10.50');
+    expect(provider.creates).toHaveLength(1);
+  });
+
+  it('refuses the same key with a different input as IDEMPOTENCY_CONFLICT, without calling the provider', async () => {
+    const orderId = nextOrder();
+    await service.create(command({ orderId, amount: '1' }, 'k-conflict'));
+    const out = await service.create(command({ orderId, amount: '2' }, 'k-conflict'));
+    expect(out.userErrors).toEqual([expect.objectContaining({ code: 'IDEMPOTENCY_CONFLICT', field: ['idempotencyKey'] })]);
+    expect(provider.creates).toHaveLength(1);
+  });
+
+  it('makes one provider call for concurrent requests with one key, and gives all the same invoice', async () => {
+    provider.delayMs = 30;
+    const input = { orderId: nextOrder(), amount: '5' };
+    const outs = await Promise.all(Array.from({ length: 20 }, () => service.create(command(input, 'k-concurrent'))));
+    expect(provider.creates).toHaveLength(1);
+    expect(new Set(outs.map((o) => o.invoices[0]?.id)).size).toBe(1);
+  });
+
+  it('coordinates through the ledger across service instances (replicas): one provider call', async () => {
+    provider.delayMs = 50;
+    const replica = new InvoiceService(new Ledger(db), new ProviderRegistry([provider]), { pollMs: 5 });
+    const input = { orderId: nextOrder(), amount: '7' };
+    const [a, b] = await Promise.all([service.create(command(input, 'k-replicas')), replica.create(command(input, 'k-replicas'))]);
+    expect(provider.creates).toHaveLength(1);
+    expect(a.invoices[0]!.id).toBe(b.invoices[0]!.id);
+  });
+
+  it('creates a new invoice per call when no key is given', async () => {
+    const input = { orderId: nextOrder(), amount: '3' };
+    await service.create(command(input));
+    await service.create(command(input));
+    expect(provider.creates).toHaveLength(2);
+  });
+
+  it('replays a final refusal without calling again', async () => {
+    provider.failures.push(new ProviderError([userError('ALREADY_INVOICED', 'exists', ['orderId'])], 'final', 'http:422'));
+    const input = { orderId: nextOrder(), amount: '4' };
+    const first = await service.create(command(input, 'k-final'));
+    const again = await service.create(command(input, 'k-final'));
+    expect(first.userErrors).toEqual([expect.objectContaining({ code: 'ALREADY_INVOICED', field: ['salla', 'orderId'] })]);
+    expect(again.userErrors).toEqual(first.userErrors);
+    expect(provider.creates).toHaveLength(1);
+  });
+
+  it('tries again after a failure that left nothing at the provider', async () => {
+    provider.failures.push(unavailable('retryable'));
+    const input = { orderId: nextOrder(), amount: '6' };
+    const first = await service.create(command(input, 'k-retryable'));
+    const again = await service.create(command(input, 'k-retryable'));
+    expect(first.userErrors[0]!.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(again.invoices).toHaveLength(1);
+    expect(provider.creates).toHaveLength(2);
+    expect(provider.finds).toHaveLength(0);
+  });
+
+  it('after an outcome it could not know, asks the provider before creating and never duplicates', async () => {
+    const input = { orderId: nextOrder(), amount: '8' };
+    // The provider created the invoice but the answer was lost (a 5xx or a timeout after the fact).
+    provider.failures.push(unavailable('indeterminate'));
+    provider.create = async function (this: RecordingProvider, i: FakeInput) {
+      this.creates.push(i);
+      const made = details('lost-1', i);
+      this.existing.push(made);
+      throw this.failures.shift()!;
+    }.bind(provider);
+    const first = await service.create(command(input, 'k-unknown'));
+    expect(first.userErrors[0]!.code).toBe('PROVIDER_UNAVAILABLE');
+    const attempt = await new Ledger(db).findAttempt('tenant-a', 'k-unknown');
+    expect(attempt).toMatchObject({ state: 'unknown', disposition: 'indeterminate' });
+
+    const again = await service.create(command(input, 'k-unknown'));
+    expect(again.userErrors).toEqual([]);
+    expect(again.invoices.map((i) => i.providerInvoiceId)).toEqual(['lost-1']);
+    expect(provider.creates).toHaveLength(1);
+    expect(provider.finds).toHaveLength(1);
+  });
+
+  it('answers IN_PROGRESS when a concurrent attempt outlasts the wait, and the result once it lands', async () => {
+    const slow = new InvoiceService(new Ledger(db), new ProviderRegistry([provider]), { pollMs: 5, waitMs: 20 });
+    provider.delayMs = 200;
+    const input = { orderId: nextOrder(), amount: '9' };
+    const running = service.create(command(input, 'k-slow'));
+    await sleep(20);
+    const waiting = await slow.create(command(input, 'k-slow'));
+    expect(waiting.userErrors).toEqual([expect.objectContaining({ code: 'IN_PROGRESS' })]);
+    const done = await running;
+    expect((await slow.create(command(input, 'k-slow'))).invoices[0]!.id).toBe(done.invoices[0]!.id);
+    expect(provider.creates).toHaveLength(1);
+  });
+
+  it('scopes keys per tenant', async () => {
+    const input = { orderId: nextOrder(), amount: '11' };
+    await service.create(command(input, 'k-tenant'));
+    await service.create({ ...command(input, 'k-tenant'), tenantId: 'tenant-b' });
+    expect(provider.creates).toHaveLength(2);
+  });
+});
