@@ -1,0 +1,49 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { toDetails, toHeader } from './salla.mapper';
+import { sallaInvoiceEnvelope } from './salla.wire';
+
+const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'salla');
+const example1 = () => {
+  const file = readdirSync(FIXTURES).find((f) => f.startsWith('response.200.example-1.'))!;
+  return sallaInvoiceEnvelope.parse(JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')).body).data;
+};
+
+describe("Salla's invoice, normalised", () => {
+  it("reads the documentation's example: symbols to SAR, numbers and strings to exact decimals", () => {
+    const d = toDetails(example1());
+    expect(d.header).toMatchObject({
+      provider: 'SALLA',
+      providerInvoiceId: '1333835642',
+      orderId: '1371877152',
+      number: '2sdfs435d',
+      kind: 'INVOICE',
+      status: 'ISSUED',
+      issueDate: '2022-03-23',
+      dueDate: null,
+      currencyCode: 'SAR',
+    });
+    // The create example says `sub_total`, the read schema `subtotal`: both are read.
+    expect(d.header.subtotal!.amount.toFixed(2)).toBe('999.00');
+    expect(d.header.total.amount.toFixed(2)).toBe('7789.00');
+    expect(d.header.taxTotal!.amount.toFixed(2)).toBe('35.30');
+    expect(d.taxes).toEqual([expect.objectContaining({ ratePercent: expect.anything() })]);
+    expect(d.taxes[0]!.ratePercent!.toFixed()).toBe('10');
+
+    const [line] = d.lines;
+    expect(line!.description).toBe('فستان فراولة');
+    expect(line!.unitPrice!.amount.toFixed(2)).toBe('90.50');
+    expect(line!.taxes[0]!.ratePercent!.toFixed(2)).toBe('15.00');
+    expect(line!.total!.amount.toFixed(2)).toBe('104.08');
+    expect(line!.subtotal!.amount.toFixed(2)).toBe('90.50');
+    expect(d.kpis).toEqual({ outstanding: null, paid: null, overdue: null, lastPaymentDate: null, creditApplied: null });
+  });
+
+  it('reads a credit note as CREDIT_NOTE', () => {
+    expect(toHeader({ ...example1(), type: 'Credit Note' }).kind).toBe('CREDIT_NOTE');
+  });
+
+  it('refuses an invoice whose currency it cannot tell rather than guessing', () => {
+    expect(() => toHeader({ ...example1(), total: { amount: 1, currency: '¤' } })).toThrow(/currency/);
+  });
+});

@@ -1,0 +1,93 @@
+import {
+  CreateSallaInvoiceDocument,
+  InvoiceEntitiesDocument,
+  InvoiceHeaderByIdDocument,
+  OrderEntitiesDocument,
+  OrderEntitiesWithDetailsDocument,
+} from '../generated/graphql';
+import { startHarness, type Harness } from '../support/harness';
+import { storeName } from '../support/store';
+
+const ORDERS = ['1818813486', '389701957', '213320125', '1056403210'];
+
+describe(`reads: invoice(id), Order.invoices and _entities (${storeName()})`, () => {
+  let h: Harness;
+  const ids: Record<string, string[]> = {};
+
+  beforeAll(async () => {
+    h = await startHarness();
+    // Each order gets a tax invoice; the first also a credit note.
+    for (const orderId of ORDERS) {
+      const res = await h.execute(CreateSallaInvoiceDocument, { input: { orderId, dataType: 'URL', url: `https://x.example/${orderId}.pdf` } });
+      ids[orderId] = [res.data!.createInvoice.invoice!.id];
+    }
+    const credit = await h.execute(CreateSallaInvoiceDocument, {
+      input: { orderId: ORDERS[0]!, type: 'CREDIT_NOTE', dataType: 'URL', url: 'https://x.example/credit.pdf' },
+    });
+    ids[ORDERS[0]!]!.push(credit.data!.createInvoice.invoice!.id);
+  });
+  afterAll(() => h.close());
+  beforeEach(() => h.salla.server.resetCalls());
+
+  const ledgerQueries = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const before = h.db.stats.queries;
+    const out = await fn();
+    return [out, h.db.stats.queries - before];
+  };
+
+  it('invoice(id) without lazy fields is answered from the ledger: no Salla call', async () => {
+    const [res, queries] = await ledgerQueries(() => h.execute(InvoiceHeaderByIdDocument, { id: ids[ORDERS[1]!]![0]! }));
+    expect(res.data!.invoice).toMatchObject({ provider: 'SALLA', order: { id: ORDERS[1] }, kind: 'INVOICE' });
+    expect(queries).toBe(1);
+    expect(h.salla.server.calls).toHaveLength(0);
+  });
+
+  it('invoice(id) of an unknown or malformed id is null, not an error', async () => {
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-an-id']) {
+      const res = await h.execute(InvoiceHeaderByIdDocument, { id });
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.invoice).toBeNull();
+    }
+  });
+
+  it('_entities with many Invoice representations costs one ledger query and no Salla call, in order', async () => {
+    const all = Object.values(ids).flat();
+    const representations = [...all, ...all, 'missing'].map((id) => ({ __typename: 'Invoice', id }));
+    const [res, queries] = await ledgerQueries(() => h.execute(InvoiceEntitiesDocument, { representations }));
+    expect(res.errors).toBeUndefined();
+    const entities = res.data!._entities as Array<{ id: string } | null>;
+    expect(entities.map((e) => e?.id ?? null)).toEqual([...all, ...all, null]);
+    expect(queries).toBe(1);
+    expect(h.salla.server.calls).toHaveLength(0);
+  });
+
+  it('_entities for Orders lists their invoices from the ledger, oldest first, in one query', async () => {
+    const representations = [...ORDERS, '42'].map((id) => ({ __typename: 'Order', id }));
+    const [res, queries] = await ledgerQueries(() => h.execute(OrderEntitiesDocument, { representations }));
+    const orders = res.data!._entities as Array<{ id: string; invoices: Array<{ id: string; kind: string }> }>;
+    expect(orders.map((o) => o.invoices.map((i) => i.id))).toEqual([...ORDERS.map((o) => ids[o]), []]);
+    expect(orders[0]!.invoices.map((i) => i.kind)).toEqual(['INVOICE', 'CREDIT_NOTE']);
+    expect(queries).toBe(1);
+    expect(h.salla.server.calls).toHaveLength(0);
+  });
+
+  it('lines, taxes and kpis of a page of orders cost one Salla read per invoice, shared by the three fields', async () => {
+    // Every order twice: the loader deduplicates.
+    const representations = [...ORDERS, ...ORDERS].map((id) => ({ __typename: 'Order', id }));
+    const res = await h.execute(OrderEntitiesWithDetailsDocument, { representations });
+    expect(res.errors).toBeUndefined();
+    const invoiceCount = Object.values(ids).flat().length;
+    expect(h.salla.server.countCalls('GET')).toBe(invoiceCount);
+    const paths = h.salla.server.calls.map((c) => c.path).sort();
+    expect(new Set(paths).size).toBe(invoiceCount);
+    const first = (res.data!._entities as Array<{ invoices: Array<{ lines: unknown[] }> }>)[0]!;
+    expect(first.invoices[0]!.lines.length).toBeGreaterThan(0);
+  });
+
+  it('a failed Salla read errors only the lazy field, with a code', async () => {
+    h.salla.server.injectFault({ method: 'GET', status: 503, times: 10 });
+    const res = await h.execute(OrderEntitiesWithDetailsDocument, { representations: [{ __typename: 'Order', id: ORDERS[1]! }] });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', provider: 'SALLA' });
+    expect(res.errors?.[0]?.message).toMatch(/Could not read invoice/);
+  });
+});
