@@ -4,7 +4,7 @@ describe('loadConfig', () => {
   it('defaults to port 4001, the embedded store and the Salla sandbox', () => {
     const c = loadConfig({});
     expect(c.port).toBe(4001);
-    expect(c.store).toEqual({ databaseUrl: undefined, dataDir: '.data/pglite' });
+    expect(c.store).toEqual({ databaseUrl: undefined, schema: undefined, dataDir: '.data/pglite' });
     expect(c.salla).toBe('sandbox');
   });
 
@@ -16,6 +16,7 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_SCHEMA: 'drop table;' }, 'DATABASE_SCHEMA'],
     [{ SALLA_BASE_URL: 'not a url', SALLA_ACCESS_TOKEN: 't' }, 'SALLA_BASE_URL'],
     [{ SALLA_BASE_URL: 'https://api.salla.dev/admin/v2' }, 'SALLA_ACCESS_TOKEN'],
   ])('stops on a malformed value and names the variable (%p)', (envVars, name) => {

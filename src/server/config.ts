@@ -26,6 +26,7 @@ const env = z.object({
       .trim()
       .refine((v) => /^postgres(ql)?:\/\//.test(v), 'DATABASE_URL must be a postgres:// or postgresql:// URL'),
   ),
+  DATABASE_SCHEMA: optional(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'DATABASE_SCHEMA must be a lower-case SQL identifier')),
   PGLITE_DATA_DIR: optional(z.string()).default('.data/pglite'),
   SALLA_BASE_URL: optional(url('SALLA_BASE_URL')),
   SALLA_ACCESS_TOKEN: optional(z.string().trim().min(1)),
@@ -37,7 +38,7 @@ export interface Config {
   host: string;
   production: boolean;
   logLevel: string;
-  store: { databaseUrl?: string; dataDir: string };
+  store: { databaseUrl?: string; schema?: string; dataDir: string };
   providerTimeoutMs: number;
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
   salla: { baseUrl: string; accessToken: string } | 'sandbox';
@@ -61,7 +62,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     production: e.NODE_ENV === 'production',
     logLevel: e.LOG_LEVEL,
-    store: { databaseUrl: e.DATABASE_URL, dataDir: e.PGLITE_DATA_DIR },
+    store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     salla: e.SALLA_BASE_URL ? { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! } : 'sandbox',
   };

@@ -5,9 +5,10 @@ import type { Decimal } from '../../domain/money';
 import type { SallaCreateInput } from '../../providers/salla/salla.input';
 import { DecimalScalar } from '../../graphql/scalars';
 
+// Enum values equal their names: the SDL round trip through buildSubgraphSchema keeps names, not internal values.
 export enum SallaInvoiceTypeEnum {
-  TAX_INVOICE = 'tax_invoice',
-  CREDIT_NOTE = 'credit_note',
+  TAX_INVOICE = 'TAX_INVOICE',
+  CREDIT_NOTE = 'CREDIT_NOTE',
 }
 registerEnumType(SallaInvoiceTypeEnum, {
   name: 'SallaInvoiceType',
@@ -19,10 +20,10 @@ registerEnumType(SallaInvoiceTypeEnum, {
 });
 
 export enum SallaInvoiceDataTypeEnum {
-  DATA = 'data',
-  URL = 'url',
-  FILE = 'file',
-  ORDER = 'order',
+  DATA = 'DATA',
+  URL = 'URL',
+  FILE = 'FILE',
+  ORDER = 'ORDER',
 }
 registerEnumType(SallaInvoiceDataTypeEnum, {
   name: 'SallaInvoiceDataType',
@@ -83,8 +84,8 @@ export class SallaInvoiceInput {
     }
     const input: SallaCreateInput = {
       orderId: this.orderId.trim(),
-      type: this.type,
-      dataType: this.dataType,
+      type: this.type === SallaInvoiceTypeEnum.CREDIT_NOTE ? 'credit_note' : 'tax_invoice',
+      dataType: this.dataType.toLowerCase() as SallaCreateInput['dataType'],
       url: this.url ?? null,
       pdf,
       invoiceNumber: this.invoiceNumber ?? null,

@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { openDatabase } from '../ledger/open';
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger } from './logger';
+import { startProviders } from './providers';
+
+export interface RunningServer {
+  url: string;
+  /** Base URLs of the sandbox emulators started for unconfigured providers. */
+  sandboxes: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts everything `npm start` starts, from a checked configuration; the end-to-end tests call it too. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
+  const db = await openDatabase(config.store);
+  logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
+  const providers = await startProviders(config, logger);
+  const app = await createApp({ db, providers: providers.registry, logger, production: config.production });
+  const url = await app.listen(config.port, config.host);
+  logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');
+  return {
+    url,
+    sandboxes: providers.sandboxes,
+    stop: async () => {
+      await app.stop();
+      await providers.stop();
+      await db.close();
+    },
+  };
+}
+
+/** `npm start`. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  process.stdout.write(`\n  Invoicing subgraph: ${server.url}\n  Open it in a browser to explore the schema (Apollo Sandbox).\n\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
