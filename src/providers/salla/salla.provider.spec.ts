@@ -1,0 +1,185 @@
+import { Decimal } from '../../domain/money';
+import { ProviderError } from '../../domain/errors';
+import { SallaEmulator } from '../../sandbox/salla/salla.emulator';
+import { SALLA_SANDBOX_READONLY_TOKEN, SALLA_SANDBOX_SALLA_ISSUER_TOKEN, SALLA_SANDBOX_TOKEN } from '../../sandbox/salla/salla.seed';
+import type { SallaCreateInput } from './salla.input';
+import { SallaProvider } from './salla.provider';
+
+/** The data source against the Salla emulator over real HTTP: the same code path as against api.salla.dev. */
+describe('SallaProvider over HTTP (sandbox emulator)', () => {
+  let salla: SallaEmulator;
+  const provider = (token = SALLA_SANDBOX_TOKEN, extra: Partial<ConstructorParameters<typeof SallaProvider>[0]> = {}) =>
+    new SallaProvider({ baseUrl: salla.baseUrl, accessToken: token, timeoutMs: 1_000, ...extra });
+  const url = (orderId: string, type: SallaCreateInput['type'] = 'tax_invoice'): SallaCreateInput => ({ orderId, type, dataType: 'url', url: 'https://x.example/i.pdf' });
+  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof ProviderError) return err;
+      throw err;
+    }
+    throw new Error('expected a ProviderError');
+  };
+
+  beforeAll(async () => {
+    salla = new SallaEmulator();
+    await salla.start(0);
+  });
+  afterAll(() => salla.stop());
+  beforeEach(() => {
+    salla.reset();
+    salla.server.resetCalls();
+    salla.server.clearFaults();
+  });
+
+  it('sends the bearer token and asks for English', async () => {
+    await provider().create(url('1818813486'), { idempotencyKey: 'k' });
+    const post = salla.server.calls.find((c) => c.method === 'POST')!;
+    expect(post.headers.authorization).toBe(`Bearer ${SALLA_SANDBOX_TOKEN}`);
+    expect(post.headers['accept-language']).toBe('en');
+  });
+
+  it("creates, then reads the invoice back into the domain: the order's items, exact amounts", async () => {
+    const [d] = await provider().create(url('389701957'), { idempotencyKey: 'k' });
+    expect(d!.header).toMatchObject({ provider: 'SALLA', orderId: '389701957', kind: 'INVOICE', currencyCode: 'SAR', documentUrl: 'https://x.example/i.pdf' });
+    expect(d!.header.total.amount.toFixed(2)).toBe('258.75');
+    expect(d!.lines.map((l) => [l.sku, l.quantity.toFixed(), l.unitPrice!.amount.toFixed(2)])).toEqual([
+      ['TSHIRT-COTTON-M', '2', '45.00'],
+      ['JEANS-DENIM-32', '1', '120.00'],
+    ]);
+    // Every line's net and tax add up to its total, exactly.
+    for (const l of d!.lines) expect(l.subtotal!.amount.plus(l.taxTotal!.amount).equals(l.total!.amount)).toBe(true);
+    expect(salla.server.calls.map((c) => c.method)).toEqual(['POST', 'GET']);
+  });
+
+  it('sends DATA amounts as exact decimal text', async () => {
+    const input: SallaCreateInput = {
+      orderId: '1371877152',
+      type: 'tax_invoice',
+      dataType: 'data',
+      invoiceNumber: 'EXACT-1',
+      subTotal: new Decimal('0.1'),
+      total: new Decimal('0.30'),
+      shippingCost: new Decimal('0.2'),
+      cashOnDeliveryCost: new Decimal('0'),
+    };
+    const [d] = await provider().create(input, { idempotencyKey: 'k' });
+    const body = salla.server.calls.find((c) => c.method === 'POST')!.body as Record<string, unknown>;
+    expect(body).toMatchObject({ order_id: 1371877152, type: 'tax_invoice', data_type: 'data', sub_total: '0.1', total: '0.3', shipping_cost: '0.2' });
+    expect(d!.header.number).toBe('EXACT-1');
+    expect(d!.header.subtotal!.amount.toFixed(2)).toBe('0.10');
+  });
+
+  it('uploads FILE as multipart with the PDF', async () => {
+    const pdf = Buffer.from('%PDF-1.4 sandbox test\n%%EOF');
+    const [d] = await provider().create({ orderId: '213320125', type: 'tax_invoice', dataType: 'file', pdf }, { idempotencyKey: 'k' });
+    expect(String(salla.server.calls[0]!.headers['content-type'])).toMatch(/^multipart\/form-data/);
+    expect(d!.header.documentUrl).toMatch(/\.pdf$/);
+    expect(salla.invoices()[0]!.file!.equals(pdf)).toBe(true);
+  });
+
+  it('ORDER data type on a store whose invoices Salla issues', async () => {
+    const [d] = await provider(SALLA_SANDBOX_SALLA_ISSUER_TOKEN).create({ orderId: '1056403210', type: 'tax_invoice', dataType: 'order' }, { idempotencyKey: 'k' });
+    expect(d!.header.total.amount.toFixed(2)).toBe('495.65');
+    expect(d!.lines).toHaveLength(3);
+  });
+
+  it("maps Salla's refusals to codes with Salla's English message", async () => {
+    await provider().create(url('1818813486'), { idempotencyKey: 'k' });
+    const again = await failure(provider().create(url('1818813486'), { idempotencyKey: 'k' }));
+    expect(again.userErrors).toEqual([expect.objectContaining({ code: 'ALREADY_INVOICED', field: ['type'], providerMessage: expect.stringMatching(/[a-z]/) })]);
+    expect(again.disposition).toBe('final');
+
+    const unknown = await failure(provider().create(url('123'), { idempotencyKey: 'k' }));
+    expect(unknown.userErrors[0]).toMatchObject({ code: 'ORDER_NOT_FOUND', field: ['orderId'] });
+
+    const readonly = await failure(provider(SALLA_SANDBOX_READONLY_TOKEN).create(url('389701957'), { idempotencyKey: 'k' }));
+    expect(readonly.userErrors[0]).toMatchObject({ code: 'PROVIDER_UNAUTHORIZED', providerMessage: expect.stringContaining('orders.read_write') });
+
+    const settings = await failure(provider(SALLA_SANDBOX_SALLA_ISSUER_TOKEN).create(url('389701957'), { idempotencyKey: 'k' }));
+    expect(settings.userErrors[0]).toMatchObject({ code: 'PROVIDER_SETTINGS_MISMATCH' });
+  });
+
+  it('never retries a create, even on a 503', async () => {
+    salla.server.injectFault({ method: 'POST', status: 503, times: 5 });
+    const err = await failure(provider().create(url('1818813486'), { idempotencyKey: 'k' }));
+    expect(err.disposition).toBe('indeterminate');
+    expect(salla.server.countCalls('POST')).toBe(1);
+  });
+
+  it('a created invoice whose read-back fails is reported as unknown, not refused', async () => {
+    salla.server.injectFault({ method: 'GET', status: 500, times: 5 });
+    const err = await failure(provider().create(url('1818813486'), { idempotencyKey: 'k' }));
+    expect(err.disposition).toBe('indeterminate');
+    expect(salla.invoices()).toHaveLength(1);
+  });
+
+  it('a timeout on create is indeterminate', async () => {
+    salla.server.injectFault({ method: 'POST', delayMs: 1_500 });
+    const err = await failure(provider().create(url('1818813486'), { idempotencyKey: 'k' }));
+    expect(err).toMatchObject({ disposition: 'indeterminate', cause_: 'transport:timeout' });
+  });
+
+  it('an unreachable Salla: PROVIDER_UNAVAILABLE, retryable (nothing was sent)', async () => {
+    const closed = new SallaEmulator();
+    const origin = await closed.start(0);
+    await closed.stop();
+    const p = new SallaProvider({ baseUrl: `${origin}/admin/v2`, accessToken: 't', timeoutMs: 500 });
+    const err = await failure(p.create(url('1'), { idempotencyKey: 'k' }));
+    expect(err).toMatchObject({ disposition: 'retryable', cause_: 'transport:unreachable' });
+    expect(err.userErrors[0]!.code).toBe('PROVIDER_UNAVAILABLE');
+  });
+
+  it('retries a read once after a transient 503, with backoff', async () => {
+    const [created] = await provider().create(url('1818813486'), { idempotencyKey: 'k' });
+    salla.server.resetCalls();
+    salla.server.injectFault({ method: 'GET', status: 503 });
+    const [d] = await provider().loadDetails([{ provider: 'SALLA', providerInvoiceId: created!.header.providerInvoiceId, orderId: '1818813486' }]);
+    expect(d).not.toBeInstanceOf(Error);
+    expect(salla.server.countCalls('GET')).toBe(2);
+  });
+
+  it('loadDetails: one GET per invoice, results in order, an Error in the slot of a missing one', async () => {
+    const a = (await provider().create(url('1818813486'), { idempotencyKey: 'a' }))[0]!.header.providerInvoiceId;
+    const b = (await provider().create(url('389701957'), { idempotencyKey: 'b' }))[0]!.header.providerInvoiceId;
+    salla.server.resetCalls();
+    const out = await provider().loadDetails([
+      { provider: 'SALLA', providerInvoiceId: b, orderId: '389701957' },
+      { provider: 'SALLA', providerInvoiceId: '404404404', orderId: '1' },
+      { provider: 'SALLA', providerInvoiceId: a, orderId: '1818813486' },
+    ]);
+    expect((out[0] as { header: { orderId: string } }).header.orderId).toBe('389701957');
+    expect(out[1]).toBeInstanceOf(ProviderError);
+    expect((out[2] as { header: { orderId: string } }).header.orderId).toBe('1818813486');
+    expect(salla.server.countCalls('GET')).toBe(3);
+  });
+
+  it('loadDetails keeps at most readConcurrency reads in flight', async () => {
+    const ids: string[] = [];
+    for (const o of ['1818813486', '389701957', '213320125', '1056403210', '1124455667', '1371877152']) {
+      ids.push((await provider().create(url(o), { idempotencyKey: o }))[0]!.header.providerInvoiceId);
+    }
+    let inFlight = 0;
+    let peak = 0;
+    salla.server.use(async (_req, next) => {
+      peak = Math.max(peak, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 20));
+        return await next();
+      } finally {
+        inFlight--;
+      }
+    });
+    const out = await provider(SALLA_SANDBOX_TOKEN, { readConcurrency: 2 }).loadDetails(ids.map((id) => ({ provider: 'SALLA', providerInvoiceId: id, orderId: '' })));
+    expect(out.filter((d) => d instanceof Error)).toEqual([]);
+    expect(peak).toBe(2);
+  });
+
+  it('findCreated finds the invoice of the kind an unknown attempt asked for, and [] when there is none', async () => {
+    expect(await provider().findCreated(url('1124455667'))).toEqual([]);
+    const [made] = await provider().create(url('1124455667'), { idempotencyKey: 'k' });
+    const found = await provider().findCreated(url('1124455667'));
+    expect(found.map((d) => d.header.providerInvoiceId)).toEqual([made!.header.providerInvoiceId]);
+    expect(await provider().findCreated(url('1124455667', 'credit_note'))).toEqual([]);
+  });
+});
