@@ -88,14 +88,14 @@ describe(`end to end over HTTP, as npm start runs (${storeName()})`, () => {
     expect(csrf.status).toBe(400);
     const bad = await post(server.url, '{"query":');
     expect(bad.status).toBe(400);
-    expect(bad.json.errors[0].message).toMatch(/not valid JSON/);
+    expect(bad.json.errors![0].message).toMatch(/not valid JSON/);
   });
 
   it('names zero providers as a validation error over HTTP', async () => {
     const res = await post(server.url, JSON.stringify({ query: 'mutation { createInvoice(input: {}) { userErrors { code } } }' }));
     expect(res.status).toBe(400);
-    expect(res.json.errors[0].message).toMatch(/exactly one key/i);
-    expect(res.json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(res.json.errors![0].message).toMatch(/exactly one key/i);
+    expect(res.json.errors![0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });
 

@@ -26,7 +26,7 @@ describe("validateSallaInput: Salla's documented rules, before any call", () => 
 
   it('URL must end in .pdf and be http(s)', () => {
     expect(isPdfUrl('https://x.example/a.PDF')).toBe(true);
-    expect(isPdfUrl('https://x.example/a.pdf?sig=1')).toBe(true);
+    expect(isPdfUrl('https://x.example/a.pdf?sig=1')).toBe(false);
     expect(isPdfUrl('https://x.example/a.png')).toBe(false);
     expect(isPdfUrl('ftp://x.example/a.pdf')).toBe(false);
     expect(fields({ ...base, url: 'https://x.example/a.pdf.png' })).toEqual(['url']);

@@ -58,7 +58,8 @@ export function isPdfUrl(value: string): boolean {
   } catch {
     return false;
   }
-  return (url.protocol === 'https:' || url.protocol === 'http:') && url.pathname.toLowerCase().endsWith('.pdf');
+  // Salla checks that the whole string ends in .pdf, query included: a signed link (…pdf?sig=…) is refused there.
+  return (url.protocol === 'https:' || url.protocol === 'http:') && value.trim().toLowerCase().endsWith('.pdf');
 }
 
 export function isPdf(bytes: Buffer): boolean {

@@ -1,0 +1,894 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import Decimal from 'decimal.js';
+import { EmulatorServer, parseMultipart, type EmulatorRequest, type EmulatorResponse, type MultipartFile } from '../shared/emulator-server';
+import { sallaSandboxStores, type SallaItemType, type SallaOrderSeed, type SallaScope, type SallaStoreSeed } from './salla.seed';
+
+/**
+ * An HTTP emulator of Salla's Merchant API invoice endpoints (seed 003 and Salla's public docs): create, read one,
+ * list, Bearer tokens with scopes, the 401/404/422/429 envelopes with their Arabic (default) or English messages,
+ * and a per-store leaky-bucket rate limit. State lives in memory.
+ */
+
+const API = '/admin/v2';
+/** Salla writes invoice header amounts with the riyal symbol and item amounts with the ISO code. */
+const HEADER_CURRENCY = 'ر.س';
+const ITEM_CURRENCY = 'SAR';
+/** Salla's upload limit for invoice files (10 MB). */
+const MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** Invoice dates are the store's calendar day; Saudi Arabia is UTC+3 all year. */
+const RIYADH_OFFSET_MS = 3 * 60 * 60 * 1000;
+const DEFAULT_PER_PAGE = 15;
+const MAX_PER_PAGE = 60;
+
+/** Money arithmetic only; rounding half up to the halala as Salla prints it. */
+const Money = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
+type Money = Decimal;
+const ZERO = new Money(0);
+const round2 = (d: Money): Money => d.toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
+
+export type SallaInvoiceType = 'tax_invoice' | 'credit_note';
+export type SallaDataType = 'data' | 'url' | 'file' | 'order';
+const INVOICE_TYPES: readonly SallaInvoiceType[] = ['tax_invoice', 'credit_note'];
+const DATA_TYPES: readonly SallaDataType[] = ['data', 'url', 'file', 'order'];
+const TYPE_LABEL: Record<SallaInvoiceType, string> = { tax_invoice: 'Tax Invoice', credit_note: 'Credit Note' };
+
+export interface SallaEmulatorOptions {
+  /** Stores, tokens and orders; default: `sallaSandboxStores()`. */
+  stores?: SallaStoreSeed[];
+  /** The clock for invoice dates and QR timestamps; pin it to reproduce the seed's dates. */
+  now?: () => Date;
+  /** Leaky-bucket size and drain per store and minute (Salla's plans: 120, 360, 720). Default 720. */
+  rateLimitPerMinute?: number;
+  /** Milliseconds for the rate limiter; default Date.now. Separate from `now` so a pinned date still drains. */
+  clock?: () => number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pricing
+
+export interface SallaPricedItem {
+  itemId: number;
+  productId: number;
+  name: string;
+  sku: string;
+  quantity: number;
+  type: SallaItemType;
+  price: Money;
+  discount: Money;
+  taxPercent: Money;
+  tax: Money;
+  total: Money;
+}
+
+export interface SallaOrderPricing {
+  items: SallaPricedItem[];
+  /** Items net of their own discounts, before VAT. */
+  subTotal: Money;
+  discount: Money;
+  shippingCost: Money;
+  cashOnDeliveryCost: Money;
+  taxPercent: Money;
+  tax: Money;
+  total: Money;
+}
+
+/**
+ * Prices an order the way the sandbox's Salla-issued invoices show it: VAT per item on the line net of its
+ * discount; the header's VAT on (subtotal − order discount + shipping + cash on delivery), rounded once.
+ */
+export function priceSallaOrder(order: SallaOrderSeed): SallaOrderPricing {
+  const pct = new Money(order.taxPercent);
+  const rate = pct.div(100);
+  const items = order.items.map((i): SallaPricedItem => {
+    const price = new Money(i.price);
+    const discount = new Money(i.discount);
+    const net = price.times(i.quantity).minus(discount);
+    const tax = round2(net.times(rate));
+    return { itemId: i.itemId, productId: i.productId, name: i.name, sku: i.sku, quantity: i.quantity, type: i.type, price, discount, taxPercent: pct, tax, total: net.plus(tax) };
+  });
+  const subTotal = items.reduce((sum, i) => sum.plus(i.price.times(i.quantity)).minus(i.discount), ZERO);
+  const discount = new Money(order.discount);
+  const shippingCost = new Money(order.shippingCost);
+  const cashOnDeliveryCost = new Money(order.cashOnDeliveryCost);
+  const taxable = subTotal.minus(discount).plus(shippingCost).plus(cashOnDeliveryCost);
+  const tax = round2(taxable.times(rate));
+  return { items, subTotal, discount, shippingCost, cashOnDeliveryCost, taxPercent: pct, tax, total: taxable.plus(tax) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Messages
+
+type Lang = 'ar' | 'en';
+type Field =
+  | 'order_id'
+  | 'type'
+  | 'data_type'
+  | 'url'
+  | 'file'
+  | 'invoice_number'
+  | 'total'
+  | 'sub_total'
+  | 'shipping_cost'
+  | 'cash_on_delivery_cost'
+  | 'tax'
+  | 'tax_value';
+
+interface Messages {
+  attribute: Record<Field, string>;
+  required(attribute: string): string;
+  requiredIfDataType(attribute: string, dataType: SallaDataType): string;
+  invalidChoice(attribute: string): string;
+  string(attribute: string): string;
+  numeric(attribute: string): string;
+  notNegative(attribute: string): string;
+  urlFormat: string;
+  urlNotPdf: string;
+  fileNotPdf: string;
+  fileTooLarge: string;
+  orderInvalid: string;
+  issuerIsSalla: string;
+  dataTypeNotForIssuer: string;
+  alreadyIssued: string;
+  duplicateInvoiceNumber: string;
+  creditNoteWithoutTaxInvoice: string;
+  creditNoteAlreadyIssued: string;
+  notFound: string;
+}
+
+/**
+ * Salla's Arabic texts, character for character where the seed shows them (its double spaces and trailing
+ * spaces included: they come from attribute names with a trailing space in Salla's language files).
+ */
+const AR: Messages = {
+  attribute: {
+    order_id: 'order id',
+    type: 'نوع الفاتورة',
+    data_type: 'نوع بيانات الفاتورة ',
+    url: 'عنوان (url)',
+    file: 'الملف',
+    invoice_number: 'ر قم الفاتورة',
+    total: 'الاجمالي الكلي',
+    sub_total: 'الاجمالي ',
+    shipping_cost: 'سعر الشحن',
+    cash_on_delivery_cost: 'سعر الدفع عند الإستلام',
+    tax: 'الضريبة',
+    tax_value: 'قيمة الضريبة',
+  },
+  required: (a) => `حقل ${a} مطلوب.`,
+  requiredIfDataType: (a, v) => `حقل ${a} مطلوب في حال ما إذا كان نوع بيانات الفاتورة  يساوي ${v}.`,
+  invalidChoice: (a) => `حقل ${a} غير صالحٍ`,
+  string: (a) => `يجب أن يكون حقل ${a} نصًا.`,
+  numeric: (a) => `يجب على حقل ${a} أن يكون رقمًا.`,
+  notNegative: (a) => `يجب أن تكون قيمة حقل ${a} مساوية أو أكبر من 0.`,
+  urlFormat: 'صيغة رابط عنوان (url) غير صحيحة.',
+  urlNotPdf: 'يجب أن ينتهي  عنوان (url)  بأحد القيم التالية: .pdf',
+  fileNotPdf: 'يجب أن يكون حقل ملفًا من نوع : pdf.',
+  fileTooLarge: 'يجب أن لا يتجاوز حجم الملف 10240 كيلوبايت.',
+  orderInvalid: 'رقم الطلب خاطئ . ',
+  issuerIsSalla: 'لا يمكن اضافة فاتورة للطلب , اعدادات اصدار الفواتير في المتجر تتبع المزود الافتراضي ',
+  dataTypeNotForIssuer: 'هذا النوع لايتناسب مع إعدادات طريقة إصدار الفواتير في متجرك . ',
+  alreadyIssued: 'تم اصدار فاتورة للطلب سابقا',
+  duplicateInvoiceNumber: 'رقم الفاتورة مكرر',
+  creditNoteWithoutTaxInvoice: 'لا يمكن اصدار إشعار دائن للطلب قبل اصدار فاتورة ضريبية له',
+  creditNoteAlreadyIssued: 'لا يمكن اضافة الفاتورة  هنالك فاتورة مسبقة لهذا الطلب ',
+  notFound: 'المحتوى الذي تحاول الوصول اليه غير متوفر',
+};
+
+/** English twins of AR, in the wording of Laravel's English validation messages where one exists. */
+const EN: Messages = {
+  attribute: {
+    order_id: 'order id',
+    type: 'invoice type',
+    data_type: 'invoice data type',
+    url: 'url',
+    file: 'file',
+    invoice_number: 'invoice number',
+    total: 'grand total',
+    sub_total: 'subtotal',
+    shipping_cost: 'shipping cost',
+    cash_on_delivery_cost: 'cash on delivery cost',
+    tax: 'tax',
+    tax_value: 'tax value',
+  },
+  required: (a) => `The ${a} field is required.`,
+  requiredIfDataType: (a, v) => `The ${a} field is required when invoice data type is ${v}.`,
+  invalidChoice: (a) => `The selected ${a} is invalid.`,
+  string: (a) => `The ${a} field must be a string.`,
+  numeric: (a) => `The ${a} field must be a number.`,
+  notNegative: (a) => `The ${a} field must be at least 0.`,
+  urlFormat: 'The url field must be a valid URL.',
+  urlNotPdf: 'The url must end with one of the following: .pdf',
+  fileNotPdf: 'The file must be a file of type: pdf.',
+  fileTooLarge: 'The file must not be greater than 10240 kilobytes.',
+  orderInvalid: 'The order number is incorrect.',
+  issuerIsSalla: "An invoice cannot be added to the order: the store's invoice issuing settings follow the default provider.",
+  dataTypeNotForIssuer: 'This type does not match the invoice issuing method settings in your store.',
+  alreadyIssued: 'An invoice has already been issued for the order.',
+  duplicateInvoiceNumber: 'The invoice number is duplicated.',
+  creditNoteWithoutTaxInvoice: 'A credit note cannot be issued for the order before a tax invoice.',
+  creditNoteAlreadyIssued: 'The invoice cannot be added: there is a previous invoice for this order.',
+  notFound: 'The content you are trying to access is not available.',
+};
+
+/** Salla answers in Arabic unless the request asks for English first. */
+function languageOf(req: EmulatorRequest): Lang {
+  const first = (req.header('accept-language') ?? '').split(',')[0]?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return first === 'en' || first.startsWith('en-') ? 'en' : 'ar';
+}
+
+const messagesOf = (req: EmulatorRequest): Messages => (languageOf(req) === 'en' ? EN : AR);
+
+/** Field messages in the order they were found, which is the order of the rules. */
+class FieldErrors {
+  private readonly fields = new Map<string, string[]>();
+
+  add(field: string, message: string): void {
+    const list = this.fields.get(field);
+    if (list) list.push(message);
+    else this.fields.set(field, [message]);
+  }
+
+  get empty(): boolean {
+    return this.fields.size === 0;
+  }
+
+  toResponse(): EmulatorResponse {
+    return {
+      status: 422,
+      body: { status: 422, success: false, error: { code: 'error', message: 'alert.invalid_fields', fields: Object.fromEntries(this.fields) } },
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// State
+
+interface InvoiceAmounts {
+  subTotal: Money;
+  shippingCost: Money;
+  cashOnDeliveryCost: Money;
+  discount: Money;
+  taxPercent: Money;
+  tax: Money;
+  total: Money;
+}
+
+interface StoredInvoice {
+  id: number;
+  uuid: string;
+  storeId: number;
+  orderId: number;
+  type: SallaInvoiceType;
+  dataType: SallaDataType;
+  invoiceNumber: string;
+  referenceId: string | null;
+  date: string;
+  qrCode: string | null;
+  paymentMethod: string;
+  url: string | null;
+  amounts: InvoiceAmounts;
+  items: Array<SallaPricedItem & { id: number }>;
+}
+
+interface StoreState {
+  seed: SallaStoreSeed;
+  orders: Map<number, SallaOrderSeed>;
+  invoices: StoredInvoice[];
+  nextInvoiceNumber: number;
+}
+
+interface Principal {
+  store: StoreState;
+  scopes: readonly SallaScope[];
+}
+
+/** An invoice the emulator holds, for tests and tools; amounts are exact decimal strings. */
+export interface SallaInvoiceRecord {
+  id: number;
+  storeId: number;
+  orderId: number;
+  type: SallaInvoiceType;
+  dataType: SallaDataType;
+  invoiceNumber: string;
+  date: string;
+  url: string | null;
+  /** Bytes of the uploaded PDF for data_type `file`. */
+  file: Buffer | null;
+  subTotal: string;
+  shippingCost: string;
+  cashOnDeliveryCost: string;
+  discount: string;
+  taxPercent: string;
+  tax: string;
+  total: string;
+}
+
+interface ValidCreate {
+  order: SallaOrderSeed;
+  type: SallaInvoiceType;
+  dataType: SallaDataType;
+  url?: string;
+  file?: Buffer;
+  invoiceNumber?: string;
+  subTotal?: Money;
+  total?: Money;
+  shippingCost?: Money;
+  cashOnDeliveryCost?: Money;
+  tax?: Money;
+  taxValue?: Money;
+}
+
+/** A leaky bucket: holds `limit` requests and drains `limit` a minute. */
+class LeakyBucket {
+  private level = 0;
+  private last: number;
+
+  constructor(
+    private readonly limit: number,
+    private readonly clock: () => number,
+  ) {
+    this.last = clock();
+  }
+
+  take(): { allowed: boolean; limit: number; remaining: number; resetAt: number; retryAfter: number } {
+    const now = this.clock();
+    const perMs = this.limit / 60_000;
+    this.level = Math.max(0, this.level - Math.max(0, now - this.last) * perMs);
+    this.last = now;
+    const allowed = this.level + 1 <= this.limit + 1e-9;
+    if (allowed) this.level += 1;
+    const retryAfter = allowed ? 0 : Math.max(1, Math.ceil((this.level + 1 - this.limit) / perMs / 1000));
+    return {
+      allowed,
+      limit: this.limit,
+      remaining: Math.max(0, Math.floor(this.limit - this.level + 1e-9)),
+      resetAt: Math.ceil((now + this.level / perMs) / 1000),
+      retryAfter,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The emulator
+
+export class SallaEmulator {
+  readonly server: EmulatorServer;
+  /** The stores, tokens and orders served (and restored by `reset()`). */
+  readonly seeds: readonly SallaStoreSeed[];
+  private readonly now: () => Date;
+  private readonly clock: () => number;
+  private readonly rateLimit: number;
+  private state: StoreState[] = [];
+  private tokens = new Map<string, Principal>();
+  private invoicesById = new Map<number, StoredInvoice>();
+  private files = new Map<number, Buffer>();
+  private buckets = new Map<number, LeakyBucket>();
+
+  constructor(options: SallaEmulatorOptions = {}) {
+    this.seeds = options.stores ?? sallaSandboxStores();
+    this.now = options.now ?? (() => new Date());
+    this.clock = options.clock ?? Date.now;
+    this.rateLimit = options.rateLimitPerMinute ?? 720;
+    this.server = new EmulatorServer({
+      notFound: (req) => this.notFound(req),
+      // Laravel reads a malformed JSON body as no input at all: the handler then reports the missing fields.
+      badJson: () => undefined,
+      internalError: () => ({ status: 500, body: { status: 500, success: false, error: { code: 'error', message: 'Server Error' } } }),
+    });
+    this.server.use((req, next) => this.guard(req, next));
+    this.server.post(`${API}/orders/invoices`, (req) => this.create(req));
+    this.server.get(`${API}/orders/invoices`, (req) => this.list(req));
+    this.server.get(`${API}/orders/invoices/:invoiceId`, (req) => this.readOne(req));
+    this.server.get('/files/invoices/:file', (req) => this.download(req));
+    this.restoreSeed();
+  }
+
+  /** Listens on a loopback port (0: any free one); resolves to the origin. */
+  start(port = 0, host = '127.0.0.1'): Promise<string> {
+    return this.server.start(port, host);
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  /** What a client uses as Salla's base, like https://api.salla.dev/admin/v2. */
+  get baseUrl(): string {
+    return `${this.server.url}${API}`;
+  }
+
+  /** Back to the seed: no invoices or files, full rate-limit buckets, an empty call log, no staged faults. */
+  reset(): void {
+    this.restoreSeed();
+    this.server.resetCalls();
+    this.server.clearFaults();
+  }
+
+  /** The invoices created so far, oldest first: of the token's store, or of every store without a token. */
+  invoices(storeToken?: string): SallaInvoiceRecord[] {
+    const stores = storeToken === undefined ? this.state : this.tokens.has(storeToken) ? [this.tokens.get(storeToken)!.store] : [];
+    return stores.flatMap((s) =>
+      s.invoices.map((inv) => ({
+        id: inv.id,
+        storeId: inv.storeId,
+        orderId: inv.orderId,
+        type: inv.type,
+        dataType: inv.dataType,
+        invoiceNumber: inv.invoiceNumber,
+        date: inv.date,
+        url: inv.url,
+        file: this.files.get(inv.id) ?? null,
+        subTotal: inv.amounts.subTotal.toFixed(2),
+        shippingCost: inv.amounts.shippingCost.toFixed(2),
+        cashOnDeliveryCost: inv.amounts.cashOnDeliveryCost.toFixed(2),
+        discount: inv.amounts.discount.toFixed(2),
+        taxPercent: inv.amounts.taxPercent.toFixed(2),
+        tax: inv.amounts.tax.toFixed(2),
+        total: inv.amounts.total.toFixed(2),
+      })),
+    );
+  }
+
+  private restoreSeed(): void {
+    this.state = this.seeds.map((seed) => ({ seed, orders: new Map(seed.orders.map((o) => [o.id, o])), invoices: [], nextInvoiceNumber: 1 }));
+    this.tokens = new Map(this.state.flatMap((store) => store.seed.tokens.map((t) => [t.token, { store, scopes: t.scopes }] as const)));
+    this.invoicesById = new Map();
+    this.files = new Map();
+    this.buckets = new Map();
+  }
+
+  /** Authentication and the rate limit for every API path; the limit's headers go on every answer they cover. */
+  private async guard(req: EmulatorRequest, next: () => Promise<EmulatorResponse>): Promise<EmulatorResponse> {
+    if (req.path !== API && !req.path.startsWith(`${API}/`)) return next();
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
+    const principal = match ? this.tokens.get(match[1]!) : undefined;
+    if (!principal) return unauthorized(match ? 'The access token is invalid.' : 'The access token is missing.');
+    req.locals.principal = principal;
+
+    let bucket = this.buckets.get(principal.store.seed.id);
+    if (!bucket) this.buckets.set(principal.store.seed.id, (bucket = new LeakyBucket(this.rateLimit, this.clock)));
+    const quota = bucket.take();
+    const headers: Record<string, string | number> = {
+      'X-RateLimit-Limit': quota.limit,
+      'X-RateLimit-Remaining': quota.remaining,
+      'X-RateLimit-Reset': quota.resetAt,
+    };
+    if (!quota.allowed) {
+      return {
+        status: 429,
+        headers: { ...headers, 'Retry-After': quota.retryAfter },
+        body: { status: 429, success: false, error: { code: 'TooManyRequests', message: 'Too Many Attempts.' } },
+      };
+    }
+    const res = await next();
+    return { ...res, headers: { ...res.headers, ...headers } };
+  }
+
+  private notFound(req: EmulatorRequest): EmulatorResponse {
+    return { status: 404, body: { status: 404, success: false, error: { code: 'error', message: messagesOf(req).notFound } } };
+  }
+
+  // POST /orders/invoices ---------------------------------------------------------------------------------------
+
+  private async create(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const principal = principalOf(req);
+    if (!principal.scopes.includes('orders.read_write')) {
+      return unauthorized('The access token should have access to one of those scopes: orders.read_write');
+    }
+    const m = messagesOf(req);
+    const { fields, file } = await readCreateFields(req);
+    const store = principal.store;
+
+    const errors = new FieldErrors();
+    const input = validateCreate(fields, file, store, m, errors);
+    if (!input) return errors.toResponse();
+
+    // Store settings come before the order's history: a store that may not issue this kind gets only that answer.
+    if (store.seed.invoiceIssuer === 'salla' && input.dataType !== 'order') errors.add('invoice_provider', m.issuerIsSalla);
+    if (store.seed.invoiceIssuer === 'custom' && input.dataType === 'order') errors.add('data_type', m.dataTypeNotForIssuer);
+    if (!errors.empty) return errors.toResponse();
+
+    const onOrder = store.invoices.filter((i) => i.orderId === input.order.id);
+    const hasTaxInvoice = onOrder.some((i) => i.type === 'tax_invoice');
+    if (input.type === 'tax_invoice' && hasTaxInvoice) errors.add('type', m.alreadyIssued);
+    if (input.type === 'credit_note' && !hasTaxInvoice) errors.add('type', m.creditNoteWithoutTaxInvoice);
+    if (input.type === 'credit_note' && hasTaxInvoice && onOrder.some((i) => i.type === 'credit_note')) errors.add('order', m.creditNoteAlreadyIssued);
+    if (input.invoiceNumber !== undefined && store.invoices.some((i) => i.invoiceNumber === input.invoiceNumber)) {
+      errors.add('invoice_number', m.duplicateInvoiceNumber);
+    }
+    if (!errors.empty) return errors.toResponse();
+
+    const invoice = this.issue(store, input);
+    return { status: 200, body: { status: 200, success: true, data: renderCreated(invoice) } };
+  }
+
+  private issue(store: StoreState, input: ValidCreate): StoredInvoice {
+    const id = this.newId();
+    const priced = priceSallaOrder(input.order);
+    // A `data` invoice is the merchant's own document: Salla keeps the merchant's header figures and fills the
+    // rest (discount, and tax when not sent) from the order. Every other kind shows the order's own figures;
+    // a credit note reverses them, in positive amounts.
+    const amounts: InvoiceAmounts =
+      input.dataType === 'data'
+        ? {
+            subTotal: input.subTotal!,
+            shippingCost: input.shippingCost!,
+            cashOnDeliveryCost: input.cashOnDeliveryCost!,
+            discount: priced.discount,
+            taxPercent: input.tax ?? priced.taxPercent,
+            tax: input.taxValue ?? priced.tax,
+            total: input.total!,
+          }
+        : {
+            subTotal: priced.subTotal,
+            shippingCost: priced.shippingCost,
+            cashOnDeliveryCost: priced.cashOnDeliveryCost,
+            discount: priced.discount,
+            taxPercent: priced.taxPercent,
+            tax: priced.tax,
+            total: priced.total,
+          };
+    const issuedAt = this.now();
+    const url = input.dataType === 'url' ? input.url! : input.dataType === 'file' ? `${this.server.url}/files/invoices/${id}.pdf` : null;
+    const invoice: StoredInvoice = {
+      id,
+      uuid: randomUUID(),
+      storeId: store.seed.id,
+      orderId: input.order.id,
+      type: input.type,
+      dataType: input.dataType,
+      invoiceNumber: input.invoiceNumber ?? this.nextInvoiceNumber(store),
+      referenceId: input.dataType === 'data' ? input.invoiceNumber! : null,
+      date: riyadhDate(issuedAt),
+      // Salla prints the ZATCA QR only on the invoices it issues itself.
+      qrCode: input.dataType === 'order' ? zatcaQr(store.seed, issuedAt, amounts) : null,
+      paymentMethod: input.order.paymentMethod,
+      url,
+      amounts,
+      items: priced.items.map((item) => ({ ...item, id: this.newId() })),
+    };
+    store.invoices.push(invoice);
+    this.invoicesById.set(id, invoice);
+    if (input.file) this.files.set(id, input.file);
+    return invoice;
+  }
+
+  /** 9 or 10 digits, unique in this emulator, random so that a restarted sandbox does not reuse a ledger's ids. */
+  private newId(): number {
+    for (;;) {
+      const id = randomInt(100_000_000, 4_294_967_295);
+      if (!this.invoicesById.has(id)) return id;
+    }
+  }
+
+  private nextInvoiceNumber(store: StoreState): string {
+    const used = new Set(store.invoices.map((i) => i.invoiceNumber));
+    while (used.has(String(store.nextInvoiceNumber))) store.nextInvoiceNumber += 1;
+    return String(store.nextInvoiceNumber++);
+  }
+
+  // GET /orders/invoices/:invoiceId and GET /orders/invoices ----------------------------------------------------
+
+  private readOne(req: EmulatorRequest): EmulatorResponse {
+    const principal = principalOf(req);
+    if (!canRead(principal)) return unauthorized('The access token should have access to one of those scopes: orders.read, orders.read_write');
+    const id = /^\d{1,15}$/.test(req.params.invoiceId ?? '') ? Number(req.params.invoiceId) : NaN;
+    const invoice = this.invoicesById.get(id);
+    // Another store's invoice is as unknown as a missing one.
+    if (!invoice || invoice.storeId !== principal.store.seed.id) return this.notFound(req);
+    return { status: 200, body: { status: 200, success: true, data: renderDetails(invoice) } };
+  }
+
+  private list(req: EmulatorRequest): EmulatorResponse {
+    const principal = principalOf(req);
+    if (!canRead(principal)) return unauthorized('The access token should have access to one of those scopes: orders.read, orders.read_write');
+    const orderFilter = firstValue(req.query.order_id);
+    const perPage = Math.min(MAX_PER_PAGE, positiveInt(firstValue(req.query.per_page)) ?? DEFAULT_PER_PAGE);
+    const page = positiveInt(firstValue(req.query.page)) ?? 1;
+
+    // Newest first, as Salla's lists are.
+    const all = principal.store.invoices.filter((i) => orderFilter === undefined || String(i.orderId) === orderFilter.trim()).reverse();
+    const slice = all.slice((page - 1) * perPage, page * perPage);
+    const totalPages = Math.max(1, Math.ceil(all.length / perPage));
+    const link = (p: number) => {
+      const q = new URLSearchParams();
+      if (orderFilter !== undefined) q.set('order_id', orderFilter);
+      q.set('page', String(p));
+      q.set('per_page', String(perPage));
+      return `${this.baseUrl}/orders/invoices?${q}`;
+    };
+    const links: Record<string, string> = {};
+    if (page > 1 && page <= totalPages) links.previous = link(page - 1);
+    if (page < totalPages) links.next = link(page + 1);
+    return {
+      status: 200,
+      body: {
+        status: 200,
+        success: true,
+        data: slice.map(renderDetails),
+        pagination: { count: slice.length, total: all.length, perPage, currentPage: page, totalPages, links },
+      },
+    };
+  }
+
+  // GET /files/invoices/:file -------------------------------------------------------------------------------------
+
+  private download(req: EmulatorRequest): EmulatorResponse {
+    const match = /^(\d+)\.pdf$/.exec(req.params.file ?? '');
+    const bytes = match ? this.files.get(Number(match[1])) : undefined;
+    if (!bytes) return this.notFound(req);
+    return { status: 200, headers: { 'Content-Type': 'application/pdf', 'Content-Disposition': `inline; filename="${match![1]}.pdf"` }, body: bytes };
+  }
+}
+
+/** Creates a Salla emulator and starts it; `npm start` and scripts use this. */
+export async function startSallaEmulator(options: SallaEmulatorOptions & { port?: number; host?: string } = {}): Promise<SallaEmulator> {
+  const { port, host, ...rest } = options;
+  const emulator = new SallaEmulator(rest);
+  await emulator.start(port, host);
+  return emulator;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation
+
+type Fields = Record<string, unknown>;
+
+async function readCreateFields(req: EmulatorRequest): Promise<{ fields: Fields; file?: MultipartFile }> {
+  const contentType = req.header('content-type') ?? '';
+  if (/^multipart\/form-data/i.test(contentType)) {
+    try {
+      const form = await parseMultipart(req, { fileSize: MAX_FILE_BYTES });
+      return { fields: form.fields, file: form.files.file };
+    } catch {
+      return { fields: {} }; // an unreadable form is no input, as a malformed JSON body is
+    }
+  }
+  if (/^application\/x-www-form-urlencoded/i.test(contentType)) {
+    return { fields: Object.fromEntries(new URLSearchParams(req.rawBody.toString('utf8'))) };
+  }
+  const body = req.body;
+  return { fields: body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Fields) : {} };
+}
+
+/** Laravel's `required`: null, an absent key and a blank string are all missing. */
+const present = (v: unknown): boolean => v !== undefined && v !== null && !(typeof v === 'string' && v.trim() === '');
+
+const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Laravel's `numeric`: a JSON number or a numeric string, read exactly. */
+function toMoney(v: unknown): Money | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? new Money(String(v)) : undefined;
+  if (typeof v === 'string' && NUMERIC.test(v.trim())) return new Money(v.trim());
+  return undefined;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const isPdf = (bytes: Buffer): boolean => bytes.subarray(0, 5).toString('latin1') === '%PDF-';
+
+const DATA_FIELDS = ['invoice_number', 'total', 'sub_total', 'shipping_cost', 'cash_on_delivery_cost'] as const;
+const AMOUNT_FIELDS = ['total', 'sub_total', 'shipping_cost', 'cash_on_delivery_cost', 'tax', 'tax_value'] as const;
+
+/**
+ * The request's field rules, all evaluated so that every failing field is reported together, in the order of the
+ * rules (which is the seed's order of fields). Returns the typed input, or undefined with `errors` filled.
+ */
+function validateCreate(fields: Fields, file: MultipartFile | undefined, store: StoreState, m: Messages, errors: FieldErrors): ValidCreate | undefined {
+  const a = m.attribute;
+
+  let order: SallaOrderSeed | undefined;
+  if (!present(fields.order_id)) errors.add('order_id', m.required(a.order_id));
+  else {
+    const raw = String(fields.order_id).trim();
+    order = /^\d{1,15}$/.test(raw) && (typeof fields.order_id === 'string' || Number.isInteger(fields.order_id)) ? store.orders.get(Number(raw)) : undefined;
+    if (!order) errors.add('order_id', m.orderInvalid);
+  }
+
+  const type = fields.type;
+  if (!present(type)) errors.add('type', m.required(a.type));
+  else if (!INVOICE_TYPES.includes(type as SallaInvoiceType)) errors.add('type', m.invalidChoice(a.type));
+
+  const dataTypeRaw = fields.data_type;
+  let dataType: SallaDataType | undefined;
+  if (!present(dataTypeRaw)) errors.add('data_type', m.required(a.data_type));
+  else if (!DATA_TYPES.includes(dataTypeRaw as SallaDataType)) errors.add('data_type', m.invalidChoice(a.data_type));
+  else dataType = dataTypeRaw as SallaDataType;
+
+  let url: string | undefined;
+  if (dataType === 'url') {
+    const raw = fields.url;
+    if (!present(raw)) errors.add('url', m.requiredIfDataType(a.url, 'url'));
+    else {
+      const text = typeof raw === 'string' ? raw.trim() : String(raw);
+      if (!isHttpUrl(text)) errors.add('url', m.urlFormat);
+      // Laravel's ends_with compares the whole string, case and query included.
+      if (!text.endsWith('.pdf')) errors.add('url', m.urlNotPdf);
+      url = text;
+    }
+  }
+
+  let pdf: Buffer | undefined;
+  if (dataType === 'file') {
+    // A browser sends an empty part with no file name when nothing was chosen: that is a missing file.
+    const chosen = file && !(file.data.length === 0 && file.filename === '') ? file : undefined;
+    if (!chosen && !present(fields.file)) errors.add('file', m.requiredIfDataType(a.file, 'file'));
+    else if (!chosen || !isPdf(chosen.data)) errors.add('file', m.fileNotPdf);
+    else if (chosen.truncated) errors.add('file', m.fileTooLarge);
+    else pdf = chosen.data;
+  }
+
+  if (dataType === 'data') {
+    for (const f of DATA_FIELDS) if (!present(fields[f])) errors.add(f, m.requiredIfDataType(a[f], 'data'));
+  }
+
+  let invoiceNumber: string | undefined;
+  if (present(fields.invoice_number)) {
+    if (typeof fields.invoice_number !== 'string') errors.add('invoice_number', m.string(a.invoice_number));
+    else invoiceNumber = fields.invoice_number.trim();
+  }
+
+  const amounts: Partial<Record<(typeof AMOUNT_FIELDS)[number], Money>> = {};
+  for (const f of AMOUNT_FIELDS) {
+    if (!present(fields[f])) continue;
+    const value = toMoney(fields[f]);
+    if (!value) errors.add(f, m.numeric(a[f]));
+    else if (value.isNegative()) errors.add(f, m.notNegative(a[f]));
+    else amounts[f] = value;
+  }
+
+  if (!errors.empty) return undefined;
+  return {
+    order: order!,
+    type: type as SallaInvoiceType,
+    dataType: dataType!,
+    url,
+    file: pdf,
+    // Only a `data` invoice carries the merchant's number; other kinds get Salla's.
+    invoiceNumber: dataType === 'data' ? invoiceNumber : undefined,
+    subTotal: amounts.sub_total,
+    total: amounts.total,
+    shippingCost: amounts.shipping_cost,
+    cashOnDeliveryCost: amounts.cash_on_delivery_cost,
+    tax: amounts.tax,
+    taxValue: amounts.tax_value,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rendering: Salla's documented mix of numbers and strings, symbols and codes, reproduced on purpose.
+
+const num = (d: Money): number => round2(d).toNumber();
+const str = (d: Money): string => d.toFixed(2);
+const headerAmount = (d: Money) => ({ amount: num(d), currency: HEADER_CURRENCY });
+
+function renderItem(item: SallaPricedItem) {
+  return {
+    price: { amount: str(item.price), currency: ITEM_CURRENCY },
+    discount: { amount: str(item.discount), currency: ITEM_CURRENCY },
+    tax: { percent: str(item.taxPercent), amount: { amount: str(item.tax), currency: ITEM_CURRENCY } },
+    total: { amount: num(item.total), currency: ITEM_CURRENCY },
+  };
+}
+
+/** The create answer: example 1's shape for `data`, examples 3/4 for `url`/`file`, InvoiceDetails for `order`. */
+function renderCreated(inv: StoredInvoice): unknown {
+  switch (inv.dataType) {
+    case 'data':
+      return {
+        id: inv.id,
+        order_id: inv.orderId,
+        type: TYPE_LABEL[inv.type],
+        invoice_number: inv.invoiceNumber,
+        sub_total: headerAmount(inv.amounts.subTotal),
+        shipping_cost: headerAmount(inv.amounts.shippingCost),
+        cod_cost: headerAmount(inv.amounts.cashOnDeliveryCost),
+        discount: headerAmount(inv.amounts.discount),
+        tax: { percent: num(inv.amounts.taxPercent), amount: headerAmount(inv.amounts.tax) },
+        total: headerAmount(inv.amounts.total),
+        date: inv.date,
+        items: inv.items.map((i) => ({ name: i.name, quantity: i.quantity, ...renderItem(i) })),
+      };
+    case 'url':
+    case 'file':
+      return { id: inv.id, order_id: inv.orderId, type: TYPE_LABEL[inv.type], url: inv.url, date: inv.date };
+    case 'order':
+      return renderDetails(inv);
+  }
+}
+
+/** The InvoiceDetails schema of GET /orders/invoices/{id}. */
+function renderDetails(inv: StoredInvoice): Record<string, unknown> {
+  const a = inv.amounts;
+  const details: Record<string, unknown> = {
+    id: inv.id,
+    invoice_number: inv.invoiceNumber,
+    uuid: inv.uuid,
+    order_id: inv.orderId,
+    invoice_reference_id: inv.referenceId,
+    type: TYPE_LABEL[inv.type],
+    date: inv.date,
+    qr_code: inv.qrCode,
+    payment_method: inv.paymentMethod,
+    subtotal: headerAmount(a.subTotal),
+    shipping_cost: { amount: str(a.shippingCost), taxable: true, currency: HEADER_CURRENCY },
+    cod_cost: { amount: num(a.cashOnDeliveryCost), taxable: true, currency: HEADER_CURRENCY },
+    discount: { amount: str(a.discount), currency: HEADER_CURRENCY },
+    tax: { percent: num(a.taxPercent), amount: headerAmount(a.tax) },
+    total: headerAmount(a.total),
+    items: inv.items.map((i) => ({
+      id: String(i.id),
+      item_id: String(i.itemId),
+      product_id: String(i.productId),
+      name: i.name,
+      sku: i.sku,
+      quantity: i.quantity,
+      type: i.type,
+      ...renderItem(i),
+    })),
+  };
+  if (inv.url) details.url = inv.url;
+  return details;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+function unauthorized(message: string): EmulatorResponse {
+  return { status: 401, body: { status: 401, success: false, error: { code: 'Unauthorized', message } } };
+}
+
+function principalOf(req: EmulatorRequest): Principal {
+  const principal = req.locals.principal as Principal | undefined;
+  if (!principal) throw new Error('API route reached without authentication');
+  return principal;
+}
+
+const canRead = (p: Principal): boolean => p.scopes.includes('orders.read') || p.scopes.includes('orders.read_write');
+
+const firstValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+function positiveInt(v: string | undefined): number | undefined {
+  if (v === undefined || !/^\d{1,9}$/.test(v.trim())) return undefined;
+  const n = Number(v);
+  return n >= 1 ? n : undefined;
+}
+
+function riyadhDate(at: Date): string {
+  return new Date(at.getTime() + RIYADH_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** ZATCA's simplified-invoice QR: base64 of TLV fields (seller, VAT number, time, total with VAT, VAT). */
+function zatcaQr(store: SallaStoreSeed, at: Date, amounts: InvoiceAmounts): string {
+  const values = [store.name, store.vatNumber, at.toISOString(), str(amounts.total), str(amounts.tax)];
+  return Buffer.concat(
+    values.map((value, i) => {
+      const bytes = Buffer.from(value, 'utf8');
+      return Buffer.concat([Buffer.from([i + 1, bytes.length]), bytes]);
+    }),
+  ).toString('base64');
+}
+
+if (require.main === module) {
+  const port = Number(process.env.SALLA_EMULATOR_PORT ?? 0);
+  startSallaEmulator({ port }).then(
+    (emulator) => {
+      const tokens = emulator.seeds.flatMap((s) => s.tokens.map((t) => `  ${t.token}  (${s.name}; ${t.scopes.join(', ')})`));
+      process.stdout.write(`Salla emulator: ${emulator.baseUrl}\nTokens:\n${tokens.join('\n')}\n`);
+      const stop = () => void emulator.stop().then(() => process.exit(0));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    },
+    (err: unknown) => {
+      process.stderr.write(`Salla emulator failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
