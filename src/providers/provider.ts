@@ -18,7 +18,11 @@ export interface InvoiceProvider<TInput = unknown> {
   /** Called before anything is recorded or sent; pure, no I/O. Field paths are relative to the input branch. */
   validate(input: TInput): UserError[];
 
-  /** The order the input bills (CONTRACT's Order.id for this provider); recorded with the attempt before the call. */
+  /**
+   * The order reference the input names, recorded with the attempt before the call: the order id where the input
+   * carries it (Salla, Exsited, Commerce), else the closest reference it has (the Salesforce fulfillment order id,
+   * the first Zuora order line item id). Invoices take their real `orderId` from the provider's answer.
+   */
   orderIdOf(input: TInput): string;
 
   /** Called once per new attempt. Costs the provider's create call plus at most one read per created invoice. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ClientCredentials } from '../providers/shared/token-source';
 
 const url = (name: string) =>
   z
@@ -30,6 +31,20 @@ const env = z.object({
   PGLITE_DATA_DIR: optional(z.string()).default('.data/pglite'),
   SALLA_BASE_URL: optional(url('SALLA_BASE_URL')),
   SALLA_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  SALESFORCE_INSTANCE_URL: optional(url('SALESFORCE_INSTANCE_URL')),
+  SALESFORCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  SALESFORCE_API_VERSION: optional(z.string().trim().regex(/^v?\d{2,3}\.0$/, 'SALESFORCE_API_VERSION must look like 62.0')).default('62.0'),
+  ZUORA_BASE_URL: optional(url('ZUORA_BASE_URL')),
+  ZUORA_CLIENT_ID: optional(z.string().trim().min(1)),
+  ZUORA_CLIENT_SECRET: optional(z.string().trim().min(1)),
+  ZUORA_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  EXSITED_BASE_URL: optional(url('EXSITED_BASE_URL')),
+  EXSITED_CLIENT_ID: optional(z.string().trim().min(1)),
+  EXSITED_CLIENT_SECRET: optional(z.string().trim().min(1)),
+  EXSITED_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  COMMERCE_BASE_URL: optional(url('COMMERCE_BASE_URL')),
+  COMMERCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  COMMERCE_CURRENCY: optional(z.string().trim().regex(/^[A-Za-z]{3}$/, 'COMMERCE_CURRENCY must be an ISO 4217 code such as USD')),
   PROVIDER_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(120_000)).default(10_000),
 });
 
@@ -42,7 +57,13 @@ export interface Config {
   providerTimeoutMs: number;
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
   salla: { baseUrl: string; accessToken: string } | 'sandbox';
+  salesforce: { instanceUrl: string; accessToken: string; apiVersion: string } | { sandbox: true; apiVersion: string };
+  zuora: { baseUrl: string; credentials: ClientCredentials } | 'sandbox';
+  exsited: { baseUrl: string; credentials: ClientCredentials } | 'sandbox';
+  /** The Commerce API's amounts carry no currency: COMMERCE_CURRENCY says which one they are in. */
+  commerce: { baseUrl: string; accessToken: string; currency: string } | { sandbox: true; currency: string };
 }
+
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -56,7 +77,28 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.SALLA_BASE_URL && !e.SALLA_ACCESS_TOKEN) throw new ConfigError('Invalid configuration:\n- SALLA_ACCESS_TOKEN: required when SALLA_BASE_URL is set');
+  const problems: string[] = [];
+  const require = (when: string | undefined, name: string, value: unknown) => {
+    if (when && !value) problems.push(`- ${name}: required when ${when} is set`);
+  };
+  require(e.SALLA_BASE_URL && 'SALLA_BASE_URL', 'SALLA_ACCESS_TOKEN', e.SALLA_ACCESS_TOKEN);
+  require(e.SALESFORCE_INSTANCE_URL && 'SALESFORCE_INSTANCE_URL', 'SALESFORCE_ACCESS_TOKEN', e.SALESFORCE_ACCESS_TOKEN);
+  require(e.COMMERCE_BASE_URL && 'COMMERCE_BASE_URL', 'COMMERCE_ACCESS_TOKEN', e.COMMERCE_ACCESS_TOKEN);
+  require(e.COMMERCE_BASE_URL && 'COMMERCE_BASE_URL', 'COMMERCE_CURRENCY', e.COMMERCE_CURRENCY);
+  const credentials = (prefix: 'ZUORA' | 'EXSITED'): ClientCredentials | null => {
+    const id = e[`${prefix}_CLIENT_ID`];
+    const secret = e[`${prefix}_CLIENT_SECRET`];
+    const token = e[`${prefix}_ACCESS_TOKEN`];
+    if (!e[`${prefix}_BASE_URL`]) return null;
+    if (id && secret) return { clientId: id, clientSecret: secret };
+    if (token) return { accessToken: token };
+    problems.push(`- ${prefix}_CLIENT_ID: ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET (or ${prefix}_ACCESS_TOKEN) are required when ${prefix}_BASE_URL is set`);
+    return null;
+  };
+  const zuora = credentials('ZUORA');
+  const exsited = credentials('EXSITED');
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  const apiVersion = e.SALESFORCE_API_VERSION.replace(/^v/, '');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -65,5 +107,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     salla: e.SALLA_BASE_URL ? { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! } : 'sandbox',
+    salesforce: e.SALESFORCE_INSTANCE_URL
+      ? { instanceUrl: e.SALESFORCE_INSTANCE_URL, accessToken: e.SALESFORCE_ACCESS_TOKEN!, apiVersion }
+      : { sandbox: true, apiVersion },
+    zuora: zuora ? { baseUrl: e.ZUORA_BASE_URL!, credentials: zuora } : 'sandbox',
+    exsited: exsited ? { baseUrl: e.EXSITED_BASE_URL!, credentials: exsited } : 'sandbox',
+    commerce: e.COMMERCE_BASE_URL
+      ? { baseUrl: e.COMMERCE_BASE_URL, accessToken: e.COMMERCE_ACCESS_TOKEN!, currency: e.COMMERCE_CURRENCY!.toUpperCase() }
+      : { sandbox: true, currency: (e.COMMERCE_CURRENCY ?? 'USD').toUpperCase() },
   };
 }

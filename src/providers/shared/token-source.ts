@@ -1,3 +1,6 @@
+/** OAuth client credentials, or a token an operator obtained another way (never refreshed). */
+export type ClientCredentials = { clientId: string; clientSecret: string } | { accessToken: string };
+
 /** A bearer token and how long it lives. */
 export interface IssuedToken {
   accessToken: string;
