@@ -65,6 +65,13 @@ describe("mapSallaFailure: every error example of Salla's documentation", () => 
     expect(err.disposition).toBe('retryable');
   });
 
+  it('429 without Retry-After: the wait until X-RateLimit-Reset (an epoch second), not the epoch itself', () => {
+    const reset = String(Math.floor(Date.now() / 1000) + 30);
+    const err = mapSallaFailure(response(429, { status: 429, success: false, error: { code: 'TooManyRequests', message: 'x' } }, { 'x-ratelimit-reset': reset }), 'create');
+    expect(err.userErrors[0]!.retryAfterSeconds).toBeGreaterThanOrEqual(29);
+    expect(err.userErrors[0]!.retryAfterSeconds).toBeLessThanOrEqual(31);
+  });
+
   it('5xx: PROVIDER_UNAVAILABLE; the create may have happened, a read may be retried', () => {
     expect(mapSallaFailure(response(502, undefined), 'create')).toMatchObject({ disposition: 'indeterminate' });
     expect(mapSallaFailure(response(500, { success: false, error: { message: 'boom' } }), 'read')).toMatchObject({ disposition: 'retryable' });

@@ -49,6 +49,12 @@ const branch = (wireField: string | null): string[] => {
   return input ? [input] : [];
 };
 
+/** X-RateLimit-Reset is the epoch second at which the bucket has room again. */
+function secondsUntilReset(value: string | undefined, now = Date.now()): number | null {
+  const at = Number(value);
+  return value && Number.isFinite(at) ? Math.max(0, Math.ceil(at - now / 1000)) : null;
+}
+
 /**
  * Every Salla failure, mapped in this one place: an HTTP error status with Salla's envelope, a body that is not
  * Salla's, or a transport failure. Field paths are relative to the `salla` input branch.
@@ -88,7 +94,7 @@ export function mapSallaFailure(failure: HttpResponse | TransportError, operatio
     return new ProviderError([one(operation === 'create' ? 'ORDER_NOT_FOUND' : 'PROVIDER_REFUSED', operation === 'create' ? ['orderId'] : null)], 'final', 'http:404');
   }
   if (status === 429) {
-    const wait = retryAfterSeconds(failure.headers['retry-after']) ?? retryAfterSeconds(failure.headers['x-ratelimit-reset']);
+    const wait = retryAfterSeconds(failure.headers['retry-after']) ?? secondsUntilReset(failure.headers['x-ratelimit-reset']);
     return new ProviderError([one('RATE_LIMITED', null, { retryAfterSeconds: wait })], 'retryable', 'http:429');
   }
   if (status >= 500) {
