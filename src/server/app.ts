@@ -1,5 +1,7 @@
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -22,6 +24,8 @@ export interface AppDeps {
   providers: ProviderRegistry;
   logger: Logger;
   production: boolean;
+  /** Set: federated traces (ftv1) for the router's usage reports. Unset: no tracing, nothing sent to Apollo. */
+  graphos?: { key: string; graphRef: string } | null;
 }
 
 export interface App {
@@ -49,7 +53,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: !deps.production,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: http })],
+    apollo: deps.graphos ?? undefined,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: http }),
+      // A subgraph reports usage through the router, from the traces it returns; it never reports on its own.
+      ApolloServerPluginUsageReportingDisabled(),
+      deps.graphos ? ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) : ApolloServerPluginInlineTraceDisabled(),
+    ],
     // Internal failures reach the caller as a code only; the detail goes to the log.
     formatError(formatted, error) {
       const code = formatted.extensions?.code;

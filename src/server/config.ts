@@ -45,6 +45,8 @@ const env = z.object({
   COMMERCE_BASE_URL: optional(url('COMMERCE_BASE_URL')),
   COMMERCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
   COMMERCE_CURRENCY: optional(z.string().trim().regex(/^[A-Za-z]{3}$/, 'COMMERCE_CURRENCY must be an ISO 4217 code such as USD')),
+  APOLLO_KEY: optional(z.string().trim().min(1)),
+  APOLLO_GRAPH_REF: optional(z.string().trim().regex(/^[^@\s]+@[^@\s]+$/, 'APOLLO_GRAPH_REF must look like graph-id@variant')),
   PROVIDER_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(120_000)).default(10_000),
 });
 
@@ -55,6 +57,8 @@ export interface Config {
   logLevel: string;
   store: { databaseUrl?: string; schema?: string; dataDir: string };
   providerTimeoutMs: number;
+  /** GraphOS: federated tracing (ftv1, what the router reports usage from) is on only when both are set. */
+  graphos: { key: string; graphRef: string } | null;
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
   salla: { baseUrl: string; accessToken: string } | 'sandbox';
   salesforce: { instanceUrl: string; accessToken: string; apiVersion: string } | { sandbox: true; apiVersion: string };
@@ -82,6 +86,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (when && !value) problems.push(`- ${name}: required when ${when} is set`);
   };
   require(e.SALLA_BASE_URL && 'SALLA_BASE_URL', 'SALLA_ACCESS_TOKEN', e.SALLA_ACCESS_TOKEN);
+  require(e.APOLLO_KEY && 'APOLLO_KEY', 'APOLLO_GRAPH_REF', e.APOLLO_GRAPH_REF);
+  require(e.APOLLO_GRAPH_REF && 'APOLLO_GRAPH_REF', 'APOLLO_KEY', e.APOLLO_KEY);
   require(e.SALESFORCE_INSTANCE_URL && 'SALESFORCE_INSTANCE_URL', 'SALESFORCE_ACCESS_TOKEN', e.SALESFORCE_ACCESS_TOKEN);
   require(e.COMMERCE_BASE_URL && 'COMMERCE_BASE_URL', 'COMMERCE_ACCESS_TOKEN', e.COMMERCE_ACCESS_TOKEN);
   require(e.COMMERCE_BASE_URL && 'COMMERCE_BASE_URL', 'COMMERCE_CURRENCY', e.COMMERCE_CURRENCY);
@@ -106,6 +112,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    graphos: e.APOLLO_KEY && e.APOLLO_GRAPH_REF ? { key: e.APOLLO_KEY, graphRef: e.APOLLO_GRAPH_REF } : null,
     salla: e.SALLA_BASE_URL ? { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! } : 'sandbox',
     salesforce: e.SALESFORCE_INSTANCE_URL
       ? { instanceUrl: e.SALESFORCE_INSTANCE_URL, accessToken: e.SALESFORCE_ACCESS_TOKEN!, apiVersion }
