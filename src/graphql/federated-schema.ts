@@ -6,9 +6,12 @@ import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.re
 import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
 import { OrderType } from '../orders/order.type';
 
-/** Federation 2 features this subgraph uses. v2.9 is the newest both Apollo's and The Guild's composition accept. */
+/**
+ * Federation 2 features this subgraph uses. v2.9 is the newest both Apollo's and The Guild's composition accept,
+ * and the first with @cost and @listSize for a router's demand control.
+ */
 const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@composeDirective"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@composeDirective", "@cost", "@listSize"])';
 
 /**
  * `@oneOf` is built into graphql-js, but Apollo's composition only keeps a directive it is told to compose:

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ProviderError } from '../domain/errors';
 import type { InvoiceDetails } from '../domain/invoice';
 import type { Context } from '../server/context';
@@ -28,6 +28,8 @@ export class InvoiceResolver {
     return invoice && presentInvoice(invoice);
   }
 
+  // A provider write and its read-back: by far the most expensive operation here.
+  @Directive('@cost(weight: 100)')
   @Mutation(() => CreateInvoicePayload, {
     description:
       'Creates an invoice (or credit note) at exactly one provider, chosen by the input\'s one branch. Expected failures come back in userErrors and change nothing. Retrying with the same idempotencyKey and input returns the same invoice without calling the provider again.',
@@ -57,16 +59,22 @@ export class InvoiceResolver {
     return { id: invoice.orderId };
   }
 
+  // Demand control: a provider read (shared with taxes and kpis); an invoice has a handful of lines.
+  @Directive('@cost(weight: 10)')
+  @Directive('@listSize(assumedSize: 20)')
   @FieldResolver(() => [InvoiceLineType], { description: 'The billed lines, read from the provider only when selected (one read per invoice, shared with taxes and kpis, batched per request).' })
   async lines(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceLineType[]> {
     return (await detailsOf(invoice, ctx)).lines.map(presentLine);
   }
 
+  @Directive('@cost(weight: 10)')
+  @Directive('@listSize(assumedSize: 5)')
   @FieldResolver(() => [TaxLineType], { description: 'The invoice-level taxes, read from the provider only when selected (shared read with lines and kpis).' })
   async taxes(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<TaxLineType[]> {
     return (await detailsOf(invoice, ctx)).taxes.map(presentTax);
   }
 
+  @Directive('@cost(weight: 10)')
   @FieldResolver(() => InvoiceKpisType, { description: 'Payment figures, read live from the provider only when selected (shared read with lines and taxes).' })
   async kpis(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceKpisType> {
     return presentKpis((await detailsOf(invoice, ctx)).kpis);

@@ -1,10 +1,12 @@
-import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { Context } from '../server/context';
 import { InvoiceType, presentInvoice } from '../invoices/invoice.type';
 import { OrderType } from './order.type';
 
 @Resolver(() => OrderType)
 export class OrderResolver {
+  // From the ledger, cheap; an order has an invoice and perhaps a credit note or two.
+  @Directive('@listSize(assumedSize: 3)')
   @FieldResolver(() => [InvoiceType], {
     description: 'Invoices and credit notes created through this service for the order, oldest first. Read from the ledger (no provider call); one query for all orders of a request.',
   })

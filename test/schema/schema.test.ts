@@ -28,6 +28,17 @@ describe('the committed subgraph schema', () => {
     expect(result.supergraphSdl).toMatch(/input CreateInvoiceInput[^{]*@oneOf/);
   });
 
+  it.each([
+    ['Apollo', () => composeServices(services()).supergraphSdl],
+    ['The Guild', () => (composeWithGuild(services()) as { supergraphSdl?: string }).supergraphSdl],
+  ])("carries @cost and @listSize into the supergraph under %s's composition, for a router's demand control", (_name, compose) => {
+    const sdl = compose()!;
+    expect(sdl).toMatch(/lines: \[InvoiceLine!\]! @cost\(weight: 10\) @listSize\(assumedSize: 20\)/);
+    expect(sdl).toMatch(/taxes: \[TaxLine!\]! @cost\(weight: 10\)/);
+    expect(sdl).toMatch(/kpis: InvoiceKpis! @cost\(weight: 10\)/);
+    expect(sdl).toMatch(/\): CreateInvoicePayload! @cost\(weight: 100\)/);
+  });
+
   it("composes under The Guild's composition, keeping @oneOf", () => {
     const result = composeWithGuild(services()) as { errors?: Array<{ message: string }>; supergraphSdl?: string };
     expect((result.errors ?? []).map((e) => e.message)).toEqual([]);
