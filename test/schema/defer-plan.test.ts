@@ -4,21 +4,24 @@ import { composeServices } from '@apollo/composition';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { prettyFormatQueryPlan, QueryPlanner, type PlanNode, type QueryPlan } from '@apollo/query-planner';
 import { parse } from 'graphql';
+import { ORDERS_SDL } from '../../examples/orders-subgraph/schema';
 
 const root = join(__dirname, '..', '..');
 const supergraph = () => {
   const result = composeServices([
-    { name: 'orders', url: 'http://orders.local/graphql', typeDefs: parse(readFileSync(join(root, 'test/fixtures/orders-subgraph.graphql'), 'utf8')) },
+    { name: 'orders', url: 'http://orders.local/graphql', typeDefs: parse(ORDERS_SDL) },
     { name: 'invoicing', url: 'http://invoicing.local/graphql', typeDefs: parse(readFileSync(join(root, 'schema/invoicing.graphql'), 'utf8')) },
   ]);
   if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
   return Supergraph.build(result.supergraphSdl);
 };
 
-function plan(query: string): QueryPlan {
+function plan(query: string): QueryPlan & { node?: PlanNode } {
   const sg = supergraph();
   const planner = new QueryPlanner(sg, { incrementalDelivery: { enableDefer: true } });
-  return planner.buildQueryPlan(operationFromDocument(sg.schema, parse(query)));
+  const built = planner.buildQueryPlan(operationFromDocument(sg.schema, parse(query)));
+  if (built.node?.kind === 'Subscription') throw new Error('not a subscription test');
+  return built as QueryPlan & { node?: PlanNode };
 }
 
 /** Every fetch of a plan node, with whether it sits under a deferred block. */

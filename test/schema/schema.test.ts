@@ -5,11 +5,12 @@ import { composeServices } from '@apollo/composition';
 import { composeServices as composeWithGuild } from '@theguild/federation-composition';
 import { buildSchema, isEnumType, isInputObjectType, isObjectType, parse, type GraphQLSchema } from 'graphql';
 import { renderSchemaFile, SCHEMA_FILE } from '../../src/graphql/schema-file';
+import { ORDERS_SDL } from '../../examples/orders-subgraph/schema';
 
 const root = join(__dirname, '..', '..');
 const committed = () => readFileSync(join(root, SCHEMA_FILE), 'utf8');
 const services = () => [
-  { name: 'orders', url: 'http://orders.local/graphql', typeDefs: parse(readFileSync(join(root, 'test/fixtures/orders-subgraph.graphql'), 'utf8')) },
+  { name: 'orders', url: 'http://orders.local/graphql', typeDefs: parse(ORDERS_SDL) },
   { name: 'invoicing', url: 'http://invoicing.local/graphql', typeDefs: parse(committed()) },
 ];
 
