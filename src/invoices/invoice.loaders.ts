@@ -13,18 +13,27 @@ export interface InvoiceLoaders {
   details: DataLoader<ProviderInvoiceRef, InvoiceDetails, string>;
 }
 
-export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry, tenantId: string): InvoiceLoaders {
+/**
+ * `naive` turns batching and per-request caching off: every load is its own ledger query or provider read. It
+ * exists only so the benchmark can run the same resolvers as the baseline a DataLoader-less server would be.
+ */
+export interface LoaderOptions {
+  naive?: boolean;
+}
+
+export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry, tenantId: string, options: LoaderOptions = {}): InvoiceLoaders {
+  const mode = options.naive ? { batch: false, cache: false } : {};
   return {
     invoiceById: new DataLoader(async (ids) => {
       const found = new Map((await ledger.invoicesByIds(tenantId, ids)).map((i) => [i.id, i]));
       return ids.map((id) => found.get(id) ?? null);
-    }),
+    }, mode),
 
     invoicesByOrderId: new DataLoader(async (orderIds) => {
       const byOrder = new Map<string, Invoice[]>(orderIds.map((id) => [id, []]));
       for (const invoice of await ledger.invoicesByOrderIds(tenantId, orderIds)) byOrder.get(invoice.orderId)?.push(invoice);
       return orderIds.map((id) => byOrder.get(id)!);
-    }),
+    }, mode),
 
     details: new DataLoader<ProviderInvoiceRef, InvoiceDetails, string>(
       async (refs) => {
@@ -46,7 +55,7 @@ export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry
         );
         return out;
       },
-      { cacheKeyFn: refKey },
+      { cacheKeyFn: refKey, ...mode },
     ),
   };
 }

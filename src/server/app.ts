@@ -26,6 +26,8 @@ export interface AppDeps {
   production: boolean;
   /** Set: federated traces (ftv1) for the router's usage reports. Unset: no tracing, nothing sent to Apollo. */
   graphos?: { key: string; graphRef: string } | null;
+  /** Benchmarks only: the same resolvers without batching or caching, as the baseline. */
+  naiveLoaders?: boolean;
 }
 
 export interface App {
@@ -46,7 +48,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const contextFor = (tenantId = DEFAULT_TENANT): Context => ({
     tenantId,
     invoices,
-    loaders: createInvoiceLoaders(ledger, deps.providers, tenantId),
+    loaders: createInvoiceLoaders(ledger, deps.providers, tenantId, { naive: deps.naiveLoaders }),
   });
 
   const http = createServer();
