@@ -133,7 +133,8 @@ export class InvoiceService {
    */
   private async execute(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
     const provider = this.providers.get(cmd.provider);
-    const ctx = { idempotencyKey: attempt.idempotencyKey };
+    // The attempt's id: stable across retries of this attempt, unique across tenants sharing a provider account.
+    const ctx = { idempotencyKey: attempt.id };
     let details: InvoiceDetails[] = [];
     try {
       if (mayExist) {

@@ -3,7 +3,10 @@ import type { UserError } from '../domain/errors';
 
 /** What a provider knows about the attempt it is serving. */
 export interface CreateContext {
-  /** Stable across retries of one attempt; sent to providers that accept an idempotency key. */
+  /**
+   * Stable across every retry of one attempt and unique across tenants (it is the attempt's id): sent to providers
+   * that accept an idempotency key, and the seed of client-chosen ids.
+   */
   idempotencyKey: string;
 }
 

@@ -1,45 +1,92 @@
 import type { Logger } from 'pino';
+import type { ProviderCode } from '../domain/invoice';
+import type { InvoiceProvider } from '../providers/provider';
 import { ProviderRegistry } from '../providers/registry';
+import { CommerceProvider } from '../providers/commerce/commerce.provider';
+import { ExsitedProvider } from '../providers/exsited/exsited.provider';
 import { SallaProvider } from '../providers/salla/salla.provider';
+import { CommerceEmulator } from '../sandbox/commerce/commerce.emulator';
+import { COMMERCE_SANDBOX_TOKEN } from '../sandbox/commerce/commerce.seed';
+import { ExsitedEmulator } from '../sandbox/exsited/exsited.emulator';
+import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../sandbox/exsited/exsited.seed';
 import { SallaEmulator } from '../sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_TOKEN } from '../sandbox/salla/salla.seed';
+import type { EmulatorServer } from '../sandbox/shared/emulator-server';
 import type { Config } from './config';
+
+/** What the wiring and the tests need of any provider's sandbox emulator. */
+export interface Emulator {
+  readonly server: EmulatorServer;
+  readonly baseUrl: string;
+  start(port?: number): Promise<string>;
+  stop(): Promise<void>;
+  reset(): void;
+}
 
 export interface StartedProviders {
   registry: ProviderRegistry;
-  /** Base URLs of the sandbox emulators started for unconfigured providers, by provider code. */
-  sandboxes: Record<string, string>;
+  /** The sandbox emulators started for unconfigured providers, by provider code. */
+  emulators: Partial<Record<ProviderCode, Emulator>>;
+  /** Their base URLs, for logs and the landing message. */
+  sandboxes: Partial<Record<ProviderCode, string>>;
   stop(): Promise<void>;
 }
 
+interface Setup {
+  provider: InvoiceProvider;
+  emulator?: Emulator;
+}
+
+/** Starts an emulator and builds the provider against it. */
+async function sandboxed<E extends Emulator>(emulator: E, build: (e: E) => InvoiceProvider): Promise<Setup> {
+  await emulator.start(0);
+  return { provider: build(emulator), emulator };
+}
+
 /**
- * Builds the provider registry from configuration. A provider with a base URL is reached there and only there;
- * one without gets its sandbox emulator, a real HTTP server on a loopback port. Called once at start.
+ * One entry per provider: the real API where its base URL is configured, its sandbox emulator otherwise.
+ * Adding a provider adds one entry here.
  */
+const SETUPS: Record<string, (config: Config) => Promise<Setup>> = {
+  SALLA: async ({ salla, providerTimeoutMs: timeoutMs }) =>
+    salla === 'sandbox'
+      ? sandboxed(new SallaEmulator(), (e) => new SallaProvider({ baseUrl: e.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs }))
+      : { provider: new SallaProvider({ ...salla, timeoutMs }) },
+  EXSITED: async ({ exsited, providerTimeoutMs: timeoutMs }) =>
+    exsited === 'sandbox'
+      ? sandboxed(
+          new ExsitedEmulator(),
+          (e) => new ExsitedProvider({ baseUrl: e.baseUrl, credentials: { clientId: EXSITED_SANDBOX_CLIENT_ID, clientSecret: EXSITED_SANDBOX_CLIENT_SECRET }, timeoutMs }),
+        )
+      : { provider: new ExsitedProvider({ ...exsited, timeoutMs }) },
+  COMMERCE: async ({ commerce, providerTimeoutMs: timeoutMs }) =>
+    'sandbox' in commerce
+      ? sandboxed(new CommerceEmulator(), (e) => new CommerceProvider({ baseUrl: e.baseUrl, accessToken: COMMERCE_SANDBOX_TOKEN, currency: commerce.currency, timeoutMs }))
+      : { provider: new CommerceProvider({ ...commerce, timeoutMs }) },
+};
+
+/** Builds the provider registry from configuration, starting the sandboxes it needs. Called once at start. */
 export async function startProviders(config: Config, logger: Logger): Promise<StartedProviders> {
-  const stops: Array<() => Promise<void>> = [];
-  const sandboxes: Record<string, string> = {};
-
-  let salla: SallaProvider;
-  if (config.salla === 'sandbox') {
-    const emulator = new SallaEmulator();
-    await emulator.start(0);
-    stops.push(() => emulator.stop());
-    sandboxes.SALLA = emulator.baseUrl;
-    salla = new SallaProvider({ baseUrl: emulator.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs: config.providerTimeoutMs });
-    logger.info({ provider: 'SALLA', baseUrl: emulator.baseUrl }, 'Salla sandbox emulator started (SALLA_BASE_URL is not set)');
-  } else {
-    salla = new SallaProvider({ baseUrl: config.salla.baseUrl, accessToken: config.salla.accessToken, timeoutMs: config.providerTimeoutMs });
-    logger.info({ provider: 'SALLA', baseUrl: config.salla.baseUrl }, 'Salla configured');
+  const setups = await Promise.all(Object.values(SETUPS).map((setup) => setup(config)));
+  const emulators: StartedProviders['emulators'] = {};
+  const sandboxes: StartedProviders['sandboxes'] = {};
+  for (const { provider, emulator } of setups) {
+    if (emulator) {
+      emulators[provider.code] = emulator;
+      sandboxes[provider.code] = emulator.baseUrl;
+      logger.info({ provider: provider.code, baseUrl: emulator.baseUrl }, 'sandbox emulator started (no base URL configured)');
+    } else {
+      logger.info({ provider: provider.code }, 'provider configured');
+    }
   }
-
-  const registry = new ProviderRegistry([salla]);
+  const registry = new ProviderRegistry(setups.map((s) => s.provider));
   return {
     registry,
+    emulators,
     sandboxes,
     stop: async () => {
       await registry.close();
-      await Promise.all(stops.map((s) => s()));
+      await Promise.all(Object.values(emulators).map((e) => e.stop()));
     },
   };
 }

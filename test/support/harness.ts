@@ -5,21 +5,25 @@ import pino from 'pino';
 import { createApp, type App } from '../../src/server/app';
 import type { Context } from '../../src/server/context';
 import type { Database } from '../../src/ledger/database';
-import { ProviderRegistry } from '../../src/providers/registry';
-import { SallaProvider } from '../../src/providers/salla/salla.provider';
-import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
-import { SALLA_SANDBOX_TOKEN } from '../../src/sandbox/salla/salla.seed';
+import type { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
+import type { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
+import type { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
+import { loadConfig } from '../../src/server/config';
+import { startProviders, type StartedProviders } from '../../src/server/providers';
 import { openTestDatabase } from './store';
 
 /**
- * The subgraph as a test sees it: a real ledger store, the Salla sandbox emulator on a loopback port, the real
- * data source speaking HTTP to it, and the Apollo server (listening only when a test asks).
+ * The subgraph as a test sees it: a real ledger store, every provider's sandbox emulator on a loopback port (as
+ * `npm start` wires them), the real data sources speaking HTTP to them, and the Apollo server (listening only
+ * when a test asks).
  */
 export interface Harness {
   app: App;
   db: Database;
+  providers: StartedProviders;
   salla: SallaEmulator;
-  sallaProvider: SallaProvider;
+  commerce: CommerceEmulator;
+  exsited: ExsitedEmulator;
   /** Runs an operation through Apollo (executeOperation) with a fresh request context; throws on a transport-level failure. */
   execute<TData, TVars extends Record<string, unknown>>(
     doc: TypedDocumentNode<TData, TVars>,
@@ -28,18 +32,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { sallaToken?: string } = {}): Promise<Harness> {
+export async function startHarness(): Promise<Harness> {
   const db = await openTestDatabase();
-  const salla = new SallaEmulator();
-  await salla.start(0);
-  const sallaProvider = new SallaProvider({ baseUrl: salla.baseUrl, accessToken: options.sallaToken ?? SALLA_SANDBOX_TOKEN, timeoutMs: 2_000 });
-  const app = await createApp({ db, providers: new ProviderRegistry([sallaProvider]), logger: pino({ level: 'silent' }), production: false });
+  const logger = pino({ level: 'silent' });
+  const providers = await startProviders(loadConfig({ PROVIDER_TIMEOUT_MS: '2000' }), logger);
+  const app = await createApp({ db, providers: providers.registry, logger, production: false });
   const apollo: ApolloServer<Context> = app.apollo;
   return {
     app,
     db,
-    salla,
-    sallaProvider,
+    providers,
+    salla: providers.emulators.SALLA as SallaEmulator,
+    commerce: providers.emulators.COMMERCE as CommerceEmulator,
+    exsited: providers.emulators.EXSITED as ExsitedEmulator,
     async execute(doc, variables) {
       const res = await apollo.executeOperation({ query: doc, variables }, { contextValue: app.contextFor() });
       if (res.body.kind !== 'single') throw new Error('incremental delivery not expected');
@@ -48,7 +53,7 @@ export async function startHarness(options: { sallaToken?: string } = {}): Promi
     },
     async close() {
       await app.stop();
-      await salla.stop();
+      await providers.stop();
       await db.close();
     },
   };

@@ -1,9 +1,15 @@
 import { Directive, Field, InputType } from 'type-graphql';
 import { userError, type UserError } from '../../domain/errors';
+import type { ProviderCode } from '../../domain/invoice';
 import type { CreateInvoiceCommand } from '../invoice.service';
+import { CommerceInvoiceInput } from './commerce-invoice.input';
+import { ExsitedInvoiceInput } from './exsited-invoice.input';
 import { SallaInvoiceInput } from './salla-invoice.input';
 
 const MAX_IDEMPOTENCY_KEY = 255;
+
+/** What every branch's toDomain returns. */
+type Mapped = { input: unknown; recorded: Record<string, unknown> } | { userErrors: UserError[] };
 
 /**
  * One branch per provider; exactly one must be given (`@oneOf`, enforced by GraphQL validation before any
@@ -15,16 +21,22 @@ export class CreateInvoiceInput {
   @Field(() => SallaInvoiceInput, { nullable: true, description: 'Create the invoice at Salla.' })
   salla?: SallaInvoiceInput | null;
 
+  @Field(() => ExsitedInvoiceInput, { nullable: true, description: 'Create the invoice at Exsited.' })
+  exsited?: ExsitedInvoiceInput | null;
+
+  @Field(() => CommerceInvoiceInput, { nullable: true, description: 'Create the invoice at the Commerce API.' })
+  commerce?: CommerceInvoiceInput | null;
+
   /** The service command for the chosen branch, or the userErrors of input that cannot be decoded. */
   toCommand(tenantId: string, idempotencyKey: string | null | undefined): CreateInvoiceCommand | { userErrors: UserError[] } {
     if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
       return { userErrors: [userError('INVALID_INPUT', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY} characters.`, ['idempotencyKey'])] };
     }
-    if (this.salla) {
-      const mapped = this.salla.toDomain();
-      if ('userErrors' in mapped) return mapped;
-      return { tenantId, provider: 'SALLA', branch: 'salla', input: mapped.input, recordedInput: mapped.recorded, idempotencyKey };
-    }
+    const command = (provider: ProviderCode, branch: string, mapped: Mapped): CreateInvoiceCommand | { userErrors: UserError[] } =>
+      'userErrors' in mapped ? mapped : { tenantId, provider, branch, input: mapped.input, recordedInput: mapped.recorded, idempotencyKey };
+    if (this.salla) return command('SALLA', 'salla', this.salla.toDomain());
+    if (this.exsited) return command('EXSITED', 'exsited', this.exsited.toDomain());
+    if (this.commerce) return command('COMMERCE', 'commerce', this.commerce.toDomain());
     // Unreachable through GraphQL (oneOf), kept for direct callers.
     return { userErrors: [userError('INVALID_INPUT', 'Give exactly one provider branch.', null)] };
   }

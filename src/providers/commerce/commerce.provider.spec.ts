@@ -1,0 +1,222 @@
+import { ProviderError } from '../../domain/errors';
+import type { InvoiceDetails } from '../../domain/invoice';
+import { CommerceEmulator } from '../../sandbox/commerce/commerce.emulator';
+import {
+  COMMERCE_REQUEST_ORDER_ID,
+  COMMERCE_SAMPLE_ORDER_ID,
+  COMMERCE_SANDBOX_FAILING_ORDER_ID,
+  COMMERCE_SANDBOX_ORDERS,
+  COMMERCE_SANDBOX_TOKEN,
+} from '../../sandbox/commerce/commerce.seed';
+import type { CommerceCreateInput } from './commerce.input';
+import { CommerceProvider, type CommerceConfig } from './commerce.provider';
+
+/** The data source against the Commerce emulator over real HTTP: the same code path as against the real API. */
+describe('CommerceProvider over HTTP (sandbox emulator)', () => {
+  let commerce: CommerceEmulator;
+  const provider = (extra: Partial<CommerceConfig> = {}) =>
+    new CommerceProvider({ baseUrl: commerce.baseUrl, accessToken: COMMERCE_SANDBOX_TOKEN, currency: 'USD', timeoutMs: 1_000, ...extra });
+  const order = (orderId: string): CommerceCreateInput => ({ orderId });
+  const ctx = { idempotencyKey: 'k' };
+  const ref = (providerInvoiceId: string, orderId = '') => ({ provider: 'COMMERCE' as const, providerInvoiceId, orderId });
+  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof ProviderError) return err;
+      throw err;
+    }
+    throw new Error('expected a ProviderError');
+  };
+  const details = (d: InvoiceDetails | Error | undefined): InvoiceDetails => {
+    if (!d || d instanceof Error) throw d ?? new Error('no entry');
+    return d;
+  };
+
+  beforeAll(async () => {
+    commerce = new CommerceEmulator();
+    await commerce.start(0);
+  });
+  afterAll(() => commerce.stop());
+  beforeEach(() => commerce.reset());
+
+  it('sends the token as the `accessToken` header, never as Authorization, and the order id as JSON', async () => {
+    await provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx);
+    const [post] = commerce.server.calls;
+    expect(post).toMatchObject({ method: 'POST', path: '/api/v1/invoices', body: { orderId: COMMERCE_REQUEST_ORDER_ID } });
+    expect(post!.headers.accesstoken).toBe(COMMERCE_SANDBOX_TOKEN);
+    expect(post!.headers.authorization).toBeUndefined();
+    expect(String(post!.headers['content-type'])).toMatch(/^application\/json/);
+  });
+
+  it("creates with one call and maps the answer: the order's lines, the exact total, the configured currency", async () => {
+    const [d, ...rest] = await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
+    expect(rest).toEqual([]);
+    expect(d!.header).toMatchObject({ provider: 'COMMERCE', orderId: COMMERCE_SAMPLE_ORDER_ID, kind: 'INVOICE', status: 'ISSUED', currencyCode: 'USD', number: null });
+    const [stored] = commerce.invoices();
+    expect(d!.header.providerInvoiceId).toBe(stored!.id);
+    expect(d!.header.issueDate).toBe(stored!.createdAt.slice(0, 10));
+    expect(d!.header.total.amount.toFixed(2)).toBe('3684.78');
+    expect(d!.lines.map((l) => l.quantity.toFixed())).toEqual(['30', '20', '10', '5', '2']);
+    expect(d!.lines.every((l) => l.unitPrice === null && l.total === null && l.taxes.length === 0)).toBe(true);
+    // The create answer is the whole invoice: nothing is read back.
+    expect(commerce.server.calls.map((c) => c.method)).toEqual(['POST']);
+  });
+
+  it('keeps amounts exact where binary floats would not (3 × 0.10 + 7 × 0.20 + 12.95)', async () => {
+    const [d] = await provider().create(order('69ab2a10449866373d5e3e40'), ctx);
+    expect(d!.header.total.amount.toFixed()).toBe('14.65');
+  });
+
+  it('labels amounts with the configured currency, normalised to an ISO code', async () => {
+    const [d] = await provider({ currency: 'eur' }).create(order(COMMERCE_REQUEST_ORDER_ID), ctx);
+    expect(d!.header.total).toMatchObject({ currencyCode: 'EUR' });
+    expect(() => provider({ currency: '¤' })).toThrow(/currency/);
+  });
+
+  it("maps the API's refusals with its message", async () => {
+    await provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx);
+    const again = await failure(provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(again).toMatchObject({ disposition: 'final', userErrors: [{ code: 'ALREADY_INVOICED', field: ['orderId'], providerMessage: 'Invoice already exists for this order' }] });
+
+    const unknown = await failure(provider().create(order('0123456789abcdef01234567'), ctx));
+    expect(unknown).toMatchObject({ disposition: 'final', userErrors: [{ code: 'ORDER_NOT_FOUND', field: ['orderId'], providerMessage: 'Order not found' }] });
+
+    const missing = await failure(provider().create(order(''), ctx));
+    expect(missing.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT', field: ['orderId'], providerMessage: 'Validation error: orderId is required' });
+
+    const badToken = await failure(provider({ accessToken: 'wrong' }).create(order(COMMERCE_SAMPLE_ORDER_ID), ctx));
+    expect(badToken).toMatchObject({ disposition: 'final', userErrors: [{ code: 'PROVIDER_UNAUTHORIZED', providerMessage: 'Invalid or missing access token' }] });
+    expect(commerce.invoices()).toHaveLength(1);
+  });
+
+  it("the API's 500 on create is an unknown outcome, and nothing is retried", async () => {
+    const err = await failure(provider().create(order(COMMERCE_SANDBOX_FAILING_ORDER_ID), ctx));
+    expect(err).toMatchObject({ disposition: 'indeterminate', cause_: 'http:500', userErrors: [{ code: 'PROVIDER_UNAVAILABLE', providerMessage: 'An error occurred while creating the invoice' }] });
+    expect(commerce.server.countCalls('POST')).toBe(1);
+  });
+
+  it('never retries a create, even on a 503', async () => {
+    commerce.server.injectFault({ method: 'POST', status: 503, times: 5 });
+    const err = await failure(provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(err.disposition).toBe('indeterminate');
+    expect(commerce.server.countCalls('POST')).toBe(1);
+  });
+
+  it('a 2xx whose body says `success: false` is a failure, not an invoice', async () => {
+    commerce.server.injectFault({ method: 'POST', status: 200, body: { success: false, message: 'Order not found' } });
+    const err = await failure(provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(err).toMatchObject({ disposition: 'final', userErrors: [{ code: 'ORDER_NOT_FOUND' }] });
+  });
+
+  it('a 201 whose body cannot be read is an unknown outcome', async () => {
+    commerce.server.injectFault({ method: 'POST', status: 201, body: { success: true, data: { total: 1 } }, afterHandler: true });
+    const err = await failure(provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(err).toMatchObject({ disposition: 'indeterminate', userErrors: [{ code: 'PROVIDER_UNAVAILABLE' }] });
+    expect(commerce.invoices()).toHaveLength(1);
+  });
+
+  it('a timeout on create is indeterminate', async () => {
+    commerce.server.injectFault({ method: 'POST', delayMs: 1_500 });
+    const err = await failure(provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(err).toMatchObject({ disposition: 'indeterminate', cause_: 'transport:timeout' });
+  });
+
+  it('an unreachable API: PROVIDER_UNAVAILABLE, retryable (nothing was sent)', async () => {
+    const closed = new CommerceEmulator();
+    await closed.start(0);
+    const baseUrl = closed.baseUrl;
+    await closed.stop();
+    const err = await failure(new CommerceProvider({ baseUrl, accessToken: 't', currency: 'USD', timeoutMs: 500 }).create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(err).toMatchObject({ disposition: 'retryable', cause_: 'transport:unreachable', userErrors: [{ code: 'PROVIDER_UNAVAILABLE' }] });
+  });
+
+  it('a wrong base URL is a refusal that names no order', async () => {
+    const err = await failure(provider({ baseUrl: `${commerce.server.url}/api/v2` }).create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(err).toMatchObject({ disposition: 'final', userErrors: [{ code: 'PROVIDER_REFUSED', field: null, providerMessage: 'Cannot POST /api/v2/invoices' }] });
+  });
+
+  it('findCreated: [] before, then the invoice an answer-less create made', async () => {
+    expect(await provider().findCreated(order(COMMERCE_REQUEST_ORDER_ID))).toEqual([]);
+    // The API acts, but its answer is lost on the way back.
+    commerce.server.injectFault({ method: 'POST', reset: true, afterHandler: true });
+    const lost = await failure(provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx));
+    expect(lost.disposition).toBe('indeterminate');
+    const found = await provider().findCreated(order(COMMERCE_REQUEST_ORDER_ID));
+    expect(found.map((d) => [d.header.providerInvoiceId, d.header.orderId, d.header.total.amount.toFixed(2)])).toEqual([
+      [commerce.invoices()[0]!.id, COMMERCE_REQUEST_ORDER_ID, '104.89'],
+    ]);
+    expect(commerce.server.calls.at(-1)).toMatchObject({ method: 'GET', path: '/api/v1/invoices', query: { orderId: COMMERCE_REQUEST_ORDER_ID } });
+  });
+
+  it("findCreated keeps only the order's invoices, should the list ignore its filter", async () => {
+    await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
+    const other = await fetch(`${commerce.baseUrl}/invoices`, { headers: { accessToken: COMMERCE_SANDBOX_TOKEN } }).then((r) => r.json());
+    commerce.server.injectFault({ method: 'GET', path: '/api/v1/invoices', status: 200, body: other });
+    expect(await provider().findCreated(order(COMMERCE_REQUEST_ORDER_ID))).toEqual([]);
+  });
+
+  it('findCreated retries a transient failure and reports one it cannot get past', async () => {
+    commerce.server.injectFault({ method: 'GET', status: 503 });
+    expect(await provider().findCreated(order(COMMERCE_REQUEST_ORDER_ID))).toEqual([]);
+    expect(commerce.server.countCalls('GET')).toBe(2);
+    commerce.server.resetCalls();
+    commerce.server.injectFault({ method: 'GET', status: 503, times: Infinity });
+    expect(await failure(provider().findCreated(order(COMMERCE_REQUEST_ORDER_ID)))).toMatchObject({ disposition: 'retryable' });
+    // One call and two retries, then the failure is the caller's to record.
+    expect(commerce.server.countCalls('GET')).toBe(3);
+  });
+
+  it('retries a read once after a transient 503, with backoff', async () => {
+    const [created] = await provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx);
+    commerce.server.resetCalls();
+    commerce.server.injectFault({ method: 'GET', status: 503 });
+    const [d] = await provider().loadDetails([ref(created!.header.providerInvoiceId)]);
+    expect(details(d).header.total.amount.toFixed(2)).toBe('104.89');
+    expect(commerce.server.countCalls('GET')).toBe(2);
+  });
+
+  it('loadDetails: one GET per invoice, results in order, an Error in the slot of a missing one', async () => {
+    const a = (await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx))[0]!.header.providerInvoiceId;
+    const b = (await provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx))[0]!.header.providerInvoiceId;
+    commerce.server.resetCalls();
+    const out = await provider().loadDetails([ref(b), ref('0123456789abcdef01234567'), ref(a)]);
+    expect(details(out[0]).header).toMatchObject({ providerInvoiceId: b, orderId: COMMERCE_REQUEST_ORDER_ID });
+    expect(out[1]).toBeInstanceOf(ProviderError);
+    expect(out[1]).toMatchObject({ disposition: 'final', userErrors: [{ code: 'PROVIDER_REFUSED', providerMessage: 'Invoice not found' }] });
+    expect(details(out[2]).lines).toHaveLength(5);
+    // A 404 is final: not retried.
+    expect(commerce.server.countCalls('GET')).toBe(3);
+  });
+
+  it('loadDetails keeps at most readConcurrency reads in flight', async () => {
+    // Middleware outlives reset(): an emulator of its own.
+    const slow = new CommerceEmulator();
+    let inFlight = 0;
+    let peak = 0;
+    slow.server.use(async (req, next) => {
+      if (req.method !== 'GET') return next();
+      peak = Math.max(peak, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 20));
+        return await next();
+      } finally {
+        inFlight--;
+      }
+    });
+    await slow.start(0);
+    try {
+      const p = provider({ baseUrl: slow.baseUrl, readConcurrency: 2 });
+      const ids: string[] = [];
+      for (const o of COMMERCE_SANDBOX_ORDERS.filter((o) => o.id !== COMMERCE_SANDBOX_FAILING_ORDER_ID)) {
+        ids.push((await p.create(order(o.id), ctx))[0]!.header.providerInvoiceId);
+      }
+      const out = await p.loadDetails([...ids, ...ids].map((id) => ref(id)));
+      expect(out.filter((d) => d instanceof Error)).toEqual([]);
+      expect(slow.server.countCalls('GET')).toBe(8);
+      expect(peak).toBe(2);
+    } finally {
+      await slow.stop();
+    }
+  });
+});

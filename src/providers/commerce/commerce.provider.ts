@@ -1,0 +1,121 @@
+import { bulkhead, ExponentialBackoff, handleWhen, retry, wrap, type IPolicy } from 'cockatiel';
+import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
+import { ProviderError } from '../../domain/errors';
+import { parseCurrency } from '../../domain/money';
+import type { CreateContext, InvoiceProvider } from '../provider';
+import { HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
+import { mapCommerceFailure, type CommerceOperation } from './commerce.errors';
+import type { CommerceCreateInput } from './commerce.input';
+import { invoiceOrderId, toDetails } from './commerce.mapper';
+import { validateCommerceInput } from './commerce.rules';
+import { commerceInvoiceEnvelope, commerceInvoiceListEnvelope, type CommerceInvoice } from './commerce.wire';
+
+export interface CommerceConfig {
+  /** The API's base, under which `/invoices` lives; or the sandbox emulator's base. */
+  baseUrl: string;
+  /** Sent as the `accessToken` header (the API does not read `Authorization`). */
+  accessToken: string;
+  /** ISO 4217 code of every amount: the API's amounts carry none. */
+  currency: string;
+  timeoutMs?: number;
+  /** Concurrent reads per batch; the API documents no rate limit, so this only bounds our own load. */
+  readConcurrency?: number;
+}
+
+/**
+ * The Commerce API (seed 001) as an InvoiceProvider. Create is POST /invoices with the order id; its answer is the
+ * whole invoice, so nothing is read back. The API has no idempotency key, and the seed is silent on a second
+ * invoice for an order: we take it to refuse one (the emulator answers 409, mapped to ALREADY_INVOICED), which is
+ * what stops a duplicate. Should the real API allow several, findCreated would also return invoices made outside
+ * this service for the order.
+ */
+export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
+  readonly code = 'COMMERCE' as const;
+  private readonly http: HttpClient;
+  private readonly readPolicy: IPolicy;
+  private readonly currency: string;
+
+  constructor(config: CommerceConfig) {
+    this.currency = parseCurrency(config.currency);
+    this.http = new HttpClient({
+      baseUrl: config.baseUrl,
+      timeoutMs: config.timeoutMs ?? 10_000,
+      headers: () => ({ accessToken: config.accessToken }),
+    });
+    // Reads are safe to repeat: retry transient failures with jittered backoff; writes are never retried here.
+    const retryReads = retry(
+      handleWhen((e) => e instanceof ProviderError && e.disposition === 'retryable' && (e.userErrors[0]?.retryAfterSeconds ?? 0) <= 2),
+      { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) },
+    );
+    this.readPolicy = wrap(bulkhead(config.readConcurrency ?? 8, Infinity), retryReads);
+  }
+
+  /** Before anything is recorded or sent; pure. */
+  validate(input: CommerceCreateInput) {
+    return validateCommerceInput(input);
+  }
+
+  /** The order the attempt is recorded under: the input's own order id. */
+  orderIdOf(input: CommerceCreateInput): string {
+    return input.orderId;
+  }
+
+  /** One POST /invoices, never retried; the answer carries the whole invoice. */
+  async create(input: CommerceCreateInput, _ctx: CreateContext): Promise<InvoiceDetails[]> {
+    const res = await this.call('create', () => this.http.request('POST', '/invoices', { json: { orderId: input.orderId } }));
+    const created = commerceInvoiceEnvelope.safeParse(res.json);
+    if (!created.success) throw mapCommerceFailure(res, 'create');
+    return [toDetails(created.data.data, this.currency)];
+  }
+
+  /**
+   * One list read (see invoicesOfOrder). We take an order to have at most one invoice (see the class note), so what
+   * the list holds is the attempt's; the service still drops invoices that other attempts recorded.
+   */
+  async findCreated(input: CommerceCreateInput): Promise<InvoiceDetails[]> {
+    const invoices = await this.invoicesOfOrder(input.orderId);
+    return invoices.map((inv) => toDetails(inv, this.currency));
+  }
+
+  /** Per request batch of lazy fields: one GET per invoice (no batch read), at most `readConcurrency` at once. */
+  async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
+    return Promise.all(refs.map((ref) => this.readOne(ref.providerInvoiceId).catch((err: Error) => err)));
+  }
+
+  /** GET /invoices/{id} [assumed: the seed documents only the create]. */
+  private async readOne(invoiceId: string): Promise<InvoiceDetails> {
+    const res = await this.readPolicy.execute(() => this.call('read', () => this.http.request('GET', `/invoices/${encodeURIComponent(invoiceId)}`)));
+    const parsed = commerceInvoiceEnvelope.safeParse(res.json);
+    if (!parsed.success) throw mapCommerceFailure(res, 'read');
+    return toDetails(parsed.data.data, this.currency);
+  }
+
+  /**
+   * GET /invoices?orderId={id} → `{ success, data: [...] }`, unpaged. Assumed, not documented: the one place that
+   * knows how to list an order's invoices. Should the real filter be named otherwise and be ignored, the result is
+   * still filtered here, so another order's invoice is never taken for this one.
+   */
+  private async invoicesOfOrder(orderId: string): Promise<CommerceInvoice[]> {
+    const res = await this.readPolicy.execute(() => this.call('read', () => this.http.request('GET', '/invoices', { query: { orderId } })));
+    const list = commerceInvoiceListEnvelope.safeParse(res.json);
+    if (!list.success) throw mapCommerceFailure(res, 'read');
+    const wanted = orderId.toLowerCase();
+    return list.data.data.filter((inv) => invoiceOrderId(inv) === wanted);
+  }
+
+  /**
+   * Runs one HTTP call; transport failures and error statuses become the mapped ProviderError. A 2xx is returned
+   * as is: its caller parses the success envelope and maps anything else, `success: false` included.
+   */
+  private async call(operation: CommerceOperation, send: () => Promise<HttpResponse>): Promise<HttpResponse> {
+    let res: HttpResponse;
+    try {
+      res = await send();
+    } catch (err) {
+      if (err instanceof TransportError) throw mapCommerceFailure(err, operation);
+      throw err;
+    }
+    if (res.status < 200 || res.status >= 300) throw mapCommerceFailure(res, operation);
+    return res;
+  }
+}

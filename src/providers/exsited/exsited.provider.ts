@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { bulkhead, ExponentialBackoff, handleWhen, retry, wrap, type IPolicy } from 'cockatiel';
+import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
+import { ProviderError } from '../../domain/errors';
+import type { CreateContext, InvoiceProvider } from '../provider';
+import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
+import { TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken } from '../shared/token-source';
+import { mapExsitedFailure, type ExsitedFailureContext, type ExsitedOperation } from './exsited.errors';
+import type { ExsitedCreateInput } from './exsited.input';
+import { toDetails } from './exsited.mapper';
+import { validateExsitedInput } from './exsited.rules';
+import { exsitedInvoiceEnvelope, exsitedTokenResponse } from './exsited.wire';
+
+export interface ExsitedConfig {
+  /** e.g. https://api.exsited.com, or the sandbox emulator's origin; paths start with /api/. */
+  baseUrl: string;
+  credentials: ClientCredentials;
+  /** Sent as `redirect_uri` with the token request when the Exsited app was registered with one. */
+  redirectUri?: string;
+  timeoutMs?: number;
+  /** Concurrent invoice reads per batch (Exsited has no batch read). */
+  readConcurrency?: number;
+}
+
+const TOKEN_PATH = '/api/v1/oauth2/token';
+
+/**
+ * The invoice id we give an invoice whose caller chose none: the same for every retry of one attempt, so that
+ * Exsited's refusal of a repeated id is what stops a duplicate, and findCreated can look the invoice up by id.
+ * The order is part of the hash so that one key reused on another order cannot collide.
+ */
+export function derivedInvoiceId(orderId: string, idempotencyKey: string): string {
+  const hash = createHash('sha256').update(`${orderId}\u0000${idempotencyKey}`).digest('hex');
+  return `INV-${hash.slice(0, 16).toUpperCase()}`;
+}
+
+/**
+ * Exsited as an InvoiceProvider. Create is POST /api/v3/orders/{order_id}/invoices, whose answer carries the
+ * whole invoice (lines, taxes, KPIs), so nothing is read back. Every create sends an invoice id (the caller's or
+ * one derived from the idempotency key), which makes a retried create safe: Exsited refuses the repeated id.
+ * Exsited ends a client's previous token when it issues a new one, so each instance keeps ONE TokenSource and
+ * refreshes it ahead of expiry, collapsing concurrent refreshes, and once on a 401.
+ */
+export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
+  readonly code = 'EXSITED' as const;
+  private readonly http: HttpClient;
+  private readonly tokens: TokenSource;
+  private readonly readPolicy: IPolicy;
+
+  constructor(private readonly config: ExsitedConfig) {
+    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({}) });
+    const { credentials } = config;
+    this.tokens = 'accessToken' in credentials ? TokenSource.fixed(credentials.accessToken) : new TokenSource({ issue: () => this.issueToken(credentials) });
+    // Reads are safe to repeat: retry transient failures with jittered backoff; writes are never retried here.
+    const retryReads = retry(
+      handleWhen((e) => e instanceof ProviderError && e.disposition === 'retryable' && (e.userErrors[0]?.retryAfterSeconds ?? 0) <= 2),
+      { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) },
+    );
+    this.readPolicy = wrap(bulkhead(config.readConcurrency ?? 8, Infinity), retryReads);
+  }
+
+  validate(input: ExsitedCreateInput) {
+    return validateExsitedInput(input);
+  }
+
+  orderIdOf(input: ExsitedCreateInput): string {
+    return input.orderId;
+  }
+
+  /**
+   * One POST. When we chose the id and Exsited refuses it as taken (or the order as invoiced), an earlier try of
+   * this attempt created the invoice: one GET of that id returns it instead of an error.
+   */
+  async create(input: ExsitedCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
+    const chosenBy = input.invoiceId ? 'caller' : 'us';
+    const invoiceId = input.invoiceId || derivedInvoiceId(input.orderId, ctx.idempotencyKey);
+    const body = { invoice: { id: invoiceId, ...(input.invoiceNote != null ? { invoice_note: input.invoiceNote } : {}) } };
+    const context: ExsitedFailureContext = { invoiceIdChosenBy: chosenBy };
+
+    const res = await this.send('create', 'POST', `/api/v3/orders/${encodeURIComponent(input.orderId)}/invoices`, { json: body }, context);
+    if (res.status >= 200 && res.status < 300) {
+      const created = exsitedInvoiceEnvelope.safeParse(res.json);
+      if (!created.success) throw mapExsitedFailure(res, 'create', context);
+      return [toDetails(created.data.invoice)];
+    }
+    const refusal = mapExsitedFailure(res, 'create', context);
+    const mayBeOurs = chosenBy === 'us' && refusal.userErrors.some((e) => e.code === 'DUPLICATE_INVOICE_NUMBER' || e.code === 'ALREADY_INVOICED');
+    if (!mayBeOurs) throw refusal;
+    let earlier: InvoiceDetails | null;
+    try {
+      earlier = await this.readOwn(invoiceId, input.orderId);
+    } catch (err) {
+      // The invoice may well exist; the next retry asks again.
+      if (err instanceof ProviderError) throw new ProviderError(err.userErrors, 'indeterminate', `create refused (${refusal.cause_}), read of ${invoiceId} failed: ${err.cause_}`);
+      throw err;
+    }
+    if (earlier) return [earlier];
+    throw refusal;
+  }
+
+  /** Reads only: the invoice with the id this input's create sends, when it exists on this order; else []. */
+  async findCreated(input: ExsitedCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
+    const found = await this.readOwn(input.invoiceId || derivedInvoiceId(input.orderId, ctx.idempotencyKey), input.orderId);
+    return found ? [found] : [];
+  }
+
+  async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
+    // Exsited has no batch read: one GET per invoice, at most `readConcurrency` at once.
+    return Promise.all(refs.map((ref) => this.readOne(ref.providerInvoiceId).catch((err: Error) => err)));
+  }
+
+  /** The invoice with this id when it belongs to the order; null when Exsited has no such invoice or it is another order's. */
+  private async readOwn(invoiceId: string, orderId: string): Promise<InvoiceDetails | null> {
+    const details = await this.readOne(invoiceId, { absentIsNull: true });
+    return details && details.header.orderId === orderId ? details : null;
+  }
+
+  private readOne(invoiceId: string): Promise<InvoiceDetails>;
+  private readOne(invoiceId: string, options: { absentIsNull: true }): Promise<InvoiceDetails | null>;
+  private async readOne(invoiceId: string, options: { absentIsNull?: boolean } = {}): Promise<InvoiceDetails | null> {
+    return this.readPolicy.execute(async () => {
+      const res = await this.send('read', 'GET', `/api/v3/invoices/${encodeURIComponent(invoiceId)}`);
+      if (res.status === 404 && options.absentIsNull) return null;
+      const parsed = res.status === 200 ? exsitedInvoiceEnvelope.safeParse(res.json) : null;
+      if (!parsed?.success) throw mapExsitedFailure(res, 'read');
+      return toDetails(parsed.data.invoice);
+    });
+  }
+
+  /**
+   * One authenticated call: the current token, and once more with a fresh one on a 401. Transport failures come
+   * back mapped; HTTP statuses are left to the caller.
+   */
+  private async send(operation: ExsitedOperation, method: 'GET' | 'POST', path: string, opts: RequestOptions = {}, context?: ExsitedFailureContext): Promise<HttpResponse> {
+    try {
+      return await withTokenRetry(this.tokens, (token) => this.http.request(method, path, { ...opts, headers: { authorization: `Bearer ${token}` } }));
+    } catch (err) {
+      if (err instanceof TransportError) throw mapExsitedFailure(err, operation, context);
+      throw err;
+    }
+  }
+
+  /** POST /api/v1/oauth2/token; called by the TokenSource only, once per refresh however many callers wait. */
+  private async issueToken(credentials: { clientId: string; clientSecret: string }): Promise<IssuedToken> {
+    let res: HttpResponse;
+    try {
+      res = await this.http.request('POST', TOKEN_PATH, {
+        json: {
+          grant_type: 'client_credentials',
+          client_id: credentials.clientId,
+          client_secret: credentials.clientSecret,
+          ...(this.config.redirectUri ? { redirect_uri: this.config.redirectUri } : {}),
+        },
+      });
+    } catch (err) {
+      if (err instanceof TransportError) throw mapExsitedFailure(err, 'token');
+      throw err;
+    }
+    const parsed = res.status === 200 ? exsitedTokenResponse.safeParse(res.json) : null;
+    if (!parsed?.success) throw mapExsitedFailure(res, 'token');
+    return { accessToken: parsed.data.access_token, expiresIn: parsed.data.expires_in };
+  }
+}
