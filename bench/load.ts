@@ -1,0 +1,60 @@
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  /** A fixed JSON body, or a function making each request's body (unique ids for creates). */
+  body: string | (() => string);
+  connections?: number;
+  durationSec?: number;
+  headers?: Record<string, string>;
+}
+
+/** A bounded load on loopback with autocannon: a fixed number of connections for a fixed time. */
+export function load(o: LoadOptions): Promise<LoadResult> {
+  const headers = { 'content-type': 'application/json', ...o.headers };
+  return new Promise((resolve, reject) => {
+    autocannon(
+      ({
+        url: o.url,
+        method: 'POST',
+        connections: o.connections ?? 10,
+        duration: o.durationSec ?? 5,
+        headers,
+        ...(typeof o.body === 'string'
+          ? { body: o.body }
+          : {
+              requests: [
+                {
+                  setupRequest: (req: Record<string, unknown>) => ({ ...req, method: 'POST', headers, body: (o.body as () => string)() }),
+                },
+              ],
+            }),
+      } as autocannon.Options),
+      (err, r) => {
+        if (err) return reject(err);
+        resolve({
+          requests: r.requests.total,
+          rps: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          errors: r.errors + r.timeouts,
+          non2xx: r.non2xx,
+        });
+      },
+    );
+  });
+}
+
+/** One warm-up round so JIT and connection pools are hot before measuring. */
+export async function warm(o: LoadOptions): Promise<void> {
+  await load({ ...o, durationSec: 1 });
+}

@@ -1,0 +1,203 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'pg';
+import { load, warm, type LoadResult } from './load';
+import type { SutRequest, SutUrls } from './sut';
+
+/**
+ * `npm run bench`: bounded loads with autocannon on loopback against the system under test (bench/sut.ts, in its
+ * own process), every scenario side by side with its baseline in the same run. BENCH_SECONDS (default 5) per
+ * measurement; BENCH_DATABASE_URL (default DATABASE_URL, else the local PostgreSQL) for the PostgreSQL create
+ * scenario. Rewrites the figures in BENCHMARKS.md.
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Row {
+  scenario: string;
+  variant: string;
+  result: LoadResult;
+  upstream: string;
+}
+const rows: Row[] = [];
+const notes: string[] = [];
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+class Sut {
+  private constructor(private readonly child: ChildProcess, readonly urls: SutUrls) {}
+
+  static async start(env: Record<string, string>): Promise<Sut> {
+    const child = fork(join(__dirname, 'sut.js'), { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const urls = await new Promise<SutUrls>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`system under test exited with ${code}`)));
+      child.on('message', (m: { type: string; urls?: SutUrls }) => m.type === 'ready' && resolve(m.urls!));
+    });
+    return new Sut(child, urls);
+  }
+
+  counters(store: 'pglite' | 'postgres' = 'pglite'): Promise<{ providerCalls: number; ledgerQueries: number }> {
+    return new Promise((resolve) => {
+      const onMessage = (m: { type: string; providerCalls: number; ledgerQueries: number }) => {
+        if (m.type !== 'counters') return;
+        this.child.off('message', onMessage);
+        resolve(m);
+      };
+      this.child.on('message', onMessage);
+      this.child.send({ type: 'counters', store } satisfies SutRequest);
+    });
+  }
+
+  /** Waits until no request is still running in the system (counters unchanged for a while). */
+  async settle(store: 'pglite' | 'postgres' = 'pglite'): Promise<void> {
+    let last = await this.counters(store);
+    for (;;) {
+      await sleep(250);
+      const now = await this.counters(store);
+      if (now.providerCalls === last.providerCalls && now.ledgerQueries === last.ledgerQueries) return;
+      last = now;
+    }
+  }
+
+  /** The upstream cost of one request, counted exactly on a quiet system. */
+  async countOne(url: string, body: string, store: 'pglite' | 'postgres' = 'pglite'): Promise<{ provider: number; ledger: number }> {
+    await this.settle(store);
+    const before = await this.counters(store);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const json = (await res.json()) as { errors?: unknown[]; data?: { createInvoice?: { userErrors: unknown[] } } };
+    if (json.errors || json.data?.createInvoice?.userErrors.length) throw new Error(`bench request failed: ${JSON.stringify(json).slice(0, 500)}`);
+    const after = await this.counters(store);
+    return { provider: after.providerCalls - before.providerCalls, ledger: after.ledgerQueries - before.ledgerQueries };
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'stop' } satisfies SutRequest);
+    await exited;
+  }
+}
+
+async function federatedPage(sut: Sut): Promise<void> {
+  const { page } = sut.urls;
+  const body = JSON.stringify({
+    query: `{ orders(provider: "SALLA", first: ${page}) { id number invoices { number total { amount currencyCode }
+      lines { description quantity total { amount } } taxes { ratePercent amount { amount } } kpis { outstanding { amount } paid { amount } } } } }`,
+  });
+  for (const [variant, url] of [['DataLoader (product)', sut.urls.gatewayBatched], ['naive baseline', sut.urls.gatewayNaive]] as const) {
+    const one = await sut.countOne(url, body);
+    await warm({ url, body });
+    await sut.settle();
+    const result = await load({ url, body, durationSec: SECONDS });
+    rows.push({ scenario: `(a) federated page of ${page} Salla orders with invoices, lines, taxes, KPIs, through @apollo/gateway`, variant, result, upstream: `${one.provider} Salla calls, ${one.ledger} ledger queries` });
+  }
+  const headerOnly = JSON.stringify({ query: `{ orders(provider: "SALLA", first: ${page}) { id invoices { number total { amount } } } }` });
+  const lazyFree = await sut.countOne(sut.urls.gatewayBatched, headerOnly);
+  notes.push(`(a) the same page without lines, taxes or KPIs: ${lazyFree.provider} provider calls, ${lazyFree.ledger} ledger query.`);
+}
+
+async function entities(sut: Sut): Promise<void> {
+  const ids = sut.urls.invoiceIds;
+  const reps = Array.from({ length: 100 }, (_, i) => ({ __typename: 'Invoice', id: ids[i % ids.length]! }));
+  const body = JSON.stringify({
+    query: 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Invoice { id providerInvoiceId number kind status total { amount currencyCode } createdAt } } }',
+    variables: { r: reps },
+  });
+  for (const [variant, url] of [['invoicing subgraph (type-graphql)', sut.urls.subgraph], ['minimal SDL-first @apollo/subgraph', sut.urls.sdlFirst]] as const) {
+    const one = await sut.countOne(url, body);
+    await warm({ url, body });
+    const result = await load({ url, body, durationSec: SECONDS });
+    const single = await load({ url, body, durationSec: Math.max(2, SECONDS / 2), connections: 1 });
+    rows.push({ scenario: '(b) `_entities` with 100 Invoice representations, straight to the subgraph', variant, result, upstream: `${one.provider} provider calls, ${one.ledger} ledger query` });
+    notes.push(`(b) ${variant}, one connection: p50 ${single.p50} ms, p99 ${single.p99} ms, ${fmt(single.rps)} req/s.`);
+  }
+}
+
+async function creates(sut: Sut, nextOrder: { n: number }): Promise<void> {
+  const scenario = '(c) `createInvoice` (Salla URL invoice: POST + read-back), emulator answering at once';
+  const emulatorBody = () => JSON.stringify({ order_id: nextOrder.n++, type: 'tax_invoice', data_type: 'url', url: 'https://files.example.com/b.pdf' });
+  const alone = await load({ url: sut.urls.emulatorCreate, body: emulatorBody, durationSec: SECONDS, headers: { authorization: 'Bearer salla-sandbox-token', 'accept-language': 'en' } });
+  rows.push({ scenario, variant: 'Salla emulator alone (its POST only)', result: alone, upstream: '-' });
+
+  const body = () =>
+    JSON.stringify({
+      query: 'mutation ($i: CreateInvoiceInput!) { createInvoice(input: $i) { invoice { id total { amount } } userErrors { code } } }',
+      variables: { i: { salla: { orderId: String(nextOrder.n++), dataType: 'URL', url: 'https://files.example.com/b.pdf' } } },
+    });
+  const stores: Array<['pglite' | 'postgres', string, string | null]> = [
+    ['pglite', 'embedded PGlite', sut.urls.subgraph],
+    ['postgres', 'PostgreSQL', sut.urls.subgraphPostgres],
+  ];
+  for (const [store, name, url] of stores) {
+    if (!url) continue;
+    const one = await sut.countOne(url, body(), store);
+    await sut.settle(store);
+    const result = await load({ url, body, durationSec: SECONDS });
+    rows.push({ scenario, variant: `invoicing subgraph, ${name}`, result, upstream: `${one.provider} Salla calls, ${one.ledger} ledger queries` });
+  }
+}
+
+async function postgresReachable(): Promise<boolean> {
+  const pool = new Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 2000 });
+  try {
+    await pool.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await pool.end();
+  }
+}
+
+function report(seconds: number): string {
+  const by = (v: string) => rows.find((r) => r.variant.startsWith(v));
+  const ratio: string[] = [];
+  const [a, an] = [by('DataLoader'), by('naive')];
+  if (a && an) ratio.push(`(a) DataLoader vs naive: ${(a.result.rps / an.result.rps).toFixed(2)}× the throughput.`);
+  const [b, bn] = [by('invoicing subgraph (type'), by('minimal SDL-first')];
+  if (b && bn) ratio.push(`(b) invoicing subgraph vs minimal SDL-first: ${(b.result.rps / bn.result.rps).toFixed(2)}× the throughput (target ≥ 0.90).`);
+  const [c, ce] = [by('invoicing subgraph, embedded'), by('Salla emulator alone')];
+  if (c && ce) ratio.push(`(c) embedded-store creates: ${fmt(c.result.rps)}/s (target ≥ 200), the emulator's own creates ${(ce.result.rps / c.result.rps).toFixed(2)}× faster (target ≤ 2).`);
+  const lines = ['| scenario | variant | req/s | p50 ms | p99 ms | upstream per request | errors |', '|---|---|---:|---:|---:|---|---:|'];
+  for (const r of rows) lines.push(`| ${r.scenario} | ${r.variant} | ${fmt(r.result.rps)} | ${r.result.p50} | ${r.result.p99} | ${r.upstream} | ${r.result.errors + r.result.non2xx} |`);
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${SECONDS} s per load, 10 connections unless noted; ${seconds.toFixed(0)} s in all. Command: \`npm run bench\`.`,
+    '',
+    ...lines,
+    '',
+    ...ratio.map((r) => `- ${r}`),
+    ...notes.map((n) => `- ${n}`),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const schema = `bench_${Date.now().toString(36)}`;
+  const pg = await postgresReachable();
+  if (!pg) notes.push('PostgreSQL was not reachable: its create scenario was skipped.');
+  const sut = await Sut.start(pg ? { BENCH_PG_URL: PG_URL, BENCH_PG_SCHEMA: schema } : {});
+  try {
+    await federatedPage(sut);
+    await entities(sut);
+    await creates(sut, { n: sut.urls.firstFreeOrder });
+  } finally {
+    await sut.stop();
+    if (pg) {
+      const pool = new Pool({ connectionString: PG_URL, max: 1 });
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => pool.end());
+    }
+  }
+  const text = report((Date.now() - started) / 1000);
+  process.stdout.write(`${text}\n`);
+  const file = join(process.cwd(), 'BENCHMARKS.md');
+  const marked = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
+  const current = readFileSync(file, 'utf8');
+  if (!marked.test(current)) throw new Error('BENCHMARKS.md has no bench markers');
+  writeFileSync(file, current.replace(marked, `<!-- bench:start -->\n${text}\n<!-- bench:end -->`));
+  process.stdout.write(`\nwritten to ${file}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,107 @@
+import 'reflect-metadata';
+import pino from 'pino';
+import { renderSchemaFile } from '../src/graphql/schema-file';
+import type { Database } from '../src/ledger/database';
+import { Ledger } from '../src/ledger/ledger';
+import { openDatabase } from '../src/ledger/open';
+import { ProviderRegistry } from '../src/providers/registry';
+import { SallaProvider } from '../src/providers/salla/salla.provider';
+import { SallaEmulator } from '../src/sandbox/salla/salla.emulator';
+import { SALLA_SANDBOX_TOKEN } from '../src/sandbox/salla/salla.seed';
+import { createApp, DEFAULT_TENANT, type App } from '../src/server/app';
+import { ORDERS_SDL } from '../examples/orders-subgraph/schema';
+import { startOrdersSubgraph } from '../examples/orders-subgraph/server';
+import { composeSupergraph, startGateway } from '../examples/supergraph/gateway';
+import { FIRST_BENCH_ORDER, sallaBenchStore } from './fixtures';
+import { startSdlFirstBaseline } from './sdl-first';
+
+/**
+ * The system under test, in its own process so that the load generator does not share its event loop: the
+ * Salla emulator, the ledger stores, the invoicing subgraph (batched and naive), the orders subgraph, two
+ * gateways and the SDL-first baseline. The parent (run.ts) drives it over IPC.
+ */
+export interface SutUrls {
+  gatewayBatched: string;
+  gatewayNaive: string;
+  subgraph: string;
+  sdlFirst: string;
+  subgraphPostgres: string | null;
+  emulatorCreate: string;
+  invoiceIds: string[];
+  page: number;
+  firstFreeOrder: number;
+}
+
+export type SutRequest = { type: 'counters'; store: 'pglite' | 'postgres' } | { type: 'stop' };
+
+const PAGE = 50;
+const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
+
+async function appOn(db: Database, salla: SallaEmulator, naiveLoaders = false): Promise<{ app: App; url: string }> {
+  const provider = new SallaProvider({ baseUrl: salla.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, readConcurrency: 16 });
+  const app = await createApp({ db, providers: new ProviderRegistry([provider]), logger, production: true, naiveLoaders });
+  return { app, url: await app.listen(0, '127.0.0.1') };
+}
+
+async function main(): Promise<void> {
+  const salla = new SallaEmulator({ stores: [sallaBenchStore(150_000)], rateLimitPerMinute: 1e9 });
+  await salla.start(0);
+  const pglite = await openDatabase({ dataDir: 'memory://' });
+  const pgUrl = process.env.BENCH_PG_URL;
+  const pg = pgUrl ? await openDatabase({ databaseUrl: pgUrl, dataDir: '', schema: process.env.BENCH_PG_SCHEMA }) : null;
+
+  const batched = await appOn(pglite, salla);
+  const naive = await appOn(pglite, salla, true);
+  const onPostgres = pg ? await appOn(pg, salla) : null;
+  const orderIds = Array.from({ length: PAGE }, (_, i) => String(FIRST_BENCH_ORDER + i));
+  for (const orderId of orderIds) {
+    const out = await batched.app.invoices.create({
+      tenantId: DEFAULT_TENANT,
+      provider: 'SALLA',
+      branch: 'salla',
+      input: { orderId, type: 'tax_invoice', dataType: 'url', url: `https://files.example.com/${orderId}.pdf` },
+      recordedInput: { orderId },
+    });
+    if (out.userErrors.length) throw new Error(JSON.stringify(out.userErrors));
+  }
+  const orders = await startOrdersSubgraph(
+    orderIds.map((id, i) => ({ id, number: `#${id}`, provider: 'SALLA', total: '0.00', currencyCode: 'SAR', createdAt: new Date(Date.UTC(2026, 0, 1) + i).toISOString() })),
+  );
+  const sdl = await renderSchemaFile();
+  const [gatewayBatched, gatewayNaive] = await Promise.all(
+    [batched, naive].map((s) => startGateway(composeSupergraph([{ name: 'orders', url: orders.url, sdl: ORDERS_SDL }, { name: 'invoicing', url: s.url, sdl }]))),
+  );
+  const sdlFirst = await startSdlFirstBaseline(new Ledger(pglite), DEFAULT_TENANT);
+  const invoiceIds = (await new Ledger(pglite).invoicesByOrderIds(DEFAULT_TENANT, orderIds)).map((i) => i.id);
+
+  const urls: SutUrls = {
+    gatewayBatched: gatewayBatched!.url,
+    gatewayNaive: gatewayNaive!.url,
+    subgraph: batched.url,
+    sdlFirst: sdlFirst.url,
+    subgraphPostgres: onPostgres?.url ?? null,
+    emulatorCreate: `${salla.baseUrl}/orders/invoices`,
+    invoiceIds,
+    page: PAGE,
+    firstFreeOrder: FIRST_BENCH_ORDER + PAGE,
+  };
+  process.send!({ type: 'ready', urls });
+
+  process.on('message', async (msg: SutRequest) => {
+    if (msg.type === 'counters') {
+      const db = msg.store === 'postgres' && pg ? pg : pglite;
+      // The call log only counts; dropping old entries keeps a long run's memory flat.
+      const providerCalls = salla.server.calls.length;
+      process.send!({ type: 'counters', providerCalls, ledgerQueries: db.stats.queries });
+    } else if (msg.type === 'stop') {
+      await Promise.allSettled([gatewayBatched!.stop(), gatewayNaive!.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop()]);
+      await Promise.allSettled([pglite.close(), pg?.close(), salla.stop()]);
+      process.exit(0);
+    }
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
