@@ -1,3 +1,7 @@
+import { commerceOrderTotal } from '../../src/sandbox/commerce/commerce.emulator';
+import { COMMERCE_SANDBOX_CURRENCY, COMMERCE_SANDBOX_ORDERS } from '../../src/sandbox/commerce/commerce.seed';
+import { priceExsitedOrder } from '../../src/sandbox/exsited/exsited.emulator';
+import { EXSITED_SANDBOX_ACCOUNTS, EXSITED_SANDBOX_ORDERS, EXSITED_SANDBOX_TAX_CODES } from '../../src/sandbox/exsited/exsited.seed';
 import { priceSallaOrder } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_ORDERS } from '../../src/sandbox/salla/salla.seed';
 
@@ -26,7 +30,33 @@ function sallaOrders(): CatalogOrder[] {
   }));
 }
 
+function exsitedOrders(): CatalogOrder[] {
+  return EXSITED_SANDBOX_ORDERS.map((o, i) => {
+    const account = EXSITED_SANDBOX_ACCOUNTS.find((a) => a.id === o.accountId)!;
+    return {
+      id: o.id,
+      number: o.id,
+      provider: 'EXSITED',
+      total: priceExsitedOrder(o, account, EXSITED_SANDBOX_TAX_CODES).total.toFixed(2),
+      currencyCode: account.currency,
+      createdAt: dated(100 + i),
+    };
+  });
+}
+
+function commerceOrders(): CatalogOrder[] {
+  // The order whose product was deleted cannot be priced: it has no total to show.
+  return COMMERCE_SANDBOX_ORDERS.filter((o) => o.items.every((i) => i.unitPrice !== null)).map((o, i) => ({
+    id: o.id,
+    number: o.id.slice(-8).toUpperCase(),
+    provider: 'COMMERCE',
+    total: commerceOrderTotal(o).toFixed(2),
+    currencyCode: COMMERCE_SANDBOX_CURRENCY,
+    createdAt: dated(200 + i),
+  }));
+}
+
 /** Every sandbox order of every provider's emulator, as the orders subgraph serves them. */
 export function sandboxOrders(): CatalogOrder[] {
-  return [...sallaOrders()];
+  return [...sallaOrders(), ...exsitedOrders(), ...commerceOrders()];
 }

@@ -53,8 +53,26 @@ describe(`through @apollo/gateway (${storeName()})`, () => {
   });
 
   it.each([
+    ['EXSITED', { exsited: { orderId: 'ORD-2V5X7Z' } }, 'ORD-2V5X7Z', { amount: '4425.77', currencyCode: 'USD' }],
+    ['COMMERCE', { commerce: { orderId: '69ab2a10449866373d5e3e40' } }, '69ab2a10449866373d5e3e40', { amount: '14.65', currencyCode: 'USD' }],
+  ])('%s: createInvoice through the gateway, then the order with its invoice, lines, taxes and KPIs', async (provider, input, orderId, total) => {
+    const created = await query(
+      'mutation ($input: CreateInvoiceInput!) { createInvoice(input: $input) { invoice { provider order { id total currencyCode } total { amount currencyCode } } userErrors { code message } } }',
+      { input },
+    );
+    expect(created.body.errors).toBeUndefined();
+    expect(created.body.data.createInvoice.userErrors).toEqual([]);
+    expect(created.body.data.createInvoice.invoice).toMatchObject({ provider, total, order: { id: orderId, total: total.amount, currencyCode: total.currencyCode } });
+    const read = await query(`{ order(id: "${orderId}") { invoices { provider total { amount } lines { quantity } taxes { amount { amount } } kpis { outstanding { amount } } } } }`);
+    expect(read.body.errors).toBeUndefined();
+    expect(read.body.data.order.invoices).toEqual([expect.objectContaining({ provider, total: { amount: total.amount } })]);
+    expect(read.body.data.order.invoices[0].lines.length).toBeGreaterThan(0);
+  });
+
+  it.each([
     ['zero providers', '{}', /"CreateInvoiceInput" must specify exactly one key/i],
     ['a null branch', '{ salla: null }', /must be non-null|exactly one key/i],
+    ['two providers', '{ salla: { orderId: "1818813486", dataType: ORDER }, commerce: { orderId: "69ab24db449866373d5e3e35" } }', /"CreateInvoiceInput" must specify exactly one key/i],
   ])('%s: a validation error that says so through the gateway, not an opaque 400', async (_name, literal, message) => {
     const res = await query(`mutation { createInvoice(input: ${literal}) { userErrors { code } } }`);
     expect(res.body.errors?.[0]?.message).toMatch(message);

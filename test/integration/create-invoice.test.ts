@@ -122,13 +122,23 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
 
     it.each([
       ['zero providers', '{ }'],
-      ['two providers', '{ salla: { orderId: "1", dataType: URL }, salla: { orderId: "2", dataType: URL } }'],
+      ['two providers', '{ salla: { orderId: "1", dataType: URL }, commerce: { orderId: "69ab24db449866373d5e3e35" } }'],
+      ['the same provider twice', '{ salla: { orderId: "1", dataType: URL }, salla: { orderId: "2", dataType: URL } }'],
       ['a null branch', '{ salla: null }'],
     ])('%s: a validation error that names the rule', async (_name, literal) => {
       const res = await h.execute(gql(`mutation { createInvoice(input: ${literal}) { userErrors { code } } }`));
       expect(res.data).toBeUndefined();
       expect(res.errors![0]!.message).toMatch(/CreateInvoiceInput|exactly one|must be non-null|only one input field/i);
       expect(h.salla.server.calls).toHaveLength(0);
+    });
+
+    it('two providers in variables: a validation error too, nothing sent to either', async () => {
+      const res = await h.execute(gql('mutation ($input: CreateInvoiceInput!) { createInvoice(input: $input) { userErrors { code } } }'), {
+        input: { salla: { orderId: '1', dataType: 'URL' }, commerce: { orderId: '69ab24db449866373d5e3e35' } },
+      });
+      expect(res.errors![0]!.message).toMatch(/exactly one key must be specified for OneOf type "CreateInvoiceInput"/i);
+      expect(h.salla.server.calls).toHaveLength(0);
+      expect(h.commerce.server.calls).toHaveLength(0);
     });
 
     it('zero providers in variables: a validation error too', async () => {
