@@ -4,6 +4,8 @@ import { priceExsitedOrder } from '../../src/sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_ACCOUNTS, EXSITED_SANDBOX_ORDERS, EXSITED_SANDBOX_TAX_CODES } from '../../src/sandbox/exsited/exsited.seed';
 import { priceSallaOrder } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_ORDERS } from '../../src/sandbox/salla/salla.seed';
+import { priceZuoraOrder } from '../../src/sandbox/zuora/zuora.emulator';
+import { ZUORA_SANDBOX_ACCOUNTS, ZUORA_SANDBOX_ORDERS } from '../../src/sandbox/zuora/zuora.seed';
 
 /** An order as the development orders subgraph serves it. */
 export interface CatalogOrder {
@@ -44,6 +46,17 @@ function exsitedOrders(): CatalogOrder[] {
   });
 }
 
+function zuoraOrders(): CatalogOrder[] {
+  return ZUORA_SANDBOX_ORDERS.map((o, i) => ({
+    id: o.orderNumber,
+    number: o.orderNumber,
+    provider: 'ZUORA',
+    total: priceZuoraOrder(o).total.toFixed(2),
+    currencyCode: ZUORA_SANDBOX_ACCOUNTS.find((a) => a.accountNumber === o.accountNumber)!.currency,
+    createdAt: `${o.orderDate}T09:00:00.000Z`,
+  }));
+}
+
 function commerceOrders(): CatalogOrder[] {
   // The order whose product was deleted cannot be priced: it has no total to show.
   return COMMERCE_SANDBOX_ORDERS.filter((o) => o.items.every((i) => i.unitPrice !== null)).map((o, i) => ({
@@ -58,5 +71,5 @@ function commerceOrders(): CatalogOrder[] {
 
 /** Every sandbox order of every provider's emulator, as the orders subgraph serves them. */
 export function sandboxOrders(): CatalogOrder[] {
-  return [...sallaOrders(), ...exsitedOrders(), ...commerceOrders()];
+  return [...sallaOrders(), ...zuoraOrders(), ...exsitedOrders(), ...commerceOrders()];
 }

@@ -5,12 +5,15 @@ import { ProviderRegistry } from '../providers/registry';
 import { CommerceProvider } from '../providers/commerce/commerce.provider';
 import { ExsitedProvider } from '../providers/exsited/exsited.provider';
 import { SallaProvider } from '../providers/salla/salla.provider';
+import { ZuoraProvider } from '../providers/zuora/zuora.provider';
 import { CommerceEmulator } from '../sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_TOKEN } from '../sandbox/commerce/commerce.seed';
 import { ExsitedEmulator } from '../sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../sandbox/exsited/exsited.seed';
 import { SallaEmulator } from '../sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_TOKEN } from '../sandbox/salla/salla.seed';
+import { ZuoraEmulator } from '../sandbox/zuora/zuora.emulator';
+import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET } from '../sandbox/zuora/zuora.seed';
 import type { EmulatorServer } from '../sandbox/shared/emulator-server';
 import type { Config } from './config';
 
@@ -52,6 +55,13 @@ const SETUPS: Record<string, (config: Config) => Promise<Setup>> = {
     salla === 'sandbox'
       ? sandboxed(new SallaEmulator(), (e) => new SallaProvider({ baseUrl: e.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs }))
       : { provider: new SallaProvider({ ...salla, timeoutMs }) },
+  ZUORA: async ({ zuora, providerTimeoutMs: timeoutMs }) =>
+    zuora === 'sandbox'
+      ? sandboxed(
+          new ZuoraEmulator(),
+          (e) => new ZuoraProvider({ baseUrl: e.baseUrl, credentials: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET }, timeoutMs }),
+        )
+      : { provider: new ZuoraProvider({ ...zuora, timeoutMs }) },
   EXSITED: async ({ exsited, providerTimeoutMs: timeoutMs }) =>
     exsited === 'sandbox'
       ? sandboxed(

@@ -53,6 +53,19 @@ describe(`through @apollo/gateway (${storeName()})`, () => {
   });
 
   it.each([
+    [
+      'ZUORA',
+      {
+        zuora: {
+          fulfillments: [
+            { orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70401', quantity: '1', fulfillmentDate: '2024-05-01' },
+            { orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70402', quantity: '2', fulfillmentDate: '2024-05-01' },
+          ],
+        },
+      },
+      'O-00000202',
+      { amount: '1687.56', currencyCode: 'USD' },
+    ],
     ['EXSITED', { exsited: { orderId: 'ORD-2V5X7Z' } }, 'ORD-2V5X7Z', { amount: '4425.77', currencyCode: 'USD' }],
     ['COMMERCE', { commerce: { orderId: '69ab2a10449866373d5e3e40' } }, '69ab2a10449866373d5e3e40', { amount: '14.65', currencyCode: 'USD' }],
   ])('%s: createInvoice through the gateway, then the order with its invoice, lines, taxes and KPIs', async (provider, input, orderId, total) => {

@@ -5,8 +5,15 @@ import { Pool } from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
+import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
+import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
+import { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
+import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_TOKEN } from '../../src/sandbox/salla/salla.seed';
+import { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
+import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/zuora/zuora.seed';
+import type { Emulator } from '../../src/server/providers';
 import { storeName } from '../support/store';
 
 const logger = pino({ level: 'silent' });
@@ -99,24 +106,65 @@ describe(`end to end over HTTP, as npm start runs (${storeName()})`, () => {
   });
 });
 
-describe(`SALLA_BASE_URL pointed at another server that speaks Salla's API (${storeName()})`, () => {
-  it('is reached there and only there: no sandbox is started', async () => {
-    const other = new SallaEmulator();
+interface ElsewhereCase {
+  provider: string;
+  emulator: () => Emulator;
+  env: (baseUrl: string) => Record<string, string>;
+  input: Record<string, unknown>;
+  createPath: string | RegExp;
+}
+
+/** Each provider's base URL pointed at another server that speaks its documented API: a separately started emulator. */
+const ELSEWHERE: ElsewhereCase[] = [
+  {
+    provider: 'SALLA',
+    emulator: () => new SallaEmulator(),
+    env: (baseUrl) => ({ SALLA_BASE_URL: baseUrl, SALLA_ACCESS_TOKEN: SALLA_SANDBOX_TOKEN }),
+    input: { salla: { orderId: '213320125', dataType: 'URL', url: 'https://files.example.com/x.pdf' } },
+    createPath: '/admin/v2/orders/invoices',
+  },
+  {
+    provider: 'ZUORA',
+    emulator: () => new ZuoraEmulator(),
+    env: (baseUrl) => ({ ZUORA_BASE_URL: baseUrl, ZUORA_CLIENT_ID: ZUORA_SANDBOX_CLIENT_ID, ZUORA_CLIENT_SECRET: ZUORA_SANDBOX_CLIENT_SECRET }),
+    input: { zuora: { fulfillments: [{ orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70201', quantity: '2', fulfillmentDate: '2024-05-01' }] } },
+    createPath: '/v1/fulfillments',
+  },
+  {
+    provider: 'EXSITED',
+    emulator: () => new ExsitedEmulator(),
+    env: (baseUrl) => ({ EXSITED_BASE_URL: baseUrl, EXSITED_CLIENT_ID: EXSITED_SANDBOX_CLIENT_ID, EXSITED_CLIENT_SECRET: EXSITED_SANDBOX_CLIENT_SECRET }),
+    input: { exsited: { orderId: 'ORD-8N3Q5R' } },
+    createPath: /\/api\/v3\/orders\/ORD-8N3Q5R\/invoices$/,
+  },
+  {
+    provider: 'COMMERCE',
+    emulator: () => new CommerceEmulator(),
+    env: (baseUrl) => ({ COMMERCE_BASE_URL: baseUrl, COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX_TOKEN, COMMERCE_CURRENCY: 'USD' }),
+    input: { commerce: { orderId: '69ab2b77449866373d5e3e50' } },
+    createPath: /\/invoices$/,
+  },
+];
+
+describe.each(ELSEWHERE)(`$provider base URL pointed at another server that speaks its API (${storeName()})`, (c) => {
+  it('is reached there and only there: no sandbox is started for it, and the create lands there', async () => {
+    const other = c.emulator();
     await other.start(0);
-    const vars = env({ SALLA_BASE_URL: other.baseUrl, SALLA_ACCESS_TOKEN: SALLA_SANDBOX_TOKEN });
+    const vars = env(c.env(other.baseUrl));
     const server = await startServer(loadConfig(vars), logger);
     try {
-      expect(server.sandboxes.SALLA).toBeUndefined();
+      expect(server.sandboxes).not.toHaveProperty(c.provider);
       const res = await post(
         server.url,
         JSON.stringify({
-          query: 'mutation ($i: SallaInvoiceInput!) { createInvoice(input: { salla: $i }) { invoice { providerInvoiceId lines { sku } } userErrors { code } } }',
-          variables: { i: { orderId: '213320125', dataType: 'URL', url: 'https://files.example.com/x.pdf' } },
+          query: 'mutation ($i: CreateInvoiceInput!) { createInvoice(input: $i) { invoice { provider providerInvoiceId lines { quantity } } userErrors { code message } } }',
+          variables: { i: c.input },
         }),
       );
       expect(res.json.data.createInvoice.userErrors).toEqual([]);
-      expect(res.json.data.createInvoice.invoice.lines.map((l: { sku: string }) => l.sku)).toEqual(['WALLET-LEATHER-BR', 'KEYCHAIN-STEEL']);
-      expect(other.server.countCalls('POST', '/admin/v2/orders/invoices')).toBe(1);
+      expect(res.json.data.createInvoice.invoice.provider).toBe(c.provider);
+      expect(res.json.data.createInvoice.invoice.lines.length).toBeGreaterThan(0);
+      expect(other.server.countCalls('POST', c.createPath)).toBe(1);
     } finally {
       await server.stop();
       await other.stop();

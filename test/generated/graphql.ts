@@ -13,11 +13,13 @@ export type CommerceInvoiceInput = {
 /** Exactly one provider's branch, carrying that provider's own options. */
 export type CreateInvoiceInput =
   {   /** Create the invoice at the Commerce API. */
-  commerce: CommerceInvoiceInput; exsited?: never; salla?: never; }
+  commerce: CommerceInvoiceInput; exsited?: never; salla?: never; zuora?: never; }
   |  { commerce?: never;   /** Create the invoice at Exsited. */
-  exsited: ExsitedInvoiceInput; salla?: never; }
+  exsited: ExsitedInvoiceInput; salla?: never; zuora?: never; }
   |  { commerce?: never; exsited?: never;   /** Create the invoice at Salla. */
-  salla: SallaInvoiceInput; };
+  salla: SallaInvoiceInput; zuora?: never; }
+  |  { commerce?: never; exsited?: never; salla?: never;   /** Create fulfillments at Zuora and bill them: one call can create several invoices and credit memos. */
+  zuora: ZuoraInvoiceInput; };
 
 /** Creates an Exsited invoice with POST /api/v3/orders/{order_id}/invoices. Exsited builds it from the order's lines for the current billing period, in the account's currency. */
 export type ExsitedInvoiceInput = {
@@ -134,6 +136,70 @@ export type SallaInvoiceType =
   | 'CREDIT_NOTE'
   /** A tax invoice; Salla allows one per order. */
   | 'TAX_INVOICE';
+
+/** One fulfillment of a Zuora order line item (Zuora's FulfillmentPost). */
+export type ZuoraFulfillmentInput = {
+  /** The day from which a bill run picks the fulfillment up; must not be after processingOptions.targetDate. Default: the fulfillment date. */
+  billTargetDate?: string | null | undefined;
+  /** The carrier, as configured in Zuora's Fulfillment Settings. */
+  carrier?: string | null | undefined;
+  /** A description of the fulfillment. */
+  description?: string | null | undefined;
+  /** Your own reference for the fulfillment (an ERP or warehouse id). */
+  externalId?: string | null | undefined;
+  /** When the goods were delivered or returned. */
+  fulfillmentDate: string;
+  /** DELIVERY (Zuora's default) or RETURN. */
+  fulfillmentType?: ZuoraFulfillmentType | null | undefined;
+  /** The order line item fulfilled: Zuora's 32-hex id. The invoice's order is this item's order. */
+  orderLineItemId: string | number;
+  /** How many units; more than 0 and at most what remains to fulfil (or, for a return, what was delivered and not returned). */
+  quantity: string;
+  /** The fulfillment's state; only SENT_TO_BILLING is billed (the default). */
+  state?: ZuoraFulfillmentState;
+  /** The shipment's tracking number. */
+  trackingNumber?: string | null | undefined;
+};
+
+/** A Zuora fulfillment's state. Zuora bills only fulfillments sent to billing. */
+export type ZuoraFulfillmentState =
+  /** Booked; not billed. */
+  | 'BOOKED'
+  /** Cancelled; not billed and not counted against the line item. */
+  | 'CANCELLED'
+  /** Completed; not billed by this call. */
+  | 'COMPLETE'
+  /** Being prepared; not billed. */
+  | 'EXECUTING'
+  /** Ready to bill: billed by this call when its bill target date is on or before the target date. */
+  | 'SENT_TO_BILLING';
+
+/** What a Zuora fulfillment records. */
+export type ZuoraFulfillmentType =
+  /** Goods delivered to the customer; billed on an invoice. */
+  | 'DELIVERY'
+  /** Goods the customer returned; credited on a credit memo (a CREDIT_NOTE here). */
+  | 'RETURN';
+
+/** Creates Zuora fulfillments and bills them with POST /v1/fulfillments: one invoice per billing account for deliveries, one credit memo per account for returns. Amounts come from the order line items, in their account's currency. */
+export type ZuoraInvoiceInput = {
+  /** The fulfillments to record and bill, at least one SENT_TO_BILLING. */
+  fulfillments: Array<ZuoraFulfillmentInput>;
+  /** Billing options; default: bill now, do not collect payment, dates of today. */
+  processingOptions?: ZuoraProcessingOptionsInput | null | undefined;
+};
+
+/** How Zuora bills the fulfillments of the call. */
+export type ZuoraProcessingOptionsInput = {
+  /** Also collect the invoices' total from each account's default payment method. */
+  collectPayment?: boolean;
+  /** The invoice and credit memo date printed on the documents. Default: today at Zuora. */
+  documentDate?: string | null | undefined;
+  /** Bill the fulfillments now (must be true: without billing there is no invoice). */
+  runBilling?: boolean;
+  /** Bill fulfillments whose bill target date is on or before this day. Default: today at Zuora. */
+  targetDate?: string | null | undefined;
+};
 
 export type CreateInvoiceMutationVariables = Exact<{
   input: CreateInvoiceInput;

@@ -24,6 +24,19 @@ interface ProviderCase {
 
 const CASES: ProviderCase[] = [
   {
+    provider: 'ZUORA',
+    create: { zuora: { fulfillments: [{ orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70301', quantity: '3', fulfillmentDate: '2024-05-01' }] } },
+    order: 'O-00000201',
+    total: { amount: '60.43', currencyCode: 'USD' },
+    lines: 1,
+    unknownOrder: {
+      input: { zuora: { fulfillments: [{ orderLineItemId: '0000000000000000000000000000dead', quantity: '1', fulfillmentDate: '2024-05-01' }] } },
+      code: 'ORDER_NOT_FOUND',
+      field: ['zuora', 'fulfillments', '0', 'orderLineItemId'],
+    },
+    documents: (h) => h.zuora.documents().length,
+  },
+  {
     provider: 'EXSITED',
     create: { exsited: { orderId: 'ORD-7K2M4P', invoiceNote: 'Thank you for your order' } },
     order: 'ORD-7K2M4P',
@@ -87,5 +100,37 @@ describe.each(CASES)(`$provider through createInvoice and the read fields (${sto
     expect(res.data!.createInvoice.userErrors).toEqual([expect.objectContaining(c.again!)]);
     expect(res.data!.createInvoice.userErrors[0]!.providerMessage).toMatch(/\S/);
     expect(c.documents(h)).toBe(before);
+  });
+});
+
+describe(`ZUORA: one call, several documents (${storeName()})`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('bills fulfillments of two accounts as two invoices, and a return as a credit note, all recorded', async () => {
+    const res = await h.execute(CreateInvoiceDocument, {
+      input: {
+        zuora: {
+          fulfillments: [
+            { orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70102', quantity: '1', fulfillmentDate: '2024-05-02' },
+            { orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70601', quantity: '1', fulfillmentDate: '2024-05-02' },
+          ],
+        },
+      },
+    });
+    expect(res.data!.createInvoice.userErrors).toEqual([]);
+    const invoices = res.data!.createInvoice.invoices;
+    expect(invoices).toHaveLength(2);
+    expect(invoices.every((i) => i.kind === 'INVOICE')).toBe(true);
+
+    const ret = await h.execute(CreateInvoiceDocument, {
+      input: { zuora: { fulfillments: [{ orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70102', quantity: '1', fulfillmentDate: '2024-05-03', fulfillmentType: 'RETURN' }] } },
+    });
+    expect(ret.data!.createInvoice.userErrors).toEqual([]);
+    expect(ret.data!.createInvoice.invoice).toMatchObject({ kind: 'CREDIT_NOTE', provider: 'ZUORA', order: { id: 'O-00000101' } });
+    expect(ret.data!.createInvoice.invoice!.lines.length).toBe(1);
   });
 });

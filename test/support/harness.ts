@@ -8,6 +8,7 @@ import type { Database } from '../../src/ledger/database';
 import type { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import type { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
 import type { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
+import type { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { loadConfig } from '../../src/server/config';
 import { startProviders, type StartedProviders } from '../../src/server/providers';
 import { openTestDatabase } from './store';
@@ -24,6 +25,7 @@ export interface Harness {
   salla: SallaEmulator;
   commerce: CommerceEmulator;
   exsited: ExsitedEmulator;
+  zuora: ZuoraEmulator;
   /** Runs an operation through Apollo (executeOperation) with a fresh request context; throws on a transport-level failure. */
   execute<TData, TVars extends Record<string, unknown>>(
     doc: TypedDocumentNode<TData, TVars>,
@@ -45,6 +47,7 @@ export async function startHarness(): Promise<Harness> {
     salla: providers.emulators.SALLA as SallaEmulator,
     commerce: providers.emulators.COMMERCE as CommerceEmulator,
     exsited: providers.emulators.EXSITED as ExsitedEmulator,
+    zuora: providers.emulators.ZUORA as ZuoraEmulator,
     async execute(doc, variables) {
       const res = await apollo.executeOperation({ query: doc, variables }, { contextValue: app.contextFor() });
       if (res.body.kind !== 'single') throw new Error('incremental delivery not expected');

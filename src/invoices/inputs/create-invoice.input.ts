@@ -5,6 +5,7 @@ import type { CreateInvoiceCommand } from '../invoice.service';
 import { CommerceInvoiceInput } from './commerce-invoice.input';
 import { ExsitedInvoiceInput } from './exsited-invoice.input';
 import { SallaInvoiceInput } from './salla-invoice.input';
+import { ZuoraInvoiceInput } from './zuora-invoice.input';
 
 const MAX_IDEMPOTENCY_KEY = 255;
 
@@ -21,6 +22,9 @@ export class CreateInvoiceInput {
   @Field(() => SallaInvoiceInput, { nullable: true, description: 'Create the invoice at Salla.' })
   salla?: SallaInvoiceInput | null;
 
+  @Field(() => ZuoraInvoiceInput, { nullable: true, description: 'Create fulfillments at Zuora and bill them: one call can create several invoices and credit memos.' })
+  zuora?: ZuoraInvoiceInput | null;
+
   @Field(() => ExsitedInvoiceInput, { nullable: true, description: 'Create the invoice at Exsited.' })
   exsited?: ExsitedInvoiceInput | null;
 
@@ -35,6 +39,7 @@ export class CreateInvoiceInput {
     const command = (provider: ProviderCode, branch: string, mapped: Mapped): CreateInvoiceCommand | { userErrors: UserError[] } =>
       'userErrors' in mapped ? mapped : { tenantId, provider, branch, input: mapped.input, recordedInput: mapped.recorded, idempotencyKey };
     if (this.salla) return command('SALLA', 'salla', this.salla.toDomain());
+    if (this.zuora) return command('ZUORA', 'zuora', this.zuora.toDomain());
     if (this.exsited) return command('EXSITED', 'exsited', this.exsited.toDomain());
     if (this.commerce) return command('COMMERCE', 'commerce', this.commerce.toDomain());
     // Unreachable through GraphQL (oneOf), kept for direct callers.

@@ -1,0 +1,410 @@
+import { Decimal } from '../../domain/money';
+import { ProviderError } from '../../domain/errors';
+import type { InvoiceDetails } from '../../domain/invoice';
+import { ZuoraEmulator } from '../../sandbox/zuora/zuora.emulator';
+import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET, zuoraSandboxTenant } from '../../sandbox/zuora/zuora.seed';
+import type { ZuoraCreateInput, ZuoraFulfillment } from './zuora.input';
+import { ZuoraProvider, type ZuoraConfig } from './zuora.provider';
+
+/** Line items of the sandbox (see zuora.seed.ts). */
+const FILTER = '4028828c82819b740182821bb23e15c4'; // O-00000101, A00000001 (USD, no tax), 20 × 10.00
+const TENT = '8ad0887e8a0f4f2c018a10a1d6e70102'; // O-00000101, 2 × 349.00
+const BEANS = '8ad0887e8a0f4f2c018a10a1d6e70301'; // O-00000201, A00000002 (USD, NYC taxes), 24 × 18.50
+const BEARING = '8ad0887e8a0f4f2c018a10a1d6e70501'; // O-00000301, A00000003 (EUR, 19 %), 8 × 142.30; no payment method
+
+const CREDENTIALS = { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET };
+const TODAY = '2024-05-01';
+
+const fulfillment = (orderLineItemId: string, quantity: string | number, over: Partial<ZuoraFulfillment> = {}): ZuoraFulfillment => ({
+  orderLineItemId,
+  quantity: new Decimal(quantity),
+  fulfillmentDate: TODAY,
+  billTargetDate: null,
+  fulfillmentType: 'Delivery',
+  state: 'SentToBilling',
+  externalId: null,
+  trackingNumber: null,
+  carrier: null,
+  description: null,
+  ...over,
+});
+const input = (fulfillments: ZuoraFulfillment[], options: Partial<ZuoraCreateInput['processingOptions']> = {}): ZuoraCreateInput => ({
+  fulfillments,
+  processingOptions: { runBilling: true, collectPayment: false, documentDate: null, targetDate: null, ...options },
+});
+
+/** The data source against the Zuora emulator over real HTTP: the same code path as against rest.zuora.com. */
+describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
+  let zuora: ZuoraEmulator;
+  let zuoraNow: Date;
+  const provider = (extra: Partial<ZuoraConfig> = {}) =>
+    new ZuoraProvider({ baseUrl: zuora.baseUrl, credentials: CREDENTIALS, timeoutMs: 1_000, now: () => new Date(`${TODAY}T12:00:00Z`), ...extra });
+  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof ProviderError) return err;
+      throw err;
+    }
+    throw new Error('expected a ProviderError');
+  };
+  const calls = (method: string, path: string | RegExp) => zuora.server.countCalls(method, path);
+  const ref = (d: InvoiceDetails) => ({ provider: 'ZUORA' as const, providerInvoiceId: d.header.providerInvoiceId, orderId: d.header.orderId });
+
+  beforeAll(async () => {
+    zuora = new ZuoraEmulator({ now: () => zuoraNow });
+    await zuora.start(0);
+  });
+  afterAll(() => zuora.stop());
+  beforeEach(() => {
+    zuoraNow = new Date(`${TODAY}T12:00:00Z`);
+    zuora.reset();
+  });
+
+  describe('create', () => {
+    it('gets a token with the client credentials, then posts the fulfillments with its bearer, key, track id and minor version', async () => {
+      await provider().create(input([fulfillment(FILTER, 2)]), { idempotencyKey: 'order-42-shipment-1' });
+      const token = zuora.server.calls.find((c) => c.path === '/oauth/token')!;
+      expect(String(token.headers['content-type'])).toBe('application/x-www-form-urlencoded');
+      expect(Object.fromEntries(new URLSearchParams(Buffer.from(token.body as Buffer).toString('utf8')))).toEqual({
+        client_id: ZUORA_SANDBOX_CLIENT_ID,
+        client_secret: ZUORA_SANDBOX_CLIENT_SECRET,
+        grant_type: 'client_credentials',
+      });
+      const post = zuora.server.calls.find((c) => c.path === '/v1/fulfillments')!;
+      expect(post.headers.authorization).toMatch(/^Bearer [0-9a-f]{32}$/);
+      expect(post.headers['idempotency-key']).toBe('order-42-shipment-1');
+      expect(post.headers['zuora-track-id']).toMatch(/^invoicing-[0-9a-f]{32}$/);
+      expect(post.headers['zuora-version']).toBe('239.0');
+      expect(post.body).toEqual({
+        fulfillments: [{ orderLineItemId: FILTER, quantity: 2, fulfillmentDate: TODAY, fulfillmentType: 'Delivery', state: 'SentToBilling' }],
+        processingOptions: { runBilling: true, collectPayment: false },
+      });
+    });
+
+    it("reads each new invoice back into the domain: lines, every tax, exact amounts, the line item's order", async () => {
+      const [d] = await provider().create(input([fulfillment(BEANS, 3, { description: 'first roast' })]), { idempotencyKey: 'k' });
+      expect(d!.header).toMatchObject({ provider: 'ZUORA', orderId: 'O-00000201', number: 'INV00000001', kind: 'INVOICE', status: 'ISSUED', issueDate: TODAY, dueDate: '2024-05-16', currencyCode: 'USD' });
+      expect([d!.header.subtotal!.amount.toFixed(2), d!.header.taxTotal!.amount.toFixed(2), d!.header.total.amount.toFixed(2)]).toEqual(['55.50', '4.93', '60.43']);
+      expect(d!.lines.map((l) => [l.description, l.sku, l.quantity.toFixed(), l.unitPrice!.amount.toFixed(2), l.total!.amount.toFixed(2)])).toEqual([
+        ['Espresso Beans 1 lb', 'BEANS-ESP-1LB', '3', '18.50', '60.43'],
+      ]);
+      // Tax is rounded per item and per tax: 2.22 + 2.50 + 0.21, not 8.875 % of 55.50 (4.93 as well, by luck of the cents).
+      expect(d!.taxes.map((t) => [t.name, t.ratePercent!.toFixed(), t.amount.amount.toFixed(2)])).toEqual([
+        ['NY STATE TAX', '4', '2.22'],
+        ['NYC LOCAL TAX', '4.5', '2.50'],
+        ['MCTD SURCHARGE', '0.375', '0.21'],
+      ]);
+      expect(d!.kpis).toMatchObject({ overdue: false, lastPaymentDate: null });
+      expect(d!.kpis.outstanding!.amount.toFixed(2)).toBe('60.43');
+      // The invoice and its items are read side by side.
+      const log = zuora.server.calls.map((c) => `${c.method} ${c.path}`);
+      expect(log.slice(0, 2)).toEqual(['POST /oauth/token', 'POST /v1/fulfillments']);
+      expect(log.slice(2, 4).sort()).toEqual(['GET /v1/invoices/INV00000001', 'GET /v1/invoices/INV00000001/items']);
+      expect(log.slice(4)).toEqual([`GET /v1/order-line-items/${BEANS}`]);
+    });
+
+    it('one call across two accounts and a return: every invoice and the credit memo, each with its own order and currency', async () => {
+      await provider().create(input([fulfillment(BEARING, 2)]), { idempotencyKey: 'earlier delivery' });
+      zuora.server.resetCalls();
+      const docs = await provider().create(input([fulfillment(FILTER, 4), fulfillment(BEANS, 1), fulfillment(BEARING, 1, { fulfillmentType: 'Return' })]), { idempotencyKey: 'k' });
+      expect(docs.map((d) => [d.header.kind, d.header.number, d.header.orderId, d.header.currencyCode, d.header.total.amount.toFixed(2)])).toEqual([
+        ['INVOICE', 'INV00000002', 'O-00000101', 'USD', '40.00'],
+        ['INVOICE', 'INV00000003', 'O-00000201', 'USD', '20.14'],
+        ['CREDIT_NOTE', 'CM00000001', 'O-00000301', 'EUR', '169.34'],
+      ]);
+      const memo = docs[2]!;
+      expect(memo.header.providerInvoiceId).toMatch(/^creditmemo:[0-9a-f]{32}$/);
+      expect(memo.lines.map((l) => [l.sku, l.subtotal!.amount.toFixed(2), l.taxTotal!.amount.toFixed(2)])).toEqual([['BRG-SPINDLE-7014', '142.30', '27.04']]);
+      expect(memo.kpis.outstanding!.amount.toFixed(2)).toBe('169.34');
+      expect(calls('GET', /^\/v1\/creditmemos\//)).toBe(2);
+      // One line item read per order, whatever the number of documents.
+      expect(calls('GET', '/v1/order-line-items')).toBe(3);
+    });
+
+    it('collectPayment: the invoice comes back paid', async () => {
+      const [d] = await provider().create(input([fulfillment(FILTER, 10)], { collectPayment: true }), { idempotencyKey: 'k' });
+      expect(d!.header.status).toBe('PAID');
+      expect([d!.kpis.paid!.amount.toFixed(2), d!.kpis.outstanding!.amount.toFixed(2), d!.kpis.creditApplied!.amount.toFixed(2)]).toEqual(['100.00', '0.00', '0.00']);
+    });
+
+    it("maps Zuora's refusals to codes on the fulfillment they concern", async () => {
+      const unknown = await failure(provider().create(input([fulfillment(FILTER, 1), fulfillment('0123456789abcdef0123456789abcdef', 1)]), { idempotencyKey: 'a' }));
+      expect(unknown.userErrors).toEqual([expect.objectContaining({ code: 'ORDER_NOT_FOUND', field: ['fulfillments', '1', 'orderLineItemId'], providerCode: expect.stringMatching(/40$/) })]);
+      expect(unknown.disposition).toBe('final');
+
+      const tooMany = await failure(provider().create(input([fulfillment(TENT, 3)]), { idempotencyKey: 'b' }));
+      expect(tooMany.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT', field: ['fulfillments', '0', 'quantity'], providerMessage: expect.stringContaining('pending fulfillment (2)') });
+
+      await provider().create(input([fulfillment(TENT, 2)]), { idempotencyKey: 'c' });
+      const again = await failure(provider().create(input([fulfillment(TENT, 1)]), { idempotencyKey: 'd' }));
+      expect(again.userErrors[0]).toMatchObject({ code: 'ALREADY_INVOICED', field: ['fulfillments', '0', 'quantity'] });
+
+      const nothingDelivered = await failure(provider().create(input([fulfillment(BEANS, 1, { fulfillmentType: 'Return' })]), { idempotencyKey: 'e' }));
+      expect(nothingDelivered.userErrors[0]).toMatchObject({ code: 'NOTHING_TO_CREDIT', field: ['fulfillments', '0', 'quantity'] });
+
+      const noPaymentMethod = await failure(provider().create(input([fulfillment(BEARING, 1)], { collectPayment: true }), { idempotencyKey: 'f' }));
+      expect(noPaymentMethod.userErrors[0]).toMatchObject({ code: 'PROVIDER_SETTINGS_MISMATCH', field: ['processingOptions', 'collectPayment'], providerMessage: expect.stringContaining('A00000003') });
+      // Refusals are answers: nothing was sent twice.
+      expect(calls('POST', '/v1/fulfillments')).toBe(6);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('an answer lost on the way back: the POST is sent again with the same key and Zuora replays the stored result', async () => {
+      zuora.server.injectFault({ method: 'POST', path: '/v1/fulfillments', afterHandler: true, status: 502, body: 'Bad Gateway' });
+      const [d] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'lost' });
+      expect(d!.header.number).toBe('INV00000001');
+      const posts = zuora.server.calls.filter((c) => c.path === '/v1/fulfillments');
+      expect(posts.map((c) => [c.status, c.headers['idempotency-key']])).toEqual([
+        [502, 'lost'],
+        [200, 'lost'],
+      ]);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('a timeout: tried once more with the same key; the late first request then changes nothing', async () => {
+      zuora.server.injectFault({ method: 'POST', path: '/v1/fulfillments', delayMs: 1_000 });
+      const [d] = await provider({ timeoutMs: 500 }).create(input([fulfillment(BEANS, 2)]), { idempotencyKey: 'slow' });
+      expect(d!.header.total.amount.toFixed(2)).toBe('40.29');
+      await new Promise((r) => setTimeout(r, 1_000));
+      // The first one timed out (its socket is gone, status 0); the second got the invoice.
+      const posts = zuora.server.calls.filter((c) => c.path === '/v1/fulfillments').map((c) => [c.status, c.headers['idempotency-key']]);
+      expect(posts.sort()).toEqual([
+        [0, 'slow'],
+        [200, 'slow'],
+      ]);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('gives up as IN_PROGRESS (unknown outcome) while Zuora still runs the first request with the key', async () => {
+      let hold = 0;
+      zuora.server.use(async (req, next) => {
+        if (req.path === '/v1/fulfillments' && hold > 0) await new Promise((r) => setTimeout(r, hold));
+        return next();
+      });
+      hold = 800;
+      const first = provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'same' });
+      await new Promise((r) => setTimeout(r, 100));
+      hold = 0;
+      const second = await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'same' }));
+      expect([second.userErrors[0]!.code, second.disposition]).toEqual(['IN_PROGRESS', 'indeterminate']);
+      await first;
+      expect(await provider().findCreated(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'same' })).toHaveLength(1);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('never sends a refused create again', async () => {
+      await failure(provider().create(input([fulfillment(TENT, 9)]), { idempotencyKey: 'k' }));
+      expect(calls('POST', '/v1/fulfillments')).toBe(1);
+    });
+
+    it('a created invoice whose read-back fails is reported as unknown, not refused', async () => {
+      zuora.server.injectFault({ method: 'GET', path: '/v1/invoices', status: 500, times: 10 });
+      const err = await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' }));
+      expect(err.disposition).toBe('indeterminate');
+      expect(err.cause_).toMatch(/^created INV00000001, read failed/);
+      expect(zuora.documents()).toHaveLength(1);
+      // Both reads (invoice and items) ran out their retries before the error: nothing goes on in the background.
+      const seen = zuora.server.calls.length;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(zuora.server.calls.length).toBe(seen);
+      expect(calls('GET', /^\/v1\/invoices\/INV00000001(\/items)?$/)).toBe(6);
+    });
+
+    it('an unreachable Zuora: PROVIDER_UNAVAILABLE, retryable (not even the token request got through)', async () => {
+      const closed = new ZuoraEmulator();
+      const origin = await closed.start(0);
+      await closed.stop();
+      const err = await failure(new ZuoraProvider({ baseUrl: origin, credentials: CREDENTIALS, timeoutMs: 500 }).create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' }));
+      expect(err).toMatchObject({ disposition: 'retryable', cause_: 'transport:unreachable' });
+      expect(err.userErrors[0]!.code).toBe('PROVIDER_UNAVAILABLE');
+    });
+  });
+
+  describe('the OAuth token', () => {
+    it('is fetched once for many concurrent requests, and reused', async () => {
+      const made = await provider().create(input([fulfillment(FILTER, 1), fulfillment(BEANS, 1), fulfillment(BEARING, 1)]), { idempotencyKey: 'k' });
+      zuora.server.resetCalls();
+      const fresh = provider();
+      const loaded = await Promise.all([fresh.loadDetails(made.map(ref)), fresh.loadDetails(made.map(ref)), fresh.loadDetails(made.map(ref))]);
+      expect(loaded.flat().filter((d) => d instanceof Error)).toEqual([]);
+      expect(calls('POST', '/oauth/token')).toBe(1);
+      await fresh.loadDetails(made.map(ref));
+      expect(calls('POST', '/oauth/token')).toBe(1);
+    });
+
+    it('is refreshed once when Zuora says it expired, however many requests saw the 401', async () => {
+      const p = provider();
+      const made = await p.create(input([fulfillment(FILTER, 1), fulfillment(BEANS, 1), fulfillment(BEARING, 1)]), { idempotencyKey: 'k' });
+      zuoraNow = new Date(zuoraNow.getTime() + 3_601_000); // Zuora's clock passes the hour; ours has not moved
+      zuora.server.resetCalls();
+      const loaded = await p.loadDetails(made.map(ref));
+      expect(loaded.filter((d) => d instanceof Error)).toEqual([]);
+      expect(calls('POST', '/oauth/token')).toBe(1);
+      expect(zuora.server.calls.filter((c) => c.status === 401).length).toBeGreaterThan(0);
+    });
+
+    it('is refreshed once when revoked', async () => {
+      const p = provider();
+      const [d] = await p.create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' });
+      zuora.revokeTokens();
+      zuora.server.resetCalls();
+      expect((await p.loadDetails([ref(d!)]))[0]).not.toBeInstanceOf(Error);
+      expect(calls('POST', '/oauth/token')).toBe(1);
+    });
+
+    it('is refreshed ahead of its expiry, before Zuora has to refuse it', async () => {
+      let ours = new Date(`${TODAY}T12:00:00Z`);
+      const p = provider({ now: () => ours });
+      const [d] = await p.create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' });
+      ours = new Date(ours.getTime() + 3_600_000 - 30_000); // inside the last minute of the token's hour
+      zuora.server.resetCalls();
+      await p.loadDetails([ref(d!)]);
+      expect(calls('POST', '/oauth/token')).toBe(1);
+      expect(zuora.server.calls.filter((c) => c.status === 401)).toEqual([]);
+    });
+
+    it('bad client credentials: PROVIDER_UNAUTHORIZED, final, and no fulfillment is sent', async () => {
+      const err = await failure(provider({ credentials: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: 'wrong' } }).create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' }));
+      expect(err.userErrors[0]).toMatchObject({ code: 'PROVIDER_UNAUTHORIZED', providerMessage: 'invalid_client: Bad client credentials' });
+      expect(err.disposition).toBe('final');
+      expect(calls('POST', '/v1/fulfillments')).toBe(0);
+    });
+
+    it('a fixed access token is used as given and never refreshed: its 401 is final', async () => {
+      const err = await failure(provider({ credentials: { accessToken: 'an-operator-token' } }).create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' }));
+      expect(err.userErrors[0]).toMatchObject({ code: 'PROVIDER_UNAUTHORIZED', providerCode: '90000011' });
+      expect(calls('POST', '/oauth/token')).toBe(0);
+      expect(zuora.server.calls.map((c) => [c.path, c.headers.authorization])).toEqual([['/v1/fulfillments', 'Bearer an-operator-token']]);
+    });
+  });
+
+  describe('loadDetails', () => {
+    it('one document read and one items read per distinct document, in order, an Error in the slot of an unknown one', async () => {
+      const made = await provider().create(input([fulfillment(FILTER, 1), fulfillment(BEANS, 1), fulfillment(BEARING, 1)]), { idempotencyKey: 'a' });
+      const [memo] = await provider().create(input([fulfillment(BEARING, 1, { fulfillmentType: 'Return' })]), { idempotencyKey: 'b' });
+      zuora.server.resetCalls();
+      const out = await provider().loadDetails([
+        ref(made[1]!),
+        { provider: 'ZUORA', providerInvoiceId: '0123456789abcdef0123456789abcdef', orderId: 'O-1' },
+        ref(memo!),
+        ref(made[0]!),
+        ref(made[1]!),
+      ]);
+      expect(out.map((d) => (d instanceof Error ? d.message : `${d.header.kind} ${d.header.orderId}`))).toEqual([
+        'INVOICE O-00000201',
+        expect.stringMatching(/^PROVIDER_REFUSED/),
+        'CREDIT_NOTE O-00000301',
+        'INVOICE O-00000101',
+        'INVOICE O-00000201',
+      ]);
+      expect(calls('GET', /^\/v1\/invoices\/[^/]+$/)).toBe(3);
+      expect(calls('GET', /^\/v1\/invoices\/[^/]+\/items$/)).toBe(3);
+      expect(calls('GET', /^\/v1\/creditmemos\//)).toBe(2);
+      // The ledger knows the order: no line item read.
+      expect(calls('GET', '/v1/order-line-items')).toBe(0);
+    });
+
+    it('reads the KPIs live: payments, credit applied, cancellation, overdue by our clock', async () => {
+      const [inv] = await provider().create(input([fulfillment(BEANS, 3)]), { idempotencyKey: 'a' });
+      const load = async (p = provider()) => (await p.loadDetails([ref(inv!)]))[0] as InvoiceDetails;
+      zuora.recordPayment(inv!.header.number!, '20.00');
+      let d = await load();
+      expect([d.header.status, d.kpis.paid!.amount.toFixed(2), d.kpis.outstanding!.amount.toFixed(2)]).toEqual(['PARTIALLY_PAID', '20.00', '40.43']);
+      expect((await load(provider({ now: () => new Date('2024-05-17T00:00:00Z') }))).kpis.overdue).toBe(true);
+      zuora.recordPayment(inv!.header.number!, '40.43');
+      d = await load();
+      expect([d.header.status, d.kpis.outstanding!.amount.toFixed(2), d.kpis.overdue]).toEqual(['PAID', '0.00', false]);
+
+      const [other] = await provider().create(input([fulfillment(BEANS, 1)]), { idempotencyKey: 'b' });
+      zuora.cancelInvoice(other!.header.number!);
+      expect(((await provider().loadDetails([ref(other!)]))[0] as InvoiceDetails).header.status).toBe('VOID');
+    });
+
+    it('a credit memo applied to an invoice shows on both', async () => {
+      const [inv] = await provider().create(input([fulfillment(BEARING, 2)]), { idempotencyKey: 'a' });
+      const [memo] = await provider().create(input([fulfillment(BEARING, 1, { fulfillmentType: 'Return' })]), { idempotencyKey: 'b' });
+      zuora.applyCreditMemo(memo!.header.number!, inv!.header.number!, '169.34');
+      const [i, m] = (await provider().loadDetails([ref(inv!), ref(memo!)])) as InvoiceDetails[];
+      expect([i!.header.status, i!.kpis.creditApplied!.amount.toFixed(2), i!.kpis.paid!.amount.toFixed(2), i!.kpis.outstanding!.amount.toFixed(2)]).toEqual(['PARTIALLY_PAID', '169.34', '0.00', '169.33']);
+      expect([m!.header.status, m!.kpis.creditApplied!.amount.toFixed(2), m!.kpis.outstanding!.amount.toFixed(2)]).toEqual(['PAID', '169.34', '0.00']);
+    });
+
+    it('follows item pages past 40 items', async () => {
+      const tenant = zuoraSandboxTenant();
+      const big = new ZuoraEmulator({ tenant: { ...tenant, orders: tenant.orders.map((o) => ({ ...o, lineItems: o.lineItems.map((li) => (li.id === FILTER ? { ...li, quantity: '50' } : li)) })) } });
+      await big.start(0);
+      try {
+        const p = new ZuoraProvider({ baseUrl: big.baseUrl, credentials: CREDENTIALS, timeoutMs: 1_000 });
+        const [d] = await p.create(input(Array.from({ length: 45 }, () => fulfillment(FILTER, 1))), { idempotencyKey: 'k' });
+        expect(d!.lines).toHaveLength(45);
+        expect(d!.header.total.amount.toFixed(2)).toBe('450.00');
+        expect(big.server.calls.filter((c) => c.path.endsWith('/items')).map((c) => c.query)).toEqual([
+          { page: '1', pageSize: '40' },
+          { page: '2', pageSize: '40' },
+        ]);
+      } finally {
+        await big.stop();
+      }
+    });
+
+    it('retries a read once after a transient 503, with backoff', async () => {
+      const [d] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' });
+      zuora.server.resetCalls();
+      zuora.server.injectFault({ method: 'GET', path: /^\/v1\/invoices\/[^/]+$/, status: 503 });
+      expect((await provider().loadDetails([ref(d!)]))[0]).not.toBeInstanceOf(Error);
+      expect(calls('GET', /^\/v1\/invoices\/[^/]+$/)).toBe(2);
+    });
+
+    it('keeps at most readConcurrency reads in flight', async () => {
+      const made = await provider().create(input([fulfillment(FILTER, 1), fulfillment(BEANS, 1), fulfillment(BEARING, 1)]), { idempotencyKey: 'k' });
+      let inFlight = 0;
+      let peak = 0;
+      let measuring = true;
+      zuora.server.use(async (req, next) => {
+        if (!measuring || req.method !== 'GET') return next();
+        peak = Math.max(peak, ++inFlight);
+        try {
+          await new Promise((r) => setTimeout(r, 20));
+          return await next();
+        } finally {
+          inFlight--;
+        }
+      });
+      const out = await provider({ readConcurrency: 2 }).loadDetails(made.map(ref));
+      measuring = false;
+      expect(out.filter((d) => d instanceof Error)).toEqual([]);
+      expect(peak).toBe(2);
+    });
+  });
+
+  describe('findCreated', () => {
+    it('an attempt whose answers were all lost: Zuora replays its result, nothing is created again', async () => {
+      zuora.server.injectFault({ method: 'POST', path: '/v1/fulfillments', afterHandler: true, reset: true, times: 2 });
+      const err = await failure(provider().create(input([fulfillment(BEANS, 2)]), { idempotencyKey: 'attempt-1' }));
+      expect(err.disposition).toBe('indeterminate');
+      expect(zuora.documents()).toHaveLength(1);
+      const found = await provider().findCreated(input([fulfillment(BEANS, 2)]), { idempotencyKey: 'attempt-1' });
+      expect(found.map((d) => [d.header.number, d.header.orderId])).toEqual([['INV00000001', 'O-00000201']]);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('an attempt Zuora refused: [] (its stored answer proves nothing was created)', async () => {
+      await failure(provider().create(input([fulfillment(TENT, 5)]), { idempotencyKey: 'refused' }));
+      expect(await provider().findCreated(input([fulfillment(TENT, 5)]), { idempotencyKey: 'refused' })).toEqual([]);
+      expect(zuora.documents()).toEqual([]);
+    });
+
+    it('a refused token proves nothing: the attempt stays unknown', async () => {
+      const err = await failure(provider({ credentials: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: 'rotated' } }).findCreated(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' }));
+      expect(err.userErrors[0]!.code).toBe('PROVIDER_UNAUTHORIZED');
+    });
+
+    it('an attempt that never reached Zuora: its one create happens now, under its key', async () => {
+      const found = await provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'never-sent' });
+      expect(found.map((d) => d.header.total.amount.toFixed(2))).toEqual(['30.00']);
+      expect(await provider().create(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'never-sent' })).toEqual(found);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+  });
+});
