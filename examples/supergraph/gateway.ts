@@ -1,6 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { composeServices } from '@apollo/composition';
 import { isInputObjectType, parse, visit, type GraphQLSchema } from 'graphql';
 
@@ -46,9 +46,21 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Starts @apollo/gateway over a static supergraph on one port. Development and tests only. */
-export async function startGateway(supergraphSdl: string, port = 0): Promise<RunningGateway> {
-  const gateway = new ApolloGateway({ supergraphSdl });
+/**
+ * Starts @apollo/gateway over a static supergraph on one port. With `routerSecret`, every subgraph request carries
+ * it in `router-authorization` (what a subgraph started with ROUTER_SECRET demands). Development and tests only.
+ */
+export async function startGateway(supergraphSdl: string, port = 0, routerSecret?: string): Promise<RunningGateway> {
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ url }) =>
+      new RemoteGraphQLDataSource({
+        url,
+        willSendRequest: ({ request }) => {
+          if (routerSecret) request.http?.headers.set('router-authorization', routerSecret);
+        },
+      }),
+  });
   const oneOf = oneOfInputs(supergraphSdl);
   // Registered before the server starts, so the schema is patched before the server first validates against it.
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => enforceOneOf(apiSchema, oneOf));

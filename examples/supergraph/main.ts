@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     { name: 'invoicing', url: invoicing.url, sdl: await renderSchemaFile() },
   ]);
   writeFileSync(SUPERGRAPH_FILE, supergraph);
-  const gateway = await startGateway(supergraph, Number(process.env.GATEWAY_PORT ?? 4000));
+  const gateway = await startGateway(supergraph, Number(process.env.GATEWAY_PORT ?? 4000), config.routerSecret ?? undefined);
   process.stdout.write(
     [
       '',

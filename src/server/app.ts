@@ -1,8 +1,13 @@
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { buildFederatedSchema } from '../graphql/federated-schema';
@@ -26,6 +31,8 @@ export interface AppDeps {
   production: boolean;
   /** Set: federated traces (ftv1) for the router's usage reports. Unset: no tracing, nothing sent to Apollo. */
   graphos?: { key: string; graphRef: string } | null;
+  /** When set, requests without it in `router-authorization` are refused before any GraphQL work. */
+  routerSecret?: string | null;
   /** Benchmarks only: the same resolvers without batching or caching, as the baseline. */
   naiveLoaders?: boolean;
 }
@@ -61,6 +68,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       // A subgraph reports usage through the router, from the traces it returns; it never reports on its own.
       ApolloServerPluginUsageReportingDisabled(),
       deps.graphos ? ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) : ApolloServerPluginInlineTraceDisabled(),
+      // Production serves the gateway only: no Sandbox, no landing page.
+      ...(deps.production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
     // Internal failures reach the caller as a code only; the detail goes to the log.
     formatError(formatted, error) {
@@ -80,6 +89,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (deps.routerSecret && !sameSecret(req.headers['router-authorization'], deps.routerSecret)) {
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"errors":[{"message":"This subgraph only answers its gateway: the router-authorization header is missing or wrong.","extensions":{"code":"UNAUTHENTICATED"}}]}');
       return;
     }
     if (url.pathname !== '/graphql' && url.pathname !== '/') {
@@ -130,6 +145,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** Constant-time comparison, on hashes so that the lengths match and leak nothing. */
+function sameSecret(presented: string | string[] | undefined, expected: string): boolean {
+  if (typeof presented !== 'string') return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 class BodyError extends Error {

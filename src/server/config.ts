@@ -45,6 +45,7 @@ const env = z.object({
   COMMERCE_BASE_URL: optional(url('COMMERCE_BASE_URL')),
   COMMERCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
   COMMERCE_CURRENCY: optional(z.string().trim().regex(/^[A-Za-z]{3}$/, 'COMMERCE_CURRENCY must be an ISO 4217 code such as USD')),
+  ROUTER_SECRET: optional(z.string().min(16, 'ROUTER_SECRET must be at least 16 characters')),
   APOLLO_KEY: optional(z.string().trim().min(1)),
   APOLLO_GRAPH_REF: optional(z.string().trim().regex(/^[^@\s]+@[^@\s]+$/, 'APOLLO_GRAPH_REF must look like graph-id@variant')),
   PROVIDER_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(120_000)).default(10_000),
@@ -59,6 +60,8 @@ export interface Config {
   providerTimeoutMs: number;
   /** GraphOS: federated tracing (ftv1, what the router reports usage from) is on only when both are set. */
   graphos: { key: string; graphRef: string } | null;
+  /** When set, only callers presenting it in `router-authorization` (the gateway) are served. */
+  routerSecret: string | null;
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
   salla: { baseUrl: string; accessToken: string } | 'sandbox';
   salesforce: { instanceUrl: string; accessToken: string; apiVersion: string } | { sandbox: true; apiVersion: string };
@@ -112,6 +115,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    routerSecret: e.ROUTER_SECRET ?? null,
     graphos: e.APOLLO_KEY && e.APOLLO_GRAPH_REF ? { key: e.APOLLO_KEY, graphRef: e.APOLLO_GRAPH_REF } : null,
     salla: e.SALLA_BASE_URL ? { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! } : 'sandbox',
     salesforce: e.SALESFORCE_INSTANCE_URL
