@@ -16,13 +16,13 @@ import { InvoiceService } from '../invoices/invoice.service';
 import type { Database } from '../ledger/database';
 import { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
+import { createAuthenticator, DEFAULT_TENANT, requireScope, type Caller, type JwtConfig } from './auth';
 import type { Context } from './context';
 
 /** Large enough for a 10 MB PDF sent as base64 to Salla, small enough to refuse a flood. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-/** The tenant of every request until token verification names one. */
-export const DEFAULT_TENANT = 'default';
+export { DEFAULT_TENANT } from './auth';
 
 export interface AppDeps {
   db: Database;
@@ -31,6 +31,8 @@ export interface AppDeps {
   production: boolean;
   /** Set: federated traces (ftv1) for the router's usage reports. Unset: no tracing, nothing sent to Apollo. */
   graphos?: { key: string; graphRef: string } | null;
+  /** When set, the forwarded bearer token is verified and scopes the request (see auth.ts). */
+  jwt?: JwtConfig | null;
   /** When set, requests without it in `router-authorization` are refused before any GraphQL work. */
   routerSecret?: string | null;
   /** Benchmarks only: the same resolvers without batching or caching, as the baseline. */
@@ -41,8 +43,8 @@ export interface App {
   apollo: ApolloServer<Context>;
   http: Server;
   invoices: InvoiceService;
-  /** Builds a request's context: fresh loaders, so nothing is cached across requests. */
-  contextFor(tenantId?: string): Context;
+  /** Builds a request's context: fresh loaders, so nothing is cached across requests or tenants. */
+  contextFor(caller?: Caller): Context;
   listen(port: number, host?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -52,10 +54,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { schema } = await buildFederatedSchema();
   const ledger = new Ledger(deps.db);
   const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger });
-  const contextFor = (tenantId = DEFAULT_TENANT): Context => ({
-    tenantId,
+  const authenticate = createAuthenticator(deps.jwt ?? null);
+  const contextFor = (caller: Caller = { tenantId: DEFAULT_TENANT, scopes: null }): Context => ({
+    tenantId: caller.tenantId,
+    caller,
     invoices,
-    loaders: createInvoiceLoaders(ledger, deps.providers, tenantId, { naive: deps.naiveLoaders }),
+    loaders: createInvoiceLoaders(ledger, deps.providers, caller.tenantId, { naive: deps.naiveLoaders }),
   });
 
   const http = createServer();
@@ -68,6 +72,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       // A subgraph reports usage through the router, from the traces it returns; it never reports on its own.
       ApolloServerPluginUsageReportingDisabled(),
       deps.graphos ? ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) : ApolloServerPluginInlineTraceDisabled(),
+      // Scopes gate whole operations, before any resolver runs.
+      { requestDidStart: async () => ({ didResolveOperation: async ({ contextValue, operation }) => requireScope(contextValue.caller, operation?.operation ?? 'query') }) },
       // Production serves the gateway only: no Sandbox, no landing page.
       ...(deps.production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
@@ -106,7 +112,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       const headers = new HeaderMap();
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
       const request: HTTPGraphQLRequest = { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body };
-      const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => contextFor() });
+      const authorization = req.headers.authorization;
+      const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context: async () => contextFor(await authenticate(authorization)) });
       for (const [k, v] of response.headers) res.setHeader(k, v);
       res.statusCode = response.status ?? 200;
       if (response.body.kind === 'complete') {

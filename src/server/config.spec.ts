@@ -24,6 +24,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig(envVars)).toThrow(new RegExp(`- ${name}:`));
   });
 
+  it('JWT verification needs an issuer, an audience and exactly one key source', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(32) })).toThrow(/JWT_ISSUER: required[\s\S]*JWT_AUDIENCE: required/);
+    expect(() => loadConfig({ JWT_ISSUER: 'i', JWT_AUDIENCE: 'a', JWT_SECRET: 'x'.repeat(32), JWT_JWKS_URL: 'https://x/jwks' })).toThrow(/exactly one of/);
+    expect(() => loadConfig({ JWT_ISSUER: 'i', JWT_AUDIENCE: 'a', JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: JWT_SECRET must be at least 32/);
+    expect(loadConfig({ JWT_ISSUER: 'i', JWT_AUDIENCE: 'a', JWT_JWKS_URL: 'https://auth.example.com/jwks' }).jwt).toEqual({
+      issuer: 'i',
+      audience: 'a',
+      tenantClaim: 'tenant_id',
+      key: { jwksUrl: 'https://auth.example.com/jwks' },
+    });
+    expect(loadConfig({}).jwt).toBeNull();
+  });
+
   it('never echoes a secret value in its message', () => {
     try {
       loadConfig({ SALLA_BASE_URL: 'ftp://secret-host', SALLA_ACCESS_TOKEN: 'super-secret-token' });

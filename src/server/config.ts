@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ClientCredentials } from '../providers/shared/token-source';
+import type { JwtConfig } from './auth';
 
 const url = (name: string) =>
   z
@@ -45,6 +46,12 @@ const env = z.object({
   COMMERCE_BASE_URL: optional(url('COMMERCE_BASE_URL')),
   COMMERCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
   COMMERCE_CURRENCY: optional(z.string().trim().regex(/^[A-Za-z]{3}$/, 'COMMERCE_CURRENCY must be an ISO 4217 code such as USD')),
+  JWT_ISSUER: optional(z.string().trim().min(1)),
+  JWT_AUDIENCE: optional(z.string().trim().min(1)),
+  JWT_JWKS_URL: optional(url('JWT_JWKS_URL')),
+  JWT_PUBLIC_KEY: optional(z.string().refine((v) => v.includes('-----BEGIN PUBLIC KEY-----'), 'JWT_PUBLIC_KEY must be a PEM public key')),
+  JWT_SECRET: optional(z.string().min(32, 'JWT_SECRET must be at least 32 characters')),
+  JWT_TENANT_CLAIM: optional(z.string().trim().min(1)).default('tenant_id'),
   ROUTER_SECRET: optional(z.string().min(16, 'ROUTER_SECRET must be at least 16 characters')),
   APOLLO_KEY: optional(z.string().trim().min(1)),
   APOLLO_GRAPH_REF: optional(z.string().trim().regex(/^[^@\s]+@[^@\s]+$/, 'APOLLO_GRAPH_REF must look like graph-id@variant')),
@@ -62,6 +69,8 @@ export interface Config {
   graphos: { key: string; graphRef: string } | null;
   /** When set, only callers presenting it in `router-authorization` (the gateway) are served. */
   routerSecret: string | null;
+  /** When set, the forwarded bearer token is verified; its tenant claim scopes the ledger, its scopes gate operations. */
+  jwt: JwtConfig | null;
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
   salla: { baseUrl: string; accessToken: string } | 'sandbox';
   salesforce: { instanceUrl: string; accessToken: string; apiVersion: string } | { sandbox: true; apiVersion: string };
@@ -104,6 +113,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`- ${prefix}_CLIENT_ID: ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET (or ${prefix}_ACCESS_TOKEN) are required when ${prefix}_BASE_URL is set`);
     return null;
   };
+  const jwtKeys = [e.JWT_JWKS_URL, e.JWT_PUBLIC_KEY, e.JWT_SECRET].filter(Boolean).length;
+  const jwtAny = e.JWT_ISSUER || e.JWT_AUDIENCE || jwtKeys > 0;
+  if (jwtAny) {
+    require('JWT verification', 'JWT_ISSUER', e.JWT_ISSUER);
+    require('JWT verification', 'JWT_AUDIENCE', e.JWT_AUDIENCE);
+    if (jwtKeys !== 1) problems.push('- JWT_JWKS_URL: give exactly one of JWT_JWKS_URL, JWT_PUBLIC_KEY, JWT_SECRET');
+  }
   const zuora = credentials('ZUORA');
   const exsited = credentials('EXSITED');
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
@@ -116,6 +132,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     routerSecret: e.ROUTER_SECRET ?? null,
+    jwt: jwtAny
+      ? {
+          issuer: e.JWT_ISSUER!,
+          audience: e.JWT_AUDIENCE!,
+          tenantClaim: e.JWT_TENANT_CLAIM,
+          key: e.JWT_JWKS_URL ? { jwksUrl: e.JWT_JWKS_URL } : e.JWT_PUBLIC_KEY ? { publicKeyPem: e.JWT_PUBLIC_KEY } : { secret: e.JWT_SECRET! },
+        }
+      : null,
     graphos: e.APOLLO_KEY && e.APOLLO_GRAPH_REF ? { key: e.APOLLO_KEY, graphRef: e.APOLLO_GRAPH_REF } : null,
     salla: e.SALLA_BASE_URL ? { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! } : 'sandbox',
     salesforce: e.SALESFORCE_INSTANCE_URL

@@ -1,10 +1,13 @@
 import type { InvoiceLoaders } from '../invoices/invoice.loaders';
 import type { InvoiceService } from '../invoices/invoice.service';
+import type { Caller } from './auth';
 
 /** Everything a resolver may use, built once per request before any resolver runs. */
 export interface Context {
   /** Scopes every ledger read and write. */
   tenantId: string;
+  /** The verified caller (tenant and scopes); scopes are null when no token verification is configured. */
+  caller: Caller;
   loaders: InvoiceLoaders;
   invoices: InvoiceService;
 }

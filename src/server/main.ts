@@ -20,7 +20,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const db = await openDatabase(config.store);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
   const providers = await startProviders(config, logger);
-  const app = await createApp({ db, providers: providers.registry, logger, production: config.production, graphos: config.graphos, routerSecret: config.routerSecret });
+  const app = await createApp({ db, providers: providers.registry, logger, production: config.production, graphos: config.graphos, routerSecret: config.routerSecret, jwt: config.jwt });
   const url = await app.listen(config.port, config.host);
   logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');
   return {

@@ -24,3 +24,11 @@ export async function openTestDatabase(): Promise<Database & { schema?: string }
 }
 
 export const storeName = (): string => (process.env.DATABASE_URL ? 'postgres' : 'pglite');
+
+/** Drops a PostgreSQL schema a test created through configuration (DATABASE_SCHEMA); nothing on the embedded store. */
+export async function dropTestSchema(schema: string | undefined): Promise<void> {
+  const url = process.env.DATABASE_URL;
+  if (!url || !schema) return;
+  const pool = new Pool({ connectionString: url, max: 1 });
+  await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => pool.end());
+}

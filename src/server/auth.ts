@@ -1,0 +1,92 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+
+/** Who is calling: the tenant that scopes every ledger read and write, and what they may do. */
+export interface Caller {
+  tenantId: string;
+  /** null: no token verification is configured, so nothing is gated (development, or a trusted network). */
+  scopes: ReadonlySet<string> | null;
+}
+
+export const READ_SCOPE = 'invoices:read';
+export const WRITE_SCOPE = 'invoices:write';
+
+export interface JwtConfig {
+  issuer: string;
+  audience: string;
+  key: { jwksUrl: string } | { publicKeyPem: string } | { secret: string };
+  tenantClaim: string;
+}
+
+/** The tenant of every request when no token verification is configured. */
+export const DEFAULT_TENANT = 'default';
+
+const unauthenticated = (message: string) =>
+  new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+
+/** Algorithms a key may verify: never `none`, and never HMAC with a public key. */
+function algorithmsFor(key: KeyObject): string[] {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return ['RS256', 'RS384', 'RS512'];
+    case 'rsa-pss':
+      return ['PS256', 'PS384', 'PS512'];
+    case 'ec':
+      return ['ES256', 'ES384', 'ES512'];
+    case 'ed25519':
+    case 'ed448':
+      return ['EdDSA'];
+    default:
+      throw new Error(`unsupported public key type ${key.asymmetricKeyType}`);
+  }
+}
+
+/**
+ * Builds the function that turns a request's `Authorization` header into a Caller, once per request before any
+ * resolver runs. Without JWT configuration every request is the default tenant with every scope. Costs a
+ * signature check per request; a JWKS is fetched once and cached by jose.
+ */
+export function createAuthenticator(config: JwtConfig | null): (authorization: string | undefined) => Promise<Caller> {
+  if (!config) return async () => ({ tenantId: DEFAULT_TENANT, scopes: null });
+
+  let key: JWTVerifyGetKey | KeyObject | Uint8Array;
+  let algorithms: string[];
+  if ('jwksUrl' in config.key) {
+    key = createRemoteJWKSet(new URL(config.key.jwksUrl));
+    algorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+  } else if ('publicKeyPem' in config.key) {
+    const publicKey = createPublicKey(config.key.publicKeyPem);
+    key = publicKey;
+    algorithms = algorithmsFor(publicKey);
+  } else {
+    key = new TextEncoder().encode(config.key.secret);
+    algorithms = ['HS256'];
+  }
+
+  return async (authorization) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!token) throw unauthenticated('A bearer token is required (Authorization: Bearer <token>).');
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key as never, { issuer: config.issuer, audience: config.audience, algorithms }));
+    } catch (err) {
+      // jose's codes say why (expired, bad signature, wrong audience) without revealing the token.
+      const why = err instanceof joseErrors.JOSEError ? err.code : 'ERR_JWT_INVALID';
+      throw unauthenticated(`The bearer token was refused (${why}).`);
+    }
+    const tenant = payload[config.tenantClaim];
+    if (typeof tenant !== 'string' || tenant.length === 0) throw unauthenticated(`The bearer token has no "${config.tenantClaim}" claim.`);
+    const scope = typeof payload.scope === 'string' ? payload.scope : '';
+    return { tenantId: tenant, scopes: new Set(scope.split(/\s+/).filter(Boolean)) };
+  };
+}
+
+/** Called once per operation, before execution: queries need invoices:read, mutations invoices:write. */
+export function requireScope(caller: Caller, operation: 'query' | 'mutation' | 'subscription'): void {
+  if (!caller.scopes) return;
+  const needed = operation === 'mutation' ? WRITE_SCOPE : READ_SCOPE;
+  if (!caller.scopes.has(needed)) {
+    throw new GraphQLError(`This operation needs the "${needed}" scope.`, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+  }
+}
