@@ -1,4 +1,5 @@
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginInlineTraceDisabled,
@@ -63,11 +64,24 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   const http = createServer();
+  // Static limits, checked during validation before anything runs. The deepest real query (a federated order page
+  // down to a line's tax amount) has depth 7; a router's _entities call carries its size in variables, not tokens.
+  const armor = new ApolloArmor({
+    maxDepth: { n: 12 },
+    maxAliases: { n: 15 },
+    maxDirectives: { n: 50 },
+    maxTokens: { n: 3000 },
+    costLimit: { maxCost: 5000 },
+    blockFieldSuggestion: { enabled: deps.production },
+  }).protect();
   const apollo = new ApolloServer<Context>({
     schema,
+    validationRules: armor.validationRules,
+    allowBatchedHttpRequests: false,
     introspection: !deps.production,
     apollo: deps.graphos ?? undefined,
     plugins: [
+      ...armor.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer: http }),
       // A subgraph reports usage through the router, from the traces it returns; it never reports on its own.
       ApolloServerPluginUsageReportingDisabled(),

@@ -66,3 +66,42 @@ describe('production', () => {
     }
   });
 });
+
+describe('limits on what one request may ask', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'silent' }), pino({ level: 'silent' }));
+  });
+  afterAll(() => server.stop());
+  const send = async (body: unknown) => {
+    const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: Array<{ message: string }> } };
+  };
+
+  it('refuses a query deeper than 12 levels', async () => {
+    let selection = 'id';
+    for (let i = 0; i < 7; i++) selection = `invoices { order { ${selection} } }`;
+    const deep = `{ _entities(representations: []) { ... on Order { ${selection} } } }`;
+    const res = await send({ query: deep });
+    expect(res.body.errors?.[0]?.message).toMatch(/depth/i);
+    expect(res.body.data).toBeUndefined();
+  });
+
+  it('refuses more than 15 aliases', async () => {
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: invoice(id: "x") { id }`).join(' ');
+    const res = await send({ query: `{ ${aliases} }` });
+    expect(res.body.errors?.[0]?.message).toMatch(/alias/i);
+  });
+
+  it('refuses batched requests', async () => {
+    const res = await send([{ query: '{ __typename }' }, { query: '{ __typename }' }]);
+    expect(res.status).toBe(400);
+  });
+
+  it('still answers the deepest real query (an order page down to line tax amounts)', async () => {
+    const res = await send({
+      query: '{ _entities(representations: [{ __typename: "Order", id: "1" }]) { ... on Order { invoices { lines { taxes { amount { amount currencyCode } } } kpis { paid { amount } } } } } }',
+    });
+    expect(res.body.errors).toBeUndefined();
+  });
+});
