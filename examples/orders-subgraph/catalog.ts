@@ -2,6 +2,8 @@ import { commerceOrderTotal } from '../../src/sandbox/commerce/commerce.emulator
 import { COMMERCE_SANDBOX_CURRENCY, COMMERCE_SANDBOX_ORDERS } from '../../src/sandbox/commerce/commerce.seed';
 import { priceExsitedOrder } from '../../src/sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_ACCOUNTS, EXSITED_SANDBOX_ORDERS, EXSITED_SANDBOX_TAX_CODES } from '../../src/sandbox/exsited/exsited.seed';
+import { priceFulfillmentOrder } from '../../src/sandbox/salesforce/salesforce.emulator';
+import { SALESFORCE_SANDBOX_ORDER_SUMMARIES } from '../../src/sandbox/salesforce/salesforce.seed';
 import { priceSallaOrder } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_ORDERS } from '../../src/sandbox/salla/salla.seed';
 import { priceZuoraOrder } from '../../src/sandbox/zuora/zuora.emulator';
@@ -46,6 +48,21 @@ function exsitedOrders(): CatalogOrder[] {
   });
 }
 
+/** A Salesforce order is its OrderSummary (CONTRACT's Order.id); its total spans its fulfillment orders. */
+function salesforceOrders(): CatalogOrder[] {
+  return SALESFORCE_SANDBOX_ORDER_SUMMARIES.map((o, i) => ({
+    id: o.id,
+    number: o.orderNumber,
+    provider: 'SALESFORCE',
+    total: o.fulfillmentOrders
+      .map((fo) => priceFulfillmentOrder(fo).totalAmountWithTax)
+      .reduce((a, b) => a.plus(b))
+      .toFixed(2),
+    currencyCode: o.currency,
+    createdAt: dated(300 + i),
+  }));
+}
+
 function zuoraOrders(): CatalogOrder[] {
   return ZUORA_SANDBOX_ORDERS.map((o, i) => ({
     id: o.orderNumber,
@@ -71,5 +88,5 @@ function commerceOrders(): CatalogOrder[] {
 
 /** Every sandbox order of every provider's emulator, as the orders subgraph serves them. */
 export function sandboxOrders(): CatalogOrder[] {
-  return [...sallaOrders(), ...zuoraOrders(), ...exsitedOrders(), ...commerceOrders()];
+  return [...salesforceOrders(), ...sallaOrders(), ...zuoraOrders(), ...exsitedOrders(), ...commerceOrders()];
 }

@@ -34,7 +34,14 @@ const env = z.object({
   SALLA_ACCESS_TOKEN: optional(z.string().trim().min(1)),
   SALESFORCE_INSTANCE_URL: optional(url('SALESFORCE_INSTANCE_URL')),
   SALESFORCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
-  SALESFORCE_API_VERSION: optional(z.string().trim().regex(/^v?\d{2,3}\.0$/, 'SALESFORCE_API_VERSION must look like 62.0')).default('62.0'),
+  SALESFORCE_API_VERSION: optional(
+    z
+      .string()
+      .trim()
+      .regex(/^v?\d{2,3}\.0$/, 'SALESFORCE_API_VERSION must look like 62.0')
+      // The create-invoice action exists from v48.0.
+      .refine((v) => Number(v.replace(/^v/, '')) >= 48, 'SALESFORCE_API_VERSION must be 48.0 or later'),
+  ).default('62.0'),
   ZUORA_BASE_URL: optional(url('ZUORA_BASE_URL')),
   ZUORA_CLIENT_ID: optional(z.string().trim().min(1)),
   ZUORA_CLIENT_SECRET: optional(z.string().trim().min(1)),

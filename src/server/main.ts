@@ -5,12 +5,17 @@ import { openDatabase } from '../ledger/open';
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './logger';
-import { startProviders } from './providers';
+import { startProviders, type StartedProviders } from './providers';
+import type { Database } from '../ledger/database';
 
 export interface RunningServer {
   url: string;
   /** Base URLs of the sandbox emulators started for unconfigured providers. */
-  sandboxes: Record<string, string>;
+  sandboxes: StartedProviders['sandboxes'];
+  /** The emulators themselves, for tests that count what reached them. */
+  emulators: StartedProviders['emulators'];
+  /** The ledger store, for tests that count its queries. */
+  db: Database;
   stop(): Promise<void>;
 }
 
@@ -26,6 +31,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   return {
     url,
     sandboxes: providers.sandboxes,
+    emulators: providers.emulators,
+    db,
     stop: async () => {
       await app.stop();
       await providers.stop();

@@ -4,12 +4,15 @@ import type { InvoiceProvider } from '../providers/provider';
 import { ProviderRegistry } from '../providers/registry';
 import { CommerceProvider } from '../providers/commerce/commerce.provider';
 import { ExsitedProvider } from '../providers/exsited/exsited.provider';
+import { SalesforceProvider } from '../providers/salesforce/salesforce.provider';
 import { SallaProvider } from '../providers/salla/salla.provider';
 import { ZuoraProvider } from '../providers/zuora/zuora.provider';
 import { CommerceEmulator } from '../sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_TOKEN } from '../sandbox/commerce/commerce.seed';
 import { ExsitedEmulator } from '../sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../sandbox/exsited/exsited.seed';
+import { SalesforceEmulator } from '../sandbox/salesforce/salesforce.emulator';
+import { SALESFORCE_SANDBOX_TOKEN } from '../sandbox/salesforce/salesforce.seed';
 import { SallaEmulator } from '../sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_TOKEN } from '../sandbox/salla/salla.seed';
 import { ZuoraEmulator } from '../sandbox/zuora/zuora.emulator';
@@ -51,6 +54,14 @@ async function sandboxed<E extends Emulator>(emulator: E, build: (e: E) => Invoi
  * Adding a provider adds one entry here.
  */
 const SETUPS: Record<string, (config: Config) => Promise<Setup>> = {
+  SALESFORCE: async ({ salesforce, providerTimeoutMs: timeoutMs }) =>
+    'sandbox' in salesforce
+      ? sandboxed(
+          // The sandbox serves every API version up to the configured one.
+          new SalesforceEmulator({ maxApiVersion: Math.max(66, Number(salesforce.apiVersion)) }),
+          (e) => new SalesforceProvider({ instanceUrl: e.baseUrl, accessToken: SALESFORCE_SANDBOX_TOKEN, apiVersion: salesforce.apiVersion, timeoutMs }),
+        )
+      : { provider: new SalesforceProvider({ ...salesforce, timeoutMs }) },
   SALLA: async ({ salla, providerTimeoutMs: timeoutMs }) =>
     salla === 'sandbox'
       ? sandboxed(new SallaEmulator(), (e) => new SallaProvider({ baseUrl: e.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs }))

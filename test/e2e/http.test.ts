@@ -9,6 +9,8 @@ import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
 import { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
+import { SalesforceEmulator } from '../../src/sandbox/salesforce/salesforce.emulator';
+import { SALESFORCE_SANDBOX_TOKEN } from '../../src/sandbox/salesforce/salesforce.seed';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_TOKEN } from '../../src/sandbox/salla/salla.seed';
 import { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
@@ -116,6 +118,13 @@ interface ElsewhereCase {
 
 /** Each provider's base URL pointed at another server that speaks its documented API: a separately started emulator. */
 const ELSEWHERE: ElsewhereCase[] = [
+  {
+    provider: 'SALESFORCE',
+    emulator: () => new SalesforceEmulator(),
+    env: (baseUrl) => ({ SALESFORCE_INSTANCE_URL: baseUrl, SALESFORCE_ACCESS_TOKEN: SALESFORCE_SANDBOX_TOKEN, SALESFORCE_API_VERSION: '60.0' }),
+    input: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXGIA2' } },
+    createPath: '/services/data/v60.0/commerce/fulfillment/fulfillment-orders/0a3Dn000000cEXGIA2/actions/create-invoice',
+  },
   {
     provider: 'SALLA',
     emulator: () => new SallaEmulator(),

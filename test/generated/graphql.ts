@@ -13,12 +13,14 @@ export type CommerceInvoiceInput = {
 /** Exactly one provider's branch, carrying that provider's own options. */
 export type CreateInvoiceInput =
   {   /** Create the invoice at the Commerce API. */
-  commerce: CommerceInvoiceInput; exsited?: never; salla?: never; zuora?: never; }
+  commerce: CommerceInvoiceInput; exsited?: never; salesforce?: never; salla?: never; zuora?: never; }
   |  { commerce?: never;   /** Create the invoice at Exsited. */
-  exsited: ExsitedInvoiceInput; salla?: never; zuora?: never; }
-  |  { commerce?: never; exsited?: never;   /** Create the invoice at Salla. */
+  exsited: ExsitedInvoiceInput; salesforce?: never; salla?: never; zuora?: never; }
+  |  { commerce?: never; exsited?: never;   /** Create the invoice of a fulfillment order at Salesforce Order Management. */
+  salesforce: SalesforceInvoiceInput; salla?: never; zuora?: never; }
+  |  { commerce?: never; exsited?: never; salesforce?: never;   /** Create the invoice at Salla. */
   salla: SallaInvoiceInput; zuora?: never; }
-  |  { commerce?: never; exsited?: never; salla?: never;   /** Create fulfillments at Zuora and bill them: one call can create several invoices and credit memos. */
+  |  { commerce?: never; exsited?: never; salesforce?: never; salla?: never;   /** Create fulfillments at Zuora and bill them: one call can create several invoices and credit memos. */
   zuora: ZuoraInvoiceInput; };
 
 /** Creates an Exsited invoice with POST /api/v3/orders/{order_id}/invoices. Exsited builds it from the order's lines for the current billing period, in the account's currency. */
@@ -90,6 +92,12 @@ export type InvoiceStatus =
   | 'PARTIALLY_PAID'
   /** Cancelled or voided. */
   | 'VOID';
+
+/** Creates a Salesforce Order Management invoice for a fulfillment order (the create-invoice action). Salesforce builds it from the fulfillment order's lines, adjustments and taxes, in the order's currency; the invoice's order is the fulfillment order's OrderSummary. One invoice per fulfillment order. */
+export type SalesforceInvoiceInput = {
+  /** The FulfillmentOrder record id: 15 or 18 characters, starting with 0a3. */
+  fulfillmentOrderId: string | number;
+};
 
 /** Where the invoice's content comes from. ORDER needs the store's invoice issuer to be Salla; the others need it to be custom (Store Settings). */
 export type SallaInvoiceDataType =

@@ -24,6 +24,16 @@ interface ProviderCase {
 
 const CASES: ProviderCase[] = [
   {
+    provider: 'SALESFORCE',
+    create: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXFIA2' } },
+    order: '1OsDn000000KCduKAG',
+    total: { amount: '292.20', currencyCode: 'USD' },
+    lines: 2,
+    unknownOrder: { input: { salesforce: { fulfillmentOrderId: '0a3Dn000000cZZZIA2' } }, code: 'ORDER_NOT_FOUND', field: ['salesforce', 'fulfillmentOrderId'] },
+    again: { code: 'ALREADY_INVOICED', field: ['salesforce', 'fulfillmentOrderId'] },
+    documents: (h) => h.salesforce.invoices().length,
+  },
+  {
     provider: 'ZUORA',
     // The whole line (24 of 24): a second fulfillment of it has nothing left to bill.
     create: { zuora: { fulfillments: [{ orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70301', quantity: '24', fulfillmentDate: '2024-05-01' }] } },

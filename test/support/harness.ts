@@ -7,6 +7,7 @@ import type { Context } from '../../src/server/context';
 import type { Database } from '../../src/ledger/database';
 import type { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import type { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
+import type { SalesforceEmulator } from '../../src/sandbox/salesforce/salesforce.emulator';
 import type { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import type { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { loadConfig } from '../../src/server/config';
@@ -23,6 +24,7 @@ export interface Harness {
   db: Database;
   providers: StartedProviders;
   salla: SallaEmulator;
+  salesforce: SalesforceEmulator;
   commerce: CommerceEmulator;
   exsited: ExsitedEmulator;
   zuora: ZuoraEmulator;
@@ -45,6 +47,7 @@ export async function startHarness(): Promise<Harness> {
     db,
     providers,
     salla: providers.emulators.SALLA as SallaEmulator,
+    salesforce: providers.emulators.SALESFORCE as SalesforceEmulator,
     commerce: providers.emulators.COMMERCE as CommerceEmulator,
     exsited: providers.emulators.EXSITED as ExsitedEmulator,
     zuora: providers.emulators.ZUORA as ZuoraEmulator,

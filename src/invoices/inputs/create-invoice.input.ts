@@ -4,6 +4,7 @@ import type { ProviderCode } from '../../domain/invoice';
 import type { CreateInvoiceCommand } from '../invoice.service';
 import { CommerceInvoiceInput } from './commerce-invoice.input';
 import { ExsitedInvoiceInput } from './exsited-invoice.input';
+import { SalesforceInvoiceInput } from './salesforce-invoice.input';
 import { SallaInvoiceInput } from './salla-invoice.input';
 import { ZuoraInvoiceInput } from './zuora-invoice.input';
 
@@ -19,6 +20,9 @@ type Mapped = { input: unknown; recorded: Record<string, unknown> } | { userErro
 @Directive('@oneOf')
 @InputType('CreateInvoiceInput', { description: 'Exactly one provider\'s branch, carrying that provider\'s own options.' })
 export class CreateInvoiceInput {
+  @Field(() => SalesforceInvoiceInput, { nullable: true, description: 'Create the invoice of a fulfillment order at Salesforce Order Management.' })
+  salesforce?: SalesforceInvoiceInput | null;
+
   @Field(() => SallaInvoiceInput, { nullable: true, description: 'Create the invoice at Salla.' })
   salla?: SallaInvoiceInput | null;
 
@@ -38,6 +42,7 @@ export class CreateInvoiceInput {
     }
     const command = (provider: ProviderCode, branch: string, mapped: Mapped): CreateInvoiceCommand | { userErrors: UserError[] } =>
       'userErrors' in mapped ? mapped : { tenantId, provider, branch, input: mapped.input, recordedInput: mapped.recorded, idempotencyKey };
+    if (this.salesforce) return command('SALESFORCE', 'salesforce', this.salesforce.toDomain());
     if (this.salla) return command('SALLA', 'salla', this.salla.toDomain());
     if (this.zuora) return command('ZUORA', 'zuora', this.zuora.toDomain());
     if (this.exsited) return command('EXSITED', 'exsited', this.exsited.toDomain());

@@ -1,0 +1,69 @@
+/**
+ * The three SOQL reads the data source makes (PROVIDERS.md), in the exact forms the emulator parses. Each takes
+ * many ids at once: one query serves a whole batch of invoices.
+ */
+
+export const FULFILLMENT_ORDER_FIELDS = ['Id', 'OrderSummaryId', 'InvoiceId', 'Status'] as const;
+
+export const INVOICE_FIELDS = [
+  'Id',
+  'DocumentNumber',
+  'Status',
+  'InvoiceDate',
+  'DueDate',
+  'CurrencyIsoCode',
+  'TotalAmount',
+  'TotalTaxAmount',
+  'TotalAmountWithTax',
+  'Balance',
+  'NetPaymentsApplied',
+  'NetCreditsApplied',
+  'ReferenceEntityId',
+  'CreatedDate',
+] as const;
+
+export const INVOICE_LINE_FIELDS = [
+  'Id',
+  'InvoiceId',
+  'Type',
+  'Description',
+  'Product2Id',
+  'Quantity',
+  'UnitPrice',
+  'LineAmount',
+  'ChargeAmount',
+  'TaxAmount',
+  'TaxRate',
+  'TaxCode',
+  'TaxName',
+] as const;
+
+/**
+ * Ids per query. A GET carries the SOQL in its URL, which Salesforce caps at 16,384 characters; 200 ids take about
+ * 5,500 of them once percent-encoded.
+ */
+export const MAX_IDS_PER_QUERY = 200;
+
+const RECORD_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+
+/** `('id1','id2')`. Ids are checked to be record ids first: nothing else is ever spliced into a query. */
+function idList(ids: readonly string[]): string {
+  if (ids.length === 0) throw new Error('a SOQL IN list needs at least one id');
+  for (const id of ids) if (!RECORD_ID.test(id)) throw new Error(`not a Salesforce record id: ${JSON.stringify(id)}`);
+  return `(${ids.map((id) => `'${id}'`).join(',')})`;
+}
+
+export const fulfillmentOrdersById = (ids: readonly string[]) => `SELECT ${FULFILLMENT_ORDER_FIELDS.join(', ')} FROM FulfillmentOrder WHERE Id IN ${idList(ids)}`;
+
+export const invoicesById = (ids: readonly string[]) => `SELECT ${INVOICE_FIELDS.join(', ')} FROM Invoice WHERE Id IN ${idList(ids)}`;
+
+export const invoiceLinesByInvoiceId = (ids: readonly string[]) => `SELECT ${INVOICE_LINE_FIELDS.join(', ')} FROM InvoiceLine WHERE InvoiceId IN ${idList(ids)}`;
+
+export const isRecordId = (value: string): boolean => RECORD_ID.test(value);
+
+/** Splits ids into groups of at most MAX_IDS_PER_QUERY. */
+export function chunks<T>(items: readonly T[], size = MAX_IDS_PER_QUERY): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

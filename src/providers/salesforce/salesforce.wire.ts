@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/**
+ * Salesforce's JSON as documented, parsed once at the edge. Currency fields are JSON numbers (currency(18,2)) and
+ * stay raw here for the mapper's money helpers; strings are accepted too, so that a proxy that stringifies
+ * decimals does not break the read. Unknown members pass through: Salesforce adds fields with every release.
+ */
+const rawAmount = z.union([z.number(), z.string()]);
+const amount = rawAmount.optional().nullable();
+const text = z.string().optional().nullable();
+
+/** One error of the classic REST array, of `output.errors`, or the top of an Error with Output. */
+export const salesforceErrorItem = z.looseObject({
+  errorCode: text,
+  message: text,
+  fields: z.array(z.string()).optional().nullable(),
+});
+export type SalesforceErrorItem = z.infer<typeof salesforceErrorItem>;
+
+/** Fulfillment Order Invoice Output: the 2xx answer of create-invoice, and the `output` of its failures. */
+export const fulfillmentOrderInvoiceOutput = z.looseObject({
+  invoiceId: text,
+  success: z.boolean(),
+  errors: z.array(salesforceErrorItem).optional().nullable(),
+});
+export type FulfillmentOrderInvoiceOutput = z.infer<typeof fulfillmentOrderInvoiceOutput>;
+
+/** Error with Output: the create action's 4xx/5xx body. Its `enhancedErrorType` can be ignored (Salesforce says so). */
+export const errorWithOutput = z.looseObject({
+  errorCode: text,
+  message: text,
+  enhancedErrorType: text,
+  output: fulfillmentOrderInvoiceOutput.partial().optional().nullable(),
+});
+export type ErrorWithOutput = z.infer<typeof errorWithOutput>;
+
+/** Any failure body Salesforce documents: an Error with Output object, or an array of errors (of either shape). */
+export const salesforceErrorBody = z.union([errorWithOutput, z.array(errorWithOutput).min(1)]);
+
+/** GET …/query and GET of a nextRecordsUrl. */
+export const queryResult = z.looseObject({
+  totalSize: z.number(),
+  done: z.boolean(),
+  nextRecordsUrl: text,
+  records: z.array(z.unknown()),
+});
+
+const attributes = z.looseObject({ type: z.string(), url: text }).optional();
+
+export const fulfillmentOrderRecord = z.looseObject({
+  attributes,
+  Id: z.string(),
+  OrderSummaryId: text,
+  InvoiceId: text,
+  Status: text,
+});
+export type FulfillmentOrderRecord = z.infer<typeof fulfillmentOrderRecord>;
+
+export const invoiceRecord = z.looseObject({
+  attributes,
+  Id: z.string(),
+  DocumentNumber: text,
+  Status: text,
+  InvoiceDate: text,
+  DueDate: text,
+  CurrencyIsoCode: text,
+  TotalAmount: amount,
+  TotalTaxAmount: amount,
+  TotalAmountWithTax: amount,
+  Balance: amount,
+  NetPaymentsApplied: amount,
+  NetCreditsApplied: amount,
+  ReferenceEntityId: text,
+  CreatedDate: text,
+});
+export type InvoiceRecord = z.infer<typeof invoiceRecord>;
+
+export const invoiceLineRecord = z.looseObject({
+  attributes,
+  Id: z.string(),
+  InvoiceId: z.string(),
+  Type: text,
+  Description: text,
+  Product2Id: text,
+  Quantity: amount,
+  UnitPrice: amount,
+  LineAmount: amount,
+  ChargeAmount: amount,
+  TaxAmount: amount,
+  TaxRate: amount,
+  TaxCode: text,
+  TaxName: text,
+});
+export type InvoiceLineRecord = z.infer<typeof invoiceLineRecord>;

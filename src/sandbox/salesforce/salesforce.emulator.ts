@@ -1,0 +1,609 @@
+import { randomInt } from 'node:crypto';
+import Decimal from 'decimal.js';
+import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from '../shared/emulator-server';
+import { randomSalesforceId, toId18 } from './salesforce.ids';
+import {
+  SALESFORCE_SANDBOX_ORDER_SUMMARIES,
+  SALESFORCE_SANDBOX_TOKEN,
+  type SalesforceFulfillmentOrderSeed,
+  type SalesforceOrderSummarySeed,
+} from './salesforce.seed';
+import { parseSoql, positioned, SoqlError } from './salesforce.soql';
+
+/**
+ * An HTTP emulator of the parts of a Salesforce org that invoicing uses (seed 000 and Salesforce's public docs):
+ * the Order Management create-invoice and create-multiple-invoices actions, SOQL queries over FulfillmentOrder,
+ * Invoice and InvoiceLine with query-locator paging, Bearer sessions, the daily API request limit with its
+ * Sforce-Limit-Info header, and Salesforce's two error shapes (the classic `[{ errorCode, message }]` array and the
+ * create action's Error with Output). State lives in memory.
+ */
+
+const API_ROOT = '/services/data';
+/** create-invoice exists from API 48.0, create-multiple-invoices from 52.0. */
+const MIN_API_VERSION = 48;
+const MULTIPLE_INVOICES_MIN_VERSION = 52;
+/** The newest version the sandbox org answers (Spring '26); newer ones are unknown, as on a real org. */
+const DEFAULT_MAX_API_VERSION = 66;
+/** A Developer Edition org's daily API request allocation. */
+const DEFAULT_API_REQUEST_LIMIT = 15_000;
+/** Salesforce's default batch size for query results. */
+const DEFAULT_QUERY_PAGE_SIZE = 2_000;
+
+/** Money arithmetic only; currency fields hold cents, rounded half up. */
+const Money = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
+type Money = Decimal;
+const ZERO = new Money(0);
+const round2 = (d: Money): Money => d.toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
+
+export interface SalesforceEmulatorOptions {
+  /** Default: SALESFORCE_SANDBOX_ORDER_SUMMARIES. */
+  orderSummaries?: readonly SalesforceOrderSummarySeed[];
+  /** The clock of invoice dates and CreatedDate; pin it to reproduce dates. */
+  now?: () => Date;
+  /** The org's API requests per day; past it every request is refused with REQUEST_LIMIT_EXCEEDED. Default 15,000. */
+  apiRequestLimit?: number;
+  /** Records per query page before a nextRecordsUrl; default 2,000 as in Salesforce. */
+  queryPageSize?: number;
+  /** The newest API version served; default 66.0. */
+  maxApiVersion?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pricing
+
+export interface SalesforcePricedLine {
+  productId: string;
+  description: string;
+  quantity: Money;
+  unitPrice: Money;
+  /** Quantity × unit price. */
+  chargeAmount: Money;
+  /** The charge less its adjustments: what is billed before tax. */
+  lineAmount: Money;
+  taxRate: Money;
+  taxAmount: Money;
+  taxCode: string;
+  taxName: string;
+}
+
+export interface SalesforceFulfillmentOrderPricing {
+  lines: SalesforcePricedLine[];
+  totalAmount: Money;
+  totalTaxAmount: Money;
+  totalAmountWithTax: Money;
+}
+
+/** Prices a fulfillment order as its invoice shows it: tax per line on the adjusted amount, rounded half up to the cent. */
+export function priceFulfillmentOrder(fo: SalesforceFulfillmentOrderSeed): SalesforceFulfillmentOrderPricing {
+  const lines = fo.lines.map((l): SalesforcePricedLine => {
+    const quantity = new Money(l.quantity);
+    const unitPrice = new Money(l.unitPrice);
+    const chargeAmount = round2(quantity.times(unitPrice));
+    const lineAmount = chargeAmount.minus(new Money(l.adjustment));
+    const taxRate = new Money(l.tax.ratePercent);
+    return {
+      productId: l.product.id,
+      description: l.product.name,
+      quantity,
+      unitPrice,
+      chargeAmount,
+      lineAmount,
+      taxRate,
+      taxAmount: round2(lineAmount.times(taxRate).div(100)),
+      taxCode: l.tax.code,
+      taxName: l.tax.name,
+    };
+  });
+  const totalAmount = lines.reduce((sum, l) => sum.plus(l.lineAmount), ZERO);
+  const totalTaxAmount = lines.reduce((sum, l) => sum.plus(l.taxAmount), ZERO);
+  return { lines, totalAmount, totalTaxAmount, totalAmountWithTax: totalAmount.plus(totalTaxAmount) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// State
+
+interface FulfillmentOrderState {
+  seed: SalesforceFulfillmentOrderSeed;
+  orderSummary: SalesforceOrderSummarySeed;
+  invoiceId: string | null;
+}
+
+interface StoredLine extends SalesforcePricedLine {
+  id: string;
+  invoiceId: string;
+}
+
+interface StoredInvoice {
+  id: string;
+  documentNumber: string;
+  status: 'Draft' | 'Pending' | 'Posted' | 'Canceled';
+  invoiceDate: string;
+  dueDate: string;
+  currency: string;
+  totalAmount: Money;
+  totalTaxAmount: Money;
+  totalAmountWithTax: Money;
+  netPaymentsApplied: Money;
+  netCreditsApplied: Money;
+  orderSummaryId: string;
+  fulfillmentOrderId: string;
+  createdDate: string;
+  lines: StoredLine[];
+}
+
+/** An invoice the emulator holds, for tests and tools; amounts are exact decimal strings. */
+export interface SalesforceInvoiceRecord {
+  id: string;
+  documentNumber: string;
+  status: string;
+  fulfillmentOrderId: string;
+  orderSummaryId: string;
+  currency: string;
+  invoiceDate: string;
+  dueDate: string;
+  totalAmount: string;
+  totalTaxAmount: string;
+  totalAmountWithTax: string;
+  balance: string;
+  lines: number;
+}
+
+type FieldType = 'id' | 'text' | 'number';
+type Row = Record<string, string | number | null>;
+
+interface SObjectType {
+  name: 'FulfillmentOrder' | 'Invoice' | 'InvoiceLine';
+  /** The fields the project reads (PROVIDERS.md), with their canonical spelling. */
+  fields: Record<string, FieldType>;
+}
+
+const SOBJECTS: Record<string, SObjectType> = {
+  fulfillmentorder: { name: 'FulfillmentOrder', fields: { Id: 'id', OrderSummaryId: 'id', InvoiceId: 'id', Status: 'text' } },
+  invoice: {
+    name: 'Invoice',
+    fields: {
+      Id: 'id',
+      DocumentNumber: 'text',
+      Status: 'text',
+      InvoiceDate: 'text',
+      DueDate: 'text',
+      CurrencyIsoCode: 'text',
+      TotalAmount: 'number',
+      TotalTaxAmount: 'number',
+      TotalAmountWithTax: 'number',
+      Balance: 'number',
+      NetPaymentsApplied: 'number',
+      NetCreditsApplied: 'number',
+      ReferenceEntityId: 'id',
+      CreatedDate: 'text',
+    },
+  },
+  invoiceline: {
+    name: 'InvoiceLine',
+    fields: {
+      Id: 'id',
+      InvoiceId: 'id',
+      Type: 'text',
+      Description: 'text',
+      Product2Id: 'id',
+      Quantity: 'number',
+      UnitPrice: 'number',
+      LineAmount: 'number',
+      ChargeAmount: 'number',
+      TaxAmount: 'number',
+      TaxRate: 'number',
+      TaxCode: 'text',
+      TaxName: 'text',
+    },
+  },
+};
+
+interface QueryLocator {
+  version: string;
+  records: Row[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Error bodies
+
+const MESSAGE = {
+  invalidSession: 'Session expired or invalid',
+  limitExceeded: 'TotalRequests Limit exceeded.',
+  notFound: 'The requested resource does not exist',
+  noQuery: 'A query string has to be specified',
+  invalidLocator: 'invalid query locator',
+} as const;
+
+/** The classic REST error body: an array of `{ errorCode, message }`. */
+function classic(status: number, errorCode: string, message: string): EmulatorResponse {
+  return { status, body: [{ errorCode, message }] };
+}
+
+/** The create action's Error with Output, its `output` a Fulfillment Order Invoice Output (properties in Connect's alphabetical order). */
+function errorWithOutput(status: number, errorCode: string, message: string, invoiceId: string | null = null): EmulatorResponse {
+  return {
+    status,
+    body: { enhancedErrorType: null, errorCode, message, output: { errors: [{ errorCode, message }], invoiceId, success: false } },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The emulator
+
+export class SalesforceEmulator {
+  readonly server: EmulatorServer;
+  /** The order summaries served (and restored by `reset()`). */
+  readonly orderSummaries: readonly SalesforceOrderSummarySeed[];
+  private readonly now: () => Date;
+  private readonly apiRequestLimit: number;
+  private readonly queryPageSize: number;
+  private readonly maxApiVersion: number;
+  private readonly tokens = new Set([SALESFORCE_SANDBOX_TOKEN]);
+  private fulfillmentOrders = new Map<string, FulfillmentOrderState>();
+  private stored: StoredInvoice[] = [];
+  private locators = new Map<string, QueryLocator>();
+  private nextDocumentNumber = 1;
+  private used = 0;
+
+  constructor(options: SalesforceEmulatorOptions = {}) {
+    this.orderSummaries = options.orderSummaries ?? SALESFORCE_SANDBOX_ORDER_SUMMARIES;
+    this.now = options.now ?? (() => new Date());
+    this.apiRequestLimit = options.apiRequestLimit ?? DEFAULT_API_REQUEST_LIMIT;
+    this.queryPageSize = options.queryPageSize ?? DEFAULT_QUERY_PAGE_SIZE;
+    this.maxApiVersion = options.maxApiVersion ?? DEFAULT_MAX_API_VERSION;
+    this.server = new EmulatorServer({
+      notFound: () => classic(404, 'NOT_FOUND', MESSAGE.notFound),
+      // The handlers report a malformed body themselves, as Salesforce's JSON_PARSER_ERROR.
+      badJson: () => undefined,
+      internalError: () =>
+        classic(500, 'UNKNOWN_EXCEPTION', `An unexpected error occurred. Please include this ErrorId if you contact support: ${randomInt(1e9, 2e9)}-${randomInt(1e4, 9e4)} (${-randomInt(1e8, 2e9)})`),
+    });
+    this.server.use((req, next) => this.guard(req, next));
+    const fo = `${API_ROOT}/:version/commerce/fulfillment/fulfillment-orders`;
+    this.server.post(`${fo}/actions/create-multiple-invoices`, (req) => this.createMultiple(req));
+    this.server.post(`${fo}/:fulfillmentOrderId/actions/create-invoice`, (req) => this.createOne(req));
+    this.server.get(`${fo}/:fulfillmentOrderId/actions/create-invoice`, () => classic(405, 'METHOD_NOT_ALLOWED', "HTTP Method 'GET' not allowed. Allowed are POST"));
+    this.server.get(`${API_ROOT}/:version/query`, (req) => this.query(req));
+    this.server.get(`${API_ROOT}/:version/query/:locator`, (req) => this.queryMore(req));
+    this.restoreSeed();
+  }
+
+  /** Listens on a loopback port (0: any free one); resolves to the origin. */
+  start(port = 0, host = '127.0.0.1'): Promise<string> {
+    return this.server.start(port, host);
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  /** The org's instance URL (what SALESFORCE_INSTANCE_URL names for a real org): the emulator's origin. */
+  get baseUrl(): string {
+    return this.server.url;
+  }
+
+  /** API requests counted today (what Sforce-Limit-Info reports). */
+  get apiUsage(): number {
+    return this.used;
+  }
+
+  /** Back to the seed: no invoices, no query locators, API usage 0, an empty call log, no staged faults. */
+  reset(): void {
+    this.restoreSeed();
+    this.server.resetCalls();
+    this.server.clearFaults();
+  }
+
+  /** The invoices created so far, oldest first. */
+  invoices(): SalesforceInvoiceRecord[] {
+    return this.stored.map((inv) => ({
+      id: inv.id,
+      documentNumber: inv.documentNumber,
+      status: inv.status,
+      fulfillmentOrderId: inv.fulfillmentOrderId,
+      orderSummaryId: inv.orderSummaryId,
+      currency: inv.currency,
+      invoiceDate: inv.invoiceDate,
+      dueDate: inv.dueDate,
+      totalAmount: inv.totalAmount.toFixed(2),
+      totalTaxAmount: inv.totalTaxAmount.toFixed(2),
+      totalAmountWithTax: inv.totalAmountWithTax.toFixed(2),
+      balance: balanceOf(inv).toFixed(2),
+      lines: inv.lines.length,
+    }));
+  }
+
+  /** Records a payment on an invoice, as Order Management's ensure-funds does; it lowers the Balance. */
+  applyPayment(invoiceId: string, amount: string): void {
+    const inv = this.invoice(invoiceId);
+    inv.netPaymentsApplied = inv.netPaymentsApplied.plus(this.applicable(inv, amount));
+  }
+
+  /** Applies a credit memo's amount to an invoice; it lowers the Balance. */
+  applyCredit(invoiceId: string, amount: string): void {
+    const inv = this.invoice(invoiceId);
+    inv.netCreditsApplied = inv.netCreditsApplied.plus(this.applicable(inv, amount));
+  }
+
+  /** Sets Invoice.Status to Canceled, as an admin can. */
+  cancelInvoice(invoiceId: string): void {
+    this.invoice(invoiceId).status = 'Canceled';
+  }
+
+  private invoice(invoiceId: string): StoredInvoice {
+    const id = toId18(invoiceId);
+    const inv = this.stored.find((i) => i.id === id);
+    if (!inv) throw new Error(`no invoice ${invoiceId}`);
+    return inv;
+  }
+
+  private applicable(inv: StoredInvoice, amount: string): Money {
+    const value = new Money(amount);
+    if (value.isNegative() || value.greaterThan(balanceOf(inv))) throw new Error(`${amount} is not between 0 and the balance ${balanceOf(inv).toFixed(2)}`);
+    return value;
+  }
+
+  private restoreSeed(): void {
+    this.fulfillmentOrders = new Map(
+      this.orderSummaries.flatMap((os) => os.fulfillmentOrders.map((fo) => [fo.id, { seed: fo, orderSummary: os, invoiceId: null }] as const)),
+    );
+    this.stored = [];
+    this.locators = new Map();
+    this.nextDocumentNumber = 1;
+    this.used = 0;
+  }
+
+  /**
+   * Every /services/data request: the session, then the daily limit, then the API version. Each counted request
+   * is answered with Sforce-Limit-Info; a request past the limit is refused and not counted.
+   */
+  private async guard(req: EmulatorRequest, next: () => Promise<EmulatorResponse>): Promise<EmulatorResponse> {
+    if (req.path !== API_ROOT && !req.path.startsWith(`${API_ROOT}/`)) return next();
+    const match = /^(?:Bearer|OAuth)\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
+    if (!match || !this.tokens.has(match[1]!)) return classic(401, 'INVALID_SESSION_ID', MESSAGE.invalidSession);
+
+    const limitInfo = () => ({ 'Sforce-Limit-Info': `api-usage=${this.used}/${this.apiRequestLimit}` });
+    if (this.used >= this.apiRequestLimit) return { ...classic(403, 'REQUEST_LIMIT_EXCEEDED', MESSAGE.limitExceeded), headers: limitInfo() };
+    this.used += 1;
+
+    const version = /^\/services\/data\/v(\d+)\.0(?:\/|$)/.exec(req.path);
+    const supported = version !== null && Number(version[1]) >= MIN_API_VERSION && Number(version[1]) <= this.maxApiVersion;
+    const res = supported ? await next() : classic(404, 'NOT_FOUND', MESSAGE.notFound);
+    return { ...res, headers: { ...res.headers, ...limitInfo() } };
+  }
+
+  // POST …/fulfillment-orders/{id}/actions/create-invoice -----------------------------------------------------------
+
+  private createOne(req: EmulatorRequest): EmulatorResponse {
+    const refused = refuseBody(req, []);
+    if (refused) return refused;
+    const raw = req.params.fulfillmentOrderId ?? '';
+    const id = toId18(raw);
+    if (!id) return errorWithOutput(400, 'INVALID_ID_FIELD', `Invalid identifier: ${raw}`);
+    const fo = this.fulfillmentOrders.get(id);
+    if (!fo) return errorWithOutput(404, 'NOT_FOUND', MESSAGE.notFound);
+    if (fo.invoiceId) return errorWithOutput(400, 'DUPLICATE_VALUE', alreadyInvoiced(id, fo.invoiceId), fo.invoiceId);
+    // A fulfillment order in a status that cannot be invoiced: the request is processed, and the output says why not.
+    if (fo.seed.status === 'Cancelled') return { status: 201, body: { errors: [{ errorCode: 'INVALID_STATUS', message: cannotInvoice(id, fo.seed.status) }], invoiceId: null, success: false } };
+    const invoice = this.issue(fo);
+    return { status: 201, body: { errors: [], invoiceId: invoice.id, success: true } };
+  }
+
+  // POST …/fulfillment-orders/actions/create-multiple-invoices ------------------------------------------------------
+
+  /** [assumed] `{ fulfillmentOrderIds }` → `{ errors, invoiceIds, success }`: invoices what it can, reports the rest. */
+  private createMultiple(req: EmulatorRequest): EmulatorResponse {
+    if (Number(/^v(\d+)/.exec(req.params.version ?? '')?.[1]) < MULTIPLE_INVOICES_MIN_VERSION) return classic(404, 'NOT_FOUND', MESSAGE.notFound);
+    const refused = refuseBody(req, ['fulfillmentOrderIds']);
+    if (refused) return refused;
+    const ids = isRecord(req.body) ? req.body.fulfillmentOrderIds : undefined;
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((i) => typeof i === 'string')) {
+      const message = 'Specify at least one fulfillment order ID in fulfillmentOrderIds.';
+      return { status: 400, body: { enhancedErrorType: null, errorCode: 'INVALID_API_INPUT', message, output: { errors: [{ errorCode: 'INVALID_API_INPUT', message }], invoiceIds: [], success: false } } };
+    }
+    const errors: Array<{ errorCode: string; message: string }> = [];
+    const invoiceIds: string[] = [];
+    for (const raw of ids as string[]) {
+      const id = toId18(raw);
+      const fo = id ? this.fulfillmentOrders.get(id) : undefined;
+      if (!id) errors.push({ errorCode: 'INVALID_ID_FIELD', message: `Invalid identifier: ${raw}` });
+      else if (!fo) errors.push({ errorCode: 'NOT_FOUND', message: `${MESSAGE.notFound}: ${id}` });
+      else if (fo.invoiceId) errors.push({ errorCode: 'DUPLICATE_VALUE', message: alreadyInvoiced(id, fo.invoiceId) });
+      else if (fo.seed.status === 'Cancelled') errors.push({ errorCode: 'INVALID_STATUS', message: cannotInvoice(id, fo.seed.status) });
+      else invoiceIds.push(this.issue(fo).id);
+    }
+    return { status: 201, body: { errors, invoiceIds, success: errors.length === 0 } };
+  }
+
+  private issue(fo: FulfillmentOrderState): StoredInvoice {
+    const at = this.now();
+    const priced = priceFulfillmentOrder(fo.seed);
+    const id = randomSalesforceId('3tt');
+    const invoiceDate = at.toISOString().slice(0, 10);
+    const due = new Date(`${invoiceDate}T00:00:00Z`);
+    due.setUTCDate(due.getUTCDate() + fo.orderSummary.paymentTermDays);
+    const invoice: StoredInvoice = {
+      id,
+      documentNumber: `INV-${String(this.nextDocumentNumber++).padStart(10, '0')}`,
+      status: 'Posted',
+      invoiceDate,
+      dueDate: due.toISOString().slice(0, 10),
+      currency: fo.orderSummary.currency,
+      totalAmount: priced.totalAmount,
+      totalTaxAmount: priced.totalTaxAmount,
+      totalAmountWithTax: priced.totalAmountWithTax,
+      netPaymentsApplied: ZERO,
+      netCreditsApplied: ZERO,
+      orderSummaryId: fo.orderSummary.id,
+      fulfillmentOrderId: fo.seed.id,
+      createdDate: at.toISOString().replace('Z', '+0000'),
+      lines: priced.lines.map((l) => ({ ...l, id: randomSalesforceId('5TV'), invoiceId: id })),
+    };
+    fo.invoiceId = id;
+    this.stored.push(invoice);
+    return invoice;
+  }
+
+  // GET …/query?q= and GET …/query/{locator}-{offset} ---------------------------------------------------------------
+
+  private query(req: EmulatorRequest): EmulatorResponse {
+    const q = firstValue(req.query.q);
+    if (q === undefined || q.trim() === '') return classic(400, 'MALFORMED_QUERY', MESSAGE.noQuery);
+    try {
+      return this.page(req.params.version!, this.select(q, req.params.version!), 0);
+    } catch (err) {
+      if (err instanceof SoqlError) return classic(400, err.errorCode, err.message);
+      throw err;
+    }
+  }
+
+  private queryMore(req: EmulatorRequest): EmulatorResponse {
+    const match = /^([a-zA-Z0-9]{15,18})-(\d+)$/.exec(req.params.locator ?? '');
+    const locator = match ? this.locators.get(match[1]!) : undefined;
+    if (!match || !locator || locator.version !== req.params.version || Number(match[2]) >= locator.records.length) {
+      return classic(400, 'INVALID_QUERY_LOCATOR', MESSAGE.invalidLocator);
+    }
+    return this.page(locator.version, locator.records, Number(match[2]), match[1]);
+  }
+
+  /** One page of a result; a result longer than a page gets a query locator that later pages are read through. */
+  private page(version: string, records: Row[], offset: number, locatorId?: string): EmulatorResponse {
+    const end = offset + this.queryPageSize;
+    if (offset === 0 && end >= records.length) return { status: 200, body: { totalSize: records.length, done: true, records } };
+    let id = locatorId;
+    if (!id) {
+      id = randomSalesforceId('01g');
+      this.locators.set(id, { version, records });
+    }
+    const done = end >= records.length;
+    const body: Record<string, unknown> = { totalSize: records.length, done };
+    if (!done) body.nextRecordsUrl = `${API_ROOT}/${version}/query/${id}-${end}`;
+    body.records = records.slice(offset, end);
+    return { status: 200, body };
+  }
+
+  /** Runs one SELECT of the documented form over the org's records; the selected fields in the order asked. */
+  private select(soql: string, version: string): Row[] {
+    const parsed = parseSoql(soql);
+    const type = SOBJECTS[parsed.object.name.toLowerCase()];
+    if (!type) {
+      throw new SoqlError(
+        'INVALID_TYPE',
+        positioned(soql, parsed.object.position, `sObject type '${parsed.object.name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`),
+      );
+    }
+    const field = (name: string, position: number): string => {
+      const canonical = Object.keys(type.fields).find((f) => f.toLowerCase() === name.toLowerCase());
+      if (canonical) return canonical;
+      throw new SoqlError(
+        'INVALID_FIELD',
+        positioned(soql, position, `No such column '${name}' on entity '${type.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`),
+      );
+    };
+    const fields = parsed.fields.map((f) => field(f.name, f.position));
+    const filterField = field(parsed.filter.field, parsed.filter.position);
+    const wanted = new Set(
+      parsed.filter.values.map(({ value }) => {
+        if (type.fields[filterField] !== 'id') return value;
+        const id = toId18(value);
+        if (!id) throw new SoqlError('INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${value}`);
+        return id;
+      }),
+    );
+    return this.rows(type.name)
+      .filter((row) => wanted.has(String(row[filterField])))
+      .map((row) => {
+        const out: Record<string, unknown> = { attributes: { type: type.name, url: `${API_ROOT}/${version}/sobjects/${type.name}/${row.Id}` } };
+        for (const f of fields) out[f] = row[f];
+        return out as Row;
+      });
+  }
+
+  private rows(type: SObjectType['name']): Row[] {
+    const num = (d: Money): number => d.toNumber();
+    switch (type) {
+      case 'FulfillmentOrder':
+        return [...this.fulfillmentOrders.values()].map((fo) => ({ Id: fo.seed.id, OrderSummaryId: fo.orderSummary.id, InvoiceId: fo.invoiceId, Status: fo.seed.status }));
+      case 'Invoice':
+        return this.stored.map((inv) => ({
+          Id: inv.id,
+          DocumentNumber: inv.documentNumber,
+          Status: inv.status,
+          InvoiceDate: inv.invoiceDate,
+          DueDate: inv.dueDate,
+          CurrencyIsoCode: inv.currency,
+          TotalAmount: num(inv.totalAmount),
+          TotalTaxAmount: num(inv.totalTaxAmount),
+          TotalAmountWithTax: num(inv.totalAmountWithTax),
+          Balance: num(balanceOf(inv)),
+          NetPaymentsApplied: num(inv.netPaymentsApplied),
+          NetCreditsApplied: num(inv.netCreditsApplied),
+          ReferenceEntityId: inv.orderSummaryId,
+          CreatedDate: inv.createdDate,
+        }));
+      case 'InvoiceLine':
+        return this.stored.flatMap((inv) =>
+          inv.lines.map((l) => ({
+            Id: l.id,
+            InvoiceId: l.invoiceId,
+            Type: 'Charge',
+            Description: l.description,
+            Product2Id: l.productId,
+            Quantity: num(l.quantity),
+            UnitPrice: num(l.unitPrice),
+            LineAmount: num(l.lineAmount),
+            ChargeAmount: num(l.chargeAmount),
+            TaxAmount: num(l.taxAmount),
+            TaxRate: num(l.taxRate),
+            TaxCode: l.taxCode,
+            TaxName: l.taxName,
+          })),
+        );
+    }
+  }
+}
+
+/** Creates a Salesforce emulator and starts it; scripts use this. */
+export async function startSalesforceEmulator(options: SalesforceEmulatorOptions & { port?: number; host?: string } = {}): Promise<SalesforceEmulator> {
+  const { port, host, ...rest } = options;
+  const emulator = new SalesforceEmulator(rest);
+  await emulator.start(port, host);
+  return emulator;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+const balanceOf = (inv: StoredInvoice): Money => inv.totalAmountWithTax.minus(inv.netPaymentsApplied).minus(inv.netCreditsApplied);
+
+const alreadyInvoiced = (foId: string, invoiceId: string) => `The fulfillment order ${foId} already has an invoice: ${invoiceId}.`;
+
+const cannotInvoice = (foId: string, status: string) => `You can't create an invoice for fulfillment order ${foId} because its status is ${status}.`;
+
+/** Connect's JSON reader: the body is optional, but when sent it must be an object with only the input's properties. */
+function refuseBody(req: EmulatorRequest, properties: string[]): EmulatorResponse | undefined {
+  if (req.rawBody.length === 0) return undefined;
+  if (!isRecord(req.body)) return classic(400, 'JSON_PARSER_ERROR', 'The request body is not a JSON object.');
+  const unknown = Object.keys(req.body).find((k) => !properties.includes(k));
+  return unknown === undefined ? undefined : classic(400, 'JSON_PARSER_ERROR', `Unrecognized field "${unknown}"`);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const firstValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+if (require.main === module) {
+  const port = Number(process.env.SALESFORCE_EMULATOR_PORT ?? 0);
+  startSalesforceEmulator({ port }).then(
+    (emulator) => {
+      process.stdout.write(`Salesforce emulator (instance URL): ${emulator.baseUrl}\nAccess token: ${SALESFORCE_SANDBOX_TOKEN}\n`);
+      const stop = () => void emulator.stop().then(() => process.exit(0));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    },
+    (err: unknown) => {
+      process.stderr.write(`Salesforce emulator failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
