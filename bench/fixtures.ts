@@ -1,3 +1,5 @@
+import { salesforceId } from '../src/sandbox/salesforce/salesforce.ids';
+import { SALESFORCE_SANDBOX_PRODUCTS, type SalesforceOrderSummarySeed } from '../src/sandbox/salesforce/salesforce.seed';
 import type { SallaOrderSeed, SallaStoreSeed } from '../src/sandbox/salla/salla.seed';
 import { SALLA_SANDBOX_TOKEN } from '../src/sandbox/salla/salla.seed';
 
@@ -37,4 +39,27 @@ export function sallaBenchStore(count: number): SallaStoreSeed {
     tokens: [{ token: SALLA_SANDBOX_TOKEN, scopes: ['orders.read_write'] }],
     orders,
   };
+}
+
+/** `count` Salesforce order summaries of one fulfillment order each (two lines, CA sales tax). */
+export function salesforceBenchOrders(count: number): SalesforceOrderSummarySeed[] {
+  const P = SALESFORCE_SANDBOX_PRODUCTS;
+  const tax = { name: 'California Sales Tax', code: 'US-CA', ratePercent: '8.25' };
+  return Array.from({ length: count }, (_, i) => ({
+    id: salesforceId('1Os', 900_000 + i),
+    orderNumber: String(90_000_000 + i),
+    accountName: `Bench account ${i}`,
+    currency: 'USD' as const,
+    paymentTermDays: 30,
+    fulfillmentOrders: [
+      {
+        id: salesforceId('0a3', 900_000 + i),
+        status: 'Fulfilled' as const,
+        lines: [
+          { product: P.trailShoes, quantity: String(1 + (i % 3)), unitPrice: '129.99', adjustment: '0.00', tax },
+          { product: P.shipping, quantity: '1', unitPrice: '9.95', adjustment: '0.00', tax },
+        ],
+      },
+    ],
+  }));
 }

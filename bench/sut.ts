@@ -5,14 +5,17 @@ import type { Database } from '../src/ledger/database';
 import { Ledger } from '../src/ledger/ledger';
 import { openDatabase } from '../src/ledger/open';
 import { ProviderRegistry } from '../src/providers/registry';
+import { SalesforceProvider } from '../src/providers/salesforce/salesforce.provider';
 import { SallaProvider } from '../src/providers/salla/salla.provider';
+import { SalesforceEmulator } from '../src/sandbox/salesforce/salesforce.emulator';
+import { SALESFORCE_SANDBOX_TOKEN } from '../src/sandbox/salesforce/salesforce.seed';
 import { SallaEmulator } from '../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_TOKEN } from '../src/sandbox/salla/salla.seed';
 import { createApp, DEFAULT_TENANT, type App } from '../src/server/app';
 import { ORDERS_SDL } from '../examples/orders-subgraph/schema';
 import { startOrdersSubgraph } from '../examples/orders-subgraph/server';
 import { composeSupergraph, startGateway } from '../examples/supergraph/gateway';
-import { FIRST_BENCH_ORDER, sallaBenchStore } from './fixtures';
+import { FIRST_BENCH_ORDER, salesforceBenchOrders, sallaBenchStore } from './fixtures';
 import { startSdlFirstBaseline } from './sdl-first';
 
 /**
@@ -37,15 +40,23 @@ export type SutRequest = { type: 'counters'; store: 'pglite' | 'postgres' } | { 
 const PAGE = 50;
 const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
 
+let salesforce: SalesforceEmulator;
+
 async function appOn(db: Database, salla: SallaEmulator, naiveLoaders = false): Promise<{ app: App; url: string }> {
-  const provider = new SallaProvider({ baseUrl: salla.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, readConcurrency: 16 });
-  const app = await createApp({ db, providers: new ProviderRegistry([provider]), logger, production: true, naiveLoaders });
+  const providers = new ProviderRegistry([
+    new SallaProvider({ baseUrl: salla.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, readConcurrency: 16 }),
+    new SalesforceProvider({ instanceUrl: salesforce.baseUrl, accessToken: SALESFORCE_SANDBOX_TOKEN, apiVersion: '62.0', readConcurrency: 16 }),
+  ]);
+  const app = await createApp({ db, providers, logger, production: true, naiveLoaders });
   return { app, url: await app.listen(0, '127.0.0.1') };
 }
 
 async function main(): Promise<void> {
   const salla = new SallaEmulator({ stores: [sallaBenchStore(150_000)], rateLimitPerMinute: 1e9 });
   await salla.start(0);
+  const salesforceOrders = salesforceBenchOrders(PAGE);
+  salesforce = new SalesforceEmulator({ orderSummaries: salesforceOrders, apiRequestLimit: 1e9 });
+  await salesforce.start(0);
   const pglite = await openDatabase({ dataDir: 'memory://' });
   const pgUrl = process.env.BENCH_PG_URL;
   const pg = pgUrl ? await openDatabase({ databaseUrl: pgUrl, dataDir: '', schema: process.env.BENCH_PG_SCHEMA }) : null;
@@ -64,8 +75,22 @@ async function main(): Promise<void> {
     });
     if (out.userErrors.length) throw new Error(JSON.stringify(out.userErrors));
   }
+  for (const summary of salesforceOrders) {
+    const out = await batched.app.invoices.create({
+      tenantId: DEFAULT_TENANT,
+      provider: 'SALESFORCE',
+      branch: 'salesforce',
+      input: { fulfillmentOrderId: summary.fulfillmentOrders[0]!.id },
+      recordedInput: { fulfillmentOrderId: summary.fulfillmentOrders[0]!.id },
+    });
+    if (out.userErrors.length) throw new Error(JSON.stringify(out.userErrors));
+  }
+  const catalog = [
+    ...orderIds.map((id) => ({ id, provider: 'SALLA', currencyCode: 'SAR' })),
+    ...salesforceOrders.map((o) => ({ id: o.id, provider: 'SALESFORCE', currencyCode: 'USD' })),
+  ];
   const orders = await startOrdersSubgraph(
-    orderIds.map((id, i) => ({ id, number: `#${id}`, provider: 'SALLA', total: '0.00', currencyCode: 'SAR', createdAt: new Date(Date.UTC(2026, 0, 1) + i).toISOString() })),
+    catalog.map((o, i) => ({ ...o, number: `#${o.id}`, total: '0.00', createdAt: new Date(Date.UTC(2026, 0, 1) + i).toISOString() })),
   );
   const sdl = await renderSchemaFile();
   const [gatewayBatched, gatewayNaive] = await Promise.all(
@@ -91,11 +116,11 @@ async function main(): Promise<void> {
     if (msg.type === 'counters') {
       const db = msg.store === 'postgres' && pg ? pg : pglite;
       // The call log only counts; dropping old entries keeps a long run's memory flat.
-      const providerCalls = salla.server.calls.length;
+      const providerCalls = salla.server.calls.length + salesforce.server.calls.length;
       process.send!({ type: 'counters', providerCalls, ledgerQueries: db.stats.queries });
     } else if (msg.type === 'stop') {
       await Promise.allSettled([gatewayBatched!.stop(), gatewayNaive!.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop()]);
-      await Promise.allSettled([pglite.close(), pg?.close(), salla.stop()]);
+      await Promise.allSettled([pglite.close(), pg?.close(), salla.stop(), salesforce.stop()]);
       process.exit(0);
     }
   });
