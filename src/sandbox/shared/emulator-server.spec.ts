@@ -294,3 +294,23 @@ describe('EmulatorServer', () => {
     });
   });
 });
+
+describe('resetCalls and requests still held', () => {
+  it('does not log, after a reset, a request that began before it', async () => {
+    const server = new EmulatorServer();
+    server.post('/x', () => ({ status: 200, body: {} }));
+    const origin = await server.start(0);
+    try {
+      server.injectFault({ method: 'POST', delayMs: 150 });
+      const late = fetch(`${origin}/x`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      await new Promise((r) => setTimeout(r, 30));
+      server.resetCalls();
+      await late;
+      expect(server.calls).toHaveLength(0);
+      await fetch(`${origin}/x`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      expect(server.calls).toHaveLength(1);
+    } finally {
+      await server.stop();
+    }
+  });
+});
