@@ -17,17 +17,10 @@ import { SallaEmulator } from '../sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_TOKEN } from '../sandbox/salla/salla.seed';
 import { ZuoraEmulator } from '../sandbox/zuora/zuora.emulator';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET } from '../sandbox/zuora/zuora.seed';
-import type { EmulatorServer } from '../sandbox/shared/emulator-server';
+import type { ProviderEmulator } from '../sandbox/shared/provider-emulator';
 import type { Config } from './config';
 
-/** What the wiring and the tests need of any provider's sandbox emulator. */
-export interface Emulator {
-  readonly server: EmulatorServer;
-  readonly baseUrl: string;
-  start(port?: number): Promise<string>;
-  stop(): Promise<void>;
-  reset(): void;
-}
+export type Emulator = ProviderEmulator;
 
 export interface StartedProviders {
   registry: ProviderRegistry;

@@ -10,6 +10,7 @@ import {
 } from '../../sandbox/commerce/commerce.seed';
 import type { CommerceCreateInput } from './commerce.input';
 import { CommerceProvider, type CommerceConfig } from './commerce.provider';
+import { providerFailure } from '../../../test/support/provider-failure';
 
 /** The data source against the Commerce emulator over real HTTP: the same code path as against the real API. */
 describe('CommerceProvider over HTTP (sandbox emulator)', () => {
@@ -19,15 +20,7 @@ describe('CommerceProvider over HTTP (sandbox emulator)', () => {
   const order = (orderId: string): CommerceCreateInput => ({ orderId });
   const ctx = { idempotencyKey: 'k' };
   const ref = (providerInvoiceId: string, orderId = '') => ({ provider: 'COMMERCE' as const, providerInvoiceId, orderId });
-  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return err;
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  };
+  const failure = providerFailure;
   const details = (d: InvoiceDetails | Error | undefined): InvoiceDetails => {
     if (!d || d instanceof Error) throw d ?? new Error('no entry');
     return d;

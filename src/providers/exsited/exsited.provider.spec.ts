@@ -10,6 +10,7 @@ import {
 import type { ExsitedCreateInput } from './exsited.input';
 import { derivedInvoiceId, ExsitedProvider, type ExsitedConfig } from './exsited.provider';
 import { EXSITED_ID } from './exsited.rules';
+import { providerFailure } from '../../../test/support/provider-failure';
 
 const TOKEN_PATH = '/api/v1/oauth2/token';
 const credentials = { clientId: EXSITED_SANDBOX_CLIENT_ID, clientSecret: EXSITED_SANDBOX_CLIENT_SECRET };
@@ -25,15 +26,7 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
   const apiCalls = (method?: string) => exsited.server.countCalls(method, '/api/v3');
   const unauthorizedCalls = () => exsited.server.calls.filter((c) => c.status === 401).length;
   const money = (m: { amount: { toFixed(n: number): string }; currencyCode: string } | null) => (m ? `${m.amount.toFixed(2)} ${m.currencyCode}` : null);
-  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return err;
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  };
+  const failure = providerFailure;
   /** Another app with the same credentials takes a token: Exsited ends ours. */
   const signInElsewhere = () =>
     fetch(`${exsited.baseUrl}${TOKEN_PATH}`, {

@@ -11,6 +11,7 @@ import {
   type SalesforceOrderSummarySeed,
 } from '../../sandbox/salesforce/salesforce.seed';
 import { SalesforceProvider, type SalesforceConfig } from './salesforce.provider';
+import { providerFailure } from '../../../test/support/provider-failure';
 
 /** 20 more fulfillment orders of one order summary, two lines each: enough for a page of invoices. */
 const BULK_ORDER: SalesforceOrderSummarySeed = {
@@ -42,15 +43,7 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
   const ref = (d: InvoiceDetails): ProviderInvoiceRef => ({ provider: 'SALESFORCE', providerInvoiceId: d.header.providerInvoiceId, orderId: d.header.orderId });
   const money = (m: Money | null) => (m ? `${m.amount.toFixed(2)} ${m.currencyCode}` : null);
   const calls = (emulator = salesforce) => emulator.server.calls.map((c) => `${c.method} ${c.path.replace(/^\/services\/data\/v\d+\.0/, '')}`);
-  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return err;
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  };
+  const failure = providerFailure;
   /** Invoices for fulfillment orders, with the call log cleared after. */
   const invoiced = async (ids: string[], emulator = salesforce): Promise<InvoiceDetails[]> => {
     const made: InvoiceDetails[] = [];

@@ -4,6 +4,7 @@ import { SallaEmulator } from '../../sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_READONLY_TOKEN, SALLA_SANDBOX_SALLA_ISSUER_TOKEN, SALLA_SANDBOX_TOKEN } from '../../sandbox/salla/salla.seed';
 import type { SallaCreateInput } from './salla.input';
 import { SallaProvider } from './salla.provider';
+import { providerFailure } from '../../../test/support/provider-failure';
 
 /** The data source against the Salla emulator over real HTTP: the same code path as against api.salla.dev. */
 describe('SallaProvider over HTTP (sandbox emulator)', () => {
@@ -11,15 +12,7 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
   const provider = (token = SALLA_SANDBOX_TOKEN, extra: Partial<ConstructorParameters<typeof SallaProvider>[0]> = {}) =>
     new SallaProvider({ baseUrl: salla.baseUrl, accessToken: token, timeoutMs: 1_000, ...extra });
   const url = (orderId: string, type: SallaCreateInput['type'] = 'tax_invoice'): SallaCreateInput => ({ orderId, type, dataType: 'url', url: 'https://x.example/i.pdf' });
-  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return err;
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  };
+  const failure = providerFailure;
 
   beforeAll(async () => {
     salla = new SallaEmulator();

@@ -5,6 +5,7 @@ import { ZuoraEmulator } from '../../sandbox/zuora/zuora.emulator';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET, zuoraSandboxTenant } from '../../sandbox/zuora/zuora.seed';
 import type { ZuoraCreateInput, ZuoraFulfillment } from './zuora.input';
 import { ZuoraProvider, type ZuoraConfig } from './zuora.provider';
+import { providerFailure } from '../../../test/support/provider-failure';
 
 /** Line items of the sandbox (see zuora.seed.ts). */
 const FILTER = '4028828c82819b740182821bb23e15c4'; // O-00000101, A00000001 (USD, no tax), 20 × 10.00
@@ -39,15 +40,7 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
   let zuoraNow: Date;
   const provider = (extra: Partial<ZuoraConfig> = {}) =>
     new ZuoraProvider({ baseUrl: zuora.baseUrl, credentials: CREDENTIALS, timeoutMs: 1_000, now: () => new Date(`${TODAY}T12:00:00Z`), ...extra });
-  const failure = async (p: Promise<unknown>): Promise<ProviderError> => {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return err;
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  };
+  const failure = providerFailure;
   const calls = (method: string, path: string | RegExp) => zuora.server.countCalls(method, path);
   const ref = (d: InvoiceDetails) => ({ provider: 'ZUORA' as const, providerInvoiceId: d.header.providerInvoiceId, orderId: d.header.orderId });
 

@@ -9,6 +9,7 @@ import {
   type CommerceOrderSeed,
 } from './commerce.seed';
 import { OBJECT_ID, ObjectIdGenerator, type ObjectIdSeed } from './object-id';
+import { ProviderEmulator } from '../shared/provider-emulator';
 
 /**
  * An HTTP emulator of the Commerce API's invoice endpoints: POST /invoices as seed 001 documents it, and the two
@@ -74,8 +75,8 @@ export function commerceOrderTotal(order: CommerceOrderSeed): Decimal {
   }, new Decimal(0));
 }
 
-export class CommerceEmulator {
-  readonly server: EmulatorServer;
+export class CommerceEmulator extends ProviderEmulator {
+  override readonly server: EmulatorServer;
   /** The orders served (and restored by `reset()`). */
   readonly orders: readonly CommerceOrderSeed[];
   private readonly now: () => Date;
@@ -86,6 +87,7 @@ export class CommerceEmulator {
   private ids!: ObjectIdGenerator;
 
   constructor(options: CommerceEmulatorOptions = {}) {
+    super();
     this.orders = options.orders ?? COMMERCE_SANDBOX_ORDERS;
     this.now = options.now ?? (() => new Date());
     this.objectIdSeed = options.objectIds;
@@ -103,22 +105,15 @@ export class CommerceEmulator {
     this.restoreSeed();
   }
 
-  /** Listens on a loopback port (0: any free one); resolves to the origin. */
-  start(port = 0, host = '127.0.0.1'): Promise<string> {
-    return this.server.start(port, host);
-  }
 
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
 
   /** What a client uses as the API's base URL (COMMERCE_BASE_URL). */
-  get baseUrl(): string {
+  override get baseUrl(): string {
     return `${this.server.url}${API}`;
   }
 
   /** Back to the seed: no invoices, the id counter restarted, an empty call log, no staged faults. */
-  reset(): void {
+  override reset(): void {
     this.restoreSeed();
     this.server.resetCalls();
     this.server.clearFaults();

@@ -10,6 +10,7 @@ import {
   type ExsitedSandboxSeed,
   type ExsitedTaxCodeSeed,
 } from './exsited.seed';
+import { ProviderEmulator } from '../shared/provider-emulator';
 
 /**
  * An HTTP emulator of the Exsited endpoints this project uses (seed 002 and PROVIDERS.md): OAuth client-credentials
@@ -146,8 +147,8 @@ const errors = (status: number, ...messages: string[]): EmulatorResponse => ({ s
 // ---------------------------------------------------------------------------------------------------------------
 // The emulator
 
-export class ExsitedEmulator {
-  readonly server: EmulatorServer;
+export class ExsitedEmulator extends ProviderEmulator {
+  override readonly server: EmulatorServer;
   /** Served data, restored by `reset()`. */
   readonly seed: ExsitedSandboxSeed;
   private readonly now: () => Date;
@@ -160,6 +161,7 @@ export class ExsitedEmulator {
   private nextInvoiceNumber = 1;
 
   constructor(options: ExsitedEmulatorOptions = {}) {
+    super();
     this.seed = options.seed ?? exsitedSandboxSeed();
     this.now = options.now ?? (() => new Date());
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
@@ -177,22 +179,15 @@ export class ExsitedEmulator {
     this.server.get(`${API}/invoices/:invoiceId`, (req) => this.readOne(req));
   }
 
-  /** Listens on a loopback port (0: any free one); resolves to the origin. */
-  start(port = 0, host = '127.0.0.1'): Promise<string> {
-    return this.server.start(port, host);
-  }
 
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
 
   /** What a client uses as Exsited's base, like https://api.exsited.com (paths start with /api/...). */
-  get baseUrl(): string {
+  override get baseUrl(): string {
     return this.server.url;
   }
 
   /** Back to the seed: no invoices, no tokens, an empty call log, no staged faults. */
-  reset(): void {
+  override reset(): void {
     this.invoicesById = new Map();
     this.tokens = new Map();
     this.currentToken = new Map();

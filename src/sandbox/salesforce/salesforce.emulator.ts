@@ -9,6 +9,7 @@ import {
   type SalesforceOrderSummarySeed,
 } from './salesforce.seed';
 import { parseSoql, positioned, SoqlError } from './salesforce.soql';
+import { ProviderEmulator } from '../shared/provider-emulator';
 
 /**
  * An HTTP emulator of the parts of a Salesforce org that invoicing uses (seed 000 and Salesforce's public docs):
@@ -230,8 +231,8 @@ function errorWithOutput(status: number, errorCode: string, message: string, inv
 // ---------------------------------------------------------------------------------------------------------------
 // The emulator
 
-export class SalesforceEmulator {
-  readonly server: EmulatorServer;
+export class SalesforceEmulator extends ProviderEmulator {
+  override readonly server: EmulatorServer;
   /** The order summaries served (and restored by `reset()`). */
   readonly orderSummaries: readonly SalesforceOrderSummarySeed[];
   private readonly now: () => Date;
@@ -246,6 +247,7 @@ export class SalesforceEmulator {
   private used = 0;
 
   constructor(options: SalesforceEmulatorOptions = {}) {
+    super();
     this.orderSummaries = options.orderSummaries ?? SALESFORCE_SANDBOX_ORDER_SUMMARIES;
     this.now = options.now ?? (() => new Date());
     this.apiRequestLimit = options.apiRequestLimit ?? DEFAULT_API_REQUEST_LIMIT;
@@ -268,17 +270,10 @@ export class SalesforceEmulator {
     this.restoreSeed();
   }
 
-  /** Listens on a loopback port (0: any free one); resolves to the origin. */
-  start(port = 0, host = '127.0.0.1'): Promise<string> {
-    return this.server.start(port, host);
-  }
 
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
 
   /** The org's instance URL (what SALESFORCE_INSTANCE_URL names for a real org): the emulator's origin. */
-  get baseUrl(): string {
+  override get baseUrl(): string {
     return this.server.url;
   }
 
@@ -288,7 +283,7 @@ export class SalesforceEmulator {
   }
 
   /** Back to the seed: no invoices, no query locators, API usage 0, an empty call log, no staged faults. */
-  reset(): void {
+  override reset(): void {
     this.restoreSeed();
     this.server.resetCalls();
     this.server.clearFaults();

@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { EmulatorServer, parseMultipart, type EmulatorRequest, type EmulatorResponse, type MultipartFile } from '../shared/emulator-server';
 import { sallaSandboxStores, type SallaItemType, type SallaOrderSeed, type SallaScope, type SallaStoreSeed } from './salla.seed';
+import { ProviderEmulator } from '../shared/provider-emulator';
 
 /**
  * An HTTP emulator of Salla's Merchant API invoice endpoints (seed 003 and Salla's public docs): create, read one,
@@ -351,8 +352,8 @@ class LeakyBucket {
 // ---------------------------------------------------------------------------------------------------------------
 // The emulator
 
-export class SallaEmulator {
-  readonly server: EmulatorServer;
+export class SallaEmulator extends ProviderEmulator {
+  override readonly server: EmulatorServer;
   /** The stores, tokens and orders served (and restored by `reset()`). */
   readonly seeds: readonly SallaStoreSeed[];
   private readonly now: () => Date;
@@ -365,6 +366,7 @@ export class SallaEmulator {
   private buckets = new Map<number, LeakyBucket>();
 
   constructor(options: SallaEmulatorOptions = {}) {
+    super();
     this.seeds = options.stores ?? sallaSandboxStores();
     this.now = options.now ?? (() => new Date());
     this.clock = options.clock ?? Date.now;
@@ -383,22 +385,15 @@ export class SallaEmulator {
     this.restoreSeed();
   }
 
-  /** Listens on a loopback port (0: any free one); resolves to the origin. */
-  start(port = 0, host = '127.0.0.1'): Promise<string> {
-    return this.server.start(port, host);
-  }
 
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
 
   /** What a client uses as Salla's base, like https://api.salla.dev/admin/v2. */
-  get baseUrl(): string {
+  override get baseUrl(): string {
     return `${this.server.url}${API}`;
   }
 
   /** Back to the seed: no invoices or files, full rate-limit buckets, an empty call log, no staged faults. */
-  reset(): void {
+  override reset(): void {
     this.restoreSeed();
     this.server.resetCalls();
     this.server.clearFaults();

@@ -11,6 +11,7 @@ import {
   type ZuoraTaxSeed,
   type ZuoraTenantSeed,
 } from './zuora.seed';
+import { ProviderEmulator } from '../shared/provider-emulator';
 
 /**
  * An HTTP emulator of the Zuora v1 API endpoints this project uses (seed 004, PROVIDERS.md and Zuora's public docs):
@@ -193,8 +194,8 @@ export interface ZuoraDocumentRecord {
 // ---------------------------------------------------------------------------------------------------------------
 // The emulator
 
-export class ZuoraEmulator {
-  readonly server: EmulatorServer;
+export class ZuoraEmulator extends ProviderEmulator {
+  override readonly server: EmulatorServer;
   /** The clients, accounts and orders served (and restored by `reset()`). */
   readonly tenant: ZuoraTenantSeed;
   private readonly now: () => Date;
@@ -211,6 +212,7 @@ export class ZuoraEmulator {
   private window = { startedAt: 0, used: 0 };
 
   constructor(options: ZuoraEmulatorOptions = {}) {
+    super();
     this.tenant = options.tenant ?? zuoraSandboxTenant();
     this.now = options.now ?? (() => new Date());
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
@@ -234,22 +236,15 @@ export class ZuoraEmulator {
     this.restoreSeed();
   }
 
-  /** Listens on a loopback port (0: any free one); resolves to the origin. */
-  start(port = 0, host = '127.0.0.1'): Promise<string> {
-    return this.server.start(port, host);
-  }
 
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
 
   /** What a client uses as Zuora's base, like https://rest.apisandbox.zuora.com (paths start with /oauth and /v1). */
-  get baseUrl(): string {
+  override get baseUrl(): string {
     return this.server.url;
   }
 
   /** Back to the seed: no tokens, fulfillments or documents, no stored idempotency keys, calls or faults. */
-  reset(): void {
+  override reset(): void {
     this.restoreSeed();
     this.server.resetCalls();
     this.server.clearFaults();
