@@ -114,6 +114,7 @@ export class InvoiceType {
   orderId!: string;
 }
 
+/** The GraphQL view of a ledger invoice. Money is formatted only when a query selects it (getters). */
 export function presentInvoice(i: Invoice): InvoiceType {
   return {
     id: i.id,
@@ -124,9 +125,15 @@ export function presentInvoice(i: Invoice): InvoiceType {
     status: i.status as InvoiceStatusEnum,
     issueDate: i.issueDate,
     dueDate: i.dueDate,
-    subtotal: presentMoney(i.subtotal),
-    taxTotal: presentMoney(i.taxTotal),
-    total: presentMoney(i.total),
+    get subtotal() {
+      return presentMoney(i.subtotal);
+    },
+    get taxTotal() {
+      return presentMoney(i.taxTotal);
+    },
+    get total() {
+      return presentMoney(i.total);
+    },
     documentUrl: i.documentUrl,
     createdAt: i.createdAt,
     orderId: i.orderId,
