@@ -206,6 +206,19 @@ describe(`InvoiceService (${storeName()})`, () => {
     expect(provider.creates).toHaveLength(1);
   });
 
+  it('a provider that acts but issues no invoice is a final refusal: a retry does not act again', async () => {
+    provider.create = async function (this: RecordingProvider, i: FakeInput) {
+      this.creates.push(i);
+      return [];
+    }.bind(provider);
+    const input = { orderId: nextOrder(), amount: '12' };
+    const first = await service.create(command(input, 'k-nothing'));
+    const again = await service.create(command(input, 'k-nothing'));
+    expect(first.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_REFUSED', field: ['salla'] })]);
+    expect(again.userErrors).toEqual(first.userErrors);
+    expect(provider.creates).toHaveLength(1);
+  });
+
   it('scopes keys per tenant', async () => {
     const input = { orderId: nextOrder(), amount: '11' };
     await service.create(command(input, 'k-tenant'));

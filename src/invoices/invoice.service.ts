@@ -153,6 +153,12 @@ export class InvoiceService {
     } catch (err) {
       return this.failed(attempt, cmd, err);
     }
+    if (details.length === 0) {
+      // The provider acted (a Zuora fulfillment, say) but issued no document: final, so a retry cannot act again.
+      const errors = [userError('PROVIDER_REFUSED', 'The provider accepted the request but issued no invoice (nothing was due for billing).', [cmd.branch])];
+      await this.ledger.fail(attempt.id, 'failed', 'final', errors);
+      return result([], errors);
+    }
     const invoices = await this.ledger.succeed(attempt.id, cmd.tenantId, details.map((d) => d.header));
     const byProviderId = new Map(details.map((d) => [d.header.providerInvoiceId, d]));
     return result(invoices, [], new Map(invoices.map((i) => [i.id, byProviderId.get(i.providerInvoiceId)!])));
