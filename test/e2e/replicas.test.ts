@@ -1,0 +1,59 @@
+import pino from 'pino';
+import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
+import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
+import { loadConfig } from '../../src/server/config';
+import { startServer, type RunningServer } from '../../src/server/main';
+import { dropTestSchema } from '../support/store';
+
+/**
+ * Two replicas of the subgraph (each its own server, service, connection pool and in-process state) on one
+ * PostgreSQL: the ledger alone must make a key's provider create happen once. Needs DATABASE_URL; the embedded
+ * store is one process's by design.
+ */
+const withPostgres = process.env.DATABASE_URL ? describe : describe.skip;
+
+withPostgres('idempotency across replicas on one PostgreSQL', () => {
+  const schema = `replicas_${Date.now().toString(36)}`;
+  const commerce = new CommerceEmulator();
+  let replicas: RunningServer[];
+
+  beforeAll(async () => {
+    await commerce.start(0);
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: process.env.DATABASE_URL!,
+      DATABASE_SCHEMA: schema,
+      COMMERCE_BASE_URL: commerce.baseUrl,
+      COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX_TOKEN,
+      COMMERCE_CURRENCY: 'USD',
+    };
+    // One after the other: the second finds the schema migrated (and would wait on the advisory lock otherwise).
+    replicas = [await startServer(loadConfig(env), pino({ level: 'silent' })), await startServer(loadConfig(env), pino({ level: 'silent' }))];
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await commerce.stop();
+    await dropTestSchema(schema);
+  });
+
+  it('100 concurrent requests with one key, spread over both, make one provider create and get one invoice', async () => {
+    // Hold the create long enough for every request to arrive while it is in flight.
+    commerce.server.injectFault({ method: 'POST', delayMs: 300 });
+    const body = JSON.stringify({
+      query: 'mutation ($i: CreateInvoiceInput!, $k: String) { createInvoice(input: $i, idempotencyKey: $k) { invoice { id } userErrors { code } } }',
+      variables: { i: { commerce: { orderId: '69ab2b77449866373d5e3e50' } }, k: 'one-key-for-everybody' },
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const res = await fetch(replicas[i % 2]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        return (await res.json()) as { data: { createInvoice: { invoice: { id: string } | null; userErrors: unknown[] } } };
+      }),
+    );
+    expect(answers.flatMap((a) => a.data.createInvoice.userErrors)).toEqual([]);
+    expect(new Set(answers.map((a) => a.data.createInvoice.invoice!.id)).size).toBe(1);
+    expect(commerce.server.countCalls('POST')).toBe(1);
+    expect(commerce.invoices()).toHaveLength(1);
+  });
+});
