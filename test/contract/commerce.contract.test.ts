@@ -10,6 +10,7 @@ import {
   COMMERCE_SANDBOX_TOKEN,
 } from '../../src/sandbox/commerce/commerce.seed';
 import { objectIdTime } from '../../src/sandbox/commerce/object-id';
+import { httpCall, type Answer, type CallOptions } from '../support/http-call';
 
 /**
  * The Commerce emulator against the seed's own examples (seed 001, copied to test/fixtures/commerce), over real
@@ -40,45 +41,12 @@ const sample = fixture('response.201.created.json').body;
 const SAMPLE_AT = new Date(sample.data.createdAt);
 const SAMPLE_IDS = { processUnique: sample.data.id.slice(8, 18), counter: parseInt(sample.data.id.slice(18), 16) };
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
-
-interface CallOptions {
-  /** The `accessToken` header; null sends none. Default: the sandbox token. */
-  token?: string | null;
-  headers?: Record<string, string>;
-  json?: unknown;
-  raw?: { contentType: string; body: string };
-}
-
 let emulator: CommerceEmulator;
 let now = SAMPLE_AT;
 
-async function call(method: string, path: string, options: CallOptions = {}): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+function call(method: string, path: string, options: CallOptions = {}): Promise<Answer> {
   const token = options.token === undefined ? COMMERCE_SANDBOX_TOKEN : options.token;
-  if (token !== null) headers.accessToken = token;
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.raw) {
-    headers['content-type'] = options.raw.contentType;
-    body = options.raw.body;
-  }
-  const res = await fetch(`${emulator.baseUrl}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body: parsed };
+  return httpCall(`${emulator.baseUrl}${path}`, method, token === null ? {} : { accessToken: token }, options);
 }
 
 const create = (json: unknown, options: Omit<CallOptions, 'json'> = {}) => call('POST', '/invoices', { ...options, json });

@@ -6,6 +6,7 @@ import {
   SALESFORCE_SANDBOX_ORDER_SUMMARIES,
   SALESFORCE_SANDBOX_TOKEN,
 } from '../../src/sandbox/salesforce/salesforce.seed';
+import { httpCall, type Answer, type CallOptions } from '../support/http-call';
 
 /**
  * The Salesforce emulator against the seed's example (seed 000) and the documented shapes around it (copied to
@@ -37,44 +38,11 @@ interface RequestFixture {
 
 const fixture = <T = ResponseFixture>(name: string): T => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as T;
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: any;
-}
-
-interface CallOptions {
-  /** Sent as `Authorization: Bearer`; null sends none. Default: the sandbox token. */
-  token?: string | null;
-  headers?: Record<string, string>;
-  json?: unknown;
-  raw?: { contentType: string; body: string };
-}
-
 let emulator: SalesforceEmulator;
 
-async function call(method: string, path: string, options: CallOptions = {}): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+function call(method: string, path: string, options: CallOptions = {}): Promise<Answer> {
   const token = options.token === undefined ? SALESFORCE_SANDBOX_TOKEN : options.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.raw) {
-    headers['content-type'] = options.raw.contentType;
-    body = options.raw.body;
-  }
-  const res = await fetch(`${emulator.baseUrl}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, body: parsed };
+  return httpCall(`${emulator.baseUrl}${path}`, method, token === null ? {} : { authorization: `Bearer ${token}` }, options);
 }
 
 const createInvoice = (fulfillmentOrderId: string, options: CallOptions = { json: {} }) => call('POST', `${FO}/${fulfillmentOrderId}/actions/create-invoice`, options);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Decimal } from '../../src/domain/money';
 import { priceZuoraOrder, ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET, ZUORA_SANDBOX_ORDERS, zuoraSandboxTenant } from '../../src/sandbox/zuora/zuora.seed';
+import { httpCall, type Answer, type CallOptions } from '../support/http-call';
 
 /**
  * The Zuora emulator against Zuora's own examples (seed 004 and the documentation pages named in each fixture,
@@ -20,20 +21,6 @@ interface ResponseFixture {
 
 const fixture = <T = ResponseFixture>(name: string): T => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as T;
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
-interface CallOptions {
-  /** Default: a token issued for the sandbox client; null sends none. */
-  token?: string | null;
-  json?: unknown;
-  raw?: { contentType: string; body: string };
-  headers?: Record<string, string>;
-}
-
 const FILTER = '4028828c82819b740182821bb23e15c4'; // O-00000101 (A00000001, USD, no tax): 20 × 10.00
 const BEANS = '8ad0887e8a0f4f2c018a10a1d6e70301'; // O-00000201 (A00000002, USD, NYC): 24 × 18.50
 const BEARING = '8ad0887e8a0f4f2c018a10a1d6e70501'; // O-00000301 (A00000003, EUR, 19 %, no payment method): 8 × 142.30
@@ -44,20 +31,8 @@ let now = new Date('2024-05-01T09:00:00Z');
 let token: string | undefined;
 
 async function call(method: string, path: string, options: CallOptions = {}, target: ZuoraEmulator = emulator): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   const bearer = options.token === undefined ? await sandboxToken(target) : options.token;
-  if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.raw) {
-    headers['content-type'] = options.raw.contentType;
-    body = options.raw.body;
-  }
-  const res = await fetch(`${target.baseUrl}${path}`, { method, headers, body });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  return httpCall(`${target.baseUrl}${path}`, method, bearer === null ? {} : { authorization: `Bearer ${bearer}` }, options);
 }
 
 function tokenRequest(form: Record<string, string>, target: ZuoraEmulator = emulator): Promise<Answer> {
