@@ -10,7 +10,7 @@ const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 const ID_TEXT = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
 
 /** The three characters Salesforce appends to a 15-character id: which of its letters are upper case, 5 at a time. */
-function caseSuffix(id15: string): string {
+export function caseSuffix(id15: string): string {
   let suffix = '';
   for (let chunk = 0; chunk < 3; chunk++) {
     let bits = 0;

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { canonicalSalesforceId, caseSuffix } from '../../providers/salesforce/salesforce.rules';
 
 /**
  * Salesforce record ids as the emulator makes them: a 3-character key prefix (0a3 FulfillmentOrder, 1Os
@@ -7,22 +8,8 @@ import { randomInt } from 'node:crypto';
  */
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 /** The sandbox org's pod characters. */
 const POD = 'Dn';
-
-function suffixOf(id15: string): string {
-  let suffix = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0;
-    for (let i = 0; i < 5; i++) {
-      const c = id15[chunk * 5 + i]!;
-      if (c >= 'A' && c <= 'Z') bits |= 1 << i;
-    }
-    suffix += SUFFIX_ALPHABET[bits];
-  }
-  return suffix;
-}
 
 function base62(n: number, width: number): string {
   let out = '';
@@ -33,7 +20,7 @@ function base62(n: number, width: number): string {
 /** A deterministic 18-character id: the seed's ids, and tests that need many records. */
 export function salesforceId(keyPrefix: string, serial: number): string {
   const id15 = `${keyPrefix}${POD}0${base62(serial, 9)}`;
-  return id15 + suffixOf(id15);
+  return id15 + caseSuffix(id15);
 }
 
 /** A fresh id with a random serial, so that a restarted sandbox does not reuse the ids a ledger remembers. */
@@ -41,22 +28,5 @@ export function randomSalesforceId(keyPrefix: string): string {
   return salesforceId(keyPrefix, randomInt(62 ** 5, 2 ** 47));
 }
 
-/**
- * The 18-character form of an id as Salesforce reads one: a 15-character id is case-sensitive; an 18-character id
- * is case-insensitive (its suffix restores the case) and is refused when the suffix does not match. Null: not an id.
- */
-export function toId18(text: string): string | null {
-  if (!/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(text)) return null;
-  if (text.length === 15) return text + suffixOf(text);
-  const suffix = text.slice(15).toUpperCase();
-  let id15 = '';
-  for (let chunk = 0; chunk < 3; chunk++) {
-    const bits = SUFFIX_ALPHABET.indexOf(suffix[chunk]!);
-    if (bits < 0) return null;
-    for (let i = 0; i < 5; i++) {
-      const c = text[chunk * 5 + i]!;
-      id15 += bits & (1 << i) ? c.toUpperCase() : c.toLowerCase();
-    }
-  }
-  return suffixOf(id15) === suffix ? id15 + suffix : null;
-}
+/** The 18-character form of an id as Salesforce reads one (the data source's own rule: one algorithm). */
+export const toId18 = canonicalSalesforceId;
