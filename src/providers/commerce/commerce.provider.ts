@@ -1,9 +1,8 @@
-import { bulkhead, ExponentialBackoff, handleWhen, retry, wrap, type IPolicy } from 'cockatiel';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
-import { ProviderError } from '../../domain/errors';
 import { parseCurrency } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
+import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { mapCommerceFailure, type CommerceOperation } from './commerce.errors';
 import type { CommerceCreateInput } from './commerce.input';
 import { invoiceOrderId, toDetails } from './commerce.mapper';
@@ -20,6 +19,8 @@ export interface CommerceConfig {
   timeoutMs?: number;
   /** Concurrent reads per batch; the API documents no rate limit, so this only bounds our own load. */
   readConcurrency?: number;
+  /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
+  resilience?: Omit<ResilienceOptions, 'provider'>;
 }
 
 /**
@@ -32,7 +33,7 @@ export interface CommerceConfig {
 export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   readonly code = 'COMMERCE' as const;
   private readonly http: HttpClient;
-  private readonly readPolicy: IPolicy;
+  private readonly resilience: ProviderResilience;
   private readonly currency: string;
 
   constructor(config: CommerceConfig) {
@@ -42,12 +43,8 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
       timeoutMs: config.timeoutMs ?? 10_000,
       headers: () => ({ accessToken: config.accessToken }),
     });
-    // Reads are safe to repeat: retry transient failures with jittered backoff; writes are never retried here.
-    const retryReads = retry(
-      handleWhen((e) => e instanceof ProviderError && e.disposition === 'retryable' && (e.userErrors[0]?.retryAfterSeconds ?? 0) <= 2),
-      { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) },
-    );
-    this.readPolicy = wrap(bulkhead(config.readConcurrency ?? 8, Infinity), retryReads);
+    // The API documents no rate limit: a 429 without Retry-After pauses us for the default cool-down.
+    this.resilience = new ProviderResilience({ provider: 'The Commerce API', readConcurrency: config.readConcurrency, ...config.resilience });
   }
 
   /** Before anything is recorded or sent; pure. */
@@ -62,7 +59,9 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
 
   /** One POST /invoices, never retried; the answer carries the whole invoice. */
   async create(input: CommerceCreateInput, _ctx: CreateContext): Promise<InvoiceDetails[]> {
-    const res = await this.call('create', () => this.http.request('POST', '/invoices', { json: { orderId: input.orderId } }));
+    // Never repeated: the API has no idempotency key, and a repeat of a create that did happen is refused as the
+    // order's second invoice, which would hide ours; an unknown outcome is settled by findCreated instead.
+    const res = await this.resilience.write(() => this.call('create', () => this.http.request('POST', '/invoices', { json: { orderId: input.orderId } })));
     const created = commerceInvoiceEnvelope.safeParse(res.json);
     if (!created.success) throw mapCommerceFailure(res, 'create');
     return [toDetails(created.data.data, this.currency)];
@@ -84,7 +83,7 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
 
   /** GET /invoices/{id} [assumed: the seed documents only the create]. */
   private async readOne(invoiceId: string): Promise<InvoiceDetails> {
-    const res = await this.readPolicy.execute(() => this.call('read', () => this.http.request('GET', `/invoices/${encodeURIComponent(invoiceId)}`)));
+    const res = await this.resilience.read(() => this.call('read', () => this.http.request('GET', `/invoices/${encodeURIComponent(invoiceId)}`)));
     const parsed = commerceInvoiceEnvelope.safeParse(res.json);
     if (!parsed.success) throw mapCommerceFailure(res, 'read');
     return toDetails(parsed.data.data, this.currency);
@@ -96,7 +95,7 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
    * still filtered here, so another order's invoice is never taken for this one.
    */
   private async invoicesOfOrder(orderId: string): Promise<CommerceInvoice[]> {
-    const res = await this.readPolicy.execute(() => this.call('read', () => this.http.request('GET', '/invoices', { query: { orderId } })));
+    const res = await this.resilience.read(() => this.call('read', () => this.http.request('GET', '/invoices', { query: { orderId } })));
     const list = commerceInvoiceListEnvelope.safeParse(res.json);
     if (!list.success) throw mapCommerceFailure(res, 'read');
     const wanted = orderId.toLowerCase();

@@ -103,7 +103,8 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
     });
 
     it('a retry after a lost answer returns the invoice the first try created, and never a second one', async () => {
-      exsited.server.injectFault({ method: 'POST', path: '/api/v3/orders', status: 502, afterHandler: true });
+      // Both tries of the first call (the create is repeated once with our id) lose their answer.
+      exsited.server.injectFault({ method: 'POST', path: '/api/v3/orders', status: 502, afterHandler: true, times: 2 });
       const lost = await failure(provider().create(input('ORD-3W6Y8B'), { idempotencyKey: 'lost' }));
       expect(lost.disposition).toBe('indeterminate');
       expect(exsited.invoices()).toHaveLength(1);
@@ -121,7 +122,7 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
     });
 
     it('the same recovery on a monthly order, once its billing period is invoiced', async () => {
-      exsited.server.injectFault({ method: 'POST', path: '/api/v3/orders', reset: true, afterHandler: true });
+      exsited.server.injectFault({ method: 'POST', path: '/api/v3/orders', reset: true, afterHandler: true, times: 2 });
       expect((await failure(provider().create(input('ORD-9P4S6T'), { idempotencyKey: 'seats-may' }))).disposition).toBe('indeterminate');
       const [again] = await provider().create(input('ORD-9P4S6T'), { idempotencyKey: 'seats-may' });
       expect(again!.header.providerInvoiceId).toBe(derivedInvoiceId('ORD-9P4S6T', 'seats-may'));
@@ -166,16 +167,39 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
       expect(apiCalls()).toBe(0);
     });
 
-    it('never retries a create, even on a 503', async () => {
+    it('with an id we chose, a 503 is sent once more at once, with the same id: one invoice, no error', async () => {
+      exsited.server.injectFault({ method: 'POST', path: '/api/v3', status: 503 });
+      const [d] = await provider().create(input('ORD-7K2M4P'), { idempotencyKey: 'k' });
+      const posts = exsited.server.calls.filter((c) => c.method === 'POST' && c.path.startsWith('/api/v3'));
+      expect(posts.map((c) => [c.status, (c.body as { invoice: { id: string } }).invoice.id])).toEqual([
+        [503, derivedInvoiceId('ORD-7K2M4P', 'k')],
+        [200, derivedInvoiceId('ORD-7K2M4P', 'k')],
+      ]);
+      expect(exsited.invoices().map((i) => i.id)).toEqual([d!.header.providerInvoiceId]);
+    });
+
+    it('with an id we chose, a lost answer is settled in the same call: the repeat is refused as a taken id, the invoice read back', async () => {
+      exsited.server.injectFault({ method: 'POST', path: '/api/v3/orders', status: 502, afterHandler: true });
+      const [d] = await provider().create(input('ORD-3W6Y8B'), { idempotencyKey: 'lost-once' });
+      expect(d!.header.providerInvoiceId).toBe(derivedInvoiceId('ORD-3W6Y8B', 'lost-once'));
+      expect(exsited.invoices()).toHaveLength(1);
+      expect(exsited.server.calls.filter((c) => c.path.startsWith('/api/v3')).map((c) => [c.method, c.status])).toEqual([
+        ['POST', 502],
+        ['POST', 400],
+        ['GET', 200],
+      ]);
+    });
+
+    it("with the caller's id, never repeats a create, even on a 503", async () => {
       exsited.server.injectFault({ method: 'POST', path: '/api/v3', status: 503, times: 5 });
-      const err = await failure(provider().create(input('ORD-7K2M4P'), { idempotencyKey: 'k' }));
+      const err = await failure(provider().create(input('ORD-7K2M4P', { invoiceId: 'INV-CALLER-1' }), { idempotencyKey: 'k' }));
       expect(err.disposition).toBe('indeterminate');
       expect(apiCalls('POST')).toBe(1);
     });
 
-    it('a timeout on create is indeterminate', async () => {
+    it("a timeout on create is indeterminate (the caller's id: not repeated)", async () => {
       exsited.server.injectFault({ method: 'POST', path: '/api/v3', delayMs: 1_500 });
-      const err = await failure(provider().create(input('ORD-7K2M4P'), { idempotencyKey: 'k' }));
+      const err = await failure(provider().create(input('ORD-7K2M4P', { invoiceId: 'INV-CALLER-2' }), { idempotencyKey: 'k' }));
       expect(err).toMatchObject({ disposition: 'indeterminate', cause_: 'transport:timeout' });
     });
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { bulkhead, ExponentialBackoff, handleWhen, retry, wrap, type IPolicy } from 'cockatiel';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
+import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken } from '../shared/token-source';
 import { mapExsitedFailure, type ExsitedFailureContext, type ExsitedOperation } from './exsited.errors';
 import type { ExsitedCreateInput } from './exsited.input';
@@ -20,6 +20,8 @@ export interface ExsitedConfig {
   timeoutMs?: number;
   /** Concurrent invoice reads per batch (Exsited has no batch read). */
   readConcurrency?: number;
+  /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
+  resilience?: Omit<ResilienceOptions, 'provider'>;
 }
 
 const TOKEN_PATH = '/api/v1/oauth2/token';
@@ -45,18 +47,14 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   readonly code = 'EXSITED' as const;
   private readonly http: HttpClient;
   private readonly tokens: TokenSource;
-  private readonly readPolicy: IPolicy;
+  private readonly resilience: ProviderResilience;
 
   constructor(private readonly config: ExsitedConfig) {
     this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({}) });
     const { credentials } = config;
     this.tokens = 'accessToken' in credentials ? TokenSource.fixed(credentials.accessToken) : new TokenSource({ issue: () => this.issueToken(credentials) });
-    // Reads are safe to repeat: retry transient failures with jittered backoff; writes are never retried here.
-    const retryReads = retry(
-      handleWhen((e) => e instanceof ProviderError && e.disposition === 'retryable' && (e.userErrors[0]?.retryAfterSeconds ?? 0) <= 2),
-      { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) },
-    );
-    this.readPolicy = wrap(bulkhead(config.readConcurrency ?? 8, Infinity), retryReads);
+    // Exsited documents no rate limit: a 429 without Retry-After pauses us for the default cool-down.
+    this.resilience = new ProviderResilience({ provider: 'Exsited', readConcurrency: config.readConcurrency, ...config.resilience });
   }
 
   validate(input: ExsitedCreateInput) {
@@ -77,7 +75,12 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
     const body = { invoice: { id: invoiceId, ...(input.invoiceNote != null ? { invoice_note: input.invoiceNote } : {}) } };
     const context: ExsitedFailureContext = { invoiceIdChosenBy: chosenBy };
 
-    const res = await this.send('create', 'POST', `/api/v3/orders/${encodeURIComponent(input.orderId)}/invoices`, { json: body }, context);
+    // Repeatable only with an id we chose: a repeat of a create that did happen is refused as a taken id, which the
+    // read below resolves to our invoice. A caller's id is not repeated: its refusal would read as the caller's mistake.
+    const res = await this.resilience.write(
+      () => this.send('create', 'POST', `/api/v3/orders/${encodeURIComponent(input.orderId)}/invoices`, { json: body }, context),
+      { repeatable: chosenBy === 'us' },
+    );
     if (res.status >= 200 && res.status < 300) {
       const created = exsitedInvoiceEnvelope.safeParse(res.json);
       if (!created.success) throw mapExsitedFailure(res, 'create', context);
@@ -118,7 +121,7 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   private readOne(invoiceId: string): Promise<InvoiceDetails>;
   private readOne(invoiceId: string, options: { absentIsNull: true }): Promise<InvoiceDetails | null>;
   private async readOne(invoiceId: string, options: { absentIsNull?: boolean } = {}): Promise<InvoiceDetails | null> {
-    return this.readPolicy.execute(async () => {
+    return this.resilience.read(async () => {
       const res = await this.send('read', 'GET', `/api/v3/invoices/${encodeURIComponent(invoiceId)}`);
       if (res.status === 404 && options.absentIsNull) return null;
       const parsed = res.status === 200 ? exsitedInvoiceEnvelope.safeParse(res.json) : null;
@@ -128,16 +131,19 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   }
 
   /**
-   * One authenticated call: the current token, and once more with a fresh one on a 401. Transport failures come
-   * back mapped; HTTP statuses are left to the caller.
+   * One authenticated call: the current token, and once more with a fresh one on a 401. Transport failures, 5xx and
+   * 429 come back mapped (the breaker and the rate-limit gate see them); other statuses are left to the caller.
    */
   private async send(operation: ExsitedOperation, method: 'GET' | 'POST', path: string, opts: RequestOptions = {}, context?: ExsitedFailureContext): Promise<HttpResponse> {
+    let res: HttpResponse;
     try {
-      return await withTokenRetry(this.tokens, (token) => this.http.request(method, path, { ...opts, headers: { authorization: `Bearer ${token}` } }));
+      res = await withTokenRetry(this.tokens, (token) => this.http.request(method, path, { ...opts, headers: { authorization: `Bearer ${token}` } }));
     } catch (err) {
       if (err instanceof TransportError) throw mapExsitedFailure(err, operation, context);
       throw err;
     }
+    if (res.status >= 500 || res.status === 429) throw mapExsitedFailure(res, operation, context);
+    return res;
   }
 
   /** POST /api/v1/oauth2/token; called by the TokenSource only, once per refresh however many callers wait. */

@@ -1,9 +1,9 @@
-import { bulkhead, ExponentialBackoff, handleWhen, retry, wrap, type IPolicy } from 'cockatiel';
 import type { z } from 'zod';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
+import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { mapSalesforceFailure, type SalesforceOperation } from './salesforce.errors';
 import type { SalesforceCreateInput } from './salesforce.input';
 import { toDetails } from './salesforce.mapper';
@@ -32,7 +32,15 @@ export interface SalesforceConfig {
   readConcurrency?: number;
   /** The clock that decides `overdue`; default the system clock. */
   now?: () => Date;
+  /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
+  resilience?: Omit<ResilienceOptions, 'provider'>;
 }
+
+/**
+ * How long we send nothing after REQUEST_LIMIT_EXCEEDED, which names no delay: the org's limit is a rolling 24-hour
+ * count, so room comes back gradually; one probe per five minutes costs little while it is used up.
+ */
+export const SALESFORCE_REQUEST_LIMIT_COOLDOWN_SECONDS = 300;
 
 /** The first API version with the create-invoice action. */
 const MIN_API_VERSION = 48;
@@ -55,7 +63,7 @@ function versionSegment(apiVersion: string): string {
 export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput> {
   readonly code = 'SALESFORCE' as const;
   private readonly http: HttpClient;
-  private readonly readPolicy: IPolicy;
+  private readonly resilience: ProviderResilience;
   private readonly api: string;
   private readonly now: () => Date;
 
@@ -67,13 +75,13 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
       timeoutMs: config.timeoutMs ?? 10_000,
       headers: () => ({ authorization: `Bearer ${config.accessToken}` }),
     });
-    // Reads are safe to repeat: retry transient failures with jittered backoff. Not a used-up daily limit, which a
-    // retry cannot fix; and writes are never retried here.
-    const retryReads = retry(
-      handleWhen((e) => e instanceof ProviderError && e.disposition === 'retryable' && e.userErrors[0]?.code !== 'RATE_LIMITED'),
-      { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) },
-    );
-    this.readPolicy = wrap(bulkhead(config.readConcurrency ?? 8, Infinity), retryReads);
+    // A used-up daily limit shuts the gate for the cool-down, longer than any read waits: reads are not retried against it.
+    this.resilience = new ProviderResilience({
+      provider: 'Salesforce',
+      readConcurrency: config.readConcurrency,
+      rateLimitCooldownSeconds: SALESFORCE_REQUEST_LIMIT_COOLDOWN_SECONDS,
+      ...config.resilience,
+    });
   }
 
   /** Before anything is recorded or sent; pure. */
@@ -89,7 +97,9 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
   /** One create-invoice POST, never retried, then three SOQL reads in parallel (fulfillment order, invoice, lines). */
   async create(input: SalesforceCreateInput, _ctx: CreateContext): Promise<InvoiceDetails[]> {
     const path = `${this.api}/commerce/fulfillment/fulfillment-orders/${encodeURIComponent(input.fulfillmentOrderId)}/actions/create-invoice`;
-    const res = await this.call('create', () => this.http.request('POST', path, { json: {} }));
+    // Never repeated: a repeat of an action that did create is refused as the fulfillment order's second invoice,
+    // which would hide ours; an unknown outcome is settled by findCreated instead.
+    const res = await this.resilience.write(() => this.call('create', () => this.http.request('POST', path, { json: {} })));
     const output = fulfillmentOrderInvoiceOutput.safeParse(res.json);
     if (!output.success) throw mapSalesforceFailure(res, 'create');
     if (!output.data.success) throw mapSalesforceFailure(output.data, 'create');
@@ -181,7 +191,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     let query: Record<string, string> | undefined = { q: soql };
     for (;;) {
       const [p, q] = [path, query];
-      const res = await this.readPolicy.execute(() => this.call('read', () => this.http.request('GET', p, { query: q })));
+      const res = await this.resilience.read(() => this.call('read', () => this.http.request('GET', p, { query: q })));
       const page = queryResult.safeParse(res.json);
       if (!page.success) throw mapSalesforceFailure(res, 'read');
       for (const raw of page.data.records) {

@@ -1,9 +1,9 @@
-import { bulkhead, ExponentialBackoff, handleWhen, retry, wrap, type IPolicy } from 'cockatiel';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { FormData, HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
+import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { mapSallaFailure, type SallaOperation } from './salla.errors';
 import type { SallaCreateInput } from './salla.input';
 import { toDetails } from './salla.mapper';
@@ -17,6 +17,8 @@ export interface SallaConfig {
   timeoutMs?: number;
   /** Concurrent reads per batch; Salla's leaky bucket allows 120 to 720 requests a minute per store. */
   readConcurrency?: number;
+  /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
+  resilience?: Omit<ResilienceOptions, 'provider'>;
 }
 
 /** Salla's list endpoint pages at most 60 invoices. */
@@ -30,7 +32,7 @@ const MAX_PER_PAGE = 60;
 export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   readonly code = 'SALLA' as const;
   private readonly http: HttpClient;
-  private readonly readPolicy: IPolicy;
+  private readonly resilience: ProviderResilience;
 
   constructor(config: SallaConfig) {
     this.http = new HttpClient({
@@ -38,12 +40,8 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
       timeoutMs: config.timeoutMs ?? 10_000,
       headers: () => ({ authorization: `Bearer ${config.accessToken}`, 'accept-language': 'en' }),
     });
-    // Reads are safe to repeat: retry transient failures with jittered backoff; writes are never retried here.
-    const retryReads = retry(
-      handleWhen((e) => e instanceof ProviderError && e.disposition === 'retryable' && (e.userErrors[0]?.retryAfterSeconds ?? 0) <= 2),
-      { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) },
-    );
-    this.readPolicy = wrap(bulkhead(config.readConcurrency ?? 8, Infinity), retryReads);
+    // Salla's 429 carries Retry-After (else X-RateLimit-Reset), so the default cool-down rarely applies.
+    this.resilience = new ProviderResilience({ provider: 'Salla', readConcurrency: config.readConcurrency, ...config.resilience });
   }
 
   validate(input: SallaCreateInput) {
@@ -55,10 +53,14 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   }
 
   async create(input: SallaCreateInput, _ctx: CreateContext): Promise<InvoiceDetails[]> {
-    const res = await this.call('create', () =>
-      input.dataType === 'file'
-        ? this.http.request('POST', '/orders/invoices', { form: toForm(input) })
-        : this.http.request('POST', '/orders/invoices', { json: toJsonBody(input) }),
+    // Never repeated: Salla has no idempotency key, and a repeat of a create that did happen is refused as a second
+    // invoice, which would hide ours; an unknown outcome is settled by findCreated instead.
+    const res = await this.resilience.write(() =>
+      this.call('create', () =>
+        input.dataType === 'file'
+          ? this.http.request('POST', '/orders/invoices', { form: toForm(input) })
+          : this.http.request('POST', '/orders/invoices', { json: toJsonBody(input) }),
+      ),
     );
     const created = sallaInvoiceEnvelope.safeParse(res.json);
     if (!created.success) throw mapSallaFailure(res, 'create');
@@ -75,7 +77,7 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     const wantKind = input.type === 'credit_note' ? 'CREDIT_NOTE' : 'INVOICE';
     const found: InvoiceDetails[] = [];
     for (let page = 1; ; page++) {
-      const res = await this.readPolicy.execute(() =>
+      const res = await this.resilience.read(() =>
         this.call('read', () => this.http.request('GET', '/orders/invoices', { query: { order_id: input.orderId, page, per_page: MAX_PER_PAGE } })),
       );
       const list = sallaInvoiceListEnvelope.safeParse(res.json);
@@ -96,7 +98,7 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   }
 
   private async readOne(invoiceId: string): Promise<InvoiceDetails> {
-    const res = await this.readPolicy.execute(() =>
+    const res = await this.resilience.read(() =>
       this.call('read', () => this.http.request('GET', `/orders/invoices/${encodeURIComponent(invoiceId)}`)),
     );
     const parsed = sallaInvoiceEnvelope.safeParse(res.json);

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { bulkhead, ExponentialBackoff, handleWhen, retry, wrap, type IPolicy } from 'cockatiel';
 import { request } from 'undici';
 import type { z } from 'zod';
 import { ProviderError } from '../../domain/errors';
@@ -7,6 +6,7 @@ import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
+import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken } from '../shared/token-source';
 import { mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
 import type { ZuoraCreateInput } from './zuora.input';
@@ -37,6 +37,8 @@ export interface ZuoraConfig {
   readConcurrency?: number;
   /** The clock for token expiry and `overdue`; default the system clock. */
   now?: () => Date;
+  /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
+  resilience?: Omit<ResilienceOptions, 'provider'>;
 }
 
 /** The minor version whose credit memo items carry `taxationItems` (older ones name them `creditTaxItems`). */
@@ -63,8 +65,7 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   readonly code = 'ZUORA' as const;
   private readonly http: HttpClient;
   private readonly tokens: TokenSource;
-  private readonly readPolicy: IPolicy;
-  private readonly writePolicy: IPolicy;
+  private readonly resilience: ProviderResilience;
   private readonly now: () => Date;
 
   constructor(config: ZuoraConfig) {
@@ -76,12 +77,8 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
       'accessToken' in credentials
         ? TokenSource.fixed(credentials.accessToken)
         : new TokenSource({ issue: () => issueToken(config.baseUrl, credentials, timeoutMs), now: () => this.now().getTime() });
-    const shortWait = (e: ProviderError) => e.disposition === 'retryable' && (e.userErrors[0]?.retryAfterSeconds ?? 0) <= 2;
-    const backoff = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 });
-    // Reads are safe to repeat. The create is too, with its Idempotency-Key: once more when its answer may be lost.
-    const retryReads = retry(handleWhen((e) => e instanceof ProviderError && shortWait(e)), { maxAttempts: 2, backoff });
-    this.readPolicy = wrap(bulkhead(config.readConcurrency ?? 8, Infinity), retryReads);
-    this.writePolicy = retry(handleWhen((e) => e instanceof ProviderError && (e.disposition === 'indeterminate' || shortWait(e))), { maxAttempts: 1, backoff });
+    // Zuora's 429 carries RateLimit-Reset (seconds), so the default cool-down rarely applies.
+    this.resilience = new ProviderResilience({ provider: 'Zuora', readConcurrency: config.readConcurrency, ...config.resilience });
   }
 
   validate(input: ZuoraCreateInput) {
@@ -133,12 +130,17 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     const key = ctx.idempotencyKey.length <= MAX_IDEMPOTENCY_KEY ? ctx.idempotencyKey : sha256(ctx.idempotencyKey);
     // The same track id on every try of an attempt ties them together in Zuora's logs (<= 64 ASCII, no :;"').
     const headers = { 'idempotency-key': key, 'zuora-track-id': `invoicing-${sha256(ctx.idempotencyKey).slice(0, 32)}` };
-    return this.writePolicy.execute(async () => {
-      const res = await this.call('create', 'POST', '/v1/fulfillments', { json: toRequestBody(input), headers }, input);
-      const parsed = zuoraCreateResponse.safeParse(res.json);
-      if (!parsed.success) throw mapZuoraFailure(res, 'create', input);
-      return parsed.data;
-    });
+    // Repeatable: a repeat with the same Idempotency-Key gets Zuora's stored answer (or 409 while the first runs),
+    // so a lost answer or a 5xx is sent once more at once instead of leaving the attempt unknown.
+    return this.resilience.write(
+      async () => {
+        const res = await this.call('create', 'POST', '/v1/fulfillments', { json: toRequestBody(input), headers }, input);
+        const parsed = zuoraCreateResponse.safeParse(res.json);
+        if (!parsed.success) throw mapZuoraFailure(res, 'create', input);
+        return parsed.data;
+      },
+      { repeatable: true },
+    );
   }
 
   /** Every document the create billed, read back; each one's order is the order of its first order line item. */
@@ -189,7 +191,7 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
 
   /** One GET, retried on transient failures, parsed into the expected success shape (Zuora fails with HTTP 200 too). */
   private read<T>(path: string, schema: z.ZodType<T>, query?: RequestOptions['query']): Promise<T> {
-    return this.readPolicy.execute(async () => {
+    return this.resilience.read(async () => {
       const res = await this.call('read', 'GET', path, { query });
       const parsed = schema.safeParse(res.json);
       if (!parsed.success) throw mapZuoraFailure(res, 'read');
