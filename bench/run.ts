@@ -13,6 +13,9 @@ import type { SutRequest, SutUrls } from './sut';
  * scenario. Rewrites the figures in BENCHMARKS.md.
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** BENCH_ONLY=c (or "a,b") runs some scenarios and prints them without touching BENCHMARKS.md. */
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
+const runs = (scenario: 'a' | 'b' | 'c') => !ONLY || ONLY.has(scenario);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 interface Row {
@@ -30,7 +33,9 @@ class Sut {
   private constructor(private readonly child: ChildProcess, readonly urls: SutUrls) {}
 
   static async start(env: Record<string, string>): Promise<Sut> {
-    const child = fork(join(__dirname, 'sut.js'), { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // BENCH_CPU_PROF=dir writes a V8 CPU profile of the system under test there, for finding where time goes.
+    const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = fork(join(__dirname, 'sut.js'), { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const urls = await new Promise<SutUrls>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`system under test exited with ${code}`)));
       child.on('message', (m: { type: string; urls?: SutUrls }) => m.type === 'ready' && resolve(m.urls!));
@@ -192,9 +197,9 @@ async function main(): Promise<void> {
   if (!pg) notes.push('PostgreSQL was not reachable: its create scenario was skipped.');
   const sut = await Sut.start(pg ? { BENCH_PG_URL: PG_URL, BENCH_PG_SCHEMA: schema } : {});
   try {
-    await federatedPage(sut);
-    await entities(sut);
-    await creates(sut, { n: sut.urls.firstFreeOrder });
+    if (runs('a')) await federatedPage(sut);
+    if (runs('b')) await entities(sut);
+    if (runs('c')) await creates(sut, { n: sut.urls.firstFreeOrder });
   } finally {
     await sut.stop();
     if (pg) {
@@ -204,6 +209,7 @@ async function main(): Promise<void> {
   }
   const text = report((Date.now() - started) / 1000);
   process.stdout.write(`${text}\n`);
+  if (ONLY) return;
   const file = join(process.cwd(), 'BENCHMARKS.md');
   const marked = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
   const current = readFileSync(file, 'utf8');

@@ -21,7 +21,11 @@ type Order @key(fields: "id") {
 type Query {
   """One order by id."""
   order(id: ID!): Order
-  """A page of orders, newest first; optionally of one provider."""
-  orders(provider: String, first: Int = 50, offset: Int = 0): [Order!]!
+  """
+  A page of orders, newest first; optionally of one provider. Items are nullable on purpose: an order's fields
+  come from several subgraphs, and when one of them fails for one order (its provider is down), only that order
+  is null and the rest of the page still answers.
+  """
+  orders(provider: String, first: Int = 50, offset: Int = 0): [Order]!
 }
 `;
