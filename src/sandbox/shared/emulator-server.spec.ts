@@ -244,6 +244,34 @@ describe('EmulatorServer', () => {
       expect(server.calls.map((c) => c.status)).toEqual([503, 0]);
     });
 
+    it('truncate: announces the whole body, sends half of it (the real answer with afterHandler), then cuts', async () => {
+      let acted = 0;
+      server = await started(undefined, (s) => s.post('/act', () => ({ status: 200, body: { acted: ++acted, padding: 'x'.repeat(200) } })));
+      server.injectFault({ path: '/act', afterHandler: true, truncate: true });
+      const res = await postJson(`${server.url}/act`, {});
+      expect(res.status).toBe(200);
+      await expect(res.text()).rejects.toThrow();
+      expect(acted).toBe(1);
+      expect(server.calls.map((c) => c.status)).toEqual([0]);
+      expect((await postJson(`${server.url}/act`, {})).status).toBe(200);
+    });
+
+    it('setChaos: picks a fault for requests no staged fault matches, until cleared', async () => {
+      server = await started();
+      const seen: string[] = [];
+      server.setChaos((method, path) => {
+        seen.push(`${method} ${path}`);
+        return path.endsWith('/2') ? { status: 502 } : undefined;
+      });
+      server.injectFault({ path: '/things/1', status: 418 });
+      expect((await fetch(`${server.url}/things/1`)).status).toBe(418);
+      expect((await fetch(`${server.url}/things/2`)).status).toBe(502);
+      expect((await fetch(`${server.url}/things/3`)).status).toBe(200);
+      expect(seen).toEqual(['GET /things/2', 'GET /things/3']);
+      server.clearFaults();
+      expect((await fetch(`${server.url}/things/2`)).status).toBe(200);
+    });
+
     it('clearFaults drops staged faults', async () => {
       server = await started();
       server.injectFault({ status: 500, times: Infinity });

@@ -78,9 +78,20 @@ export interface Fault {
    * but its answer was lost on the way back (the case that makes a client's retry dangerous).
    */
   afterHandler?: boolean;
+  /**
+   * Send the status line, headers and the first half of the body (the fault's, or with `afterHandler` the real
+   * answer), then cut the connection: the client sees a truncated body.
+   */
+  truncate?: boolean;
   /** How many matching requests it applies to; default 1, Infinity for all. */
   times?: number;
 }
+
+/**
+ * Picks a fault (or none) for each request that no staged fault matches: the chaos run's source of random
+ * failures. Called once per request, before any handler.
+ */
+export type ChaosPicker = (method: string, path: string) => Fault | undefined;
 
 export interface RecordedCall {
   method: string;
@@ -206,9 +217,19 @@ export class EmulatorServer {
     return this;
   }
 
+  /** Clears staged faults and any chaos picker. */
   clearFaults(): void {
     this.faults = [];
+    this.chaos = null;
   }
+
+  /** Consults `pick` for every request no staged fault matches, until cleared (null or clearFaults). */
+  setChaos(pick: ChaosPicker | null): this {
+    this.chaos = pick;
+    return this;
+  }
+
+  private chaos: ChaosPicker | null = null;
 
   resetCalls(): void {
     this.calls.length = 0;
@@ -267,6 +288,12 @@ export class EmulatorServer {
         return;
       }
       const answers = fault !== undefined && (fault.status !== undefined || fault.body !== undefined || fault.headers !== undefined);
+      if (fault?.truncate) {
+        response = fault.afterHandler ? await this.runChain(req) : { status: fault.status ?? 200, headers: fault.headers, body: fault.body ?? {} };
+        record(0, recordedBody);
+        send(res, response, true);
+        return;
+      }
       if (!fault || (!fault.afterHandler && !fault.reset && !answers)) {
         response = await this.runChain(req);
       } else {
@@ -328,9 +355,9 @@ export class EmulatorServer {
     return { status: 500, body: { error: 'emulator internal error', message: err instanceof Error ? err.message : String(err) } };
   }
 
-  private takeFault(method: string, path: string): StagedFault | undefined {
+  private takeFault(method: string, path: string): Fault | undefined {
     const fault = this.faults.find((f) => (!f.method || f.method.toUpperCase() === method) && pathMatches(path, f.path));
-    if (!fault) return undefined;
+    if (!fault) return this.chaos?.(method, path);
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);
     return fault;
@@ -449,7 +476,7 @@ function buildRequest(method: string, url: URL, headers: IncomingHttpHeaders, ra
   };
 }
 
-function send(res: ServerResponse, response: EmulatorResponse): void {
+function send(res: ServerResponse, response: EmulatorResponse, truncate = false): void {
   let payload: Buffer | undefined;
   let contentType: string | undefined;
   const { body } = response;
@@ -470,6 +497,11 @@ function send(res: ServerResponse, response: EmulatorResponse): void {
   }
   // An explicit length keeps the connection reusable (no chunked framing to finish).
   res.setHeader('Content-Length', payload?.length ?? 0);
+  if (truncate) {
+    // The full length is announced, half is sent, and the socket is cut: the client's body read fails.
+    res.write(payload?.subarray(0, Math.floor(payload.length / 2)) ?? Buffer.alloc(0), () => res.socket?.destroy());
+    return;
+  }
   res.end(payload);
 }
 
