@@ -180,12 +180,14 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
       expect(res.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_SETTINGS_MISMATCH', field: ['salla', 'dataType'] })]);
     });
 
-    it('a 429 with Retry-After: RATE_LIMITED with the delay; a retry with the key succeeds', async () => {
-      h.salla.server.injectFault({ method: 'POST', status: 429, headers: { 'retry-after': '7' }, body: { status: 429, success: false, error: { code: 'TooManyRequests', message: 'slow down' } } });
+    it('a 429 with Retry-After: RATE_LIMITED with the delay; a retry with the key after it succeeds', async () => {
+      h.salla.server.injectFault({ method: 'POST', status: 429, headers: { 'retry-after': '1' }, body: { status: 429, success: false, error: { code: 'TooManyRequests', message: 'slow down' } } });
       const k = nextKey();
       const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
       const first = await create(input, k);
-      expect(first.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'RATE_LIMITED', retryAfterSeconds: 7 })]);
+      expect(first.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'RATE_LIMITED', retryAfterSeconds: 1 })]);
+      // Nothing is sent to Salla before the delay has passed (test/integration/resilience.test.ts).
+      await new Promise((r) => setTimeout(r, 1_100));
       const again = await create(input, k);
       expect(again.data!.createInvoice.userErrors).toEqual([]);
       expect(sallaPosts()).toBe(2);
