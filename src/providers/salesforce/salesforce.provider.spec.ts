@@ -10,7 +10,7 @@ import {
   SALESFORCE_SANDBOX_TOKEN,
   type SalesforceOrderSummarySeed,
 } from '../../sandbox/salesforce/salesforce.seed';
-import { SalesforceProvider, type SalesforceConfig } from './salesforce.provider';
+import { SALESFORCE_REQUEST_LIMIT_COOLDOWN_SECONDS, SalesforceProvider, type SalesforceConfig } from './salesforce.provider';
 import { providerFailure } from '../../../test/support/provider-failure';
 
 /** 20 more fulfillment orders of one order summary, two lines each: enough for a page of invoices. */
@@ -136,6 +136,23 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
       expect((slot as ProviderError).userErrors[0]!.code).toBe('RATE_LIMITED');
       // One create, then one query per object: nothing retried, nothing re-authenticated.
       expect(calls(exhausted)).toEqual([`POST /commerce/fulfillment/fulfillment-orders/${CA_ORDER}/actions/create-invoice`, 'GET /query', 'GET /query']);
+    } finally {
+      await exhausted.stop();
+    }
+  });
+
+  it('the daily limit pauses this data source for the cool-down: the caller is told when, and nothing is sent meanwhile', async () => {
+    const exhausted = new SalesforceEmulator({ apiRequestLimit: 0 });
+    await exhausted.start(0);
+    try {
+      const p = provider({}, exhausted);
+      const err = await failure(create(CA_ORDER, p));
+      expect(err.userErrors[0]).toMatchObject({ code: 'RATE_LIMITED', providerCode: 'REQUEST_LIMIT_EXCEEDED', retryAfterSeconds: SALESFORCE_REQUEST_LIMIT_COOLDOWN_SECONDS });
+      exhausted.server.resetCalls();
+      const again = await failure(p.findCreated({ fulfillmentOrderId: CA_ORDER }));
+      expect(again.userErrors[0]).toMatchObject({ code: 'RATE_LIMITED', providerCode: 'REQUEST_LIMIT_EXCEEDED' });
+      expect(again.userErrors[0]!.retryAfterSeconds).toBeGreaterThan(SALESFORCE_REQUEST_LIMIT_COOLDOWN_SECONDS - 5);
+      expect(exhausted.server.calls).toEqual([]);
     } finally {
       await exhausted.stop();
     }
