@@ -214,6 +214,24 @@ export class Ledger {
     );
     return rows.map(toInvoice);
   }
+
+  /**
+   * Attempts that a crash or a lost answer may have left open, across tenants: unknown ones, and pending ones whose
+   * lease has run out, either untouched for at least `graceMs`. Called by the reconciler a page at a time, in id
+   * order after `afterId`. One query, on the open-attempts index.
+   */
+  async staleAttempts(options: { graceMs?: number; limit?: number; afterId?: string } = {}): Promise<Attempt[]> {
+    const rows = await this.db.query<AttemptRow>(
+      `SELECT * FROM invoice_attempts
+        WHERE state IN ('pending', 'unknown')
+          AND COALESCE(lease_expires_at, updated_at) < now() - make_interval(secs => $1::double precision / 1000)
+          AND ($2::uuid IS NULL OR id > $2::uuid)
+        ORDER BY id
+        LIMIT $3`,
+      [options.graceMs ?? 0, options.afterId ?? null, options.limit ?? 100],
+    );
+    return rows.map(toAttempt);
+  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
