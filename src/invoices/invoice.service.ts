@@ -5,6 +5,7 @@ import { ProviderError, underField, userError, type UserError } from '../domain/
 import { fingerprint } from '../domain/fingerprint';
 import type { Invoice, InvoiceDetails, ProviderCode } from '../domain/invoice';
 import type { Attempt, Ledger } from '../ledger/ledger';
+import type { CreateContext } from '../providers/provider';
 import type { ProviderRegistry } from '../providers/registry';
 
 /** One createInvoice request, already mapped from GraphQL into the provider's domain input. */
@@ -133,23 +134,14 @@ export class InvoiceService {
    */
   private async execute(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
     const provider = this.providers.get(cmd.provider);
-    // The attempt's id: stable across retries of this attempt, unique across tenants sharing a provider account.
-    const ctx = { idempotencyKey: attempt.id };
     let details: InvoiceDetails[] = [];
-    try {
-      if (mayExist) {
-        // Invoices another attempt already recorded are not this attempt's, however well they match.
-        const found = await provider.findCreated(cmd.input, ctx);
-        const taken = await this.ledger.recordedByOthers(attempt, found.map((d) => d.header.providerInvoiceId));
-        details = found.filter((d) => !taken.has(d.header.providerInvoiceId));
-        if (details.length > 0) this.options.logger?.info({ attemptId: attempt.id, found: details.length }, 'repaired attempt from provider');
-      }
-    } catch (err) {
-      // Could not verify: the attempt stays unknown, to be checked again by the next retry.
-      return this.failed(attempt, cmd, err, 'unknown');
+    if (mayExist) {
+      const looked = await this.lookUp(attempt, cmd);
+      if ('unverified' in looked) return looked.unverified;
+      details = looked.found;
     }
     try {
-      if (details.length === 0) details = await provider.create(cmd.input, ctx);
+      if (details.length === 0) details = await provider.create(cmd.input, this.contextOf(attempt));
     } catch (err) {
       return this.failed(attempt, cmd, err);
     }
@@ -159,6 +151,55 @@ export class InvoiceService {
       await this.ledger.fail(attempt.id, 'failed', 'final', errors);
       return result([], errors);
     }
+    return this.record(attempt, cmd, details);
+  }
+
+  /**
+   * Settles an attempt the caller has taken over (`ledger.retake`) without ever creating: what the provider holds
+   * for it is recorded (repaired); a verified absence leaves it failed-retryable, so a retry with its key creates;
+   * a provider that cannot be asked leaves it unknown. Called by the reconciler; costs the provider's lookup.
+   */
+  async settle(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown'> {
+    const looked = await this.lookUp(attempt, cmd);
+    if ('unverified' in looked) return 'unknown';
+    if (looked.found.length > 0) {
+      await this.record(attempt, cmd, looked.found);
+      return 'repaired';
+    }
+    const interrupted = userError('PROVIDER_UNAVAILABLE', 'The request was interrupted before the provider created anything; retry with the same idempotency key.', [cmd.branch]);
+    await this.ledger.fail(attempt.id, 'failed', 'retryable', [interrupted]);
+    return 'released';
+  }
+
+  /** How long an attempt taken over stays this caller's; the reconciler retakes with it too. */
+  get attemptLeaseMs(): number {
+    return this.leaseMs;
+  }
+
+  // The attempt's id: stable across retries of this attempt, unique across tenants sharing a provider account.
+  private contextOf(attempt: Attempt): CreateContext {
+    return { idempotencyKey: attempt.id };
+  }
+
+  /**
+   * What an earlier try of this attempt created at the provider, or, when the provider could not be asked, the
+   * answer to give (the attempt is then recorded unknown, to be checked again by the next retry or sweep).
+   */
+  private async lookUp(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<{ found: InvoiceDetails[] } | { unverified: CreateInvoiceResult }> {
+    try {
+      const found = await this.providers.get(cmd.provider).findCreated(cmd.input, this.contextOf(attempt));
+      // Invoices another attempt already recorded are not this attempt's, however well they match.
+      const taken = await this.ledger.recordedByOthers(attempt, found.map((d) => d.header.providerInvoiceId));
+      const own = found.filter((d) => !taken.has(d.header.providerInvoiceId));
+      if (own.length > 0) this.options.logger?.info({ attemptId: attempt.id, found: own.length }, 'repaired attempt from provider');
+      return { found: own };
+    } catch (err) {
+      return { unverified: await this.failed(attempt, cmd, err, 'unknown') };
+    }
+  }
+
+  /** Records what the provider created as the attempt's invoices, with their details to prime the lazy fields. */
+  private async record(attempt: Attempt, cmd: CreateInvoiceCommand, details: InvoiceDetails[]): Promise<CreateInvoiceResult> {
     const invoices = await this.ledger.succeed(attempt.id, cmd.tenantId, details.map((d) => d.header));
     const byProviderId = new Map(details.map((d) => [d.header.providerInvoiceId, d]));
     return result(invoices, [], new Map(invoices.map((i) => [i.id, byProviderId.get(i.providerInvoiceId)!])));
