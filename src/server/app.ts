@@ -36,6 +36,8 @@ export interface AppDeps {
   jwt?: JwtConfig | null;
   /** When set, requests without it in `router-authorization` are refused before any GraphQL work. */
   routerSecret?: string | null;
+  /** How long a running attempt keeps its idempotency key (ATTEMPT_LEASE_MS); the service's default otherwise. */
+  attemptLeaseMs?: number;
   /** Benchmarks only: the same resolvers without batching or caching, as the baseline. */
   naiveLoaders?: boolean;
 }
@@ -54,7 +56,7 @@ export interface App {
 export async function createApp(deps: AppDeps): Promise<App> {
   const { schema } = await buildFederatedSchema();
   const ledger = new Ledger(deps.db);
-  const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger });
+  const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger, leaseMs: deps.attemptLeaseMs });
   const authenticate = createAuthenticator(deps.jwt ?? null);
   const contextFor = (caller: Caller = { tenantId: DEFAULT_TENANT, scopes: null }): Context => ({
     tenantId: caller.tenantId,

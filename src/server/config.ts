@@ -63,6 +63,8 @@ const env = z.object({
   APOLLO_KEY: optional(z.string().trim().min(1)),
   APOLLO_GRAPH_REF: optional(z.string().trim().regex(/^[^@\s]+@[^@\s]+$/, 'APOLLO_GRAPH_REF must look like graph-id@variant')),
   PROVIDER_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(120_000)).default(10_000),
+  ATTEMPT_LEASE_MS: optional(z.coerce.number().int().min(200).max(3_600_000)).default(60_000),
+  RECONCILE_INTERVAL_MS: optional(z.coerce.number().int().min(0).max(86_400_000)).default(60_000),
 });
 
 export interface Config {
@@ -72,6 +74,11 @@ export interface Config {
   logLevel: string;
   store: { databaseUrl?: string; schema?: string; dataDir: string };
   providerTimeoutMs: number;
+  /**
+   * How long a running attempt keeps its key before another caller or the reconciler may assume its process died;
+   * and how often the reconciler looks for such attempts after the pass at start (0: only at start).
+   */
+  attempts: { leaseMs: number; reconcileIntervalMs: number };
   /** GraphOS: federated tracing (ftv1, what the router reports usage from) is on only when both are set. */
   graphos: { key: string; graphRef: string } | null;
   /** When set, only callers presenting it in `router-authorization` (the gateway) are served. */
@@ -127,6 +134,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     require('JWT verification', 'JWT_AUDIENCE', e.JWT_AUDIENCE);
     if (jwtKeys !== 1) problems.push('- JWT_JWKS_URL: give exactly one of JWT_JWKS_URL, JWT_PUBLIC_KEY, JWT_SECRET');
   }
+  // A lease shorter than a provider call would let a retry take over an attempt whose call is still running.
+  if (e.ATTEMPT_LEASE_MS <= e.PROVIDER_TIMEOUT_MS) problems.push('- ATTEMPT_LEASE_MS: must be longer than PROVIDER_TIMEOUT_MS');
   const zuora = credentials('ZUORA');
   const exsited = credentials('EXSITED');
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
@@ -138,6 +147,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    attempts: { leaseMs: e.ATTEMPT_LEASE_MS, reconcileIntervalMs: e.RECONCILE_INTERVAL_MS },
     routerSecret: e.ROUTER_SECRET ?? null,
     jwt: jwtAny
       ? {

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { InvoiceReconciler, type RunningReconciler } from '../invoices/invoice.reconciler';
+import { Ledger } from '../ledger/ledger';
 import { openDatabase } from '../ledger/open';
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -16,6 +18,8 @@ export interface RunningServer {
   emulators: StartedProviders['emulators'];
   /** The ledger store, for tests that count its queries. */
   db: Database;
+  /** The background reconciliation (at start, then every RECONCILE_INTERVAL_MS). */
+  reconciler: RunningReconciler;
   stop(): Promise<void>;
 }
 
@@ -25,15 +29,29 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const db = await openDatabase(config.store);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
   const providers = await startProviders(config, logger);
-  const app = await createApp({ db, providers: providers.registry, logger, production: config.production, graphos: config.graphos, routerSecret: config.routerSecret, jwt: config.jwt });
+  const app = await createApp({
+    db,
+    providers: providers.registry,
+    logger,
+    production: config.production,
+    graphos: config.graphos,
+    routerSecret: config.routerSecret,
+    jwt: config.jwt,
+    attemptLeaseMs: config.attempts.leaseMs,
+  });
   const url = await app.listen(config.port, config.host);
   logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');
+  // After listening, in the background: repairs what a killed predecessor (or replica) left open, never delaying
+  // the start; a failed pass is logged and the next one tries again.
+  const reconciler = new InvoiceReconciler(new Ledger(db), providers.registry, app.invoices, { logger }).start(config.attempts.reconcileIntervalMs);
   return {
     url,
     sandboxes: providers.sandboxes,
     emulators: providers.emulators,
     db,
+    reconciler,
     stop: async () => {
+      await reconciler.stop();
       await app.stop();
       await providers.stop();
       await db.close();
