@@ -1,76 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError, userError } from '../domain/errors';
-import { EMPTY_KPIS, type InvoiceDetails, type ProviderInvoiceRef } from '../domain/invoice';
-import { money } from '../domain/money';
 import type { Database } from '../ledger/database';
 import { Ledger } from '../ledger/ledger';
-import type { InvoiceProvider } from '../providers/provider';
 import { ProviderRegistry } from '../providers/registry';
+import { details, RecordingProvider, type FakeInput } from '../../test/support/recording-provider';
 import { openTestDatabase, storeName } from '../../test/support/store';
 import { InvoiceService, type CreateInvoiceCommand } from './invoice.service';
-
-interface FakeInput {
-  orderId: string;
-  amount: string;
-}
-
-/** Provider invoice ids are unique at a provider, so across the whole file. */
-let nextProviderId = 1000;
-
-/** A provider that records every call, so tests can count what reached it. */
-class RecordingProvider implements InvoiceProvider<FakeInput> {
-  readonly code = 'SALLA' as const;
-  creates: FakeInput[] = [];
-  finds: FakeInput[] = [];
-  /** What the next creates do: throw, or wait, before creating. */
-  failures: ProviderError[] = [];
-  delayMs = 0;
-  existing: InvoiceDetails[] = [];
-
-  validate(input: FakeInput) {
-    return input.amount.startsWith('-') ? [userError('INVALID_INPUT', 'amount must not be negative', ['amount'])] : [];
-  }
-  orderIdOf(input: FakeInput) {
-    return input.orderId;
-  }
-  async create(input: FakeInput): Promise<InvoiceDetails[]> {
-    this.creates.push(input);
-    if (this.delayMs) await sleep(this.delayMs);
-    const failure = this.failures.shift();
-    if (failure) throw failure;
-    const made = details(String(nextProviderId++), input);
-    this.existing.push(made);
-    return [made];
-  }
-  async findCreated(input: FakeInput): Promise<InvoiceDetails[]> {
-    this.finds.push(input);
-    return this.existing.filter((d) => d.header.orderId === input.orderId);
-  }
-  async loadDetails(refs: readonly ProviderInvoiceRef[]) {
-    return refs.map((r) => this.existing.find((d) => d.header.providerInvoiceId === r.providerInvoiceId) ?? new Error('not found'));
-  }
-}
-
-const details = (id: string, input: FakeInput): InvoiceDetails => ({
-  header: {
-    provider: 'SALLA',
-    providerInvoiceId: id,
-    orderId: input.orderId,
-    number: `INV-${id}`,
-    kind: 'INVOICE',
-    status: 'ISSUED',
-    issueDate: '2026-11-22',
-    dueDate: null,
-    currencyCode: 'SAR',
-    subtotal: null,
-    taxTotal: null,
-    total: money(input.amount, 'SAR'),
-    documentUrl: null,
-  },
-  lines: [],
-  taxes: [],
-  kpis: EMPTY_KPIS,
-});
 
 const command = (input: FakeInput, idempotencyKey?: string): CreateInvoiceCommand<FakeInput> => ({
   tenantId: 'tenant-a',
