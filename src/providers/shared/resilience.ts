@@ -90,7 +90,7 @@ function honouringRetryAfter(base: IBackoffFactory<unknown>): IBackoffFactory<Re
  * bounds how many requests one call makes.
  */
 export class ProviderResilience {
-  readonly breaker: CircuitBreakerPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
   private readonly readPolicy: IPolicy;
   private readonly repeatableWritePolicy: IPolicy;
   private readonly name: string;
