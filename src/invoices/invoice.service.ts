@@ -208,8 +208,10 @@ export class InvoiceService {
   /** Records a failed provider call on the attempt and turns it into the caller's userErrors. */
   private async failed(attempt: Attempt, cmd: CreateInvoiceCommand, err: unknown, force?: 'unknown'): Promise<CreateInvoiceResult> {
     if (err instanceof ProviderError) {
-      const errors = underField([cmd.branch], err.userErrors);
       const unknown = force === 'unknown' || err.disposition === 'indeterminate';
+      // An open outcome must read as "retry with the same key", whatever the failed call was: a refusal code here
+      // would make the caller give up on an invoice the provider may hold.
+      const errors = underField([cmd.branch], unknown ? err.userErrors.map(asUnsettled) : err.userErrors);
       await this.ledger.fail(attempt.id, unknown ? 'unknown' : 'failed', unknown ? 'indeterminate' : err.disposition, errors);
       this.options.logger?.warn({ attemptId: attempt.id, provider: cmd.provider, disposition: err.disposition, cause: err.cause_ }, 'provider refused or failed');
       return result([], errors);
@@ -218,4 +220,17 @@ export class InvoiceService {
     await this.ledger.fail(attempt.id, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', "The provider's answer could not be read.")]).catch(() => undefined);
     throw err;
   }
+}
+
+const RETRY_CODES = new Set(['PROVIDER_UNAVAILABLE', 'RATE_LIMITED', 'IN_PROGRESS']);
+
+/** The caller's view of a failure that left the attempt open: retryable, with the provider's own words kept. */
+function asUnsettled(e: UserError): UserError {
+  if (RETRY_CODES.has(e.code)) return e;
+  return {
+    ...e,
+    code: 'PROVIDER_UNAVAILABLE',
+    message: `Could not confirm whether the provider created the invoice (${e.message}); retry with the same idempotency key: it is checked at the provider first, never created twice.`,
+    providerCode: e.providerCode ?? e.code,
+  };
 }

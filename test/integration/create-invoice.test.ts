@@ -207,6 +207,22 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
       expect(sallaPosts()).toBe(1);
     });
 
+    it('a retry whose check at Salla is refused still says "retry with the key", never a final refusal, and the next retry repairs', async () => {
+      h.salla.server.injectFault({ method: 'POST', status: 503, body: { status: 503, success: false, error: { code: 'error', message: 'upstream' } }, afterHandler: true });
+      const k = nextKey();
+      const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
+      await create(input, k);
+      // The lookup (GET /orders/invoices?order_id=) answers 401: that is not an answer about the invoice.
+      h.salla.server.injectFault({ method: 'GET', status: 401, body: { status: 401, success: false, error: { code: 'Unauthorized', message: 'The access token is invalid.' } } });
+      const unchecked = await create(input, k);
+      expect(unchecked.data!.createInvoice.userErrors).toEqual([
+        expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', message: expect.stringContaining('retry with the same idempotency key') }),
+      ]);
+      const again = await create(input, k);
+      expect(again.data!.createInvoice.invoice!.providerInvoiceId).toBe(String(h.salla.invoices()[0]!.id));
+      expect(sallaPosts()).toBe(1);
+    });
+
     it('Salla unreachable: PROVIDER_UNAVAILABLE', async () => {
       h.salla.server.injectFault({ method: 'POST', reset: true });
       const res = await create({ orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' });
