@@ -1,6 +1,6 @@
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { type GraphQLSchema, parse } from 'graphql';
+import { GraphQLError, type GraphQLFieldResolver, type GraphQLSchema, parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.resolver';
 import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
@@ -51,5 +51,36 @@ export async function buildFederatedSchema(): Promise<{ schema: GraphQLSchema; s
     Order: { ...(resolvers.Order as object), __resolveReference: resolveOrderReference },
   } as GraphQLResolverMap<unknown>;
   const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: withReferences }]);
+  guardRepresentations(schema);
   return { schema, sdl };
+}
+
+/** Entity types this subgraph resolves, and their one key field. */
+const ENTITY_TYPES = new Set(['Invoice', 'Order']);
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * Checks every `_entities` representation before any is resolved: a router only sends well-formed ones, so a bad
+ * one means a caller other than the router, and it gets a BAD_USER_INPUT naming the slot rather than an internal
+ * error or a guess.
+ */
+function guardRepresentations(schema: GraphQLSchema): void {
+  const field = schema.getQueryType()?.getFields()._entities;
+  if (!field?.resolve) throw new Error('the subgraph schema has no _entities resolver');
+  const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve;
+  field.resolve = (source, args: { representations: unknown[] }, context, info) => {
+    args.representations.forEach((r: unknown, i: number) => {
+      const problem = representationProblem(r);
+      if (problem) throw new GraphQLError(`representations[${i}]: ${problem}`, { extensions: { code: 'BAD_USER_INPUT' } });
+    });
+    return resolve(source, args, context, info);
+  };
+}
+
+function representationProblem(r: unknown): string | null {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'a representation is an object';
+  const { __typename: type, id } = r as Record<string, unknown>;
+  if (typeof type !== 'string' || !ENTITY_TYPES.has(type)) return `this subgraph resolves only ${[...ENTITY_TYPES].join(' and ')} entities, not ${JSON.stringify(type)}`;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_KEY_LENGTH) return `${type}.id must be a string of 1 to ${MAX_KEY_LENGTH} characters`;
+  return null;
 }

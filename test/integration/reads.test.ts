@@ -94,3 +94,32 @@ describe(`reads: invoice(id), Order.invoices and _entities (${storeName()})`, ()
     expect(res.errors?.[0]?.message).toMatch(/Could not read invoice/);
   });
 });
+
+describe(`_entities representations are validated (${storeName()})`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('a malformed representation is refused with BAD_USER_INPUT naming its slot, before anything is read', async () => {
+    const created = await h.execute(CreateSallaInvoiceDocument, { input: { orderId: ORDERS[2]!, dataType: 'URL', url: 'https://x.example/r.pdf' } });
+    const id = created.data!.createInvoice.invoice!.id;
+    const valid = await h.execute(InvoiceEntitiesDocument, { representations: [{ __typename: 'Invoice', id }] });
+    expect(valid.data!._entities).toEqual([expect.objectContaining({ id })]);
+    const queries = h.db.stats.queries;
+    for (const [bad, message] of [
+      [{ __typename: 'Invoice' }, /representations\[1\]: Invoice.id must be a string/],
+      [{ __typename: 'Invoice', id: { $ne: null } }, /representations\[1\]: Invoice.id must be a string/],
+      [{ __typename: 'Invoice', id: 'x'.repeat(10_000) }, /1 to 255 characters/],
+      [{ __typename: 'Order', id: 42 }, /Order.id must be a string/],
+      [{ __typename: 'Payment', id: '1' }, /only Invoice and Order entities, not "Payment"/],
+      ['Invoice', /is an object/],
+    ] as const) {
+      const res = await h.execute(InvoiceEntitiesDocument, { representations: [{ __typename: 'Invoice', id }, bad as never] });
+      expect(res.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(message), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+      expect(res.data?._entities ?? null).toBeNull();
+    }
+    expect(h.db.stats.queries).toBe(queries);
+  });
+});
