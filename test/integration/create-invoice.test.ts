@@ -241,6 +241,21 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
       expect(h.salla.server.calls).toHaveLength(0);
     });
 
+    it('a key is still honoured a day later: a retry 25 hours on replays the invoice without calling Salla', async () => {
+      const k = nextKey();
+      const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
+      const first = await create(input, k);
+      await h.db.query(
+        `UPDATE invoice_attempts SET created_at = created_at - interval '25 hours', updated_at = updated_at - interval '25 hours',
+                completed_at = completed_at - interval '25 hours' WHERE idempotency_key = $1`,
+        [k],
+      );
+      h.salla.server.resetCalls();
+      const later = await create(input, k);
+      expect(later.data!.createInvoice.invoice!.id).toBe(first.data!.createInvoice.invoice!.id);
+      expect(h.salla.server.calls).toHaveLength(0);
+    });
+
     it('the same key with another input: IDEMPOTENCY_CONFLICT', async () => {
       const k = nextKey();
       await create({ orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' }, k);
