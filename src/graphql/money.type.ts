@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { formatMoneyAmount, type Money } from '../domain/money';
 import { DecimalScalar } from './scalars';
 
-@ObjectType('Money', { description: 'An exact amount of money in one currency.' })
+@ObjectType('Money', { simpleResolvers: true, description: 'An exact amount of money in one currency.' })
 export class MoneyType {
   @Field(() => DecimalScalar, { description: 'The amount as an exact decimal string, with at least the currency\'s minor digits ("90.50").' })
   amount!: string;

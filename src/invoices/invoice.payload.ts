@@ -3,7 +3,7 @@ import type { UserError } from '../domain/errors';
 import { InvoiceErrorCodeEnum } from '../graphql/enums';
 import { InvoiceType } from './invoice.type';
 
-@ObjectType('InvoiceUserError', { description: 'An expected reason why createInvoice created nothing: bad input, a provider\'s refusal, or a provider outage.' })
+@ObjectType('InvoiceUserError', { simpleResolvers: true, description: 'An expected reason why createInvoice created nothing: bad input, a provider\'s refusal, or a provider outage.' })
 export class InvoiceUserErrorType {
   @Field(() => [String], { nullable: true, description: 'Path to the input field at fault, from the input\'s root (e.g. ["salla", "url"]); null when no one field is.' })
   field!: string[] | null;
@@ -24,7 +24,7 @@ export class InvoiceUserErrorType {
   retryAfterSeconds?: number | null;
 }
 
-@ObjectType('CreateInvoicePayload', { description: 'The outcome of createInvoice: the invoices created, or why none was.' })
+@ObjectType('CreateInvoicePayload', { simpleResolvers: true, description: 'The outcome of createInvoice: the invoices created, or why none was.' })
 export class CreateInvoicePayload {
   @Field(() => InvoiceType, { nullable: true, description: 'The first (usually the only) invoice created; null when userErrors is not empty.' })
   invoice!: InvoiceType | null;

@@ -4,7 +4,7 @@ import { InvoiceKindEnum, InvoiceProviderEnum, InvoiceStatusEnum } from '../grap
 import { MoneyType, presentMoney } from '../graphql/money.type';
 import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars';
 
-@ObjectType('TaxLine', { description: 'One tax applied to an invoice or to one of its lines.' })
+@ObjectType('TaxLine', { simpleResolvers: true, description: 'One tax applied to an invoice or to one of its lines.' })
 export class TaxLineType {
   @Field(() => String, { nullable: true, description: 'The tax\'s name at the provider (e.g. "VAT"); null when the provider does not name it.' })
   name!: string | null;
@@ -19,7 +19,7 @@ export class TaxLineType {
   amount!: MoneyType;
 }
 
-@ObjectType('InvoiceLine', { description: 'One billed item of an invoice, as the provider reports it.' })
+@ObjectType('InvoiceLine', { simpleResolvers: true, description: 'One billed item of an invoice, as the provider reports it.' })
 export class InvoiceLineType {
   @Field(() => String, { nullable: true, description: 'What was billed (product or charge name).' })
   description!: string | null;
@@ -46,7 +46,7 @@ export class InvoiceLineType {
   taxes!: TaxLineType[];
 }
 
-@ObjectType('InvoiceKpis', { description: 'Payment figures of an invoice, read live from its provider. A figure the provider does not report is null.' })
+@ObjectType('InvoiceKpis', { simpleResolvers: true, description: 'Payment figures of an invoice, read live from its provider. A figure the provider does not report is null.' })
 export class InvoiceKpisType {
   @Field(() => MoneyType, { nullable: true, description: 'Amount still to be paid.' })
   outstanding!: MoneyType | null;
@@ -69,7 +69,9 @@ export class InvoiceKpisType {
  * `taxes`, `kpis` and `order` are field resolvers (InvoiceResolver).
  */
 @Directive('@key(fields: "id")')
-@ObjectType('Invoice', { description: 'An invoice or credit note created through this service at one of the billing providers.' })
+// simpleResolvers: plain fields are read by graphql-js's default resolver, not through type-graphql's middleware
+// wrapper (no field here has middleware or auth); on a 100-representation _entities that is 1,700 calls saved.
+@ObjectType('Invoice', { simpleResolvers: true, description: 'An invoice or credit note created through this service at one of the billing providers.' })
 export class InvoiceType {
   @Field(() => ID, { description: 'Opaque id, stable and unique across providers. Use it with `invoice(id)` and as the entity key.' })
   id!: string;

@@ -5,7 +5,7 @@ import { Directive, Field, ID, ObjectType } from 'type-graphql';
  * `invoices` (OrderResolver).
  */
 @Directive('@key(fields: "id")')
-@ObjectType('Order', { description: 'An order, owned by the orders subgraph; this subgraph adds its invoices.' })
+@ObjectType('Order', { simpleResolvers: true, description: 'An order, owned by the orders subgraph; this subgraph adds its invoices.' })
 export class OrderType {
   @Field(() => ID, {
     description:
