@@ -13,6 +13,11 @@ export interface LoadOptions {
   url: string;
   /** A fixed JSON body, or a function making each request's body (unique ids for creates). */
   body: string | (() => string);
+  /**
+   * After each POST, a GET of this path (built from the POST's answer) on the same connection: a create followed by
+   * its read-back. Rates and latencies are then per pair, not per HTTP request.
+   */
+  thenGet?: (answer: string) => string;
   connections?: number;
   durationSec?: number;
   headers?: Record<string, string>;
@@ -29,7 +34,21 @@ export function load(o: LoadOptions): Promise<LoadResult> {
         connections: o.connections ?? 10,
         duration: o.durationSec ?? 5,
         headers,
-        ...(typeof o.body === 'string'
+        ...(o.thenGet
+          ? {
+              requests: [
+                {
+                  setupRequest: (req: Record<string, unknown>) => ({ ...req, method: 'POST', headers, body: typeof o.body === 'string' ? o.body : o.body() }),
+                  onResponse: (_status: number, body: string, context: Record<string, unknown>) => {
+                    context.next = o.thenGet!(body);
+                  },
+                },
+                {
+                  setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => ({ ...req, method: 'GET', headers: o.headers ?? {}, body: undefined, path: context.next }),
+                },
+              ],
+            }
+          : typeof o.body === 'string'
           ? { body: o.body }
           : {
               requests: [
@@ -41,9 +60,10 @@ export function load(o: LoadOptions): Promise<LoadResult> {
       } as autocannon.Options),
       (err, r) => {
         if (err) return reject(err);
+        const per = o.thenGet ? 2 : 1;
         resolve({
-          requests: r.requests.total,
-          rps: r.requests.average,
+          requests: r.requests.total / per,
+          rps: r.requests.average / per,
           p50: r.latency.p50,
           p99: r.latency.p99,
           errors: r.errors + r.timeouts,
