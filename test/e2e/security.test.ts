@@ -93,6 +93,33 @@ describe('limits on what one request may ask', () => {
     expect(res.body.errors?.[0]?.message).toMatch(/alias/i);
   });
 
+  it('refuses more than 3,000 tokens, before parsing the rest', async () => {
+    const fields = Array.from({ length: 400 }, (_, i) => `invoice(id: "${i}") { id }`).join(' ');
+    const res = await send({ query: `{ ${fields} }` });
+    expect(res.body.errors?.[0]?.message).toMatch(/token/i);
+    expect(res.body.data).toBeUndefined();
+  });
+
+  it('refuses a query whose cost is over the limit', async () => {
+    // Within depth, alias and token limits, but every level multiplies the work.
+    const leaf = 'lines { taxes { amount { amount currencyCode } } subtotal { amount currencyCode } total { amount currencyCode } } kpis { paid { amount } outstanding { amount } }';
+    const selection = `invoices { ${leaf} order { invoices { ${leaf} order { invoices { ${leaf} } } } } }`;
+    const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: _entities(representations: []) { ... on Order { ${selection} } }`).join(' ');
+    const res = await send({ query: `{ ${aliases} }` });
+    expect(res.body.errors?.[0]?.message).toMatch(/cost/i);
+    expect(res.body.data).toBeUndefined();
+  });
+
+  it('refuses a body over 16 MiB with 413, without reading it all', async () => {
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(17 * 1024 * 1024) } }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+  });
+
   it('refuses batched requests', async () => {
     const res = await send([{ query: '{ __typename }' }, { query: '{ __typename }' }]);
     expect(res.status).toBe(400);
