@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { salesforceBenchOrders, sallaBenchStore, FIRST_BENCH_ORDER } from '../../bench/fixtures';
+import { InvoiceReconciler, type ReconcileSummary } from '../../src/invoices/invoice.reconciler';
+import { Ledger } from '../../src/ledger/ledger';
 import { providerInvoiceIdOf } from '../../src/providers/zuora/zuora.mapper';
 import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_FAILING_ORDER_ID, COMMERCE_SANDBOX_ORDERS, COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
@@ -281,11 +283,20 @@ describe(`chaos: a mixed load while every provider fails at random (${storeName(
       await Promise.all(Array.from({ length: CLIENTS }, () => client(started + SECONDS * 1000)));
       clearInterval(sampler);
 
-      // The weather clears: every caller retries its open requests with the same key until they settle.
+      // The weather clears. The reconciler (as on every replica, on its timer) settles what it can by asking the
+      // providers, and every caller retries its open requests with the same key, until all settle. An open breaker
+      // half-opens after its cool-down (30 s): retries keep coming until then, as a caller's would.
       for (const e of Object.values(emulators) as ProviderEmulator[]) e.server.clearFaults();
-      // An open breaker half-opens after its cool-down (20 s): retries keep coming until then, as a caller's would.
+      const reconciler = new InvoiceReconciler(new Ledger(db), replicas[0]!.providers.registry, replicas[0]!.app.invoices, { logger });
+      const reconciled: ReconcileSummary = { examined: 0, repaired: 0, released: 0, stillUnknown: 0, skipped: 0, errors: 0 };
+      const reconcile = async () => {
+        const pass = await reconciler.runOnce();
+        for (const k of Object.keys(reconciled) as Array<keyof ReconcileSummary>) reconciled[k] += pass[k];
+      };
       const settleBy = Date.now() + 60_000;
-      while (Date.now() < settleBy && requests.some((r) => !r.final)) {
+      for (;;) {
+        await reconcile();
+        if (Date.now() > settleBy || !requests.some((r) => !r.final)) break;
         await Promise.all(requests.filter((r) => !r.final).map((r) => create(r)));
         if (requests.some((r) => !r.final)) await new Promise((r) => setTimeout(r, 1_000));
       }
@@ -296,6 +307,7 @@ describe(`chaos: a mixed load while every provider fails at random (${storeName(
         requests: requests.length,
         ...counts,
         userErrors: Object.fromEntries(counts.userErrors),
+        reconciled,
         heapMb: heap.map((h) => Math.round(h)),
       };
       process.stdout.write(`chaos summary: ${JSON.stringify(summary)}\n`);
@@ -303,6 +315,7 @@ describe(`chaos: a mixed load while every provider fails at random (${storeName(
       expect(violations).toEqual([]);
       expect(unhandled.map(String)).toEqual([]);
       expect(requests.filter((r) => !r.final).map((r) => ({ key: r.key, input: r.input, last: r.last }))).toEqual([]);
+      expect(reconciled.errors).toBe(0);
 
       // Every attempt ended succeeded or failed: none is left pending or unknown.
       const states = await db.query<{ state: string; n: string }>('SELECT state, count(*)::text AS n FROM invoice_attempts GROUP BY state');
