@@ -179,7 +179,7 @@ describe(`chaos: a mixed load while every provider fails at random (${storeName(
   let nextSalla = FIRST_BENCH_ORDER;
   let nextSalesforce = 0;
   const salesforceFos = salesforceBenchOrders(2_000).map((o) => o.fulfillmentOrders[0]!.id);
-  const zuoraLines = ['8ad0887e8a0f4f2c018a10a1d6e70101', '8ad0887e8a0f4f2c018a10a1d6e70201', '8ad0887e8a0f4f2c018a10a1d6e70301', '8ad0887e8a0f4f2c018a10a1d6e70401'];
+  const zuoraLines = ['0102', '0201', '0202', '0301', '0302', '0401', '0402', '0501', '0502', '0601', '0602'].map((n) => `8ad0887e8a0f4f2c018a10a1d6e7${n}`);
   const inputs: Record<Code, () => Record<string, unknown>> = {
     SALLA: () => ({ salla: { orderId: String(nextSalla++), dataType: 'URL', url: 'https://files.example.com/chaos.pdf' } }),
     SALESFORCE: () => ({ salesforce: { fulfillmentOrderId: salesforceFos[nextSalesforce++ % salesforceFos.length] } }),
