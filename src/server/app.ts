@@ -80,6 +80,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     schema,
     validationRules: armor.validationRules,
     allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT: Apollo's own handlers raced its shutdown and the process never exited.
+    stopOnTerminationSignals: false,
     introspection: !deps.production,
     apollo: deps.graphos ?? undefined,
     plugins: [
