@@ -281,3 +281,84 @@ describe(`SIGKILL between the provider's success and the ledger's commit (${stor
     );
   });
 });
+
+describe(`SIGKILL before the provider acted (${storeName()})`, () => {
+  // Salla and Exsited: absence is verifiable by reading (by order, by the derived invoice id).
+  const ABSENT = CASES.filter((c) => c.code === 'SALLA' || c.code === 'EXSITED');
+  const store = testStore('absent');
+  let emu: Awaited<ReturnType<typeof startEmulators>>;
+  let restarted: { child: TsChild; url: string };
+
+  beforeAll(async () => {
+    emu = await startEmulators();
+    const env = { ...emu.env, ...store.env };
+    const first = await startSubgraph(env);
+    const holds = ABSENT.map((c) => emu.hold(c, 'before'));
+    for (const c of ABSENT) void createInvoice(first.url, c.input, keyOf(c)).catch(() => undefined);
+    await Promise.all(holds.map((h) => h.reached));
+    await kill(first.child);
+    // The requests die at the provider's door: the handlers never run.
+    for (const h of holds) h.release();
+    restarted = await startSubgraph(env);
+    await Promise.all(ABSENT.map((c) => restarted.child.waitForLog((l) => l.msg === 'stale attempt settled' && l.provider === c.code)));
+  });
+
+  afterAll(async () => {
+    if (restarted?.child.proc.exitCode === null) await stop(restarted.child);
+    await emu?.stop();
+    await store.drop();
+  });
+
+  it.each(ABSENT)('$code: the sweep releases the attempt without creating, and the retry with its key creates exactly once', async (c) => {
+    expect(restarted.child.logs.find((l) => l.msg === 'stale attempt settled' && l.provider === c.code)).toMatchObject({ outcome: 'released' });
+    expect(c.documents(emu.emulators)).toEqual([]);
+    const held = creates(emu.emulators, c).length;
+
+    const first = await createInvoice(restarted.url, c.input, keyOf(c));
+    const again = await createInvoice(restarted.url, c.input, keyOf(c));
+    expect(first.userErrors).toEqual([]);
+    expect(again.invoice).toEqual(first.invoice);
+    expect(c.documents(emu.emulators)).toEqual([first.invoice!.providerInvoiceId]);
+    expect(creates(emu.emulators, c)).toHaveLength(held + 1);
+  });
+});
+
+describe(`npm run reconcile after a SIGKILL (${storeName()})`, () => {
+  const COMMERCE = CASES.find((c) => c.code === 'COMMERCE')!;
+  const store = testStore('command');
+  let emu: Awaited<ReturnType<typeof startEmulators>>;
+
+  beforeAll(async () => {
+    emu = await startEmulators();
+  });
+  afterAll(async () => {
+    await emu?.stop();
+    await store.drop();
+  });
+
+  it('repairs the attempt by reading the provider, creates nothing, and says which providers it could not reach', async () => {
+    // Only the Commerce API has a base URL: the others would be fresh sandboxes, which prove nothing.
+    const env = { COMMERCE_BASE_URL: emu.env.COMMERCE_BASE_URL!, COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX_TOKEN, COMMERCE_CURRENCY: 'USD', ...store.env };
+    const first = await startSubgraph({ ...env, RECONCILE_INTERVAL_MS: '0' });
+    const hold = emu.hold(COMMERCE, 'after');
+    void createInvoice(first.url, COMMERCE.input, keyOf(COMMERCE)).catch(() => undefined);
+    await hold.reached;
+    await kill(first.child);
+    hold.release();
+    // The dead process's lease must run out first: until then its attempt is not stale.
+    await new Promise((r) => setTimeout(r, LEASE_MS + 200));
+    const posts = creates(emu.emulators, COMMERCE).length;
+
+    const command = spawnTs('src/server/reconcile.ts', { LOG_LEVEL: 'warn', ...TIMING, ...env });
+    const { code } = await command.exited;
+    expect(code).toBe(0);
+    expect(command.text()).toMatch(/repaired +1 /);
+    expect(command.text()).toMatch(/released +0 /);
+    expect(command.text()).toMatch(/Left out: SALESFORCE, SALLA, ZUORA, EXSITED: no base URL is configured/);
+    expect(creates(emu.emulators, COMMERCE)).toHaveLength(posts);
+
+    const rows = await inspect(store, attempts);
+    expect(rows).toEqual([expect.objectContaining({ idempotency_key: keyOf(COMMERCE), state: 'succeeded', invoices: [expect.any(String)] })]);
+    expect(COMMERCE.documents(emu.emulators)).toHaveLength(1);
+  });
+});
