@@ -169,3 +169,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       : { sandbox: true, currency: (e.COMMERCE_CURRENCY ?? 'USD').toUpperCase() },
   };
 }
+
+/** `npm start` and `npm run reconcile`: the checked configuration, or the message on stderr and exit code 1. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}

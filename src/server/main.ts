@@ -5,7 +5,7 @@ import { InvoiceReconciler, type RunningReconciler } from '../invoices/invoice.r
 import { Ledger } from '../ledger/ledger';
 import { openDatabase } from '../ledger/open';
 import { createApp } from './app';
-import { ConfigError, loadConfig, type Config } from './config';
+import { loadConfigOrExit, type Config } from './config';
 import { createLogger } from './logger';
 import { startProviders, type StartedProviders } from './providers';
 import type { Database } from '../ledger/database';
@@ -61,16 +61,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
 /** `npm start`. */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   process.stdout.write(`\n  Invoicing subgraph: ${server.url}\n  Open it in a browser to explore the schema (Apollo Sandbox).\n\n`);

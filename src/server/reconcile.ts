@@ -7,7 +7,7 @@ import { Ledger } from '../ledger/ledger';
 import { openDatabase } from '../ledger/open';
 import { ProviderRegistry } from '../providers/registry';
 import type { ProviderCode } from '../domain/invoice';
-import { ConfigError, loadConfig, type Config } from './config';
+import { loadConfigOrExit, type Config } from './config';
 import { createLogger } from './logger';
 import { startProviders } from './providers';
 
@@ -60,16 +60,7 @@ export function formatReport({ summary, notReconciled }: ReconcileReport): strin
 
 /** `npm run reconcile`: exits 1 when an attempt could not be handled (errors), else 0. */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   // Logs to stderr, so that stdout is the report alone.
   const report = await reconcile(config, createLogger(config.logLevel, pino.destination(2)));
   process.stdout.write(formatReport(report));

@@ -203,6 +203,20 @@ async function createInvoice(url: string, input: Record<string, unknown>, key: s
 const creates = (e: Emulators, c: Case) => c.emulator(e).server.calls.filter((call) => call.method === 'POST' && c.create.test(call.path));
 const keyOf = (c: Case) => `crash-${c.code.toLowerCase()}`;
 
+/**
+ * Starts the subgraph, sends each case's create (with its key), holds each at its emulator at `stage`, and kills the
+ * process there with SIGKILL. Returns the holds, still holding: `release` lets the emulators finish, to a dead client.
+ */
+async function crashWhileHeld(emu: Awaited<ReturnType<typeof startEmulators>>, env: Record<string, string>, cases: Case[], stage: Hold['stage']): Promise<Hold[]> {
+  const first = await startSubgraph(env);
+  const holds = cases.map((c) => emu.hold(c, stage));
+  // The requests never get an answer: the process serving them dies.
+  for (const c of cases) void createInvoice(first.url, c.input, keyOf(c)).catch(() => undefined);
+  await Promise.all(holds.map((h) => h.reached));
+  await kill(first.child);
+  return holds;
+}
+
 describe(`SIGKILL between the provider's success and the ledger's commit (${storeName()})`, () => {
   const store = testStore('acted');
   let emu: Awaited<ReturnType<typeof startEmulators>>;
@@ -216,12 +230,7 @@ describe(`SIGKILL between the provider's success and the ledger's commit (${stor
   beforeAll(async () => {
     emu = await startEmulators();
     const env = { ...emu.env, ...store.env };
-    const first = await startSubgraph(env);
-    const holds = CASES.map((c) => emu.hold(c, 'after'));
-    // The requests never get an answer: the process serving them dies.
-    for (const c of CASES) void createInvoice(first.url, c.input, keyOf(c)).catch(() => undefined);
-    await Promise.all(holds.map((h) => h.reached));
-    await kill(first.child);
+    const holds = await crashWhileHeld(emu, env, CASES, 'after');
     for (const c of CASES) documentsAtKill.set(c.code, c.documents(emu.emulators));
     // The providers finish the requests they received (Zuora stores its answer under the key), to a dead client.
     for (const h of holds) h.release();
@@ -292,11 +301,7 @@ describe(`SIGKILL before the provider acted (${storeName()})`, () => {
   beforeAll(async () => {
     emu = await startEmulators();
     const env = { ...emu.env, ...store.env };
-    const first = await startSubgraph(env);
-    const holds = ABSENT.map((c) => emu.hold(c, 'before'));
-    for (const c of ABSENT) void createInvoice(first.url, c.input, keyOf(c)).catch(() => undefined);
-    await Promise.all(holds.map((h) => h.reached));
-    await kill(first.child);
+    const holds = await crashWhileHeld(emu, env, ABSENT, 'before');
     // The requests die at the provider's door: the handlers never run.
     for (const h of holds) h.release();
     restarted = await startSubgraph(env);
@@ -339,12 +344,8 @@ describe(`npm run reconcile after a SIGKILL (${storeName()})`, () => {
   it('repairs the attempt by reading the provider, creates nothing, and says which providers it could not reach', async () => {
     // Only the Commerce API has a base URL: the others would be fresh sandboxes, which prove nothing.
     const env = { COMMERCE_BASE_URL: emu.env.COMMERCE_BASE_URL!, COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX_TOKEN, COMMERCE_CURRENCY: 'USD', ...store.env };
-    const first = await startSubgraph({ ...env, RECONCILE_INTERVAL_MS: '0' });
-    const hold = emu.hold(COMMERCE, 'after');
-    void createInvoice(first.url, COMMERCE.input, keyOf(COMMERCE)).catch(() => undefined);
-    await hold.reached;
-    await kill(first.child);
-    hold.release();
+    const [hold] = await crashWhileHeld(emu, { ...env, RECONCILE_INTERVAL_MS: '0' }, [COMMERCE], 'after');
+    hold!.release();
     // The dead process's lease must run out first: until then its attempt is not stale.
     await new Promise((r) => setTimeout(r, LEASE_MS + 200));
     const posts = creates(emu.emulators, COMMERCE).length;
