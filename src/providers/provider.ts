@@ -8,6 +8,11 @@ export interface CreateContext {
    * that accept an idempotency key, and the seed of client-chosen ids.
    */
   idempotencyKey: string;
+  /**
+   * When the attempt was first recorded: a provider whose idempotency key expires (Zuora keeps it 24 h) must not
+   * resend after that, since the provider would take the resend for a new request. Absent: the attempt begins now.
+   */
+  attemptStartedAt?: Date;
 }
 
 /**

@@ -165,3 +165,20 @@ export function mapZuoraFailure(failure: HttpResponse | TransportError, operatio
   }
   return one('PROVIDER_REFUSED', 'final');
 }
+
+/**
+ * An attempt older than Zuora's idempotency window cannot be checked by resending it: Zuora would take the resend
+ * for a new request. It stays open (indeterminate) for a person to settle in Zuora.
+ */
+export function idempotencyWindowPassed(startedAt: Date): ProviderError {
+  return new ProviderError(
+    [
+      userError(
+        'PROVIDER_UNAVAILABLE',
+        `This attempt began ${startedAt.toISOString()}, past the 24 hours Zuora keeps an Idempotency-Key: whether it billed can only be checked in Zuora itself, so nothing was sent.`,
+      ),
+    ],
+    'indeterminate',
+    'Zuora idempotency window passed',
+  );
+}

@@ -382,6 +382,19 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(zuora.documents()).toHaveLength(1);
     });
 
+    it("an attempt older than Zuora's key window is not resent: it stays open and nothing reaches Zuora", async () => {
+      const now = new Date(`${TODAY}T12:00:00Z`);
+      const dayAgo = new Date(now.getTime() - 23.5 * 3600_000);
+      zuora.server.resetCalls();
+      const err = await failure(provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'old', attemptStartedAt: dayAgo }));
+      expect(err.disposition).toBe('indeterminate');
+      expect(err.userErrors[0]).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: expect.stringContaining('24 hours') });
+      expect(zuora.server.calls).toHaveLength(0);
+      // Within the window the resend is safe and happens.
+      const recent = new Date(now.getTime() - 22 * 3600_000);
+      expect(await provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'recent', attemptStartedAt: recent })).toHaveLength(1);
+    });
+
     it('an attempt Zuora refused: [] (its stored answer proves nothing was created)', async () => {
       await failure(provider().create(input([fulfillment(TENT, 5)]), { idempotencyKey: 'refused' }));
       expect(await provider().findCreated(input([fulfillment(TENT, 5)]), { idempotencyKey: 'refused' })).toEqual([]);

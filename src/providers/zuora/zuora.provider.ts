@@ -8,7 +8,7 @@ import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken } from '../shared/token-source';
-import { mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
+import { idempotencyWindowPassed, mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
 import type { ZuoraCreateInput } from './zuora.input';
 import { creditMemoDetails, documentKeyOf, invoiceDetails, orderIdOfLineItem, orderLineItemIdOf, type ZuoraDocumentKey } from './zuora.mapper';
 import { validateZuoraInput } from './zuora.rules';
@@ -47,6 +47,8 @@ const ZUORA_VERSION = '239.0';
 const ITEMS_PAGE_SIZE = 40;
 /** Zuora keeps an Idempotency-Key's answer for 24 hours; keys are at most 255 characters. */
 const MAX_IDEMPOTENCY_KEY = 255;
+/** Resends stop an hour short of Zuora's 24 h, for clock skew between us and Zuora and a request in flight. */
+const RESEND_WINDOW_MS = 23 * 60 * 60 * 1000;
 
 interface ReadDocument {
   key: ZuoraDocumentKey;
@@ -104,9 +106,10 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
    * Sends the attempt's POST again with its Idempotency-Key: Zuora answers the stored response when the attempt
    * reached it (so nothing is created twice) and performs it now when it did not, which is the one create the attempt
    * was for. Zuora's refusal (stored or new) proves nothing was created: []; a refused token proves nothing. Keys
-   * live 24 hours at Zuora, so this holds for attempts younger than that.
+   * live 24 hours at Zuora, so an older attempt is not resent: it stays open, for a person to settle in Zuora.
    */
   async findCreated(input: ZuoraCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
+    if (ctx.attemptStartedAt && this.now().getTime() - ctx.attemptStartedAt.getTime() > RESEND_WINDOW_MS) throw idempotencyWindowPassed(ctx.attemptStartedAt);
     let created: ZuoraCreateResponse;
     try {
       created = await this.post(input, ctx);
