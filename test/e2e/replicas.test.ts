@@ -1,28 +1,32 @@
-import pino from 'pino';
 import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
-import { loadConfig } from '../../src/server/config';
-import { startServer, type RunningServer } from '../../src/server/main';
 import { dropTestSchema } from '../support/store';
+import { spawnTs, type TsChild } from '../support/ts-child';
 
 /**
- * Two replicas of the subgraph (each its own server, service, connection pool and in-process state) on one
- * PostgreSQL: the ledger alone must make a key's provider create happen once. Needs DATABASE_URL; the embedded
- * store is one process's by design.
+ * Two replicas of the subgraph, each a real process started as `npm start` starts it, on one PostgreSQL: the
+ * ledger alone must make a key's provider create happen once. Needs DATABASE_URL; the embedded store is one
+ * process's by design.
  */
 const withPostgres = process.env.DATABASE_URL ? describe : describe.skip;
 
 withPostgres('idempotency across replicas on one PostgreSQL', () => {
   const schema = `replicas_${Date.now().toString(36)}`;
   const commerce = new CommerceEmulator();
-  let replicas: RunningServer[];
+  let replicas: Array<{ child: TsChild; url: string }>;
+  const start = async (env: Record<string, string>) => {
+    const child = spawnTs('src/server/main.ts', env);
+    const ready = await child.waitForLog((l) => l.msg === 'invoicing subgraph ready', 30_000);
+    return { child, url: String(ready.url) };
+  };
 
   beforeAll(async () => {
     await commerce.start(0);
     const env = {
       PORT: '0',
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
       DATABASE_URL: process.env.DATABASE_URL!,
       DATABASE_SCHEMA: schema,
       COMMERCE_BASE_URL: commerce.baseUrl,
@@ -30,10 +34,16 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
       COMMERCE_CURRENCY: 'USD',
     };
     // One after the other: the second finds the schema migrated (and would wait on the advisory lock otherwise).
-    replicas = [await startServer(loadConfig(env), pino({ level: 'silent' })), await startServer(loadConfig(env), pino({ level: 'silent' }))];
-  });
+    replicas = [await start(env), await start(env)];
+    expect(new Set(replicas.map((r) => r.child.proc.pid)).size).toBe(2);
+  }, 60_000);
   afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
+    await Promise.all(
+      (replicas ?? []).map(async (r) => {
+        r.child.proc.kill('SIGTERM');
+        await r.child.exited;
+      }),
+    );
     await commerce.stop();
     await dropTestSchema(schema);
   });
