@@ -117,6 +117,21 @@ describe(`InvoiceReconciler (${storeName()})`, () => {
     for (const o of orphans) expect(await ledger.invoicesOfAttempt(o.attempt.id)).toHaveLength(1);
   });
 
+  it("leaves an attempt older than its provider's lookup window to a person: no retake, no lookup, and a retry sends nothing", async () => {
+    const windowed = Object.assign(new RecordingProvider(), { lookupWindowMs: 60_000 });
+    const registry = new ProviderRegistry([windowed]);
+    const svc = new InvoiceService(ledger, registry, { leaseMs: 5_000, pollMs: 5 });
+    const { attempt, input } = await orphan('tenant-a');
+    await db.query(`UPDATE invoice_attempts SET created_at = now() - interval '2 minutes' WHERE id = $1`, [attempt.id]);
+    const summary = await new InvoiceReconciler(ledger, registry, svc).runOnce();
+    expect(summary).toMatchObject({ examined: 1, stillUnknown: 1, repaired: 0, released: 0 });
+    const answer = await svc.create(retry('tenant-a', attempt.idempotencyKey, input));
+    expect(answer.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', message: expect.stringContaining('left for a person') })]);
+    expect(windowed.finds).toHaveLength(0);
+    expect(windowed.creates).toHaveLength(0);
+    expect(await ledger.getAttempt(attempt.id)).toMatchObject({ state: 'pending', tries: 1 });
+  });
+
   it('skips attempts of a provider not configured here, leaving them as they are', async () => {
     const { attempt } = await ledger.claim({ tenantId: 'tenant-a', idempotencyKey: 'rec-zuora', provider: 'ZUORA', orderId: 'x', inputFingerprint: 'fp-z', input: { fulfillments: [] }, leaseMs: -1000 });
     expect(await reconciler.runOnce()).toMatchObject({ examined: 1, skipped: 1 });

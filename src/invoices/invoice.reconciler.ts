@@ -121,6 +121,10 @@ export class InvoiceReconciler {
       log?.error({ err }, 'stale attempt with an unreadable recorded input: left as it is');
       return 'errors';
     }
+    if (this.service.pastLookupWindow(stale)) {
+      log?.warn('open attempt past its provider\'s lookup window: settle it at the provider by hand');
+      return 'stillUnknown';
+    }
     const taken = await this.ledger.retake(stale.id, [stale.state], this.service.attemptLeaseMs);
     if (!taken) return 'skipped';
     const provider = taken.provider as ProviderCode;

@@ -160,4 +160,61 @@ describe(`InvoiceService (${storeName()})`, () => {
     await service.create({ ...command(input, 'k-tenant'), tenantId: 'tenant-b' });
     expect(provider.creates).toHaveLength(2);
   });
+
+  describe('an attempt has one owner at a time', () => {
+    const attemptOf = async (key: string) => (await new Ledger(db).findAttempt('tenant-a', key))!;
+
+    it('a slow provider call keeps its lease alive: no one can take the attempt over while it runs', async () => {
+      const held = new InvoiceService(new Ledger(db), new ProviderRegistry([provider]), { pollMs: 5, leaseMs: 150 });
+      provider.delayMs = 600;
+      const running = held.create(command({ orderId: nextOrder(), amount: '5' }, 'k-held'));
+      await sleep(50);
+      const a = await attemptOf('k-held');
+      // Four lease lengths pass; every retake attempt finds the lease renewed.
+      for (let i = 0; i < 4; i++) {
+        await sleep(120);
+        expect(await new Ledger(db).retake(a.id, ['pending'], 150)).toBeNull();
+      }
+      expect((await running).userErrors).toEqual([]);
+      expect(provider.creates).toHaveLength(1);
+    });
+
+    it("an owner's late refusal never overwrites what a newer owner recorded: it answers the attempt as it stands", async () => {
+      const ledger = new Ledger(db);
+      let refuse!: () => void;
+      provider.create = async function (this: RecordingProvider, i: FakeInput) {
+        this.creates.push(i);
+        await new Promise<void>((r) => (refuse = r));
+        throw new ProviderError([userError('ALREADY_INVOICED', 'already invoiced')], 'final', 'http:422');
+      }.bind(provider);
+      const input = { orderId: nextOrder(), amount: '6' };
+      const late = service.create(command(input, 'k-late'));
+      await sleep(50);
+      // The owner is presumed dead (its lease forced out); a newer owner takes over and records the invoice.
+      const a = await attemptOf('k-late');
+      await db.query(`UPDATE invoice_attempts SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [a.id]);
+      const newer = (await ledger.retake(a.id, ['pending'], 60_000))!;
+      const [recorded] = await ledger.succeed(newer.id, 'tenant-a', [details('late-1', input).header]);
+      refuse();
+      const answer = await late;
+      expect(answer.userErrors).toEqual([]);
+      expect(answer.invoices.map((i) => i.id)).toEqual([recorded!.id]);
+      expect(await attemptOf('k-late')).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['late-1'] });
+      expect((await service.create(command(input, 'k-late'))).invoices.map((i) => i.id)).toEqual([recorded!.id]);
+    });
+
+    it("crash repair never takes another tenant's invoice, even for the same order at a shared provider account", async () => {
+      const input = { orderId: nextOrder(), amount: '7' };
+      const other = await service.create({ ...command(input, 'k-other-tenant'), tenantId: 'tenant-b' });
+      expect(other.invoices).toHaveLength(1);
+      // Tenant A's attempt for the same order ends unknown; its retry looks the order up and finds only B's invoice.
+      provider.failures.push(unavailable('indeterminate'));
+      await service.create(command(input, 'k-mine'));
+      provider.existing = provider.existing.filter((d) => d.header.orderId !== input.orderId || d.header.providerInvoiceId === other.invoices[0]!.providerInvoiceId);
+      const mine = await service.create(command(input, 'k-mine'));
+      expect(mine.invoices.map((i) => i.providerInvoiceId)).not.toContain(other.invoices[0]!.providerInvoiceId);
+      expect(await new Ledger(db).invoicesByIds('tenant-a', [other.invoices[0]!.id])).toEqual([]);
+    });
+  });
 });
+

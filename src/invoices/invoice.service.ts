@@ -120,7 +120,10 @@ export class InvoiceService {
             continue;
           }
       }
-      // failed-retryable, unknown, or pending with a dead owner: exactly one caller takes it over.
+      // failed-retryable, unknown, or pending with a dead owner: exactly one caller takes it over, unless the
+      // provider can no longer say what the attempt did.
+      const tooOld = attempt.state !== 'failed' ? this.pastLookupWindow(attempt) : null;
+      if (tooOld) return result([], underField([cmd.branch], [tooOld]));
       const taken = await this.ledger.retake(attempt.id, [attempt.state], this.leaseMs);
       if (taken) return this.execute(taken, cmd, attempt.state !== 'failed');
       attempt = await this.ledger.getAttempt(attempt.id);
@@ -133,6 +136,10 @@ export class InvoiceService {
    * it first asks the provider what that try created, and creates only on a verified absence.
    */
   private async execute(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
+    return this.holding(attempt, () => this.executeHeld(attempt, cmd, mayExist));
+  }
+
+  private async executeHeld(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
     const provider = this.providers.get(cmd.provider);
     let details: InvoiceDetails[] = [];
     if (mayExist) {
@@ -148,7 +155,7 @@ export class InvoiceService {
     if (details.length === 0) {
       // The provider acted (a Zuora fulfillment, say) but issued no document: final, so a retry cannot act again.
       const errors = [userError('PROVIDER_REFUSED', 'The provider accepted the request but issued no invoice (nothing was due for billing).', [cmd.branch])];
-      await this.ledger.fail(attempt.id, 'failed', 'final', errors);
+      if (!(await this.ledger.fail(attempt, 'failed', 'final', errors))) return this.outcomeOf(attempt, errors);
       return result([], errors);
     }
     return this.record(attempt, cmd, details);
@@ -160,6 +167,10 @@ export class InvoiceService {
    * a provider that cannot be asked leaves it unknown. Called by the reconciler; costs the provider's lookup.
    */
   async settle(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown'> {
+    return this.holding(attempt, () => this.settleHeld(attempt, cmd));
+  }
+
+  private async settleHeld(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown'> {
     const looked = await this.lookUp(attempt, cmd);
     if ('unverified' in looked) return 'unknown';
     if (looked.found.length > 0) {
@@ -167,13 +178,54 @@ export class InvoiceService {
       return 'repaired';
     }
     const interrupted = userError('PROVIDER_UNAVAILABLE', 'The request was interrupted before the provider created anything; retry with the same idempotency key.', [cmd.branch]);
-    await this.ledger.fail(attempt.id, 'failed', 'retryable', [interrupted]);
-    return 'released';
+    // Fenced: had anyone else taken the attempt over meanwhile, their outcome stands.
+    return (await this.ledger.fail(attempt, 'failed', 'retryable', [interrupted])) ? 'released' : 'unknown';
   }
 
   /** How long an attempt taken over stays this caller's; the reconciler retakes with it too. */
   get attemptLeaseMs(): number {
     return this.leaseMs;
+  }
+
+  /**
+   * Why an open attempt can no longer be looked up at its provider (it began before the provider's lookup window),
+   * or null. Such an attempt is not taken over: only a person can settle it, at the provider.
+   */
+  pastLookupWindow(attempt: Attempt): UserError | null {
+    const window = this.providers.has(attempt.provider as ProviderCode) ? this.providers.get(attempt.provider as ProviderCode).lookupWindowMs : undefined;
+    if (window === undefined || Date.now() - attempt.createdAt.getTime() <= window) return null;
+    return userError(
+      'PROVIDER_UNAVAILABLE',
+      `This attempt began ${attempt.createdAt.toISOString()}, too long ago for ${attempt.provider} to tell whether it created an invoice; it is left for a person to settle at the provider, and nothing was sent.`,
+    );
+  }
+
+  /**
+   * Runs `work` while renewing the attempt's lease every third of it, so that the lease runs out only when this
+   * process dies: no replica or sweep takes over an attempt whose provider call is merely slow. Costs one ledger
+   * write per third of a lease, and none for a call that ends sooner.
+   */
+  private async holding<T>(attempt: Attempt, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      this.ledger.extendLease(attempt, this.leaseMs).catch((err: unknown) => this.options.logger?.warn({ err, attemptId: attempt.id }, 'could not renew an attempt lease'));
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    timer.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /**
+   * The answer for a caller whose closing write lost its fence (someone else settled or took over the attempt):
+   * the attempt's outcome as it now stands, or, while it is still open, this caller's errors as "retry with the key".
+   */
+  private async outcomeOf(attempt: Attempt, errors: UserError[]): Promise<CreateInvoiceResult> {
+    const now = await this.ledger.getAttempt(attempt.id);
+    if (now?.state === 'succeeded') return result(await this.ledger.invoicesOfAttempt(attempt.id));
+    if (now?.state === 'failed' && now.disposition !== 'retryable') return result([], now.userErrors ?? []);
+    return result([], errors.map(asUnsettled));
   }
 
   // The attempt's id: stable across retries of this attempt, unique across tenants sharing a provider account.
@@ -212,12 +264,12 @@ export class InvoiceService {
       // An open outcome must read as "retry with the same key", whatever the failed call was: a refusal code here
       // would make the caller give up on an invoice the provider may hold.
       const errors = underField([cmd.branch], unknown ? err.userErrors.map(asUnsettled) : err.userErrors);
-      await this.ledger.fail(attempt.id, unknown ? 'unknown' : 'failed', unknown ? 'indeterminate' : err.disposition, errors);
+      const held = await this.ledger.fail(attempt, unknown ? 'unknown' : 'failed', unknown ? 'indeterminate' : err.disposition, errors);
       this.options.logger?.warn({ attemptId: attempt.id, provider: cmd.provider, disposition: err.disposition, cause: err.cause_ }, 'provider refused or failed');
-      return result([], errors);
+      return held ? result([], errors) : this.outcomeOf(attempt, errors);
     }
     // A bug after the call (an unreadable success, say): the invoice may exist, so the attempt stays open to repair.
-    await this.ledger.fail(attempt.id, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', "The provider's answer could not be read.")]).catch(() => undefined);
+    await this.ledger.fail(attempt, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', "The provider's answer could not be read.")]).catch(() => undefined);
     throw err;
   }
 }

@@ -44,7 +44,7 @@ describe(`Ledger (${storeName()})`, () => {
   it('migrations are versioned and re-running them applies nothing', async () => {
     expect(await migrate(db)).toEqual([]);
     const rows = await db.query<{ name: string }>('SELECT name FROM ledger_migrations');
-    expect(rows.map((r) => r.name)).toEqual(['0001_attempts_and_invoices']);
+    expect(rows.map((r) => r.name)).toEqual(['0001_attempts_and_invoices', '0002_invoices_by_provider_id']);
   });
 
   it('claims a key once; the second claim returns the same attempt', async () => {
@@ -91,10 +91,29 @@ describe(`Ledger (${storeName()})`, () => {
 
   it('lets exactly one racer retake a failed attempt', async () => {
     const { attempt: a } = await ledger.claim(attempt('k-retake'));
-    await ledger.fail(a.id, 'failed', 'retryable', [{ code: 'PROVIDER_UNAVAILABLE', field: null, message: 'down' }]);
+    await ledger.fail(a, 'failed', 'retryable', [{ code: 'PROVIDER_UNAVAILABLE', field: null, message: 'down' }]);
     const racers = await Promise.all([1, 2, 3, 4].map(() => ledger.retake(a.id, ['failed', 'unknown'], 30_000)));
     expect(racers.filter(Boolean)).toHaveLength(1);
     expect(racers.find(Boolean)).toMatchObject({ state: 'pending', tries: 2 });
+  });
+
+  it('fences closing writes: once an attempt is taken over, its former owner can neither close it nor renew its lease', async () => {
+    const { attempt: a } = await ledger.claim({ ...attempt('k-fence'), leaseMs: -1000 });
+    const newer = (await ledger.retake(a.id, ['pending'], 30_000))!;
+    expect(await ledger.extendLease(a, 30_000)).toBe(false);
+    expect(await ledger.fail(a, 'failed', 'final', [{ code: 'ALREADY_INVOICED', field: null, message: 'late' }])).toBe(false);
+    expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'pending', tries: 2 });
+    expect(await ledger.extendLease(newer, 30_000)).toBe(true);
+    expect(await ledger.fail(newer, 'unknown', 'indeterminate', [])).toBe(true);
+    expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'unknown' });
+  });
+
+  it("a late success still records its invoices, beside the ones already on the attempt", async () => {
+    const { attempt: a } = await ledger.claim(attempt('k-merge'));
+    await ledger.succeed(a.id, 't1', [header('970')]);
+    await ledger.succeed(a.id, 't1', [header('971'), header('970')]);
+    expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['970', '971'] });
+    expect((await ledger.invoicesOfAttempt(a.id)).map((i) => i.providerInvoiceId)).toEqual(['970', '971']);
   });
 
   it('does not retake a pending attempt whose lease is still running', async () => {

@@ -26,6 +26,9 @@ export interface Attempt {
   updatedAt: Date;
 }
 
+/** Who holds an attempt: its id and the try it was claimed or taken over at. */
+export type AttemptOwner = Pick<Attempt, 'id' | 'tries'>;
+
 export interface NewAttempt {
   tenantId: string;
   idempotencyKey: string;
@@ -154,9 +157,14 @@ export class Ledger {
           [randomUUID(), tenantId, h.provider, h.providerInvoiceId, h.orderId, attemptId, JSON.stringify(headerToJson(h))],
         );
       }
+      // Not fenced: invoices the provider issued are facts, whoever holds the attempt now. Ids already recorded on
+      // it (a concurrent owner's) are kept, in order, so nothing created is ever dropped from the attempt.
       await tx.query(
         `UPDATE invoice_attempts
-            SET state = 'succeeded', disposition = NULL, user_errors = NULL, provider_invoice_ids = $2::text[],
+            SET state = 'succeeded', disposition = NULL, user_errors = NULL,
+                provider_invoice_ids = ARRAY(
+                  SELECT x FROM unnest(CASE WHEN state = 'succeeded' THEN provider_invoice_ids ELSE '{}' END || $2::text[]) WITH ORDINALITY AS t(x, n)
+                   GROUP BY x ORDER BY min(n)),
                 lease_expires_at = NULL, updated_at = now(), completed_at = now()
           WHERE id = $1`,
         [attemptId, headers.map((h) => h.providerInvoiceId)],
@@ -170,23 +178,46 @@ export class Ledger {
     });
   }
 
-  /** Closes the attempt as failed (nothing happened at the provider) or unknown (it may have acted). */
-  async fail(attemptId: string, state: 'failed' | 'unknown', disposition: FailureDisposition, userErrors: UserError[]): Promise<void> {
-    await this.db.query(
+  /**
+   * Closes the attempt as failed (nothing happened at the provider) or unknown (it may have acted), if `owner` still
+   * holds it: pending, at the try it took. Returns false when someone else took it over or settled it meanwhile, so a
+   * late owner never overwrites a newer outcome.
+   */
+  async fail(owner: AttemptOwner, state: 'failed' | 'unknown', disposition: FailureDisposition, userErrors: UserError[]): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }>(
       `UPDATE invoice_attempts
           SET state = $2, disposition = $3, user_errors = $4::jsonb, lease_expires_at = NULL, updated_at = now(), completed_at = now()
-        WHERE id = $1`,
-      [attemptId, state, disposition, JSON.stringify(userErrors)],
+        WHERE id = $1 AND state = 'pending' AND tries = $5
+       RETURNING id`,
+      [owner.id, state, disposition, JSON.stringify(userErrors), owner.tries],
     );
+    return rows.length > 0;
   }
 
-  /** Of these provider invoice ids, the ones already recorded by another attempt of the same tenant and provider. */
-  async recordedByOthers(attempt: Pick<Attempt, 'id' | 'tenantId' | 'provider'>, providerInvoiceIds: string[]): Promise<Set<string>> {
+  /**
+   * Keeps `owner`'s lease on a pending attempt alive while its provider call runs, so that only a dead owner's
+   * attempt is ever taken over. One write; false when the owner no longer holds the attempt.
+   */
+  async extendLease(owner: AttemptOwner, leaseMs: number): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE invoice_attempts SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = $1 AND state = 'pending' AND tries = $2
+       RETURNING id`,
+      [owner.id, owner.tries, leaseMs],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Of these provider invoice ids, the ones already recorded by another attempt, of any tenant: tenants may share a
+   * provider account, and an invoice another tenant recorded is never this attempt's, however well it matches.
+   */
+  async recordedByOthers(attempt: Pick<Attempt, 'id' | 'provider'>, providerInvoiceIds: string[]): Promise<Set<string>> {
     if (providerInvoiceIds.length === 0) return new Set();
     const rows = await this.db.query<{ provider_invoice_id: string }>(
       `SELECT provider_invoice_id FROM invoices
-        WHERE tenant_id = $1 AND provider = $2 AND provider_invoice_id = ANY($3::text[]) AND attempt_id <> $4`,
-      [attempt.tenantId, attempt.provider, providerInvoiceIds, attempt.id],
+        WHERE provider = $1 AND provider_invoice_id = ANY($2::text[]) AND attempt_id <> $3`,
+      [attempt.provider, providerInvoiceIds, attempt.id],
     );
     return new Set(rows.map((r) => r.provider_invoice_id));
   }

@@ -43,6 +43,12 @@ export interface InvoiceProvider<TInput = unknown> {
   findCreated(input: TInput, ctx: CreateContext): Promise<InvoiceDetails[]>;
 
   /**
+   * How long after an attempt began `findCreated` can still tell what it did (Zuora: while it keeps the
+   * Idempotency-Key). Past it, an open attempt is left for a person; undefined: no limit.
+   */
+  readonly lookupWindowMs?: number;
+
+  /**
    * Called by the per-request lazy-field loader with every distinct invoice of this provider in the batch.
    * Returns one entry per ref, in order, an Error in the slot of an invoice it could not read.
    * Cost: one call per invoice with bounded concurrency, or one per batch where the provider can batch.

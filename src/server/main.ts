@@ -43,7 +43,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');
   // After listening, in the background: repairs what a killed predecessor (or replica) left open, never delaying
   // the start; a failed pass is logged and the next one tries again.
-  const reconciler = new InvoiceReconciler(new Ledger(db), providers.registry, app.invoices, { logger }).start(config.attempts.reconcileIntervalMs);
+  // Only providers at a configured base URL: a fresh sandbox would "verify" the absence of anything done before.
+  const reconciler = new InvoiceReconciler(new Ledger(db), providers.reconcilable, app.invoices, { logger }).start(config.attempts.reconcileIntervalMs);
   return {
     url,
     sandboxes: providers.sandboxes,

@@ -28,6 +28,11 @@ export interface StartedProviders {
   emulators: Partial<Record<ProviderCode, Emulator>>;
   /** Their base URLs, for logs and the landing message. */
   sandboxes: Partial<Record<ProviderCode, string>>;
+  /**
+   * The providers reached at a configured base URL: the only ones reconciliation may ask, since "absent" from a
+   * fresh sandbox emulator proves nothing about an earlier run.
+   */
+  reconcilable: ProviderRegistry;
   stop(): Promise<void>;
 }
 
@@ -98,6 +103,7 @@ export async function startProviders(config: Config, logger: Logger): Promise<St
     registry,
     emulators,
     sandboxes,
+    reconcilable: new ProviderRegistry(setups.filter((s) => !s.emulator).map((s) => s.provider)),
     stop: async () => {
       await registry.close();
       await Promise.all(Object.values(emulators).map((e) => e.stop()));

@@ -5,7 +5,6 @@ import { InvoiceReconciler, type ReconcileSummary } from '../invoices/invoice.re
 import { InvoiceService } from '../invoices/invoice.service';
 import { Ledger } from '../ledger/ledger';
 import { openDatabase } from '../ledger/open';
-import { ProviderRegistry } from '../providers/registry';
 import type { ProviderCode } from '../domain/invoice';
 import { loadConfigOrExit, type Config } from './config';
 import { createLogger } from './logger';
@@ -28,7 +27,7 @@ export async function reconcile(config: Config, logger: Logger): Promise<Reconci
   try {
     const notReconciled = Object.keys(providers.sandboxes) as ProviderCode[];
     // Attempts of a sandboxed provider are skipped, not released: "absent" from a fresh emulator proves nothing.
-    const reachable = new ProviderRegistry(providers.registry.codes().filter((c) => !notReconciled.includes(c)).map((c) => providers.registry.get(c)));
+    const reachable = providers.reconcilable;
     const ledger = new Ledger(db);
     const service = new InvoiceService(ledger, reachable, { logger, leaseMs: config.attempts.leaseMs });
     const summary = await new InvoiceReconciler(ledger, reachable, service, { logger }).runOnce();

@@ -52,4 +52,9 @@ export const MIGRATIONS: SqlMigration[] = [
       CREATE INDEX invoices_by_attempt ON invoices (attempt_id);
     `,
   },
+  {
+    name: '0002_invoices_by_provider_id',
+    // Crash repair asks whether any tenant already recorded a provider invoice (tenants may share an account).
+    up: `CREATE INDEX invoices_by_provider_id ON invoices (provider, provider_invoice_id);`,
+  },
 ];

@@ -65,6 +65,7 @@ interface ReadDocument {
  */
 export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   readonly code = 'ZUORA' as const;
+  readonly lookupWindowMs = RESEND_WINDOW_MS;
   private readonly http: HttpClient;
   private readonly tokens: TokenSource;
   private readonly resilience: ProviderResilience;
