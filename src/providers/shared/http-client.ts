@@ -29,6 +29,11 @@ export interface HttpClientOptions {
   headers: () => Record<string, string> | Promise<Record<string, string>>;
   /** Per request: time to response headers and between body chunks. */
   timeoutMs?: number;
+  /**
+   * Per request, from start to the last body byte: bounds an answer that trickles in under `timeoutMs` per chunk.
+   * Default three times `timeoutMs`.
+   */
+  totalTimeoutMs?: number;
   dispatcher?: Dispatcher;
 }
 
@@ -67,6 +72,7 @@ export class HttpClient {
       body = opts.form;
     }
 
+    const signal = AbortSignal.timeout(this.options.totalTimeoutMs ?? this.timeoutMs * 3);
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
@@ -75,17 +81,18 @@ export class HttpClient {
         body,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
+        signal,
         dispatcher: this.options.dispatcher ?? sharedAgent,
       });
     } catch (err) {
-      throw toTransportError(err);
+      throw toTransportError(signal.aborted ? signal.reason : err);
     }
 
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
-      throw toTransportError(err, res.statusCode);
+      throw toTransportError(signal.aborted ? signal.reason : err, res.statusCode);
     }
     const headersOut: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(res.headers)) headersOut[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
