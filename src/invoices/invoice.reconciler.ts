@@ -70,7 +70,14 @@ export class InvoiceReconciler {
       summary.examined += page.length;
       const queue = [...page];
       const worker = async () => {
-        for (let a = queue.shift(); a && !this.stopping; a = queue.shift()) summary[await this.settleOne(a)] += 1;
+        for (let a = queue.shift(); a && !this.stopping; a = queue.shift()) {
+          // One attempt's broken ledger write must not stop the pass, nor leave the other workers unawaited.
+          const outcome = await this.settleOne(a).catch((err: unknown): Outcome => {
+            this.options.logger?.error({ err, attemptId: a!.id }, 'settling a stale attempt failed');
+            return 'errors';
+          });
+          summary[outcome] += 1;
+        }
       };
       await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 4, page.length) }, worker));
       if (page.length < pageSize) break;

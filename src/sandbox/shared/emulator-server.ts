@@ -498,8 +498,13 @@ function send(res: ServerResponse, response: EmulatorResponse, truncate = false)
   // An explicit length keeps the connection reusable (no chunked framing to finish).
   res.setHeader('Content-Length', payload?.length ?? 0);
   if (truncate) {
-    // The full length is announced, half is sent, and the socket is cut: the client's body read fails.
-    res.write(payload?.subarray(0, Math.floor(payload.length / 2)) ?? Buffer.alloc(0), () => res.socket?.destroy());
+    // The full length is announced, half is sent, and the socket is cut: the client's body read fails. An empty
+    // body has no half to send, so its connection is cut before the headers, as a reset.
+    if (!payload || payload.length < 2) {
+      res.socket?.destroy();
+      return;
+    }
+    res.write(payload.subarray(0, Math.floor(payload.length / 2)), () => res.socket?.destroy());
     return;
   }
   res.end(payload);
