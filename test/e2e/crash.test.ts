@@ -25,7 +25,9 @@ import { spawnTs, type TsChild } from '../support/ts-child';
  * SIGKILL: its committed writes are in the files) or a schema of its own on DATABASE_URL.
  */
 
-jest.setTimeout(60_000);
+// A beforeAll starts two child processes and waits for their repairs, each wait up to waitForLog's 60 s (SWC
+// compiles every source uncached in each child): the hooks and tests get room for all of them.
+jest.setTimeout(240_000);
 
 // A short lease and frequent passes, so that the sweep after a restart does not wait a minute for the dead lease.
 const LEASE_MS = 1500;

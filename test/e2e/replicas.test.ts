@@ -16,7 +16,7 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
   let replicas: Array<{ child: TsChild; url: string }>;
   const start = async (env: Record<string, string>) => {
     const child = spawnTs('src/server/main.ts', env);
-    const ready = await child.waitForLog((l) => l.msg === 'invoicing subgraph ready', 30_000);
+    const ready = await child.waitForLog((l) => l.msg === 'invoicing subgraph ready');
     return { child, url: String(ready.url) };
   };
 
@@ -36,7 +36,7 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
     // One after the other: the second finds the schema migrated (and would wait on the advisory lock otherwise).
     replicas = [await start(env), await start(env)];
     expect(new Set(replicas.map((r) => r.child.proc.pid)).size).toBe(2);
-  }, 60_000);
+  }, 150_000); // two starts one after the other, each up to waitForLog's 60 s (SWC compiles every source uncached)
   afterAll(async () => {
     await Promise.all(
       (replicas ?? []).map(async (r) => {
@@ -63,7 +63,8 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
     );
     expect(answers.flatMap((a) => a.data.createInvoice.userErrors)).toEqual([]);
     expect(new Set(answers.map((a) => a.data.createInvoice.invoice!.id)).size).toBe(1);
+    // The emulator refuses a second invoice for an order, so its invoice count could not show a duplicate; the
+    // create requests that reached it can.
     expect(commerce.server.countCalls('POST')).toBe(1);
-    expect(commerce.invoices()).toHaveLength(1);
   });
 });

@@ -241,7 +241,7 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
       expect(h.salla.server.calls).toHaveLength(0);
     });
 
-    it('a key is still honoured a day later: a retry 25 hours on replays the invoice without calling Salla', async () => {
+    it('a key is still honoured a day later, no expiry shorter than a day (a regression guard: nothing expires keys): a retry 25 hours on replays the invoice without calling Salla', async () => {
       const k = nextKey();
       const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
       const first = await create(input, k);

@@ -15,7 +15,7 @@ export interface TsChild {
   logs: LogLine[];
   /** Everything written to stdout that was not a log line. */
   text(): string;
-  /** Resolves with the first log line (already seen or to come) that matches; rejects after timeoutMs. */
+  /** Resolves with the first log line (already seen or to come) that matches; rejects after timeoutMs (default 60 s). */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** Resolves with the exit code and signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -64,7 +64,9 @@ export function spawnTs(entry: string, env: Record<string, string>): TsChild {
     logs,
     text: () => plain.join('\n'),
     exited,
-    waitForLog: (match, timeoutMs = 20_000) =>
+    // 60 s by default: a child compiles every source with SWC, uncached, before it logs anything, and on a
+    // loaded CI machine that alone can take tens of seconds.
+    waitForLog: (match, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(new Error(`no such log line from ${entry} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
         const finish = (err?: Error, line?: LogLine) => {
