@@ -1,6 +1,4 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { gql } from 'graphql-tag';
-import type { CreateInvoiceMutationVariables } from '../generated/graphql';
+import { CreateInvoiceHeaderDocument as CREATE, InvoiceLinesDocument as LINES, type CreateInvoiceMutationVariables } from '../generated/graphql';
 import type { Fault } from '../../src/sandbox/shared/emulator-server';
 import type { ProviderEmulator } from '../../src/sandbox/shared/provider-emulator';
 import { SALESFORCE_REQUEST_LIMIT_COOLDOWN_SECONDS } from '../../src/providers/salesforce/salesforce.provider';
@@ -8,46 +6,6 @@ import { startHarness, type Harness } from '../support/harness';
 import { storeName } from '../support/store';
 
 type Input = CreateInvoiceMutationVariables['input'];
-interface UserErrorOut {
-  field: string[] | null;
-  code: string;
-  message: string;
-  providerCode: string | null;
-  retryAfterSeconds: number | null;
-}
-
-const CREATE: TypedDocumentNode<
-  { createInvoice: { invoice: { id: string; providerInvoiceId: string } | null; userErrors: UserErrorOut[] } },
-  { input: Input; key?: string }
-> = gql`
-  mutation ($input: CreateInvoiceInput!, $key: String) {
-    createInvoice(input: $input, idempotencyKey: $key) {
-      invoice {
-        id
-        providerInvoiceId
-      }
-      userErrors {
-        field
-        code
-        message
-        providerCode
-        retryAfterSeconds
-      }
-    }
-  }
-`;
-
-/** A lazy field: one provider read per request. */
-const LINES: TypedDocumentNode<{ invoice: { id: string; lines: Array<{ quantity: string }> } | null }, { id: string }> = gql`
-  query ($id: ID!) {
-    invoice(id: $id) {
-      id
-      lines {
-        quantity
-      }
-    }
-  }
-`;
 
 /**
  * What each provider's resilience promises, as a caller of the subgraph sees it, against the sandbox emulators over
@@ -145,7 +103,7 @@ describe.each(CASES)(`$provider resilience through the subgraph (${storeName()})
   let emulator: ProviderEmulator;
   let n = 0;
   const key = () => `${c.provider}-resilience-${++n}`;
-  const create = (input: Input, k = key()) => h.execute(CREATE, { input, key: k }).then((r) => r.data!.createInvoice);
+  const create = (input: Input, k = key()) => h.execute(CREATE, { input, idempotencyKey: k }).then((r) => r.data!.createInvoice);
   const readLines = (id: string) => h.execute(LINES, { id });
   const posts = () => emulator.server.calls.filter((call) => call.method === 'POST' && (typeof c.createPath === 'string' ? call.path.startsWith(c.createPath) : c.createPath.test(call.path)));
   /** A first invoice, with the call log cleared after it. */
@@ -251,7 +209,7 @@ describe(`EXSITED with the caller's invoice id (${storeName()})`, () => {
 
   it('a create is never repeated: a repeat refused as a taken id would read as the caller\'s mistake', async () => {
     h.exsited.server.injectFault({ method: 'POST', path: '/api/v3/orders', status: 503, times: Infinity });
-    const res = await h.execute(CREATE, { input: { exsited: { orderId: 'ORD-7K2M4P', invoiceId: 'INV-CALLER-7' } }, key: 'caller-id' });
+    const res = await h.execute(CREATE, { input: { exsited: { orderId: 'ORD-7K2M4P', invoiceId: 'INV-CALLER-7' } }, idempotencyKey: 'caller-id' });
     expect(res.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE' })]);
     expect(h.exsited.server.countCalls('POST', '/api/v3/orders')).toBe(1);
   });
