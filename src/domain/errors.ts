@@ -15,6 +15,7 @@ export const INVOICE_ERROR_CODES = {
   PROVIDER_UNAVAILABLE: 'The provider failed or could not be reached; retry with the same idempotency key.',
   IDEMPOTENCY_CONFLICT: 'The idempotency key was already used with a different input.',
   IN_PROGRESS: 'A request with this idempotency key is still running; retry with the same key.',
+  NEEDS_MANUAL_SETTLEMENT: 'The outcome is open and the provider can no longer say what happened (too long ago to look up); retrying will not help: settle it at the provider by hand.',
 } as const;
 
 export type InvoiceErrorCode = keyof typeof INVOICE_ERROR_CODES;

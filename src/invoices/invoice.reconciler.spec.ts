@@ -126,7 +126,7 @@ describe(`InvoiceReconciler (${storeName()})`, () => {
     const summary = await new InvoiceReconciler(ledger, registry, svc).runOnce();
     expect(summary).toMatchObject({ examined: 1, stillUnknown: 1, repaired: 0, released: 0 });
     const answer = await svc.create(retry('tenant-a', attempt.idempotencyKey, input));
-    expect(answer.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', message: expect.stringContaining('left for a person') })]);
+    expect(answer.userErrors).toEqual([expect.objectContaining({ code: 'NEEDS_MANUAL_SETTLEMENT', message: expect.stringContaining('left for a person') })]);
     expect(windowed.finds).toHaveLength(0);
     expect(windowed.creates).toHaveLength(0);
     expect(await ledger.getAttempt(attempt.id)).toMatchObject({ state: 'pending', tries: 1 });

@@ -140,7 +140,7 @@ export class InvoiceReconciler {
     try {
       const outcome = await this.service.settle(taken, cmd);
       log?.info({ outcome }, 'stale attempt settled');
-      return outcome === 'unknown' ? 'stillUnknown' : outcome;
+      return outcome === 'unknown' ? 'stillUnknown' : outcome === 'taken' ? 'skipped' : outcome;
     } catch (err) {
       log?.error({ err }, 'settling a stale attempt failed');
       return 'errors';

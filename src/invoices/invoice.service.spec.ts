@@ -5,7 +5,10 @@ import { Ledger } from '../ledger/ledger';
 import { ProviderRegistry } from '../providers/registry';
 import { details, RecordingProvider, type FakeInput } from '../../test/support/recording-provider';
 import { openTestDatabase, storeName } from '../../test/support/store';
+import { fingerprint } from '../domain/fingerprint';
 import { InvoiceService, type CreateInvoiceCommand } from './invoice.service';
+
+const fingerprintOf = (input: FakeInput) => fingerprint({ provider: 'SALLA', input });
 
 const command = (input: FakeInput, idempotencyKey?: string): CreateInvoiceCommand<FakeInput> => ({
   tenantId: 'tenant-a',
@@ -163,58 +166,112 @@ describe(`InvoiceService (${storeName()})`, () => {
 
   describe('an attempt has one owner at a time', () => {
     const attemptOf = async (key: string) => (await new Ledger(db).findAttempt('tenant-a', key))!;
+    /** Makes the fake's next create wait for `release`, and tells when it has started. */
+    const holdNextCreate = () => {
+      let started!: () => void;
+      let release!: (outcome?: Error) => void;
+      const hasStarted = new Promise<void>((r) => (started = r));
+      const create = provider.create.bind(provider);
+      provider.create = async (i: FakeInput) => {
+        provider.create = create;
+        const outcome = new Promise<Error | undefined>((r) => (release = r));
+        started();
+        const err = await outcome;
+        if (err) {
+          provider.creates.push(i);
+          throw err;
+        }
+        return create(i);
+      };
+      return { hasStarted, release: (outcome?: Error) => release(outcome) };
+    };
 
     it('a slow provider call keeps its lease alive: no one can take the attempt over while it runs', async () => {
-      const held = new InvoiceService(new Ledger(db), new ProviderRegistry([provider]), { pollMs: 5, leaseMs: 150 });
-      provider.delayMs = 600;
+      const held = new InvoiceService(new Ledger(db), new ProviderRegistry([provider]), { pollMs: 5, leaseMs: 1_000 });
+      const gate = holdNextCreate();
       const running = held.create(command({ orderId: nextOrder(), amount: '5' }, 'k-held'));
-      await sleep(50);
+      await gate.hasStarted;
       const a = await attemptOf('k-held');
-      // Four lease lengths pass; every retake attempt finds the lease renewed.
-      for (let i = 0; i < 4; i++) {
-        await sleep(120);
-        expect(await new Ledger(db).retake(a.id, ['pending'], 150)).toBeNull();
+      // Three lease lengths pass; every retake finds the lease renewed.
+      for (let i = 0; i < 5; i++) {
+        await sleep(600);
+        expect(await new Ledger(db).retake(a.id, ['pending'], 1_000)).toBeNull();
       }
+      gate.release();
       expect((await running).userErrors).toEqual([]);
       expect(provider.creates).toHaveLength(1);
     });
 
     it("an owner's late refusal never overwrites what a newer owner recorded: it answers the attempt as it stands", async () => {
       const ledger = new Ledger(db);
-      let refuse!: () => void;
-      provider.create = async function (this: RecordingProvider, i: FakeInput) {
-        this.creates.push(i);
-        await new Promise<void>((r) => (refuse = r));
-        throw new ProviderError([userError('ALREADY_INVOICED', 'already invoiced')], 'final', 'http:422');
-      }.bind(provider);
+      const gate = holdNextCreate();
       const input = { orderId: nextOrder(), amount: '6' };
       const late = service.create(command(input, 'k-late'));
-      await sleep(50);
+      await gate.hasStarted;
       // The owner is presumed dead (its lease forced out); a newer owner takes over and records the invoice.
       const a = await attemptOf('k-late');
       await db.query(`UPDATE invoice_attempts SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [a.id]);
       const newer = (await ledger.retake(a.id, ['pending'], 60_000))!;
-      const [recorded] = await ledger.succeed(newer.id, 'tenant-a', [details('late-1', input).header]);
-      refuse();
+      const [recorded] = await ledger.succeed(newer.id, 'tenant-a', [details(`late-${input.orderId}`, input).header]);
+      gate.release(new ProviderError([userError('ALREADY_INVOICED', 'already invoiced')], 'final', 'http:422'));
       const answer = await late;
       expect(answer.userErrors).toEqual([]);
       expect(answer.invoices.map((i) => i.id)).toEqual([recorded!.id]);
-      expect(await attemptOf('k-late')).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['late-1'] });
+      expect(await attemptOf('k-late')).toMatchObject({ state: 'succeeded', providerInvoiceIds: [`late-${input.orderId}`] });
       expect((await service.create(command(input, 'k-late'))).invoices.map((i) => i.id)).toEqual([recorded!.id]);
+    });
+
+    it('an attempt released by a sweep while its owner was still sending is looked up before the retry creates', async () => {
+      const ledger = new Ledger(db);
+      const input = { orderId: nextOrder(), amount: '8' };
+      const { attempt } = await ledger.claim({ tenantId: 'tenant-a', idempotencyKey: 'k-released', provider: 'SALLA', orderId: input.orderId, inputFingerprint: fingerprintOf(input), input, leaseMs: -1000 });
+      // The sweep takes it over, finds nothing yet, and releases it...
+      const swept = (await ledger.retake(attempt.id, ['pending'], 60_000))!;
+      expect(await service.settle(swept, command(input, 'k-released'))).toBe('released');
+      // ...then the owner it thought dead lands its create at the provider.
+      provider.existing.push(details(`landed-${input.orderId}`, input));
+      const retry = await service.create(command(input, 'k-released'));
+      expect(retry.invoices.map((i) => i.providerInvoiceId)).toEqual([`landed-${input.orderId}`]);
+      expect(provider.creates).toHaveLength(0);
+    });
+
+    it('an owner whose attempt was taken over during a long lookup does not create', async () => {
+      const ledger = new Ledger(db);
+      const short = new InvoiceService(ledger, new ProviderRegistry([provider]), { pollMs: 5, leaseMs: 300 });
+      const input = { orderId: nextOrder(), amount: '9' };
+      provider.failures.push(unavailable('indeterminate'));
+      await short.create(command(input, 'k-taken'));
+      const a = await attemptOf('k-taken');
+      let looked!: () => void;
+      const lookingUp = new Promise<void>((r) => (looked = r));
+      const find = provider.findCreated.bind(provider);
+      provider.findCreated = async (i: FakeInput) => {
+        looked();
+        await sleep(250);
+        return find(i);
+      };
+      const retry = short.create(command(input, 'k-taken'));
+      await lookingUp;
+      // Someone else takes the attempt over while the lookup runs (as after a lost lease).
+      await db.query(`UPDATE invoice_attempts SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [a.id]);
+      expect(await ledger.retake(a.id, ['pending'], 60_000)).not.toBeNull();
+      const answer = await retry;
+      expect(provider.creates).toHaveLength(1); // the first, failed try only
+      expect(answer.userErrors).toEqual([expect.objectContaining({ code: 'IN_PROGRESS' })]);
     });
 
     it("crash repair never takes another tenant's invoice, even for the same order at a shared provider account", async () => {
       const input = { orderId: nextOrder(), amount: '7' };
       const other = await service.create({ ...command(input, 'k-other-tenant'), tenantId: 'tenant-b' });
       expect(other.invoices).toHaveLength(1);
-      // Tenant A's attempt for the same order ends unknown; its retry looks the order up and finds only B's invoice.
+      // Tenant A's attempt for the same order ends unknown (its create never reached the provider); its retry looks
+      // the order up and finds only B's invoice, which is not A's: A's own create follows.
       provider.failures.push(unavailable('indeterminate'));
       await service.create(command(input, 'k-mine'));
-      provider.existing = provider.existing.filter((d) => d.header.orderId !== input.orderId || d.header.providerInvoiceId === other.invoices[0]!.providerInvoiceId);
       const mine = await service.create(command(input, 'k-mine'));
-      expect(mine.invoices.map((i) => i.providerInvoiceId)).not.toContain(other.invoices[0]!.providerInvoiceId);
-      expect(await new Ledger(db).invoicesByIds('tenant-a', [other.invoices[0]!.id])).toEqual([]);
+      expect(mine.invoices).toHaveLength(1);
+      expect(mine.invoices[0]!.providerInvoiceId).not.toBe(other.invoices[0]!.providerInvoiceId);
+      expect(provider.creates).toHaveLength(3);
     });
   });
 });
-

@@ -30,6 +30,8 @@ export interface CreateInvoiceResult {
 export interface InvoiceServiceOptions {
   /** How long an attempt may stay pending before another caller may assume its process died. */
   leaseMs?: number;
+  /** The longest an owner renews its lease while one provider call runs (default 10 minutes). */
+  maxHoldMs?: number;
   /** How long a retry waits for a concurrent attempt with its key before answering IN_PROGRESS. */
   waitMs?: number;
   pollMs?: number;
@@ -48,6 +50,7 @@ const result = (invoices: Invoice[], userErrors: UserError[] = [], details = new
  */
 export class InvoiceService {
   private readonly leaseMs: number;
+  private readonly maxHoldMs: number;
   private readonly waitMs: number;
   private readonly pollMs: number;
   /** Calls with one key in this process share one run; other replicas coordinate through the ledger. */
@@ -59,6 +62,7 @@ export class InvoiceService {
     private readonly options: InvoiceServiceOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? 60_000;
+    this.maxHoldMs = options.maxHoldMs ?? 10 * 60_000;
     this.waitMs = options.waitMs ?? 30_000;
     this.pollMs = options.pollMs ?? 50;
   }
@@ -125,7 +129,9 @@ export class InvoiceService {
       const tooOld = attempt.state !== 'failed' ? this.pastLookupWindow(attempt) : null;
       if (tooOld) return result([], underField([cmd.branch], [tooOld]));
       const taken = await this.ledger.retake(attempt.id, [attempt.state], this.leaseMs);
-      if (taken) return this.execute(taken, cmd, attempt.state !== 'failed');
+      // A failed attempt taken over again (tries > 1) may have been released by a sweep while an owner it thought
+      // dead was still sending: look before creating. A first failure (nothing sent) needs no look.
+      if (taken) return this.execute(taken, cmd, attempt.state !== 'failed' || attempt.tries > 1);
       attempt = await this.ledger.getAttempt(attempt.id);
     }
     throw new Error(`attempt ${seen.id} disappeared`);
@@ -141,11 +147,17 @@ export class InvoiceService {
 
   private async executeHeld(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
     const provider = this.providers.get(cmd.provider);
+    const heldSince = Date.now();
     let details: InvoiceDetails[] = [];
     if (mayExist) {
       const looked = await this.lookUp(attempt, cmd);
       if ('unverified' in looked) return looked.unverified;
       details = looked.found;
+    }
+    // Only the holder may create. Right after the claim nobody can have taken over (the lease has not run out), so
+    // the check costs a write only when the lookup took a good part of a lease.
+    if (details.length === 0 && Date.now() - heldSince > this.leaseMs / 3 && !(await this.ledger.extendLease(attempt, this.leaseMs))) {
+      return this.outcomeOf(attempt, [userError('IN_PROGRESS', 'Another request took this attempt over; retry with the same key shortly.', ['idempotencyKey'])]);
     }
     try {
       if (details.length === 0) details = await provider.create(cmd.input, this.contextOf(attempt));
@@ -166,11 +178,11 @@ export class InvoiceService {
    * for it is recorded (repaired); a verified absence leaves it failed-retryable, so a retry with its key creates;
    * a provider that cannot be asked leaves it unknown. Called by the reconciler; costs the provider's lookup.
    */
-  async settle(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown'> {
+  async settle(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown' | 'taken'> {
     return this.holding(attempt, () => this.settleHeld(attempt, cmd));
   }
 
-  private async settleHeld(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown'> {
+  private async settleHeld(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown' | 'taken'> {
     const looked = await this.lookUp(attempt, cmd);
     if ('unverified' in looked) return 'unknown';
     if (looked.found.length > 0) {
@@ -179,7 +191,7 @@ export class InvoiceService {
     }
     const interrupted = userError('PROVIDER_UNAVAILABLE', 'The request was interrupted before the provider created anything; retry with the same idempotency key.', [cmd.branch]);
     // Fenced: had anyone else taken the attempt over meanwhile, their outcome stands.
-    return (await this.ledger.fail(attempt, 'failed', 'retryable', [interrupted])) ? 'released' : 'unknown';
+    return (await this.ledger.fail(attempt, 'failed', 'retryable', [interrupted])) ? 'released' : 'taken';
   }
 
   /** How long an attempt taken over stays this caller's; the reconciler retakes with it too. */
@@ -195,7 +207,7 @@ export class InvoiceService {
     const window = this.providers.has(attempt.provider as ProviderCode) ? this.providers.get(attempt.provider as ProviderCode).lookupWindowMs : undefined;
     if (window === undefined || Date.now() - attempt.createdAt.getTime() <= window) return null;
     return userError(
-      'PROVIDER_UNAVAILABLE',
+      'NEEDS_MANUAL_SETTLEMENT',
       `This attempt began ${attempt.createdAt.toISOString()}, too long ago for ${attempt.provider} to tell whether it created an invoice; it is left for a person to settle at the provider, and nothing was sent.`,
     );
   }
@@ -206,7 +218,14 @@ export class InvoiceService {
    * write per third of a lease, and none for a call that ends sooner.
    */
   private async holding<T>(attempt: Attempt, work: () => Promise<T>): Promise<T> {
+    const until = Date.now() + this.maxHoldMs;
     const timer = setInterval(() => {
+      // A call stuck past any provider deadline is a bug: stop renewing, so that repair can take the attempt over.
+      if (Date.now() > until) {
+        clearInterval(timer);
+        this.options.logger?.error({ attemptId: attempt.id, maxHoldMs: this.maxHoldMs }, 'provider call outlived its longest hold; its lease is left to run out');
+        return;
+      }
       this.ledger.extendLease(attempt, this.leaseMs).catch((err: unknown) => this.options.logger?.warn({ err, attemptId: attempt.id }, 'could not renew an attempt lease'));
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
     timer.unref();
@@ -278,7 +297,7 @@ const RETRY_CODES = new Set(['PROVIDER_UNAVAILABLE', 'RATE_LIMITED', 'IN_PROGRES
 
 /** The caller's view of a failure that left the attempt open: retryable, with the provider's own words kept. */
 function asUnsettled(e: UserError): UserError {
-  if (RETRY_CODES.has(e.code)) return e;
+  if (RETRY_CODES.has(e.code) || e.code === 'NEEDS_MANUAL_SETTLEMENT') return e;
   return {
     ...e,
     code: 'PROVIDER_UNAVAILABLE',

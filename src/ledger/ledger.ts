@@ -153,7 +153,7 @@ export class Ledger {
         await tx.query(
           `INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, snapshot)
            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
-           ON CONFLICT (tenant_id, provider, provider_invoice_id) DO NOTHING`,
+           ON CONFLICT DO NOTHING`,
           [randomUUID(), tenantId, h.provider, h.providerInvoiceId, h.orderId, attemptId, JSON.stringify(headerToJson(h))],
         );
       }

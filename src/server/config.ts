@@ -134,7 +134,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     require('JWT verification', 'JWT_AUDIENCE', e.JWT_AUDIENCE);
     if (jwtKeys !== 1) problems.push('- JWT_JWKS_URL: give exactly one of JWT_JWKS_URL, JWT_PUBLIC_KEY, JWT_SECRET');
   }
-  // A lease shorter than a provider call would let a retry take over an attempt whose call is still running.
+  // The owner renews its lease every third of it while a call runs; a lease shorter than one request would leave a
+  // stalled renewal (a busy ledger) no margin before a retry could take the attempt over.
   if (e.ATTEMPT_LEASE_MS <= e.PROVIDER_TIMEOUT_MS) problems.push('- ATTEMPT_LEASE_MS: must be longer than PROVIDER_TIMEOUT_MS');
   const zuora = credentials('ZUORA');
   const exsited = credentials('EXSITED');

@@ -45,6 +45,8 @@ export type InvoiceErrorCode =
   | 'INVALID_INPUT'
   /** A request with this idempotency key is still running; retry with the same key. */
   | 'IN_PROGRESS'
+  /** The outcome is open and the provider can no longer say what happened (too long ago to look up); retrying will not help: settle it at the provider by hand. */
+  | 'NEEDS_MANUAL_SETTLEMENT'
   /** A credit note needs an earlier invoice on the order. */
   | 'NOTHING_TO_CREDIT'
   /** The provider does not know the order. */

@@ -57,4 +57,13 @@ export const MIGRATIONS: SqlMigration[] = [
     // Crash repair asks whether any tenant already recorded a provider invoice (tenants may share an account).
     up: `CREATE INDEX invoices_by_provider_id ON invoices (provider, provider_invoice_id);`,
   },
+  {
+    name: '0003_one_record_per_provider_invoice',
+    // Tenants share each provider's account, so a provider invoice is recorded once across all tenants: a crash
+    // repair racing another tenant's create can then never record that tenant's invoice as its own.
+    up: `
+      DROP INDEX invoices_by_provider_id;
+      CREATE UNIQUE INDEX invoices_provider_invoice_once ON invoices (provider, provider_invoice_id);
+    `,
+  },
 ];

@@ -17,6 +17,7 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   PROVIDER_UNAVAILABLE: 'The Commerce API failed or could not be reached.',
   IDEMPOTENCY_CONFLICT: '',
   IN_PROGRESS: '',
+  NEEDS_MANUAL_SETTLEMENT: '',
 };
 
 /**

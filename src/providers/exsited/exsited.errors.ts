@@ -26,6 +26,7 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   PROVIDER_UNAVAILABLE: 'Exsited failed or could not be reached.',
   IDEMPOTENCY_CONFLICT: '',
   IN_PROGRESS: '',
+  NEEDS_MANUAL_SETTLEMENT: '',
 };
 
 const DERIVED_ID_TAKEN =

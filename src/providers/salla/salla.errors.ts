@@ -42,6 +42,7 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   PROVIDER_UNAVAILABLE: 'Salla failed or could not be reached.',
   IDEMPOTENCY_CONFLICT: '',
   IN_PROGRESS: '',
+  NEEDS_MANUAL_SETTLEMENT: '',
 };
 
 const branch = (wireField: string | null): string[] => {

@@ -19,6 +19,7 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   PROVIDER_UNAVAILABLE: 'Zuora failed or could not be reached.',
   IDEMPOTENCY_CONFLICT: 'Zuora has already seen this idempotency key on another kind of request.',
   IN_PROGRESS: 'Zuora is still processing a request with this idempotency key; retry with the same key shortly.',
+  NEEDS_MANUAL_SETTLEMENT: '',
 };
 
 /** Input fields of a fulfillment, which Zuora names the same on the wire. */
@@ -174,7 +175,7 @@ export function idempotencyWindowPassed(startedAt: Date): ProviderError {
   return new ProviderError(
     [
       userError(
-        'PROVIDER_UNAVAILABLE',
+        'NEEDS_MANUAL_SETTLEMENT',
         `This attempt began ${startedAt.toISOString()}, past the 24 hours Zuora keeps an Idempotency-Key: whether it billed can only be checked in Zuora itself, so nothing was sent.`,
       ),
     ],

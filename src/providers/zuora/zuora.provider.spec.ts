@@ -388,7 +388,7 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       zuora.server.resetCalls();
       const err = await failure(provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'old', attemptStartedAt: dayAgo }));
       expect(err.disposition).toBe('indeterminate');
-      expect(err.userErrors[0]).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: expect.stringContaining('24 hours') });
+      expect(err.userErrors[0]).toMatchObject({ code: 'NEEDS_MANUAL_SETTLEMENT', message: expect.stringContaining('24 hours') });
       expect(zuora.server.calls).toHaveLength(0);
       // Within the window the resend is safe and happens.
       const recent = new Date(now.getTime() - 22 * 3600_000);
