@@ -114,7 +114,7 @@ function toTransportError(err: unknown, status?: number): TransportError {
   const e = err as { code?: string; name?: string; message?: string };
   const code = e?.code ?? '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || e?.name === 'TimeoutError') {
-    return new TransportError('timeout', `timed out (${code || e?.name})`, status);
+    return new TransportError('timeout', `timed out (${e?.name === 'TimeoutError' ? 'total deadline' : code || e?.name})`, status);
   }
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
     return new TransportError('unreachable', `unreachable (${code})`, status);

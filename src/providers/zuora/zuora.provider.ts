@@ -273,6 +273,8 @@ async function issueToken(baseUrl: string, credentials: { clientId: string; clie
       body,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      // The same total deadline as every other provider request: a trickling answer cannot hold a call open.
+      signal: AbortSignal.timeout(timeoutMs * 3),
     });
     const text = await answer.body.text();
     let json: unknown;
@@ -284,9 +286,9 @@ async function issueToken(baseUrl: string, credentials: { clientId: string; clie
     const headers = Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v]));
     res = { status: answer.statusCode, headers, json, text };
   } catch (err) {
-    const code = (err as { code?: string }).code ?? '';
-    const kind = /TIMEOUT/.test(code) ? 'timeout' : /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(code) ? 'unreachable' : 'reset';
-    throw mapZuoraFailure(new TransportError(kind, `token request failed (${code || (err as Error).message})`), 'token');
+    const code = String((err as { code?: unknown }).code ?? '');
+    const kind = /TIMEOUT/.test(code) || (err as Error).name === 'TimeoutError' ? 'timeout' : /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(code) ? 'unreachable' : 'reset';
+    throw mapZuoraFailure(new TransportError(kind, `token request failed (${(err as Error).name === 'TimeoutError' ? 'total deadline' : code || (err as Error).message})`), 'token');
   }
   const token = zuoraToken.safeParse(res.json);
   if (res.status !== 200 || !token.success) throw mapZuoraFailure(res, 'token');
