@@ -132,6 +132,17 @@ describe(`InvoiceReconciler (${storeName()})`, () => {
     expect(await ledger.getAttempt(attempt.id)).toMatchObject({ state: 'pending', tries: 1 });
   });
 
+  it("one attempt's failed ledger write is counted as an error, and the pass still settles the others", async () => {
+    const broken = await orphan('tenant-a');
+    const fine = await orphan('tenant-a');
+    provider.existing.push(details(`fine-${fine.input.orderId}`, fine.input));
+    const flaky = Object.create(ledger) as Ledger;
+    flaky.retake = (id, from, leaseMs) => (id === broken.attempt.id ? Promise.reject(new Error('connection lost')) : ledger.retake(id, from, leaseMs));
+    const summary = await new InvoiceReconciler(flaky, new ProviderRegistry([provider]), service).runOnce();
+    expect(summary).toMatchObject({ examined: 2, errors: 1, repaired: 1 });
+    expect(await ledger.getAttempt(fine.attempt.id)).toMatchObject({ state: 'succeeded' });
+  });
+
   it('skips attempts of a provider not configured here, leaving them as they are', async () => {
     const { attempt } = await ledger.claim({ tenantId: 'tenant-a', idempotencyKey: 'rec-zuora', provider: 'ZUORA', orderId: 'x', inputFingerprint: 'fp-z', input: { fulfillments: [] }, leaseMs: -1000 });
     expect(await reconciler.runOnce()).toMatchObject({ examined: 1, skipped: 1 });
