@@ -1,40 +1,15 @@
-import pino from 'pino';
-import { loadConfig } from '../../src/server/config';
-import { startServer, type RunningServer } from '../../src/server/main';
-import { renderSchemaFile } from '../../src/graphql/schema-file';
-import { sandboxOrders } from '../../examples/orders-subgraph/catalog';
-import { startOrdersSubgraph, type OrdersSubgraph } from '../../examples/orders-subgraph/server';
-import { ORDERS_SDL } from '../../examples/orders-subgraph/schema';
-import { composeSupergraph, startGateway, type RunningGateway } from '../../examples/supergraph/gateway';
-import { dropTestSchema, storeName } from '../support/store';
+import { startDevSupergraph, type DevSupergraph } from '../support/dev-supergraph';
+import { storeName } from '../support/store';
 
 /** Through a real gateway: the orders subgraph, the invoicing subgraph with its sandboxes, @apollo/gateway. */
 describe(`through @apollo/gateway (${storeName()})`, () => {
-  let orders: OrdersSubgraph;
-  let invoicing: RunningServer;
-  let gateway: RunningGateway;
-  const schema = `gw_${Date.now().toString(36)}`;
-  const query = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-    return { status: res.status, body: (await res.json()) as { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } };
-  };
+  let dev: DevSupergraph;
+  const query = (query: string, variables?: Record<string, unknown>) => dev.query(query, variables);
 
   beforeAll(async () => {
-    orders = await startOrdersSubgraph(sandboxOrders());
-    const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
-    invoicing = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...store }), pino({ level: 'silent' }));
-    const supergraph = composeSupergraph([
-      { name: 'orders', url: orders.url, sdl: ORDERS_SDL },
-      { name: 'invoicing', url: invoicing.url, sdl: await renderSchemaFile() },
-    ]);
-    gateway = await startGateway(supergraph);
+    dev = await startDevSupergraph('gw');
   });
-  afterAll(async () => {
-    await gateway.stop();
-    await invoicing.stop();
-    await orders.stop();
-    await dropTestSchema(schema);
-  });
+  afterAll(() => dev.stop());
 
   it('creates a Salla invoice through the gateway and reads the order with it, across both subgraphs', async () => {
     const created = await query(

@@ -1,34 +1,13 @@
-import pino from 'pino';
-import { loadConfig } from '../../src/server/config';
-import { startServer, type RunningServer } from '../../src/server/main';
-import { renderSchemaFile } from '../../src/graphql/schema-file';
-import { sandboxOrders } from '../../examples/orders-subgraph/catalog';
-import { startOrdersSubgraph, type OrdersSubgraph } from '../../examples/orders-subgraph/server';
-import { ORDERS_SDL } from '../../examples/orders-subgraph/schema';
-import { composeSupergraph, startGateway, type RunningGateway } from '../../examples/supergraph/gateway';
-import { dropTestSchema, storeName } from '../support/store';
+import { startDevSupergraph, type DevSupergraph } from '../support/dev-supergraph';
+import { storeName } from '../support/store';
 
 /** One provider down: what a UI still gets through the gateway. */
 describe(`partial results with one provider down (${storeName()})`, () => {
-  let orders: OrdersSubgraph;
-  let invoicing: RunningServer;
-  let gateway: RunningGateway;
-  const schema = `pr_${Date.now().toString(36)}`;
-  const query = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-    return (await res.json()) as { data?: any; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }> };
-  };
+  let dev: DevSupergraph;
+  const query = async (query: string, variables?: Record<string, unknown>) => (await dev.query(query, variables)).body;
 
   beforeAll(async () => {
-    orders = await startOrdersSubgraph(sandboxOrders());
-    const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
-    invoicing = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...store }), pino({ level: 'silent' }));
-    gateway = await startGateway(
-      composeSupergraph([
-        { name: 'orders', url: orders.url, sdl: ORDERS_SDL },
-        { name: 'invoicing', url: invoicing.url, sdl: await renderSchemaFile() },
-      ]),
-    );
+    dev = await startDevSupergraph('pr');
     for (const input of [
       { salla: { orderId: '389701957', dataType: 'URL', url: 'https://files.example.com/389701957.pdf' } },
       { exsited: { orderId: 'ORD-2V5X7Z' } },
@@ -37,16 +16,11 @@ describe(`partial results with one provider down (${storeName()})`, () => {
       expect(out.data.createInvoice.userErrors).toEqual([]);
     }
   });
-  afterAll(async () => {
-    await gateway.stop();
-    await invoicing.stop();
-    await orders.stop();
-    await dropTestSchema(schema);
-  });
-  afterEach(() => invoicing.emulators.SALLA!.server.clearFaults());
+  afterAll(() => dev.stop());
+  afterEach(() => dev.invoicing.emulators.SALLA!.server.clearFaults());
 
   it('Salla down: the orders and their invoice headers still come from the ledger, the other provider reads, and only Salla is named in errors', async () => {
-    const salla = invoicing.emulators.SALLA!;
+    const salla = dev.invoicing.emulators.SALLA!;
     salla.server.injectFault({ method: 'GET', status: 503, body: { status: 503, success: false, error: { code: 'error', message: 'Service Unavailable' } }, times: Infinity });
     salla.server.resetCalls();
 
@@ -73,7 +47,7 @@ describe(`partial results with one provider down (${storeName()})`, () => {
   });
 
   it('Salla down: a page of orders keeps every order but the Salla ones with a lazy field selected', async () => {
-    const salla = invoicing.emulators.SALLA!;
+    const salla = dev.invoicing.emulators.SALLA!;
     salla.server.injectFault({ method: 'GET', reset: true, times: Infinity });
     const page = await query('{ orders(first: 100) { id provider invoices { provider lines { quantity } } } }');
     const byId = new Map<string, any>(page.data.orders.filter(Boolean).map((o: { id: string }) => [o.id, o]));
