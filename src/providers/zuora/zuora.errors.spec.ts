@@ -104,6 +104,9 @@ describe("mapZuoraFailure: Zuora's envelope, by reason category", () => {
     [50000070, 'Request exceeded limit', 'create', 'RATE_LIMITED', 'retryable'],
     [50000090, 'Malformed JSON request body.', 'create', 'PROVIDER_REFUSED', 'final'],
     [50000099, 'Tax engine integration error', 'create', 'PROVIDER_REFUSED', 'final'],
+    // A category Zuora does not document: on a create it may hide an invoice, so it is not a refusal.
+    [50000000, 'Something went wrong', 'create', 'PROVIDER_UNAVAILABLE', 'indeterminate'],
+    [50000000, 'Something went wrong', 'read', 'PROVIDER_REFUSED', 'final'],
   ])('category of %s (%s) on %s: %s, %s', (code, message, operation, expected, disposition) => {
     const err = mapZuoraFailure(response(200, envelope([code, message])), operation, input);
     expect(err.userErrors[0]!.code).toBe(expected);

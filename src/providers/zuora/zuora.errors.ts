@@ -96,8 +96,16 @@ function classifyReason(reason: ZuoraReason, operation: ZuoraOperation, input: Z
       return { code: 'PROVIDER_UNAVAILABLE', field: null, disposition: operation === 'create' ? 'indeterminate' : 'retryable' };
     case 70:
       return { code: 'RATE_LIMITED', field: null, disposition: 'retryable' };
-    default:
+    case 45:
+    case 90:
+    case 99:
       return { code: 'PROVIDER_REFUSED', field: fieldOf(message, input), disposition: 'final' };
+    default:
+      // A category Zuora does not document proves nothing about a create: calling it
+      // a refusal would let a retry's lookup take "nothing was created" for an answer and lose the invoice.
+      return operation === 'create'
+        ? { code: 'PROVIDER_UNAVAILABLE', field: null, disposition: 'indeterminate' }
+        : { code: 'PROVIDER_REFUSED', field: fieldOf(message, input), disposition: 'final' };
   }
 }
 
