@@ -401,7 +401,10 @@ describe(`chaos: a mixed load while every provider fails at random (${storeName(
       for (const code of CODES) {
         const fresh = atProviders[code].filter((id) => !before[code].has(id)).sort();
         const recorded = ledger.filter((r) => r.provider === code).map((r) => r.provider_invoice_id).sort();
-        expect({ code, ids: recorded }).toEqual({ code, ids: fresh });
+        // Said as what is missing on each side, so a failure names the provider and the documents at once.
+        const unrecorded = fresh.filter((id) => !recorded.includes(id));
+        const unknownToProvider = recorded.filter((id) => !fresh.includes(id));
+        expect({ code, unrecorded, unknownToProvider, recorded: recorded.length }).toEqual({ code, unrecorded: [], unknownToProvider: [], recorded: fresh.length });
       }
       expect(ledger.length).toBeGreaterThan(50);
 
