@@ -166,5 +166,7 @@ describe('mapZuoraFailure: statuses and transport', () => {
     expect(mapZuoraFailure(response(503, undefined), 'token')).toMatchObject({ disposition: 'retryable' });
     expect(mapZuoraFailure(new TransportError('timeout', 'timed out'), 'token')).toMatchObject({ disposition: 'retryable' });
     expect(mapZuoraFailure(response(200, { token_type: 'bearer' }), 'token')).toMatchObject({ disposition: 'retryable' });
+    // A success-shaped failure of the token request is no refusal of anything: retryable, never final.
+    expect(mapZuoraFailure(response(200, { success: false, reasons: [{ code: 50000000, message: 'Something went wrong' }] }), 'token')).toMatchObject({ disposition: 'retryable' });
   });
 });

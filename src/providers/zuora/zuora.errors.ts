@@ -156,6 +156,9 @@ export function mapZuoraFailure(failure: HttpResponse | TransportError, operatio
 
   if (status === 401 || status === 403 || (operation === 'token' && status === 400)) return one('PROVIDER_UNAUTHORIZED', 'final');
   if (status === 429) return one('RATE_LIMITED', 'retryable', { retryAfterSeconds: waitSeconds(failure.headers) });
+  // A token request creates nothing, and short of refused credentials its failure says nothing about an invoice: a
+  // lookup must not read it as "nothing was created".
+  if (operation === 'token') return one('PROVIDER_UNAVAILABLE', 'retryable');
   // With an Idempotency-Key: 409 while the first request with the key runs, 422 when the key served another URL or method.
   if (operation === 'create' && status === 409) return one('IN_PROGRESS', 'indeterminate');
   if (operation === 'create' && status === 422) return one('IDEMPOTENCY_CONFLICT', 'final');
