@@ -122,4 +122,90 @@ describe(`Ledger (${storeName()})`, () => {
     const { attempt: b } = await ledger.claim({ ...attempt('k-lease-expired'), leaseMs: -1000 });
     expect(await ledger.retake(b.id, ['pending'], 30_000)).toMatchObject({ tries: 2 });
   });
+
+  describe('group commit: writes that arrive together share one statement', () => {
+    it('claims: one statement for the batch; a key claimed twice in it is fresh once, and an old key is found', async () => {
+      await ledger.claim(attempt('k-gc-old'));
+      const before = { queries: db.stats.queries, batches: ledger.writes.claims.batches };
+      const claimed = await Promise.all([
+        ledger.claim(attempt('k-gc-1')),
+        ledger.claim(attempt('k-gc-2')),
+        ledger.claim(attempt('k-gc-1', 'fp-other')),
+        ledger.claim(attempt('k-gc-old')),
+      ]);
+      expect(ledger.writes.claims.batches - before.batches).toBe(1);
+      // The insert, then one look-up for each claim whose key was already there.
+      expect(db.stats.queries - before.queries).toBe(3);
+      expect(claimed.map((c) => c.fresh)).toEqual([true, true, false, false]);
+      expect(claimed[2]!.attempt.id).toBe(claimed[0]!.attempt.id);
+      expect(claimed[2]!.attempt.inputFingerprint).toBe('fp-1');
+      expect(new Set(claimed.map((c) => c.attempt.id)).size).toBe(3);
+    });
+
+    it('successes: one statement records every invoice, exactly, and closes every attempt', async () => {
+      const [a, b, c] = await Promise.all(['k-gs-a', 'k-gs-b', 'k-gs-c'].map((k) => ledger.claim(attempt(k))));
+      const before = { queries: db.stats.queries, batches: ledger.writes.successes.batches };
+      const [ia, ib, ic] = await Promise.all([
+        ledger.succeed(a!.attempt.id, 't1', [header('g-1'), header('g-2')]),
+        ledger.succeed(b!.attempt.id, 't1', [header('g-3')]),
+        ledger.succeed(c!.attempt.id, 't1', []),
+      ]);
+      expect(ledger.writes.successes.batches - before.batches).toBe(1);
+      expect(db.stats.queries - before.queries).toBe(1);
+      expect(ia!.map((i) => i.providerInvoiceId)).toEqual(['g-1', 'g-2']);
+      expect(ia![1]!.total.amount.toFixed()).toBe('115.12');
+      expect(ib!.map((i) => i.providerInvoiceId)).toEqual(['g-3']);
+      expect(ic).toEqual([]);
+      expect(await ledger.getAttempt(a!.attempt.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['g-1', 'g-2'], leaseExpiresAt: null });
+      expect(await ledger.getAttempt(c!.attempt.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: [] });
+      expect((await ledger.invoicesOfAttempt(a!.attempt.id)).map((i) => i.id)).toEqual(ia!.map((i) => i.id));
+    });
+
+    it('successes in one batch for one attempt, or of an invoice already recorded, keep one record each', async () => {
+      const { attempt: a } = await ledger.claim(attempt('k-gs-same'));
+      const [first] = await ledger.succeed(a.id, 't1', [header('g-10')]);
+      const [replay, late] = await Promise.all([
+        ledger.succeed(a.id, 't1', [header('g-10')]),
+        ledger.succeed(a.id, 't1', [header('g-11'), header('g-10')]),
+      ]);
+      expect(replay!.map((i) => i.id)).toEqual([first!.id]);
+      expect(late!.map((i) => i.providerInvoiceId)).toEqual(['g-11', 'g-10']);
+      expect(late![1]!.id).toBe(first!.id);
+      expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['g-10', 'g-11'] });
+      expect(await db.query("SELECT id FROM invoices WHERE provider_invoice_id IN ('g-10', 'g-11')")).toHaveLength(2);
+    });
+
+    it("a batch of claims whose answer is lost after it committed still gives each claim its own fresh attempt", async () => {
+      let lose = true;
+      // The batch's statement runs, then its answer is lost (a connection reset after the commit, say).
+      const lossy: Database = Object.assign(Object.create(db) as Database, {
+        query: async <T>(text: string, params?: unknown[]): Promise<T[]> => {
+          const rows = await db.query<T>(text, params);
+          if (lose && text.includes('unnest')) {
+            lose = false;
+            throw new Error('connection reset');
+          }
+          return rows;
+        },
+      });
+      const lossyLedger = new Ledger(lossy);
+      const claimed = await Promise.all([lossyLedger.claim(attempt('k-lost-1')), lossyLedger.claim(attempt('k-lost-2'))]);
+      expect(lose).toBe(false);
+      expect(claimed.map((c) => c.fresh)).toEqual([true, true]);
+      expect(claimed.map((c) => c.attempt.idempotencyKey)).toEqual(['k-lost-1', 'k-lost-2']);
+    });
+
+    it('a write that breaks its batch fails alone: the others are written one by one', async () => {
+      const { attempt: a } = await ledger.claim(attempt('k-gs-good'));
+      const [good, bad] = await Promise.allSettled([
+        ledger.succeed(a.id, 't1', [header('g-20')]),
+        // Not a uuid: the batch's statement fails on it, and so does its own write.
+        ledger.succeed('not-an-attempt', 't1', [header('g-21')]),
+      ]);
+      expect(good).toMatchObject({ status: 'fulfilled' });
+      expect(bad.status).toBe('rejected');
+      expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['g-20'] });
+      expect(await db.query("SELECT id FROM invoices WHERE provider_invoice_id = 'g-21'")).toHaveLength(0);
+    });
+  });
 });

@@ -3,6 +3,7 @@ import type { FailureDisposition, UserError } from '../domain/errors';
 import type { Invoice, InvoiceHeader } from '../domain/invoice';
 import { headerFromJson, headerToJson, type InvoiceHeaderJson } from '../domain/invoice.codec';
 import type { Database } from './database';
+import { GroupCommit } from './group-commit';
 
 export type AttemptState = 'pending' | 'succeeded' | 'failed' | 'unknown';
 
@@ -24,6 +25,13 @@ export interface Attempt {
   leaseExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** What the provider created for an attempt, to record. */
+interface Success {
+  attemptId: string;
+  tenantId: string;
+  headers: InvoiceHeader[];
 }
 
 /** Who holds an attempt: its id and the try it was claimed or taken over at. */
@@ -90,30 +98,94 @@ const toInvoice = (r: InvoiceRow): Invoice => ({
 });
 
 const INVOICE_COLUMNS = 'id, tenant_id, snapshot, created_at';
+const INSERTED_COLUMNS = `${INVOICE_COLUMNS}, provider, provider_invoice_id`;
+type InsertedRow = InvoiceRow & { provider: string; provider_invoice_id: string };
+
+/**
+ * SET clause closing an attempt as succeeded with the provider ids in the SQL expression `ids`. Not fenced: invoices the provider issued are facts,
+ * whoever holds the attempt now. Ids already recorded on it (a concurrent owner's) are kept, in order, so nothing
+ * created is ever dropped from the attempt.
+ */
+const closeSucceeded = (ids: string) => `state = 'succeeded', disposition = NULL, user_errors = NULL,
+  provider_invoice_ids = CASE WHEN state = 'succeeded'
+    THEN provider_invoice_ids || ARRAY(SELECT x FROM unnest(${ids}) AS x WHERE x <> ALL (provider_invoice_ids))
+    ELSE ${ids} END,
+  lease_expires_at = NULL, updated_at = now(), completed_at = now()`;
 
 /**
  * The record of every attempt and every invoice created through this service. It stores provider codes and
  * normalised snapshots as data and knows nothing of any provider. Every method is one round trip unless it says so.
  */
 export class Ledger {
-  constructor(private readonly db: Database) {}
+  /** Concurrent claims and successes are written in batches (see GroupCommit); `writes` counts them. */
+  private readonly claims: GroupCommit<NewAttempt & { id: string }, { attempt: Attempt; fresh: boolean }>;
+  private readonly successes: GroupCommit<Success, Invoice[]>;
+  readonly writes = { claims: { batches: 0, items: 0 }, successes: { batches: 0, items: 0 } };
+
+  constructor(private readonly db: Database) {
+    this.claims = new GroupCommit((a) => this.claimOne(a), (as) => this.claimMany(as), this.writes.claims);
+    this.successes = new GroupCommit((s) => this.succeedOne(s), (ss) => this.succeedMany(ss), this.writes.successes);
+  }
 
   /**
    * Records a new pending attempt under (tenant, key), or returns the attempt already there. Called before any
-   * provider call. One query when the key is new, two when it exists.
+   * provider call. One statement when the key is new (shared with the claims that arrive meanwhile), one more when
+   * it exists.
    */
-  async claim(a: NewAttempt): Promise<{ attempt: Attempt; fresh: boolean }> {
+  claim(a: NewAttempt): Promise<{ attempt: Attempt; fresh: boolean }> {
+    return this.claims.write({ ...a, id: randomUUID() });
+  }
+
+  private async claimOne(a: NewAttempt & { id: string }): Promise<{ attempt: Attempt; fresh: boolean }> {
     const inserted = await this.db.query<AttemptRow>(
       `INSERT INTO invoice_attempts (id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, state, lease_expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'pending', now() + make_interval(secs => $8::double precision / 1000))
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
        RETURNING *`,
-      [randomUUID(), a.tenantId, a.idempotencyKey, a.provider, a.orderId, a.inputFingerprint, JSON.stringify(a.input), a.leaseMs],
+      [a.id, a.tenantId, a.idempotencyKey, a.provider, a.orderId, a.inputFingerprint, JSON.stringify(a.input), a.leaseMs],
     );
-    if (inserted[0]) return { attempt: toAttempt(inserted[0]), fresh: true };
+    return inserted[0] ? { attempt: toAttempt(inserted[0]), fresh: true } : this.existing(a);
+  }
+
+  /** Many claims as one statement. Of claims sharing a key in one batch, the first inserts and the rest find it. */
+  private async claimMany(as: ReadonlyArray<NewAttempt & { id: string }>): Promise<Array<{ attempt: Attempt; fresh: boolean }>> {
+    const inserted = await this.db.query<AttemptRow>(
+      `INSERT INTO invoice_attempts (id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, state, lease_expires_at)
+       SELECT id::uuid, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input::jsonb, 'pending',
+              now() + make_interval(secs => lease_ms::double precision / 1000)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
+              AS a(id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, lease_ms, n)
+        ORDER BY n
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+       RETURNING *`,
+      [
+        as.map((a) => a.id),
+        as.map((a) => a.tenantId),
+        as.map((a) => a.idempotencyKey),
+        as.map((a) => a.provider),
+        as.map((a) => a.orderId),
+        as.map((a) => a.inputFingerprint),
+        as.map((a) => JSON.stringify(a.input)),
+        as.map((a) => String(a.leaseMs)),
+      ],
+    );
+    const byId = new Map(inserted.map((r) => [r.id, toAttempt(r)]));
+    const out: Array<{ attempt: Attempt; fresh: boolean }> = [];
+    for (const a of as) {
+      const mine = byId.get(a.id);
+      out.push(mine ? { attempt: mine, fresh: true } : await this.existing(a));
+    }
+    return out;
+  }
+
+  /**
+   * The attempt already under a claim's key. It is this claim's own (fresh) when it carries the claim's id: a batch
+   * whose answer was lost after it committed is written again item by item, and must not take its rows for others'.
+   */
+  private async existing(a: NewAttempt & { id: string }): Promise<{ attempt: Attempt; fresh: boolean }> {
     const existing = await this.findAttempt(a.tenantId, a.idempotencyKey);
     if (!existing) throw new Error('attempt vanished between insert and select');
-    return { attempt: existing, fresh: false };
+    return { attempt: existing, fresh: existing.id === a.id };
   }
 
   async findAttempt(tenantId: string, idempotencyKey: string): Promise<Attempt | null> {
@@ -144,38 +216,96 @@ export class Ledger {
   }
 
   /**
-   * Records what the provider created and closes the attempt, in one transaction. An invoice already recorded
-   * (same tenant, provider and provider id) is kept, not duplicated. Returns the attempt's invoices.
+   * Records what the provider created and closes the attempt, atomically. An invoice already recorded (same
+   * provider and provider id) is kept, not duplicated. Returns the attempt's invoices, in the order given. One
+   * statement, shared with the successes that arrive meanwhile.
    */
-  async succeed(attemptId: string, tenantId: string, headers: InvoiceHeader[]): Promise<Invoice[]> {
-    return this.db.transaction(async (tx) => {
-      for (const h of headers) {
-        await tx.query(
-          `INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, snapshot)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
-           ON CONFLICT DO NOTHING`,
-          [randomUUID(), tenantId, h.provider, h.providerInvoiceId, h.orderId, attemptId, JSON.stringify(headerToJson(h))],
+  succeed(attemptId: string, tenantId: string, headers: InvoiceHeader[]): Promise<Invoice[]> {
+    return this.successes.write({ attemptId, tenantId, headers });
+  }
+
+  /** One success: the invoices' inserts and the attempt's close in one transaction (cheaper than the batch's CTE). */
+  private async succeedOne(s: Success): Promise<Invoice[]> {
+    const inserted = await this.db.transaction(async (tx) => {
+      const rows: InsertedRow[] = [];
+      for (const h of s.headers) {
+        rows.push(
+          ...(await tx.query<InsertedRow>(
+            `INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, snapshot)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+             ON CONFLICT DO NOTHING
+             RETURNING ${INSERTED_COLUMNS}`,
+            [randomUUID(), s.tenantId, h.provider, h.providerInvoiceId, h.orderId, s.attemptId, JSON.stringify(headerToJson(h))],
+          )),
         );
       }
-      // Not fenced: invoices the provider issued are facts, whoever holds the attempt now. Ids already recorded on
-      // it (a concurrent owner's) are kept, in order, so nothing created is ever dropped from the attempt.
       await tx.query(
-        `UPDATE invoice_attempts
-            SET state = 'succeeded', disposition = NULL, user_errors = NULL,
-                provider_invoice_ids = ARRAY(
-                  SELECT x FROM unnest(CASE WHEN state = 'succeeded' THEN provider_invoice_ids ELSE '{}' END || $2::text[]) WITH ORDINALITY AS t(x, n)
-                   GROUP BY x ORDER BY min(n)),
-                lease_expires_at = NULL, updated_at = now(), completed_at = now()
-          WHERE id = $1`,
-        [attemptId, headers.map((h) => h.providerInvoiceId)],
+        `UPDATE invoice_attempts SET ${closeSucceeded('$2::text[]')} WHERE id = $1`,
+        [s.attemptId, [...new Set(s.headers.map((h) => h.providerInvoiceId))]],
       );
-      const rows = await tx.query<InvoiceRow>(
-        `SELECT ${INVOICE_COLUMNS} FROM invoices WHERE tenant_id = $1 AND provider = $2 AND provider_invoice_id = ANY($3::text[])`,
-        [tenantId, headers[0]?.provider ?? '', headers.map((h) => h.providerInvoiceId)],
-      );
-      const order = new Map(headers.map((h, i) => [h.providerInvoiceId, i]));
-      return rows.map(toInvoice).sort((a, b) => order.get(a.providerInvoiceId)! - order.get(b.providerInvoiceId)!);
+      return rows;
     });
+    return (await this.answer([s], inserted))[0]!;
+  }
+
+  /**
+   * Many successes as one statement: insert the invoices and close the attempts. A success some of whose invoices
+   * were already recorded (a replay, a repair, a concurrent owner) is then read back on its own.
+   */
+  private async succeedMany(ss: readonly Success[]): Promise<Invoice[][]> {
+    const rows = ss.flatMap((s) => s.headers.map((h) => ({ tenantId: s.tenantId, attemptId: s.attemptId, h })));
+    const inserted = await this.db.query<InsertedRow>(
+      `WITH h AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
+                AS h(id, attempt_id, tenant_id, provider, provider_invoice_id, order_id, snapshot, n)
+       ), ins AS (
+         INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, snapshot)
+         SELECT id::uuid, tenant_id, provider, provider_invoice_id, order_id, attempt_id::uuid, snapshot::jsonb FROM h ORDER BY n
+         ON CONFLICT DO NOTHING
+         RETURNING ${INSERTED_COLUMNS}
+       ), closed AS (
+         UPDATE invoice_attempts t SET ${closeSucceeded('c.ids')}
+           FROM (SELECT a::uuid AS attempt_id,
+                        ARRAY(SELECT provider_invoice_id FROM h WHERE h.attempt_id = a GROUP BY provider_invoice_id ORDER BY min(n)) AS ids
+                   FROM unnest($8::text[]) AS a) c
+          WHERE t.id = c.attempt_id
+         RETURNING t.id
+       )
+       SELECT * FROM ins`,
+      [
+        rows.map(() => randomUUID()),
+        rows.map((r) => r.attemptId),
+        rows.map((r) => r.tenantId),
+        rows.map((r) => r.h.provider),
+        rows.map((r) => r.h.providerInvoiceId),
+        rows.map((r) => r.h.orderId),
+        rows.map((r) => JSON.stringify(headerToJson(r.h))),
+        ss.map((s) => s.attemptId),
+      ],
+    );
+    return this.answer(ss, inserted);
+  }
+
+  /** Each success's invoices, from the rows its write inserted; one whose invoices were not all new is read back. */
+  private answer(ss: readonly Success[], inserted: InsertedRow[]): Promise<Invoice[][]> {
+    const key = (tenantId: string, provider: string, providerInvoiceId: string) => `${tenantId}\u0000${provider}\u0000${providerInvoiceId}`;
+    const recorded = new Map(inserted.map((r) => [key(r.tenant_id, r.provider, r.provider_invoice_id), toInvoice(r)]));
+    return Promise.all(
+      ss.map(async (s) => {
+        const invoices = s.headers.map((h) => recorded.get(key(s.tenantId, h.provider, h.providerInvoiceId)));
+        return invoices.every((i) => i) ? (invoices as Invoice[]) : this.invoicesOf(s);
+      }),
+    );
+  }
+
+  /** A success's invoices as now committed, in the order of its headers (another tenant's are absent). */
+  private async invoicesOf(s: Success): Promise<Invoice[]> {
+    const rows = await this.db.query<InvoiceRow>(
+      `SELECT ${INVOICE_COLUMNS} FROM invoices WHERE tenant_id = $1 AND provider = $2 AND provider_invoice_id = ANY($3::text[])`,
+      [s.tenantId, s.headers[0]?.provider ?? '', s.headers.map((h) => h.providerInvoiceId)],
+    );
+    const order = new Map(s.headers.map((h, i) => [h.providerInvoiceId, i]));
+    return rows.map(toInvoice).sort((a, b) => order.get(a.providerInvoiceId)! - order.get(b.providerInvoiceId)!);
   }
 
   /**
