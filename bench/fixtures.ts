@@ -5,6 +5,8 @@ import { SALLA_SANDBOX_TOKEN } from '../src/sandbox/salla/salla.seed';
 
 /** Bench orders' ids start here, far from the sandbox's own. */
 export const FIRST_BENCH_ORDER = 7_000_000_000;
+/** Salla orders in the bench's store; each create in (c) uses one up. */
+export const SALLA_BENCH_ORDERS = 150_000;
 
 /** `count` Salla orders of two or three items each, with shipping and VAT like the sandbox's. */
 export function sallaBenchStore(count: number): SallaStoreSeed {

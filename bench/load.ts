@@ -20,6 +20,8 @@ export interface LoadOptions {
   thenGet?: (answer: string) => string;
   connections?: number;
   durationSec?: number;
+  /** Stop after this many requests instead of after `durationSec` (for loads that use up a finite fixture). */
+  amount?: number;
   headers?: Record<string, string>;
 }
 
@@ -33,6 +35,7 @@ export function load(o: LoadOptions): Promise<LoadResult> {
         method: 'POST',
         connections: o.connections ?? 10,
         duration: o.durationSec ?? 5,
+        ...(o.amount ? { amount: o.amount } : {}),
         headers,
         ...(o.thenGet
           ? {

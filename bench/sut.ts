@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import pino from 'pino';
 import { renderSchemaFile } from '../src/graphql/schema-file';
 import type { Database } from '../src/ledger/database';
+import type { InvoiceHeader } from '../src/domain/invoice';
+import { money } from '../src/domain/money';
 import { Ledger } from '../src/ledger/ledger';
 import { openDatabase } from '../src/ledger/open';
 import { ProviderRegistry } from '../src/providers/registry';
@@ -15,7 +17,7 @@ import { createApp, DEFAULT_TENANT, type App } from '../src/server/app';
 import { ORDERS_SDL } from '../examples/orders-subgraph/schema';
 import { startOrdersSubgraph } from '../examples/orders-subgraph/server';
 import { composeSupergraph, startGateway } from '../examples/supergraph/gateway';
-import { FIRST_BENCH_ORDER, salesforceBenchOrders, sallaBenchStore } from './fixtures';
+import { FIRST_BENCH_ORDER, SALLA_BENCH_ORDERS, salesforceBenchOrders, sallaBenchStore } from './fixtures';
 import { startSdlFirstBaseline } from './sdl-first';
 
 /**
@@ -35,7 +37,10 @@ export interface SutUrls {
   firstFreeOrder: number;
 }
 
-export type SutRequest = { type: 'counters'; store: 'pglite' | 'postgres' } | { type: 'stop' };
+export type SutRequest =
+  | { type: 'counters'; store: 'pglite' | 'postgres' }
+  | { type: 'ledgerLoad'; store: 'pglite' | 'postgres'; seconds: number; writers: number }
+  | { type: 'stop' };
 
 const PAGE = 50;
 const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
@@ -52,7 +57,9 @@ async function appOn(db: Database, salla: SallaEmulator, naiveLoaders = false): 
 }
 
 async function main(): Promise<void> {
-  const salla = new SallaEmulator({ stores: [sallaBenchStore(150_000)], rateLimitPerMinute: 1e9 });
+  // Every create of (c), the emulator's own included, invoices a new order: run.ts bounds its loads to fit
+  // SALLA_BENCH_ORDERS. More orders would mean a larger heap, whose collections would weigh on the other scenarios.
+  const salla = new SallaEmulator({ stores: [sallaBenchStore(SALLA_BENCH_ORDERS)], rateLimitPerMinute: 1e9 });
   await salla.start(0);
   const salesforceOrders = salesforceBenchOrders(PAGE);
   salesforce = new SalesforceEmulator({ orderSummaries: salesforceOrders, apiRequestLimit: 1e9 });
@@ -118,12 +125,42 @@ async function main(): Promise<void> {
       // The call log only counts; dropping old entries keeps a long run's memory flat.
       const providerCalls = salla.server.calls.length + salesforce.server.calls.length;
       process.send!({ type: 'counters', providerCalls, ledgerQueries: db.stats.queries });
+    } else if (msg.type === 'ledgerLoad') {
+      const db = msg.store === 'postgres' && pg ? pg : pglite;
+      process.send!({ type: 'ledgerLoad', ...(await ledgerLoad(new Ledger(db), msg.seconds, msg.writers)) });
     } else if (msg.type === 'stop') {
       await Promise.allSettled([gatewayBatched!.stop(), gatewayNaive!.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop()]);
       await Promise.allSettled([pglite.close(), pg?.close(), salla.stop(), salesforce.stop()]);
       process.exit(0);
     }
   });
+}
+
+/**
+ * The ledger's share of a create, alone: `writers` concurrent loops of what one create writes (the attempt's claim,
+ * then its success with one invoice), with no GraphQL and no provider, for `seconds`.
+ */
+async function ledgerLoad(ledger: Ledger, seconds: number, writers: number): Promise<{ perSecond: number; batchSize: number }> {
+  const until = Date.now() + seconds * 1000;
+  let done = 0;
+  let n = 0;
+  const header = (id: string): InvoiceHeader => ({
+    provider: 'SALLA', providerInvoiceId: id, orderId: id, number: `INV-${id}`, kind: 'INVOICE', status: 'ISSUED', issueDate: '2026-11-29',
+    dueDate: null, currencyCode: 'SAR', subtotal: money('100.00', 'SAR'), taxTotal: money('15.00', 'SAR'), total: money('115.00', 'SAR'), documentUrl: null,
+  });
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (Date.now() < until) {
+        const id = `ledger-bench-${process.pid}-${n++}`;
+        const { attempt } = await ledger.claim({ tenantId: 'bench-ledger', idempotencyKey: id, provider: 'SALLA', orderId: id, inputFingerprint: id, input: { orderId: id }, leaseMs: 60_000 });
+        await ledger.succeed(attempt.id, 'bench-ledger', [header(id)]);
+        done++;
+      }
+    }),
+  );
+  const w = ledger.writes;
+  return { perSecond: done / ((Date.now() - started) / 1000), batchSize: (w.claims.items + w.successes.items) / Math.max(1, w.claims.batches + w.successes.batches) };
 }
 
 main().catch((err) => {
