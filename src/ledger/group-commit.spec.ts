@@ -24,7 +24,7 @@ describe('GroupCommit', () => {
     expect(g.batches).toEqual([['a', 'b', 'c']]);
     g.land();
     expect(await out).toEqual(['A', 'B', 'C']);
-    expect(gc.stats).toEqual({ batches: 1, items: 3 });
+    expect(gc.stats).toEqual({ batches: 1, items: 3, fallbacks: 0 });
   });
 
   it('holds the writes that arrive while a batch is in flight, and sends them together when it lands', async () => {
@@ -40,6 +40,21 @@ describe('GroupCommit', () => {
     expect(await first).toBe('A');
     await turn();
     expect(g.batches).toEqual([['a'], ['b', 'c']]);
+    g.land();
+    expect(await later).toEqual(['B', 'C']);
+  });
+
+  it('does not let a stuck batch hold up later writes for longer than maxWaitMs', async () => {
+    const g = gated();
+    const gc = new GroupCommit(g.one, g.many, undefined, { maxWaitMs: 20 });
+    void gc.write('stuck');
+    await turn();
+    const later = Promise.all(['b', 'c'].map((i) => gc.write(i)));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(g.batches).toEqual([['stuck']]);
+    await new Promise((r) => setTimeout(r, 25));
+    expect(g.batches).toEqual([['stuck'], ['b', 'c']]);
+    g.land();
     g.land();
     expect(await later).toEqual(['B', 'C']);
   });
@@ -65,6 +80,7 @@ describe('GroupCommit', () => {
     const gc = new GroupCommit(one, many);
     const out = await Promise.allSettled(['a', 'bad', 'c'].map((i) => gc.write(i)));
     expect(many).toHaveBeenCalledTimes(1);
+    expect(gc.stats.fallbacks).toBe(1);
     expect(out).toEqual([
       { status: 'fulfilled', value: 'A' },
       { status: 'rejected', reason: new Error('bad item') },
@@ -74,7 +90,7 @@ describe('GroupCommit', () => {
 
   it('caps a batch at maxBatchSize', async () => {
     const many = jest.fn(async (items: readonly number[]) => items.map((i) => i * 2));
-    const gc = new GroupCommit(async (i: number) => i * 2, many, undefined, 4);
+    const gc = new GroupCommit(async (i: number) => i * 2, many, undefined, { maxBatchSize: 4 });
     expect(await Promise.all([1, 2, 3, 4, 5, 6].map((i) => gc.write(i)))).toEqual([2, 4, 6, 8, 10, 12]);
     expect(many.mock.calls.map(([items]) => items.length)).toEqual([4, 2]);
   });

@@ -1,13 +1,24 @@
 import DataLoader from 'dataloader';
 
+export interface GroupCommitOptions {
+  /** Items per statement at most. Default 100. */
+  maxBatchSize?: number;
+  /**
+   * How long the next batch waits for the one in flight before it goes anyway, so that one slow or stuck statement
+   * (a lock held elsewhere, a dead connection) cannot hold up every later write of the process. Default 25 ms.
+   */
+  maxWaitMs?: number;
+}
+
 /**
  * Group commit for one kind of ledger write: while a batch is in flight, the writes that arrive queue up and go
- * together, as one statement, when it lands. An idle ledger writes at once (no added latency); a busy one writes
- * in batches as large as the load, which is where each statement's fixed cost (a round trip, a commit, PGlite's
- * protocol work) stops growing with the number of concurrent creates.
+ * together, as one statement, when it lands (or after `maxWaitMs`). An idle ledger writes at once (no added
+ * latency); a busy one writes in batches as large as the load, which is where each statement's fixed cost (a round
+ * trip, a commit, PGlite's protocol work) stops growing with the number of concurrent creates.
  *
  * `many` writes a batch in one statement and answers in the items' order. If it throws, every item is written
- * again on its own by `one`, so that one bad item cannot fail the writes that happened to share its batch.
+ * again on its own by `one`, so that one bad item cannot fail the writes that happened to share its batch; `stats`
+ * counts such fallbacks.
  */
 export class GroupCommit<In, Out> {
   private inFlight: Promise<unknown> | null = null;
@@ -16,9 +27,10 @@ export class GroupCommit<In, Out> {
   constructor(
     one: (item: In) => Promise<Out>,
     many: (items: readonly In[]) => Promise<Out[]>,
-    readonly stats = { batches: 0, items: 0 },
-    maxBatchSize = 100,
+    readonly stats = { batches: 0, items: 0, fallbacks: 0 },
+    options: GroupCommitOptions = {},
   ) {
+    const maxWaitMs = options.maxWaitMs ?? 25;
     this.loader = new DataLoader<In, Out>(
       (items) => {
         const written = this.writeBatch(items, one, many);
@@ -30,13 +42,21 @@ export class GroupCommit<In, Out> {
       },
       {
         cache: false,
-        maxBatchSize,
-        // The next batch is dispatched when the one in flight lands; with nothing in flight, once the event loop has
-        // taken in the I/O that is ready (setImmediate), so that requests arriving together write together. PGlite
-        // needs the latter: it runs in this thread, so nothing can arrive while one of its writes is in flight.
+        maxBatchSize: options.maxBatchSize ?? 100,
+        // The next batch is dispatched when the one in flight lands (or has taken too long); with nothing in flight,
+        // once the event loop has taken in the I/O that is ready (setImmediate), so that requests arriving together
+        // write together. PGlite needs the latter: it runs in this thread, so nothing arrives while it writes.
         batchScheduleFn: (dispatch) => {
-          if (this.inFlight) void this.inFlight.then(dispatch, dispatch);
-          else setImmediate(dispatch);
+          if (!this.inFlight) return void setImmediate(dispatch);
+          let sent = false;
+          const once = () => {
+            if (sent) return;
+            sent = true;
+            clearTimeout(timer);
+            dispatch();
+          };
+          const timer = setTimeout(once, maxWaitMs);
+          void this.inFlight.then(once, once);
         },
       },
     );
@@ -54,6 +74,7 @@ export class GroupCommit<In, Out> {
     try {
       return await many(items);
     } catch {
+      this.stats.fallbacks++;
       return Promise.all(items.map((item) => one(item).catch(asError)));
     }
   }

@@ -164,10 +164,12 @@ describe(`Ledger (${storeName()})`, () => {
     it('successes in one batch for one attempt, or of an invoice already recorded, keep one record each', async () => {
       const { attempt: a } = await ledger.claim(attempt('k-gs-same'));
       const [first] = await ledger.succeed(a.id, 't1', [header('g-10')]);
+      const batches = ledger.writes.successes.batches;
       const [replay, late] = await Promise.all([
         ledger.succeed(a.id, 't1', [header('g-10')]),
         ledger.succeed(a.id, 't1', [header('g-11'), header('g-10')]),
       ]);
+      expect(ledger.writes.successes.batches - batches).toBe(1);
       expect(replay!.map((i) => i.id)).toEqual([first!.id]);
       expect(late!.map((i) => i.providerInvoiceId)).toEqual(['g-11', 'g-10']);
       expect(late![1]!.id).toBe(first!.id);
@@ -195,13 +197,40 @@ describe(`Ledger (${storeName()})`, () => {
       expect(claimed.map((c) => c.attempt.idempotencyKey)).toEqual(['k-lost-1', 'k-lost-2']);
     });
 
+    it('a claim whose lost batch was taken over meanwhile (its lease ran out) is not fresh: it resumes, never creates', async () => {
+      let lose = true;
+      const lossy: Database = Object.assign(Object.create(db) as Database, {
+        query: async <T>(text: string, params?: unknown[]): Promise<T[]> => {
+          const rows = await db.query<T>(text, params);
+          if (lose && text.includes('unnest')) {
+            lose = false;
+            // While the answer is on its way, another replica's retry takes over one of the expired attempts.
+            const taken = (await ledger.findAttempt('t1', 'k-late-taken'))!;
+            expect(await ledger.retake(taken.id, ['pending'], 30_000)).toMatchObject({ tries: 2 });
+            throw new Error('connection reset');
+          }
+          return rows;
+        },
+      });
+      const lossyLedger = new Ledger(lossy);
+      const expired = (key: string) => ({ ...attempt(key), leaseMs: -1000 });
+      const [kept, taken] = await Promise.all([lossyLedger.claim(expired('k-late-kept')), lossyLedger.claim(expired('k-late-taken'))]);
+      expect(lose).toBe(false);
+      expect(kept!.fresh).toBe(true);
+      expect(taken!.fresh).toBe(false);
+      expect(await ledger.getAttempt(taken!.attempt.id)).toMatchObject({ state: 'pending', tries: 2 });
+    });
+
     it('a write that breaks its batch fails alone: the others are written one by one', async () => {
       const { attempt: a } = await ledger.claim(attempt('k-gs-good'));
+      const before = { ...ledger.writes.successes };
       const [good, bad] = await Promise.allSettled([
         ledger.succeed(a.id, 't1', [header('g-20')]),
         // Not a uuid: the batch's statement fails on it, and so does its own write.
         ledger.succeed('not-an-attempt', 't1', [header('g-21')]),
       ]);
+      expect(ledger.writes.successes.batches - before.batches).toBe(1);
+      expect(ledger.writes.successes.fallbacks - before.fallbacks).toBe(1);
       expect(good).toMatchObject({ status: 'fulfilled' });
       expect(bad.status).toBe('rejected');
       expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['g-20'] });

@@ -120,7 +120,7 @@ export class Ledger {
   /** Concurrent claims and successes are written in batches (see GroupCommit); `writes` counts them. */
   private readonly claims: GroupCommit<NewAttempt & { id: string }, { attempt: Attempt; fresh: boolean }>;
   private readonly successes: GroupCommit<Success, Invoice[]>;
-  readonly writes = { claims: { batches: 0, items: 0 }, successes: { batches: 0, items: 0 } };
+  readonly writes = { claims: { batches: 0, items: 0, fallbacks: 0 }, successes: { batches: 0, items: 0, fallbacks: 0 } };
 
   constructor(private readonly db: Database) {
     this.claims = new GroupCommit((a) => this.claimOne(a), (as) => this.claimMany(as), this.writes.claims);
@@ -155,7 +155,8 @@ export class Ledger {
               now() + make_interval(secs => lease_ms::double precision / 1000)
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
               AS a(id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, lease_ms, n)
-        ORDER BY n
+        -- One order for every replica's batches, so that two of them claiming the same keys cannot deadlock.
+        ORDER BY tenant_id, idempotency_key, n
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
        RETURNING *`,
       [
@@ -170,22 +171,22 @@ export class Ledger {
       ],
     );
     const byId = new Map(inserted.map((r) => [r.id, toAttempt(r)]));
-    const out: Array<{ attempt: Attempt; fresh: boolean }> = [];
-    for (const a of as) {
+    return Promise.all(as.map(async (a) => {
       const mine = byId.get(a.id);
-      out.push(mine ? { attempt: mine, fresh: true } : await this.existing(a));
-    }
-    return out;
+      return mine ? { attempt: mine, fresh: true } : this.existing(a);
+    }));
   }
 
   /**
-   * The attempt already under a claim's key. It is this claim's own (fresh) when it carries the claim's id: a batch
-   * whose answer was lost after it committed is written again item by item, and must not take its rows for others'.
+   * The attempt already under a claim's key. One that carries the claim's own id was written by a batch whose answer
+   * was lost after it committed (its items are then written again one by one): it is this claim's to run only if
+   * nobody took it over meanwhile, which a fenced lease renewal settles. Otherwise the caller resumes it as anyone's.
    */
   private async existing(a: NewAttempt & { id: string }): Promise<{ attempt: Attempt; fresh: boolean }> {
     const existing = await this.findAttempt(a.tenantId, a.idempotencyKey);
     if (!existing) throw new Error('attempt vanished between insert and select');
-    return { attempt: existing, fresh: existing.id === a.id };
+    const fresh = existing.id === a.id && (await this.extendLease({ id: existing.id, tries: 1 }, a.leaseMs));
+    return { attempt: existing, fresh };
   }
 
   async findAttempt(tenantId: string, idempotencyKey: string): Promise<Attempt | null> {
@@ -293,7 +294,7 @@ export class Ledger {
     return Promise.all(
       ss.map(async (s) => {
         const invoices = s.headers.map((h) => recorded.get(key(s.tenantId, h.provider, h.providerInvoiceId)));
-        return invoices.every((i) => i) ? (invoices as Invoice[]) : this.invoicesOf(s);
+        return invoices.every((i) => i) ? [...new Set(invoices as Invoice[])] : this.invoicesOf(s);
       }),
     );
   }
