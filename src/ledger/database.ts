@@ -64,9 +64,18 @@ export class PgliteDatabase implements Database {
     );
   }
 
-  // One process owns a PGlite data folder, so there is nobody to lock against.
-  withLock<T>(_name: string, fn: () => Promise<T>): Promise<T> {
-    return fn();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  // One process owns a PGlite data folder, so only its own callers can contend: they queue per name.
+  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.locks.get(name) ?? Promise.resolve()).then(fn);
+    const settled = run.catch(() => undefined);
+    this.locks.set(name, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(name) === settled) this.locks.delete(name);
+    }
   }
 
   async close(): Promise<void> {

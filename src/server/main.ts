@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { InvoiceReconciler, type RunningReconciler } from '../invoices/invoice.reconciler';
 import { Ledger } from '../ledger/ledger';
+import { DatabaseTokenStore } from '../ledger/shared-tokens';
 import { openDatabase } from '../ledger/open';
 import { createApp } from './app';
 import { loadConfigOrExit, type Config } from './config';
@@ -28,7 +29,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
   const db = await openDatabase(config.store);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
-  const providers = await startProviders(config, logger);
+  const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db) });
   const app = await createApp({
     db,
     providers: providers.registry,

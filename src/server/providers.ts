@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ProviderCode } from '../domain/invoice';
 import type { InvoiceProvider } from '../providers/provider';
+import type { SharedTokenStore } from '../providers/shared/token-source';
 import { ProviderRegistry } from '../providers/registry';
 import { CommerceProvider } from '../providers/commerce/commerce.provider';
 import { ExsitedProvider } from '../providers/exsited/exsited.provider';
@@ -51,7 +52,7 @@ async function sandboxed<E extends Emulator>(emulator: E, build: (e: E) => Invoi
  * One entry per provider: the real API where its base URL is configured, its sandbox emulator otherwise.
  * Adding a provider adds one entry here.
  */
-const SETUPS: Record<string, (config: Config) => Promise<Setup>> = {
+const SETUPS: Record<string, (config: Config, shared: ProviderSharing) => Promise<Setup>> = {
   SALESFORCE: async ({ salesforce, providerTimeoutMs: timeoutMs }) =>
     'sandbox' in salesforce
       ? sandboxed(
@@ -64,29 +65,38 @@ const SETUPS: Record<string, (config: Config) => Promise<Setup>> = {
     salla === 'sandbox'
       ? sandboxed(new SallaEmulator(), (e) => new SallaProvider({ baseUrl: e.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs }))
       : { provider: new SallaProvider({ ...salla, timeoutMs }) },
-  ZUORA: async ({ zuora, providerTimeoutMs: timeoutMs }) =>
+  ZUORA: async ({ zuora, providerTimeoutMs: timeoutMs }, { sharedTokens }) =>
     zuora === 'sandbox'
       ? sandboxed(
           new ZuoraEmulator(),
           (e) => new ZuoraProvider({ baseUrl: e.baseUrl, credentials: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET }, timeoutMs }),
         )
-      : { provider: new ZuoraProvider({ ...zuora, timeoutMs }) },
-  EXSITED: async ({ exsited, providerTimeoutMs: timeoutMs }) =>
+      : { provider: new ZuoraProvider({ ...zuora, timeoutMs, sharedTokens }) },
+  EXSITED: async ({ exsited, providerTimeoutMs: timeoutMs }, { sharedTokens }) =>
     exsited === 'sandbox'
       ? sandboxed(
           new ExsitedEmulator(),
           (e) => new ExsitedProvider({ baseUrl: e.baseUrl, credentials: { clientId: EXSITED_SANDBOX_CLIENT_ID, clientSecret: EXSITED_SANDBOX_CLIENT_SECRET }, timeoutMs }),
         )
-      : { provider: new ExsitedProvider({ ...exsited, timeoutMs }) },
+      : { provider: new ExsitedProvider({ ...exsited, timeoutMs, sharedTokens }) },
   COMMERCE: async ({ commerce, providerTimeoutMs: timeoutMs }) =>
     'sandbox' in commerce
       ? sandboxed(new CommerceEmulator(), (e) => new CommerceProvider({ baseUrl: e.baseUrl, accessToken: COMMERCE_SANDBOX_TOKEN, currency: commerce.currency, timeoutMs }))
       : { provider: new CommerceProvider({ ...commerce, timeoutMs }) },
 };
 
+/** What the providers of this process share with the other replicas. */
+export interface ProviderSharing {
+  /**
+   * The OAuth tokens of configured providers (the ledger's database). A sandbox emulator belongs to one process,
+   * so its tokens are not shared.
+   */
+  sharedTokens?: SharedTokenStore;
+}
+
 /** Builds the provider registry from configuration, starting the sandboxes it needs. Called once at start. */
-export async function startProviders(config: Config, logger: Logger): Promise<StartedProviders> {
-  const setups = await Promise.all(Object.values(SETUPS).map((setup) => setup(config)));
+export async function startProviders(config: Config, logger: Logger, shared: ProviderSharing = {}): Promise<StartedProviders> {
+  const setups = await Promise.all(Object.values(SETUPS).map((setup) => setup(config, shared)));
   const emulators: StartedProviders['emulators'] = {};
   const sandboxes: StartedProviders['sandboxes'] = {};
   for (const { provider, emulator } of setups) {

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { InvoiceReconciler, type ReconcileSummary } from '../invoices/invoice.reconciler';
 import { InvoiceService } from '../invoices/invoice.service';
 import { Ledger } from '../ledger/ledger';
+import { DatabaseTokenStore } from '../ledger/shared-tokens';
 import { openDatabase } from '../ledger/open';
 import type { ProviderCode } from '../domain/invoice';
 import { loadConfigOrExit, type Config } from './config';
@@ -23,7 +24,7 @@ export interface ReconcileReport {
 export async function reconcile(config: Config, logger: Logger): Promise<ReconcileReport> {
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
   const db = await openDatabase(config.store);
-  const providers = await startProviders(config, logger);
+  const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db) });
   try {
     const notReconciled = Object.keys(providers.sandboxes) as ProviderCode[];
     // Attempts of a sandboxed provider are skipped, not released: "absent" from a fresh emulator proves nothing.

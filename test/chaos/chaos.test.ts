@@ -3,6 +3,7 @@ import pino from 'pino';
 import { salesforceBenchOrders, sallaBenchStore, FIRST_BENCH_ORDER } from '../../bench/fixtures';
 import { InvoiceReconciler, type ReconcileSummary } from '../../src/invoices/invoice.reconciler';
 import { Ledger } from '../../src/ledger/ledger';
+import { DatabaseTokenStore } from '../../src/ledger/shared-tokens';
 import { providerInvoiceIdOf } from '../../src/providers/zuora/zuora.mapper';
 import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_FAILING_ORDER_ID, COMMERCE_SANDBOX_ORDERS, COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
@@ -169,9 +170,10 @@ describe(`chaos: a mixed load while every provider fails at random (${storeName(
       COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX_TOKEN,
       COMMERCE_CURRENCY: 'USD',
     };
-    // Two replicas: each with its own provider clients (token caches, breakers), one shared ledger.
+    // Two replicas as `npm start` makes them: each with its own provider clients (breakers, token caches), one
+    // shared ledger, where they also share the OAuth tokens.
     for (let i = 0; i < 2; i++) {
-      const providers = await startProviders(loadConfig(env), logger);
+      const providers = await startProviders(loadConfig(env), logger, { sharedTokens: new DatabaseTokenStore(db) });
       const app = await createApp({ db, providers: providers.registry, logger, production: true });
       replicas.push({ app, providers, url: await app.listen(0, '127.0.0.1') });
     }

@@ -1,5 +1,7 @@
 import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
+import { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
+import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
 import { dropTestSchema } from '../support/store';
 import { spawnTs, type TsChild } from '../support/ts-child';
 
@@ -13,6 +15,7 @@ const withPostgres = process.env.DATABASE_URL ? describe : describe.skip;
 withPostgres('idempotency across replicas on one PostgreSQL', () => {
   const schema = `replicas_${Date.now().toString(36)}`;
   const commerce = new CommerceEmulator();
+  const exsited = new ExsitedEmulator();
   let replicas: Array<{ child: TsChild; url: string }>;
   const start = async (env: Record<string, string>) => {
     const child = spawnTs('src/server/main.ts', env);
@@ -21,7 +24,7 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
   };
 
   beforeAll(async () => {
-    await commerce.start(0);
+    await Promise.all([commerce.start(0), exsited.start(0)]);
     const env = {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -32,6 +35,9 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
       COMMERCE_BASE_URL: commerce.baseUrl,
       COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX_TOKEN,
       COMMERCE_CURRENCY: 'USD',
+      EXSITED_BASE_URL: exsited.baseUrl,
+      EXSITED_CLIENT_ID: EXSITED_SANDBOX_CLIENT_ID,
+      EXSITED_CLIENT_SECRET: EXSITED_SANDBOX_CLIENT_SECRET,
     };
     // One after the other: the second finds the schema migrated (and would wait on the advisory lock otherwise).
     replicas = [await start(env), await start(env)];
@@ -44,7 +50,7 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
         await r.child.exited;
       }),
     );
-    await commerce.stop();
+    await Promise.all([commerce.stop(), exsited.stop()]);
     await dropTestSchema(schema);
   });
 
@@ -66,5 +72,24 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
     // The emulator refuses a second invoice for an order, so its invoice count could not show a duplicate; the
     // create requests that reached it can.
     expect(commerce.server.countCalls('POST')).toBe(1);
+  });
+
+  it("replicas share one Exsited token: taking turns, neither ends the other's (a new Exsited token ends the previous)", async () => {
+    const orders = ['ORD-7K2M4P', 'ORD-8N3Q5R', 'ORD-2V5X7Z', 'ORD-3W6Y8B', 'ORD-4X7Z9C'];
+    const answers = [];
+    for (const [i, orderId] of orders.entries()) {
+      const res = await fetch(replicas[i % 2]!.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: 'mutation ($i: CreateInvoiceInput!) { createInvoice(input: $i) { invoice { order { id } } userErrors { code message } } }',
+          variables: { i: { exsited: { orderId } } },
+        }),
+      });
+      answers.push(((await res.json()) as { data: { createInvoice: unknown } }).data.createInvoice);
+    }
+    expect(answers).toEqual(orders.map((id) => ({ invoice: { order: { id } }, userErrors: [] })));
+    expect(exsited.server.countCalls('POST', '/api/v1/oauth2/token')).toBe(1);
+    expect(exsited.server.calls.filter((c) => c.status === 401)).toEqual([]);
   });
 });

@@ -66,4 +66,17 @@ export const MIGRATIONS: SqlMigration[] = [
       CREATE UNIQUE INDEX invoices_provider_invoice_once ON invoices (provider, provider_invoice_id);
     `,
   },
+  {
+    name: '0004_shared_tokens',
+    // Replicas share each provider account's OAuth token: where a new token ends the previous one (Exsited), tokens
+    // fetched per replica would end each other's. Values are sealed with the account's client secret.
+    up: `
+      CREATE TABLE shared_tokens (
+        name       text PRIMARY KEY,
+        sealed     text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];

@@ -4,7 +4,7 @@ import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
-import { TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken } from '../shared/token-source';
+import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
 import { mapExsitedFailure, type ExsitedFailureContext, type ExsitedOperation } from './exsited.errors';
 import type { ExsitedCreateInput } from './exsited.input';
 import { toDetails } from './exsited.mapper';
@@ -22,6 +22,8 @@ export interface ExsitedConfig {
   readConcurrency?: number;
   /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
   resilience?: Omit<ResilienceOptions, 'provider'>;
+  /** Where replicas share the token: Exsited ends a client's previous token when it issues a new one. */
+  sharedTokens?: SharedTokenStore;
 }
 
 const TOKEN_PATH = '/api/v1/oauth2/token';
@@ -40,8 +42,8 @@ export function derivedInvoiceId(orderId: string, idempotencyKey: string): strin
  * Exsited as an InvoiceProvider. Create is POST /api/v3/orders/{order_id}/invoices, whose answer carries the
  * whole invoice (lines, taxes, KPIs), so nothing is read back. Every create sends an invoice id (the caller's or
  * one derived from the idempotency key), which makes a retried create safe: Exsited refuses the repeated id.
- * Exsited ends a client's previous token when it issues a new one, so each instance keeps ONE TokenSource and
- * refreshes it ahead of expiry, collapsing concurrent refreshes, and once on a 401.
+ * Exsited ends a client's previous token when it issues a new one, so each instance keeps ONE TokenSource, shared with
+ * the other replicas through the database, refreshed ahead of expiry, collapsing concurrent refreshes, and on a 401.
  */
 export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   readonly code = 'EXSITED' as const;
@@ -52,7 +54,10 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   constructor(private readonly config: ExsitedConfig) {
     this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({}) });
     const { credentials } = config;
-    this.tokens = 'accessToken' in credentials ? TokenSource.fixed(credentials.accessToken) : new TokenSource({ issue: () => this.issueToken(credentials) });
+    this.tokens =
+      'accessToken' in credentials
+        ? TokenSource.fixed(credentials.accessToken)
+        : new TokenSource({ issue: () => this.issueToken(credentials), shared: sharedAs(config.sharedTokens, this.code, config.baseUrl, credentials) });
     // Exsited documents no rate limit: a 429 without Retry-After pauses us for the default cool-down.
     this.resilience = new ProviderResilience({ provider: 'Exsited', readConcurrency: config.readConcurrency, ...config.resilience });
   }

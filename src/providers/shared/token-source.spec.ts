@@ -1,4 +1,4 @@
-import { TokenSource, withTokenRetry } from './token-source';
+import { TokenSource, withTokenRetry, type SharedTokenStore } from './token-source';
 
 describe('TokenSource', () => {
   const source = (expiresIn = 3600) => {
@@ -76,5 +76,107 @@ describe('withTokenRetry', () => {
       return { status: 401 };
     });
     expect(seen).toEqual(['static']);
+  });
+});
+
+/** A store like the database's: one value per name, and refreshes one at a time. */
+function memoryStore(): SharedTokenStore & { values: Map<string, { sealed: string; expiresAt: Date }>; down: boolean } {
+  const values = new Map<string, { sealed: string; expiresAt: Date }>();
+  let queue: Promise<unknown> = Promise.resolve();
+  const store = {
+    values,
+    down: false,
+    read: async (name: string) => {
+      if (store.down) throw new Error('database unreachable');
+      return values.get(name) ?? null;
+    },
+    write: async (name: string, sealed: string, expiresAt: Date) => {
+      values.set(name, { sealed, expiresAt });
+    },
+    exclusive: <T>(_name: string, fn: () => Promise<T>): Promise<T> => {
+      if (store.down) return Promise.reject(new Error('database unreachable'));
+      const run = queue.then(fn);
+      queue = run.catch(() => undefined);
+      return run;
+    },
+  };
+  return store;
+}
+
+/** A provider account like Exsited's: a new token ends the previous one; a request with an ended token gets 401. */
+function revokingAccount() {
+  let n = 0;
+  let live = '';
+  return {
+    issued: () => n,
+    issue: async () => {
+      await new Promise((r) => setTimeout(r, 2));
+      live = `access-token-${++n}`;
+      return { accessToken: live, expiresIn: 3600 };
+    },
+    call: async (token: string) => ({ status: token === live ? 200 : 401 }),
+  };
+}
+
+describe('TokenSource shared by replicas', () => {
+  let clock = 0;
+  const replicas = (store: SharedTokenStore | undefined, account: ReturnType<typeof revokingAccount>, secret = 'client-secret') =>
+    [1, 2].map(
+      () => new TokenSource({ issue: account.issue, now: () => clock, shared: store ? { store, name: 'EXSITED https://api.example 42', secret } : undefined }),
+    );
+
+  it('replicas take turns without ending each other\'s token: one token for all, and no request refused', async () => {
+    const account = revokingAccount();
+    const [a, b] = replicas(memoryStore(), account);
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      for (const replica of [a!, b!]) statuses.push((await withTokenRetry(replica, account.call)).status);
+      clock += 10 * 60_000; // past expiry every six turns: each refresh is one token for both
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    // Rounds at 0, 10, 20 … 190 minutes; a token is used until a minute before its hour: issued at 0, 60, 120, 180.
+    expect(account.issued()).toBe(4);
+    expect(a!.adopted + b!.adopted).toBeGreaterThan(0);
+  });
+
+  it('without a store, the same turns end each other\'s token (the failure the store prevents)', async () => {
+    const account = revokingAccount();
+    const [a, b] = replicas(undefined, account);
+    for (let i = 0; i < 5; i++) for (const replica of [a!, b!]) await withTokenRetry(replica, account.call);
+    expect(account.issued()).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a replica whose token was ended takes the newer one from the store instead of asking for another', async () => {
+    const account = revokingAccount();
+    const [a, b] = replicas(memoryStore(), account);
+    const t1 = await a!.get();
+    expect(await b!.get()).toBe(t1);
+    const t2 = await a!.rejected(t1); // A's token was refused: A asks for a new one, which ends t1 for B too
+    expect(t2).not.toBe(t1);
+    expect(await b!.rejected(t1)).toBe(t2);
+    expect(account.issued()).toBe(2);
+  });
+
+  it('stores the token sealed: the value is not the token, and other credentials cannot open it', async () => {
+    const account = revokingAccount();
+    const store = memoryStore();
+    const [a] = replicas(store, account);
+    const token = await a!.get();
+    const [stored] = [...store.values.values()];
+    expect(stored!.sealed).not.toContain(token);
+    const [stranger] = replicas(store, account, 'another-secret');
+    expect(await stranger!.get()).not.toBe(token);
+    expect(account.issued()).toBe(2);
+  });
+
+  it('with the store unreachable, a replica still gets a token on its own; a failed token request is the caller\'s error', async () => {
+    const account = revokingAccount();
+    const store = memoryStore();
+    store.down = true;
+    const [a] = replicas(store, account);
+    expect(await a!.get()).toBe('access-token-1');
+    store.down = false;
+    const failing = new TokenSource({ issue: () => Promise.reject(new Error('token endpoint down')), shared: { store, name: 'x', secret: 's' } });
+    await expect(failing.get()).rejects.toThrow('token endpoint down');
   });
 });

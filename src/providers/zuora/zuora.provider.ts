@@ -7,7 +7,7 @@ import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
-import { TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken } from '../shared/token-source';
+import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
 import { idempotencyWindowPassed, mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
 import type { ZuoraCreateInput } from './zuora.input';
 import { creditMemoDetails, documentKeyOf, invoiceDetails, orderIdOfLineItem, orderLineItemIdOf, type ZuoraDocumentKey } from './zuora.mapper';
@@ -39,6 +39,8 @@ export interface ZuoraConfig {
   now?: () => Date;
   /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
   resilience?: Omit<ResilienceOptions, 'provider'>;
+  /** Where replicas share the token, so that each process does not hold (and refresh) its own. */
+  sharedTokens?: SharedTokenStore;
 }
 
 /** The minor version whose credit memo items carry `taxationItems` (older ones name them `creditTaxItems`). */
@@ -79,7 +81,11 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     this.tokens =
       'accessToken' in credentials
         ? TokenSource.fixed(credentials.accessToken)
-        : new TokenSource({ issue: () => issueToken(config.baseUrl, credentials, timeoutMs), now: () => this.now().getTime() });
+        : new TokenSource({
+            issue: () => issueToken(config.baseUrl, credentials, timeoutMs),
+            now: () => this.now().getTime(),
+            shared: sharedAs(config.sharedTokens, this.code, config.baseUrl, credentials),
+          });
     // Zuora's 429 carries RateLimit-Reset (seconds), so the default cool-down rarely applies.
     this.resilience = new ProviderResilience({ provider: 'Zuora', readConcurrency: config.readConcurrency, ...config.resilience });
   }
