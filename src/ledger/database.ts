@@ -5,6 +5,14 @@ import { Pool, types, type PoolClient } from 'pg';
 types.setTypeParser(types.builtins.INT8, (v) => v);
 types.setTypeParser(types.builtins.NUMERIC, (v) => v);
 
+/** Waiting for a lock took longer than the caller allowed. */
+export class LockTimeoutError extends Error {
+  constructor(name: string) {
+    super(`timed out waiting for the lock ${name}`);
+    this.name = 'LockTimeoutError';
+  }
+}
+
 /** Something that runs SQL: the database itself or one transaction. */
 export interface Sql {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -22,8 +30,12 @@ export interface Database extends Sql {
   readonly stats: { queries: number };
   /** Runs fn in one transaction on one connection; rolls back if it throws. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
-  /** Runs fn holding a cluster-wide advisory lock, so that replicas migrate one at a time. */
-  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs fn holding a cluster-wide lock on `name` (replicas migrate, or refresh a shared token, one at a time), with
+   * the lock's own connection (a transaction, on PostgreSQL), which fn gets. Waits for the lock at most `waitMs`
+   * (default: as long as it takes), then fails with LockTimeoutError.
+   */
+  withLock<T>(name: string, fn: (sql: Sql) => Promise<T>, options?: { waitMs?: number }): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -66,15 +78,24 @@ export class PgliteDatabase implements Database {
 
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  // One process owns a PGlite data folder, so only its own callers can contend: they queue per name.
-  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.locks.get(name) ?? Promise.resolve()).then(fn);
-    const settled = run.catch(() => undefined);
-    this.locks.set(name, settled);
+  // One process owns a PGlite data folder, so only its own callers can contend: they queue per name. Not in a
+  // transaction: PGlite's would stop every other query of the process for as long as fn runs.
+  async withLock<T>(name: string, fn: (sql: Sql) => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+    const previous = this.locks.get(name) ?? Promise.resolve();
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    // Those who come later wait for everyone before them: the holders, and this caller whether it runs or gives up.
+    const mine = Promise.all([previous, finished]);
+    this.locks.set(name, mine);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await run;
+      if (options.waitMs === undefined) await previous;
+      else await Promise.race([previous, new Promise((_, reject) => (timer = setTimeout(() => reject(new LockTimeoutError(name)), options.waitMs)))]);
+      return await fn(this);
     } finally {
-      if (this.locks.get(name) === settled) this.locks.delete(name);
+      clearTimeout(timer);
+      done();
+      void mine.then(() => this.locks.get(name) === mine && this.locks.delete(name));
     }
   }
 
@@ -119,33 +140,39 @@ export class PostgresDatabase implements Database {
     await this.pool.query(script);
   }
 
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Sql) => Promise<T>, before?: (tx: PoolClient) => Promise<void>): Promise<T> {
     const client = await this.pool.connect();
+    // pg-pool listens for a checked-out connection's errors no more: without this, a connection the server drops
+    // while we hold it (a restart, a failover) would crash the process. Its pending query fails instead.
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
+      if (before) await before(client);
       const result = await fn(this.clientSql(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
-      client.release();
+      client.off('error', ignore);
+      // A connection that could not even roll back is discarded, not returned to the pool.
+      client.release(broken);
     }
   }
 
-  async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+  async withLock<T>(name: string, fn: (sql: Sql) => Promise<T>, options: { waitMs?: number } = {}): Promise<T> {
+    return this.transaction(fn, async (client) => {
+      if (options.waitMs !== undefined) await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.waitMs))}`);
       try {
-        return await fn();
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+        // A transaction's advisory lock: released by COMMIT or ROLLBACK, whatever happens to fn.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+      } catch (err) {
+        throw (err as { code?: string }).code === '55P03' ? new LockTimeoutError(name) : err;
       }
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { openTestDatabase, storeName } from '../../test/support/store';
-import type { Database } from './database';
+import { LockTimeoutError, type Database } from './database';
 import { DatabaseTokenStore } from './shared-tokens';
 
 describe(`DatabaseTokenStore (${storeName()})`, () => {
@@ -12,18 +12,25 @@ describe(`DatabaseTokenStore (${storeName()})`, () => {
   });
   afterAll(() => db.close());
 
-  it('keeps one value per name, the latest written', async () => {
+  it("keeps one value per name, the latest written, with its life counted by the database's clock", async () => {
     expect(await store.read('EXSITED https://a 1')).toBeNull();
-    await store.write('EXSITED https://a 1', 'v1.sealed-one', new Date('2026-11-29T10:00:00.000Z'));
-    await store.write('EXSITED https://a 1', 'v1.sealed-two', new Date('2026-11-29T11:00:00.000Z'));
-    await store.write('ZUORA https://b 2', 'v1.other', new Date('2026-11-29T12:00:00.000Z'));
-    expect(await store.read('EXSITED https://a 1')).toEqual({ sealed: 'v1.sealed-two', expiresAt: new Date('2026-11-29T11:00:00.000Z') });
+    await store.exclusive('EXSITED https://a 1', 1000, async (held) => {
+      expect(await held.read()).toBeNull();
+      await held.write('v1.sealed-one', 60_000);
+      await held.write('v1.sealed-two', 3_600_000);
+    });
+    await store.write('ZUORA https://b 2', 'v1.other', 60_000);
+    const stored = await store.read('EXSITED https://a 1');
+    expect(stored!.sealed).toBe('v1.sealed-two');
+    expect(stored!.expiresInMs).toBeGreaterThan(3_590_000);
+    expect(stored!.expiresInMs).toBeLessThanOrEqual(3_600_000);
+    expect((await store.read('ZUORA https://b 2'))!.sealed).toBe('v1.other');
   });
 
   it('runs one holder of a name at a time, and other names alongside', async () => {
     const events: string[] = [];
     const hold = (name: string, id: string) =>
-      store.exclusive(name, async () => {
+      store.exclusive(name, 5000, async () => {
         events.push(`${id} in`);
         await new Promise((r) => setTimeout(r, 30));
         events.push(`${id} out`);
@@ -31,12 +38,24 @@ describe(`DatabaseTokenStore (${storeName()})`, () => {
     await Promise.all([hold('same', 'a'), hold('same', 'b'), hold('other', 'c')]);
     const same = events.filter((e) => !e.startsWith('c'));
     expect([['a in', 'a out', 'b in', 'b out'], ['b in', 'b out', 'a in', 'a out']]).toContainEqual(same);
-    // The other name did not wait for either.
     expect(events.indexOf('c in')).toBeLessThan(events.indexOf(same[1]!));
   });
 
+  it('gives up waiting after waitMs, without running, and the holder keeps the name', async () => {
+    let release!: () => void;
+    const holding = store.exclusive('busy', 1000, () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 50));
+    let ran = false;
+    await expect(store.exclusive('busy', 100, async () => void (ran = true))).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(ran).toBe(false);
+    const next = store.exclusive('busy', 5000, async () => 'after the holder');
+    release();
+    await holding;
+    await expect(next).resolves.toBe('after the holder');
+  });
+
   it('releases a name when its holder fails', async () => {
-    await expect(store.exclusive('failing', () => Promise.reject(new Error('issue failed')))).rejects.toThrow('issue failed');
-    await expect(store.exclusive('failing', async () => 'next')).resolves.toBe('next');
+    await expect(store.exclusive('failing', 1000, () => Promise.reject(new Error('issue failed')))).rejects.toThrow('issue failed');
+    await expect(store.exclusive('failing', 1000, async () => 'next')).resolves.toBe('next');
   });
 });

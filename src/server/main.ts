@@ -29,7 +29,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
   const db = await openDatabase(config.store);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
-  const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db) });
+  const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db, logger) });
   const app = await createApp({
     db,
     providers: providers.registry,

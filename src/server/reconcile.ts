@@ -24,7 +24,7 @@ export interface ReconcileReport {
 export async function reconcile(config: Config, logger: Logger): Promise<ReconcileReport> {
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
   const db = await openDatabase(config.store);
-  const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db) });
+  const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db, logger) });
   try {
     const notReconciled = Object.keys(providers.sandboxes) as ProviderCode[];
     // Attempts of a sandboxed provider are skipped, not released: "absent" from a fresh emulator proves nothing.

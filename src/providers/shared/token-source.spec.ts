@@ -1,4 +1,4 @@
-import { TokenSource, withTokenRetry, type SharedTokenStore } from './token-source';
+import { TokenSource, withTokenRetry, type SharedTokenStore, type StoredToken } from './token-source';
 
 describe('TokenSource', () => {
   const source = (expiresIn = 3600) => {
@@ -79,28 +79,44 @@ describe('withTokenRetry', () => {
   });
 });
 
-/** A store like the database's: one value per name, and refreshes one at a time. */
-function memoryStore(): SharedTokenStore & { values: Map<string, { sealed: string; expiresAt: Date }>; down: boolean } {
-  const values = new Map<string, { sealed: string; expiresAt: Date }>();
+/** A store like the database's: one value per name, its life counted by the store's clock, refreshes one at a time. */
+function memoryStore(now: () => number) {
+  const values = new Map<string, { sealed: string; expiresAt: number }>();
   let queue: Promise<unknown> = Promise.resolve();
+  const read = (name: string): StoredToken | null => {
+    const v = values.get(name);
+    return v ? { sealed: v.sealed, expiresInMs: v.expiresAt - now() } : null;
+  };
   const store = {
     values,
     down: false,
+    /** Set to make `exclusive` fail as a lock wait that timed out would. */
+    lockTimesOut: false,
+    /** Set to make `exclusive` fail after its work, as a failed COMMIT would. */
+    releaseFails: false,
+    locked: 0,
     read: async (name: string) => {
       if (store.down) throw new Error('database unreachable');
-      return values.get(name) ?? null;
+      return read(name);
     },
-    write: async (name: string, sealed: string, expiresAt: Date) => {
-      values.set(name, { sealed, expiresAt });
+    write: async (name: string, sealed: string, ms: number) => {
+      if (store.down) throw new Error('database unreachable');
+      values.set(name, { sealed, expiresAt: now() + ms });
     },
-    exclusive: <T>(_name: string, fn: () => Promise<T>): Promise<T> => {
+    exclusive: <T>(name: string, _waitMs: number, fn: (held: { read(): Promise<StoredToken | null>; write(sealed: string, ms: number): Promise<void> }) => Promise<T>): Promise<T> => {
       if (store.down) return Promise.reject(new Error('database unreachable'));
-      const run = queue.then(fn);
+      if (store.lockTimesOut) return Promise.reject(new Error('timed out waiting for the lock'));
+      const run = queue.then(async () => {
+        store.locked++;
+        const out = await fn({ read: async () => read(name), write: async (sealed, ms) => void values.set(name, { sealed, expiresAt: now() + ms }) });
+        if (store.releaseFails) throw new Error('connection lost at COMMIT');
+        return out;
+      });
       queue = run.catch(() => undefined);
       return run;
     },
   };
-  return store;
+  return store satisfies SharedTokenStore;
 }
 
 /** A provider account like Exsited's: a new token ends the previous one; a request with an ended token gets 401. */
@@ -110,7 +126,7 @@ function revokingAccount() {
   return {
     issued: () => n,
     issue: async () => {
-      await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, 5));
       live = `access-token-${++n}`;
       return { accessToken: live, expiresIn: 3600 };
     },
@@ -120,63 +136,100 @@ function revokingAccount() {
 
 describe('TokenSource shared by replicas', () => {
   let clock = 0;
-  const replicas = (store: SharedTokenStore | undefined, account: ReturnType<typeof revokingAccount>, secret = 'client-secret') =>
-    [1, 2].map(
-      () => new TokenSource({ issue: account.issue, now: () => clock, shared: store ? { store, name: 'EXSITED https://api.example 42', secret } : undefined }),
-    );
+  const now = () => clock;
+  const NAME = 'EXSITED https://api.example 42';
+  const replica = (store: SharedTokenStore | undefined, issue: () => Promise<{ accessToken: string; expiresIn: number }>, secret = 'client-secret', name = NAME) =>
+    new TokenSource({ issue, now, shared: store ? { store, name, secret } : undefined });
 
-  it('replicas take turns without ending each other\'s token: one token for all, and no request refused', async () => {
+  it("replicas take turns without ending each other's token: one token for all, and no request refused", async () => {
     const account = revokingAccount();
-    const [a, b] = replicas(memoryStore(), account);
+    const store = memoryStore(now);
+    const [a, b] = [replica(store, account.issue), replica(store, account.issue)];
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) {
-      for (const replica of [a!, b!]) statuses.push((await withTokenRetry(replica, account.call)).status);
-      clock += 10 * 60_000; // past expiry every six turns: each refresh is one token for both
+      for (const r of [a, b]) statuses.push((await withTokenRetry(r, account.call)).status);
+      clock += 10 * 60_000;
     }
     expect(statuses.every((s) => s === 200)).toBe(true);
     // Rounds at 0, 10, 20 … 190 minutes; a token is used until a minute before its hour: issued at 0, 60, 120, 180.
     expect(account.issued()).toBe(4);
-    expect(a!.adopted + b!.adopted).toBeGreaterThan(0);
+    expect(a.adopted + b.adopted).toBeGreaterThan(0);
   });
 
-  it('without a store, the same turns end each other\'s token (the failure the store prevents)', async () => {
+  it("without a store, the same turns end each other's token (the failure the store prevents)", async () => {
     const account = revokingAccount();
-    const [a, b] = replicas(undefined, account);
-    for (let i = 0; i < 5; i++) for (const replica of [a!, b!]) await withTokenRetry(replica, account.call);
+    const [a, b] = [replica(undefined, account.issue), replica(undefined, account.issue)];
+    for (let i = 0; i < 5; i++) for (const r of [a, b]) await withTokenRetry(r, account.call);
     expect(account.issued()).toBeGreaterThanOrEqual(10);
+  });
+
+  it('replicas refreshing at the same moment ask for one token between them', async () => {
+    const account = revokingAccount();
+    const store = memoryStore(now);
+    const [a, b, c] = [replica(store, account.issue), replica(store, account.issue), replica(store, account.issue)];
+    const tokens = await Promise.all([a.get(), b.get(), c.get()]);
+    expect(new Set(tokens).size).toBe(1);
+    expect(account.issued()).toBe(1);
+    expect(store.locked).toBe(3);
   });
 
   it('a replica whose token was ended takes the newer one from the store instead of asking for another', async () => {
     const account = revokingAccount();
-    const [a, b] = replicas(memoryStore(), account);
-    const t1 = await a!.get();
-    expect(await b!.get()).toBe(t1);
-    const t2 = await a!.rejected(t1); // A's token was refused: A asks for a new one, which ends t1 for B too
+    const store = memoryStore(now);
+    const [a, b] = [replica(store, account.issue), replica(store, account.issue)];
+    const t1 = await a.get();
+    expect(await b.get()).toBe(t1);
+    const t2 = await a.rejected(t1);
     expect(t2).not.toBe(t1);
-    expect(await b!.rejected(t1)).toBe(t2);
+    expect(await b.rejected(t1)).toBe(t2);
     expect(account.issued()).toBe(2);
   });
 
-  it('stores the token sealed: the value is not the token, and other credentials cannot open it', async () => {
+  it('stores the token sealed: the value is not the token, and neither other credentials nor another name open it', async () => {
     const account = revokingAccount();
-    const store = memoryStore();
-    const [a] = replicas(store, account);
-    const token = await a!.get();
-    const [stored] = [...store.values.values()];
-    expect(stored!.sealed).not.toContain(token);
-    const [stranger] = replicas(store, account, 'another-secret');
-    expect(await stranger!.get()).not.toBe(token);
-    expect(account.issued()).toBe(2);
+    const store = memoryStore(now);
+    const token = await replica(store, account.issue).get();
+    const stored = store.values.get(NAME)!;
+    expect(stored.sealed).not.toContain(token);
+    expect(await replica(store, account.issue, 'another-secret').get()).not.toBe(token);
+    store.values.set('ZUORA elsewhere 42', stored);
+    expect(await replica(store, account.issue, 'client-secret', 'ZUORA elsewhere 42').get()).not.toBe(token);
+    expect(account.issued()).toBe(3);
   });
 
-  it('with the store unreachable, a replica still gets a token on its own; a failed token request is the caller\'s error', async () => {
+  it('without the lock in time, takes a usable stored token, else gets one alone and stores it', async () => {
     const account = revokingAccount();
-    const store = memoryStore();
+    const store = memoryStore(now);
+    const t1 = await replica(store, account.issue).get();
+    store.lockTimesOut = true;
+    const b = replica(store, account.issue);
+    expect(await b.get()).toBe(t1);
+    expect(account.issued()).toBe(1);
+    const t2 = await b.rejected(t1);
+    expect(t2).toBe('access-token-2');
+    expect(await replica(store, account.issue).get()).toBe(t2);
+  });
+
+  it('with the store unreachable, a replica still gets a token on its own', async () => {
+    const account = revokingAccount();
+    const store = memoryStore(now);
     store.down = true;
-    const [a] = replicas(store, account);
-    expect(await a!.get()).toBe('access-token-1');
-    store.down = false;
-    const failing = new TokenSource({ issue: () => Promise.reject(new Error('token endpoint down')), shared: { store, name: 'x', secret: 's' } });
+    expect(await replica(store, account.issue).get()).toBe('access-token-1');
+  });
+
+  it("a failed token request is the caller's error, asked once; a failure after the work does not ask again", async () => {
+    const store = memoryStore(now);
+    let asked = 0;
+    const failing = replica(store, async () => {
+      asked++;
+      throw new Error('token endpoint down');
+    });
     await expect(failing.get()).rejects.toThrow('token endpoint down');
+    expect(asked).toBe(1);
+
+    const account = revokingAccount();
+    store.releaseFails = true;
+    expect(await replica(store, account.issue).get()).toBe('access-token-1');
+    expect(account.issued()).toBe(1);
   });
 });

@@ -1,7 +1,9 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 
 /** OAuth client credentials, or a token an operator obtained another way (never refreshed). */
 export type ClientCredentials = { clientId: string; clientSecret: string } | { accessToken: string };
+
+type Token = { token: string; expiresAt: number };
 
 /** A bearer token and how long it lives. */
 export interface IssuedToken {
@@ -10,17 +12,26 @@ export interface IssuedToken {
   expiresIn: number;
 }
 
+/** A stored token and how long it has left, by the store's clock (so replicas' clocks need not agree). */
+export interface StoredToken {
+  sealed: string;
+  expiresInMs: number;
+}
+
 /**
  * Where the replicas of this service keep the token of each provider account they share (the ledger's database).
  * Values are sealed by the TokenSource: the store never holds a usable token.
  */
 export interface SharedTokenStore {
-  /** The value stored under `name`, if any. Called before a refresh; one read. */
-  read(name: string): Promise<{ sealed: string; expiresAt: Date } | null>;
-  /** Stores a value under `name`, replacing any. Called after a token was issued; one write. */
-  write(name: string, sealed: string, expiresAt: Date): Promise<void>;
-  /** Runs `fn` while no other replica runs it for `name`, so that replicas refresh one at a time. */
-  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` while no other replica runs it for `name` (replicas refresh one at a time), reading and writing through
+   * the lock's own connection. Fails if the lock is not had within `waitMs`. Called only to refresh.
+   */
+  exclusive<T>(name: string, waitMs: number, fn: (held: { read(): Promise<StoredToken | null>; write(sealed: string, expiresInMs: number): Promise<void> }) => Promise<T>): Promise<T>;
+  /** The stored value, without the lock: for when the lock cannot be had. One read. */
+  read(name: string): Promise<StoredToken | null>;
+  /** Stores a value without the lock: for a token issued when the lock could not be had. One write. */
+  write(name: string, sealed: string, expiresInMs: number): Promise<void>;
 }
 
 export interface SharedTokens {
@@ -29,11 +40,13 @@ export interface SharedTokens {
   name: string;
   /** The client secret: what seals the stored token, so only holders of the credentials can use it. */
   secret: string;
+  /** How long a refresh waits for another replica's (default 10 s) before it reads the store and goes on alone. */
+  lockWaitMs?: number;
 }
 
 /** How a provider's token is shared through `store`, if there is one: named by provider, base URL and client id. */
 export function sharedAs(store: SharedTokenStore | undefined, provider: string, baseUrl: string, credentials: { clientId: string; clientSecret: string }): SharedTokens | undefined {
-  return store ? { store, name: `${provider} ${baseUrl} ${credentials.clientId}`, secret: credentials.clientSecret } : undefined;
+  return store ? { store, name: `${provider} ${baseUrl.replace(/\/+$/, '')} ${credentials.clientId}`, secret: credentials.clientSecret } : undefined;
 }
 
 export interface TokenSourceOptions {
@@ -57,11 +70,11 @@ export interface TokenSourceOptions {
  * replica stored meanwhile and takes it instead of asking for a new one (which would end that replica's).
  */
 export class TokenSource {
-  private current: { token: string; expiresAt: number } | null = null;
+  private current: Token | null = null;
   private refreshing: Promise<string> | null = null;
   private readonly refreshAheadMs: number;
   private readonly now: () => number;
-  private readonly key: Buffer | null;
+  private key: Buffer | null = null;
   /** Tokens issued since start; tests and logs use it to prove refreshes collapse. */
   issued = 0;
   /** Tokens taken from the store, issued by another replica. */
@@ -70,8 +83,6 @@ export class TokenSource {
   constructor(private readonly options: TokenSourceOptions) {
     this.refreshAheadMs = options.refreshAheadMs ?? 60_000;
     this.now = options.now ?? Date.now;
-    const shared = options.shared;
-    this.key = shared ? Buffer.from(hkdfSync('sha256', shared.secret, 'invoicing-subgraph shared token', shared.name, 32)) : null;
   }
 
   /** A static token (ZUORA_ACCESS_TOKEN and the like): never refreshed; a 401 is final. */
@@ -112,7 +123,7 @@ export class TokenSource {
     return this.refreshing;
   }
 
-  private async issue(): Promise<{ token: string; expiresAt: number }> {
+  private async issue(): Promise<Token> {
     const t = await this.options.issue();
     this.issued++;
     return { token: t.accessToken, expiresAt: this.now() + t.expiresIn * 1000 };
@@ -120,52 +131,76 @@ export class TokenSource {
 
   /**
    * One replica at a time: take the stored token if another replica stored a usable one (not the one just
-   * rejected), else issue one and store it. If the store cannot be reached, this process issues on its own, as it
-   * would without a store; a token request's own failure is the caller's.
+   * rejected), else issue one and store it. Without the lock (the store is unreachable, or another replica's refresh
+   * takes too long), take a usable stored token or issue on our own and store it, as a process alone would. A token
+   * request's own failure is the caller's, and is never followed by a second request.
    */
-  private async refreshShared(shared: SharedTokens, rejected: string | null): Promise<{ token: string; expiresAt: number }> {
-    const issuing = { failed: false, err: undefined as unknown };
+  private async refreshShared(shared: SharedTokens, rejected: string | null): Promise<Token> {
+    const outcome: { token?: Token; issueFailed?: boolean; err?: unknown } = {};
+    const issueAndStore = async (write: (sealed: string, expiresInMs: number) => Promise<void>) => {
+      try {
+        outcome.token = await this.issue();
+      } catch (err) {
+        Object.assign(outcome, { issueFailed: true, err });
+        throw err;
+      }
+      // The newest token is the only live one (a new Exsited token ends the rest), so it must be the stored one. If
+      // the write fails, the other replicas find theirs ended, read an older one here, and one of them issues again.
+      await write(this.seal(outcome.token.token), outcome.token.expiresAt - this.now()).catch(() => undefined);
+      return outcome.token;
+    };
     try {
-      return await shared.store.exclusive(shared.name, async () => {
-        const stored = await shared.store.read(shared.name);
-        const token = stored ? this.unseal(stored.sealed) : null;
-        if (stored && token && token !== rejected && this.usable(stored.expiresAt.getTime())) {
-          this.adopted++;
-          return { token, expiresAt: stored.expiresAt.getTime() };
-        }
-        const issued = await this.issue().catch((err: unknown) => {
-          Object.assign(issuing, { failed: true, err });
-          throw err;
-        });
-        // A failed write costs the other replicas one 401 and a look here; the token is good either way.
-        await shared.store.write(shared.name, this.seal(issued.token), new Date(issued.expiresAt)).catch(() => undefined);
-        return issued;
+      return await shared.store.exclusive(shared.name, shared.lockWaitMs ?? 10_000, async (held) => {
+        outcome.token = this.adoptable(await held.read(), rejected) ?? undefined;
+        return outcome.token ?? issueAndStore((sealed, ms) => held.write(sealed, ms));
       });
-    } catch {
-      if (issuing.failed) throw issuing.err;
-      return this.issue();
+    } catch (err) {
+      if (outcome.issueFailed) throw outcome.err;
+      // The work was done and only releasing the lock failed.
+      if (outcome.token) return outcome.token;
+      const stored = await shared.store.read(shared.name).catch(() => null);
+      return this.adoptable(stored, rejected) ?? issueAndStore((sealed, ms) => shared.store.write(shared.name, sealed, ms));
     }
   }
 
-  /** AES-256-GCM under a key derived from the client secret and the account's name. */
+  /** The stored token, if it opens with our credentials, is not the one just rejected, and has life left. */
+  private adoptable(stored: StoredToken | null, rejected: string | null): Token | null {
+    const token = stored ? this.unseal(stored.sealed) : null;
+    if (!stored || !token || token === rejected) return null;
+    const expiresAt = this.now() + stored.expiresInMs;
+    if (!this.usable(expiresAt)) return null;
+    this.adopted++;
+    return { token, expiresAt };
+  }
+
+  /** AES-256-GCM under a key derived from the client secret (scrypt: slow to guess from a stolen row); the name is bound. */
   private seal(token: string): string {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key!, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.sealingKey(), iv);
+    cipher.setAAD(Buffer.from(this.options.shared!.name));
     const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
     return ['v1', iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
   }
 
-  /** The token in a stored value, or null if it was sealed with other credentials (or is not ours at all). */
+  /** The token in a stored value, or null if it was sealed with other credentials or for another name. */
   private unseal(sealed: string): string | null {
     const [version, iv, body, tag] = sealed.split('.');
     if (version !== 'v1' || !iv || !body || !tag) return null;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key!, Buffer.from(iv, 'base64url'));
+      const decipher = createDecipheriv('aes-256-gcm', this.sealingKey(), Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(this.options.shared!.name));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     } catch {
       return null;
     }
+  }
+
+  /** Derived once, on the first refresh (about 50 ms of scrypt). */
+  private sealingKey(): Buffer {
+    const { secret, name } = this.options.shared!;
+    this.key ??= scryptSync(secret, `invoicing-subgraph shared token ${name}`, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    return this.key;
   }
 }
 
