@@ -44,16 +44,21 @@ class Sut {
     return new Sut(child, urls);
   }
 
-  counters(store: 'pglite' | 'postgres' = 'pglite'): Promise<{ providerCalls: number; ledgerQueries: number }> {
+  /** Sends a request to the system under test and resolves with its answer of that type. */
+  private ask<T>(request: SutRequest & { type: 'counters' | 'ledgerLoad' }): Promise<T> {
     return new Promise((resolve) => {
-      const onMessage = (m: { type: string; providerCalls: number; ledgerQueries: number }) => {
-        if (m.type !== 'counters') return;
+      const onMessage = (m: { type: string }) => {
+        if (m.type !== request.type) return;
         this.child.off('message', onMessage);
-        resolve(m);
+        resolve(m as T);
       };
       this.child.on('message', onMessage);
-      this.child.send({ type: 'counters', store } satisfies SutRequest);
+      this.child.send(request);
     });
+  }
+
+  counters(store: 'pglite' | 'postgres' = 'pglite'): Promise<{ providerCalls: number; ledgerQueries: number }> {
+    return this.ask({ type: 'counters', store });
   }
 
   /** Waits until no request is still running in the system (counters unchanged for a while). */
@@ -80,15 +85,7 @@ class Sut {
 
   /** The ledger alone doing what creates write, in the system under test (see ledgerLoad in sut.ts). */
   ledgerLoad(store: 'pglite' | 'postgres', seconds: number, writers = 10): Promise<{ perSecond: number; batchSize: number }> {
-    return new Promise((resolve) => {
-      const onMessage = (m: { type: string; perSecond: number; batchSize: number }) => {
-        if (m.type !== 'ledgerLoad') return;
-        this.child.off('message', onMessage);
-        resolve(m);
-      };
-      this.child.on('message', onMessage);
-      this.child.send({ type: 'ledgerLoad', store, seconds, writers } satisfies SutRequest);
-    });
+    return this.ask({ type: 'ledgerLoad', store, seconds, writers });
   }
 
   async stop(): Promise<void> {

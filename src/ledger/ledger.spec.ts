@@ -177,45 +177,43 @@ describe(`Ledger (${storeName()})`, () => {
       expect(await db.query("SELECT id FROM invoices WHERE provider_invoice_id IN ('g-10', 'g-11')")).toHaveLength(2);
     });
 
-    it("a batch of claims whose answer is lost after it committed still gives each claim its own fresh attempt", async () => {
-      let lose = true;
-      // The batch's statement runs, then its answer is lost (a connection reset after the commit, say).
+    /**
+     * A ledger on `db` whose first batch statement runs, then loses its answer (a connection reset after the commit,
+     * say), with `meanwhile` done before the loss is reported.
+     */
+    const losingFirstBatch = (meanwhile: () => Promise<void> = async () => undefined) => {
+      const state = { lost: false };
       const lossy: Database = Object.assign(Object.create(db) as Database, {
         query: async <T>(text: string, params?: unknown[]): Promise<T[]> => {
           const rows = await db.query<T>(text, params);
-          if (lose && text.includes('unnest')) {
-            lose = false;
+          if (!state.lost && text.includes('unnest')) {
+            state.lost = true;
+            await meanwhile();
             throw new Error('connection reset');
           }
           return rows;
         },
       });
-      const lossyLedger = new Ledger(lossy);
-      const claimed = await Promise.all([lossyLedger.claim(attempt('k-lost-1')), lossyLedger.claim(attempt('k-lost-2'))]);
-      expect(lose).toBe(false);
+      return { ledger: new Ledger(lossy), state };
+    };
+
+    it("a batch of claims whose answer is lost after it committed still gives each claim its own fresh attempt", async () => {
+      const lossy = losingFirstBatch();
+      const claimed = await Promise.all([lossy.ledger.claim(attempt('k-lost-1')), lossy.ledger.claim(attempt('k-lost-2'))]);
+      expect(lossy.state.lost).toBe(true);
       expect(claimed.map((c) => c.fresh)).toEqual([true, true]);
       expect(claimed.map((c) => c.attempt.idempotencyKey)).toEqual(['k-lost-1', 'k-lost-2']);
     });
 
     it('a claim whose lost batch was taken over meanwhile (its lease ran out) is not fresh: it resumes, never creates', async () => {
-      let lose = true;
-      const lossy: Database = Object.assign(Object.create(db) as Database, {
-        query: async <T>(text: string, params?: unknown[]): Promise<T[]> => {
-          const rows = await db.query<T>(text, params);
-          if (lose && text.includes('unnest')) {
-            lose = false;
-            // While the answer is on its way, another replica's retry takes over one of the expired attempts.
-            const taken = (await ledger.findAttempt('t1', 'k-late-taken'))!;
-            expect(await ledger.retake(taken.id, ['pending'], 30_000)).toMatchObject({ tries: 2 });
-            throw new Error('connection reset');
-          }
-          return rows;
-        },
+      // While the answer is on its way, another replica's retry takes over one of the expired attempts.
+      const lossy = losingFirstBatch(async () => {
+        const taken = (await ledger.findAttempt('t1', 'k-late-taken'))!;
+        expect(await ledger.retake(taken.id, ['pending'], 30_000)).toMatchObject({ tries: 2 });
       });
-      const lossyLedger = new Ledger(lossy);
       const expired = (key: string) => ({ ...attempt(key), leaseMs: -1000 });
-      const [kept, taken] = await Promise.all([lossyLedger.claim(expired('k-late-kept')), lossyLedger.claim(expired('k-late-taken'))]);
-      expect(lose).toBe(false);
+      const [kept, taken] = await Promise.all([lossy.ledger.claim(expired('k-late-kept')), lossy.ledger.claim(expired('k-late-taken'))]);
+      expect(lossy.state.lost).toBe(true);
       expect(kept!.fresh).toBe(true);
       expect(taken!.fresh).toBe(false);
       expect(await ledger.getAttempt(taken!.attempt.id)).toMatchObject({ state: 'pending', tries: 2 });
