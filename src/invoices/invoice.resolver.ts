@@ -14,7 +14,9 @@ async function detailsOf(invoice: InvoiceType, ctx: Context): Promise<InvoiceDet
     return await ctx.loaders.details.load({ provider: invoice.provider, providerInvoiceId: invoice.providerInvoiceId, orderId: invoice.orderId });
   } catch (err) {
     const first = err instanceof ProviderError ? err.userErrors[0] : undefined;
-    throw new GraphQLError(`Could not read invoice ${invoice.id} from ${invoice.provider}: ${first?.message ?? 'the provider failed'}`, {
+    // The provider's own words say what our code cannot, e.g. that it no longer knows the invoice.
+    const theirs = first?.providerMessage ? ` The provider said: ${first.providerMessage}` : '';
+    throw new GraphQLError(`Could not read invoice ${invoice.id} from ${invoice.provider}: ${first?.message ?? 'the provider failed'}${theirs}`, {
       extensions: { code: first?.code ?? 'PROVIDER_UNAVAILABLE', provider: invoice.provider, retryAfterSeconds: first?.retryAfterSeconds ?? undefined },
     });
   }

@@ -93,6 +93,19 @@ describe(`reads: invoice(id), Order.invoices and _entities (${storeName()})`, ()
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', provider: 'SALLA' });
     expect(res.errors?.[0]?.message).toMatch(/Could not read invoice/);
   });
+
+  it("an invoice the provider no longer knows (a sandbox that restarted) errors with the provider's words", async () => {
+    h.salla.server.clearFaults();
+    h.salla.server.injectFault({
+      method: 'GET',
+      status: 404,
+      body: { status: 404, success: false, error: { code: 'error', message: 'The content you are trying to access is not available.' } },
+      times: 10,
+    });
+    const res = await h.execute(OrderEntitiesWithDetailsDocument, { representations: [{ __typename: 'Order', id: ORDERS[1]! }] });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_REFUSED', provider: 'SALLA' });
+    expect(res.errors?.[0]?.message).toMatch(/Could not read invoice .* from SALLA: .* The provider said: The content you are trying to access is not available\./);
+  });
 });
 
 describe(`_entities representations are validated (${storeName()})`, () => {
