@@ -64,20 +64,30 @@ export class InvoiceResolver {
   // Demand control: a provider read (shared with taxes and kpis); an invoice has a handful of lines.
   @Directive('@cost(weight: 10)')
   @Directive('@listSize(assumedSize: 20)')
-  @FieldResolver(() => [InvoiceLineType], { description: 'The billed lines, read from the provider only when selected (one read per invoice, shared with taxes and kpis, batched per request).' })
+  @FieldResolver(() => [InvoiceLineType], {
+    nullable: true,
+    description:
+      'The billed lines, read from the provider only when selected (one read per invoice, shared with taxes and kpis, batched per request). Null, with an error naming the provider, when the provider cannot be read.',
+  })
   async lines(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceLineType[]> {
     return (await detailsOf(invoice, ctx)).lines.map(presentLine);
   }
 
   @Directive('@cost(weight: 10)')
   @Directive('@listSize(assumedSize: 5)')
-  @FieldResolver(() => [TaxLineType], { description: 'The invoice-level taxes, read from the provider only when selected (shared read with lines and kpis).' })
+  @FieldResolver(() => [TaxLineType], {
+    nullable: true,
+    description: 'The invoice-level taxes, read from the provider only when selected (shared read with lines and kpis). Null, with an error naming the provider, when the provider cannot be read.',
+  })
   async taxes(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<TaxLineType[]> {
     return (await detailsOf(invoice, ctx)).taxes.map(presentTax);
   }
 
   @Directive('@cost(weight: 10)')
-  @FieldResolver(() => InvoiceKpisType, { description: 'Payment figures, read live from the provider only when selected (shared read with lines and taxes).' })
+  @FieldResolver(() => InvoiceKpisType, {
+    nullable: true,
+    description: 'Payment figures, read live from the provider only when selected (shared read with lines and taxes). Null, with an error naming the provider, when the provider cannot be read.',
+  })
   async kpis(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceKpisType> {
     return presentKpis((await detailsOf(invoice, ctx)).kpis);
   }

@@ -143,6 +143,6 @@ describe(`ZUORA: one call, several documents (${storeName()})`, () => {
     });
     expect(ret.data!.createInvoice.userErrors).toEqual([]);
     expect(ret.data!.createInvoice.invoice).toMatchObject({ kind: 'CREDIT_NOTE', provider: 'ZUORA', order: { id: 'O-00000101' } });
-    expect(ret.data!.createInvoice.invoice!.lines.length).toBe(1);
+    expect(ret.data!.createInvoice.invoice!.lines!.length).toBe(1);
   });
 });

@@ -34,9 +34,9 @@ describe('the committed subgraph schema', () => {
     ['The Guild', () => (composeWithGuild(services()) as { supergraphSdl?: string }).supergraphSdl],
   ])("carries @cost and @listSize into the supergraph under %s's composition, for a router's demand control", (_name, compose) => {
     const sdl = compose()!;
-    expect(sdl).toMatch(/lines: \[InvoiceLine!\]! @cost\(weight: 10\) @listSize\(assumedSize: 20\)/);
-    expect(sdl).toMatch(/taxes: \[TaxLine!\]! @cost\(weight: 10\)/);
-    expect(sdl).toMatch(/kpis: InvoiceKpis! @cost\(weight: 10\)/);
+    expect(sdl).toMatch(/lines: \[InvoiceLine!\] @cost\(weight: 10\) @listSize\(assumedSize: 20\)/);
+    expect(sdl).toMatch(/taxes: \[TaxLine!\] @cost\(weight: 10\)/);
+    expect(sdl).toMatch(/kpis: InvoiceKpis @cost\(weight: 10\)/);
     expect(sdl).toMatch(/\): CreateInvoicePayload! @cost\(weight: 100\)/);
   });
 
