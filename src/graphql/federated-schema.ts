@@ -1,6 +1,6 @@
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { GraphQLError, type GraphQLFieldResolver, type GraphQLSchema, parse } from 'graphql';
+import { GraphQLError, isInputObjectType, type GraphQLFieldResolver, type GraphQLSchema, parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.resolver';
 import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
@@ -51,8 +51,22 @@ export async function buildFederatedSchema(): Promise<{ schema: GraphQLSchema; s
     Order: { ...(resolvers.Order as object), __resolveReference: resolveOrderReference },
   } as GraphQLResolverMap<unknown>;
   const schema = buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: withReferences }]);
+  answerOneOfAsData(schema);
   guardRepresentations(schema);
   return { schema, sdl };
+}
+
+/**
+ * The SDL declares `@oneOf` (composed into the supergraph, so Hive Gateway and Apollo Router refuse a request that
+ * names zero or two branches themselves). Enforced by graphql-js here too, such a request would be refused with HTTP
+ * 400, which @apollo/gateway, whose API schema drops the directive, turns into an opaque "400: Bad Request" /
+ * INTERNAL_SERVER_ERROR. The subgraph checks the rule in the resolver instead and answers it as a userError, which
+ * every gateway forwards as it is. The input types keep `@oneOf` in `_service { sdl }`.
+ */
+function answerOneOfAsData(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isInputObjectType(type) && type.isOneOf) (type as { isOneOf: boolean }).isOneOf = false;
+  }
 }
 
 /** Entity types this subgraph resolves, and their one key field. */

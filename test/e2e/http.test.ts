@@ -100,11 +100,15 @@ describe(`end to end over HTTP, as npm start runs (${storeName()})`, () => {
     expect(bad.json.errors![0].message).toMatch(/not valid JSON/);
   });
 
-  it('names zero providers as a validation error over HTTP', async () => {
-    const res = await post(server.url, JSON.stringify({ query: 'mutation { createInvoice(input: {}) { userErrors { code } } }' }));
-    expect(res.status).toBe(400);
-    expect(res.json.errors![0].message).toMatch(/exactly one key/i);
-    expect(res.json.errors![0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  it('answers zero providers with a userError saying exactly one must be named', async () => {
+    const res = await post(server.url, JSON.stringify({ query: 'mutation { createInvoice(input: {}) { userErrors { field code message } } }' }));
+    expect(res.status).toBe(200);
+    expect(res.json.data.createInvoice.userErrors).toEqual([{ field: ['input'], code: 'INVALID_INPUT', message: expect.stringMatching(/^Name exactly one provider/) }]);
+  });
+
+  it('still declares @oneOf in the SDL it serves to composition', async () => {
+    const res = await post(server.url, JSON.stringify({ query: '{ _service { sdl } }' }));
+    expect(res.json.data._service.sdl).toMatch(/input CreateInvoiceInput[^{]*@oneOf/);
   });
 });
 

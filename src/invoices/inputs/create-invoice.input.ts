@@ -13,9 +13,13 @@ const MAX_IDEMPOTENCY_KEY = 255;
 /** What every branch's toDomain returns. */
 type Mapped = { input: unknown; recorded: Record<string, unknown> } | { userErrors: UserError[] };
 
+/** The input's branches, in the order the schema lists them. */
+const BRANCHES = ['salesforce', 'salla', 'zuora', 'exsited', 'commerce'] as const;
+
 /**
- * One branch per provider; exactly one must be given (`@oneOf`, enforced by GraphQL validation before any
- * resolver runs). Adding a provider adds one branch here and one case in toCommand.
+ * One branch per provider; exactly one must be given. The SDL says `@oneOf`, so routers that implement it refuse a
+ * request naming zero or two; toCommand checks it again as a userError for those that do not (see
+ * federated-schema.ts). Adding a provider adds one branch here, in BRANCHES and one case in toCommand.
  */
 @Directive('@oneOf')
 @InputType('CreateInvoiceInput', { description: 'Exactly one provider\'s branch, carrying that provider\'s own options.' })
@@ -40,6 +44,11 @@ export class CreateInvoiceInput {
     if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
       return { userErrors: [userError('INVALID_INPUT', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY} characters.`, ['idempotencyKey'])] };
     }
+    const named = BRANCHES.filter((b) => this[b] !== undefined);
+    if (named.length !== 1 || this[named[0]!] === null) {
+      const got = named.length === 0 ? 'it names none' : named.length === 1 ? `${named[0]} is null` : `it names ${named.join(' and ')}`;
+      return { userErrors: [userError('INVALID_INPUT', `Name exactly one provider in input: one of ${BRANCHES.join(', ')} (${got}).`, ['input'])] };
+    }
     const command = (provider: ProviderCode, branch: string, mapped: Mapped): CreateInvoiceCommand | { userErrors: UserError[] } =>
       'userErrors' in mapped ? mapped : { tenantId, provider, branch, input: mapped.input, recordedInput: mapped.recorded, idempotencyKey };
     if (this.salesforce) return command('SALESFORCE', 'salesforce', this.salesforce.toDomain());
@@ -47,7 +56,6 @@ export class CreateInvoiceInput {
     if (this.zuora) return command('ZUORA', 'zuora', this.zuora.toDomain());
     if (this.exsited) return command('EXSITED', 'exsited', this.exsited.toDomain());
     if (this.commerce) return command('COMMERCE', 'commerce', this.commerce.toDomain());
-    // Unreachable through GraphQL (oneOf), kept for direct callers.
-    return { userErrors: [userError('INVALID_INPUT', 'Give exactly one provider branch.', null)] };
+    throw new Error(`createInvoice branch ${named[0]} has no case in toCommand`);
   }
 }
