@@ -1,10 +1,59 @@
-import Decimal from 'decimal.js';
+import DecimalJs from 'decimal.js';
 
 /**
  * Exact decimal money. Amounts are decimal.js values end to end; they become strings only at the
- * GraphQL and JSON edges, never JavaScript numbers.
+ * GraphQL and JSON edges, never JavaScript numbers. decimal.js rounds results to 20 significant digits by default;
+ * 80 keeps every sum and product of two bounded values (DecimalLimits) exact.
  */
-export { Decimal };
+export const Decimal = DecimalJs.clone({ precision: 80 });
+export type Decimal = DecimalJs;
+
+/**
+ * How large a decimal may be, checked on its text before decimal.js sees it: the work of parsing, comparing and
+ * formatting a value is then bounded (an exponent such as 1e100000000 would otherwise take seconds and gigabytes
+ * to write out).
+ */
+export interface DecimalLimits {
+  /** Digits before the decimal point, once written out plainly ("1e3" has 4). */
+  integerDigits: number;
+  /** Digits after the point, trailing zeros not counted ("0.50" has 1). */
+  fractionDigits: number;
+  /** Characters of the text as sent, exponent included. */
+  length: number;
+}
+
+/** What the API takes from a client: more than any provider stores (Salesforce currency is 18 digits, 2 after the point). */
+export const INPUT_DECIMAL_LIMITS: DecimalLimits = { integerDigits: 18, fractionDigits: 12, length: 64 };
+/** What we read from a provider: looser, only so that no answer can make arithmetic or formatting slow. */
+export const PROVIDER_DECIMAL_LIMITS: DecimalLimits = { integerDigits: 30, fractionDigits: 30, length: 100 };
+
+const DECIMAL_PARTS = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * Why a decimal text is not acceptable under the limits, or null when it is. Linear in the text's length and
+ * needs no arithmetic, so it runs before decimal.js is given the text.
+ */
+export function decimalTextProblem(text: string, limits: DecimalLimits): string | null {
+  if (text.length > limits.length) return `is longer than ${limits.length} characters`;
+  const m = DECIMAL_PARTS.exec(text);
+  const whole = m?.[1] ?? '';
+  const fraction = m?.[2] ?? '';
+  if (!m || whole.length + fraction.length === 0) return 'is not a decimal number';
+  // A bounded text holds an exponent of at most `length` digits: Number() reads it, Infinity included, without work.
+  const exponent = m[3] === undefined ? 0 : Number(m[3]);
+  const digits = (whole + fraction).replace(/^0+/, '');
+  if (digits.length === 0) return null;
+  const leadingZeros = whole.length + fraction.length - digits.length;
+  const significant = digits.replace(/0+$/, '').length;
+  // Position of the decimal point relative to the first significant digit.
+  const point = whole.length - leadingZeros + exponent;
+  const integerDigits = Math.max(0, point);
+  const fractionDigits = Math.max(0, significant - point);
+  if (integerDigits > limits.integerDigits || fractionDigits > limits.fractionDigits) {
+    return `has more than ${limits.integerDigits} digits before the decimal point or ${limits.fractionDigits} after it`;
+  }
+  return null;
+}
 
 export interface Money {
   amount: Decimal;
@@ -30,7 +79,6 @@ const CURRENCY_ALIASES: Record<string, string> = {
 };
 
 const ISO_CODE = /^[A-Z]{3}$/;
-const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export class MoneyParseError extends Error {
   override readonly name = 'MoneyParseError';
@@ -44,14 +92,23 @@ export class MoneyParseError extends Error {
 export function parseAmount(value: unknown): Decimal {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new MoneyParseError(`not a finite amount: ${value}`);
-    return new Decimal(String(value));
+    return boundedDecimal(String(value), PROVIDER_DECIMAL_LIMITS, value);
   }
-  if (typeof value === 'string') {
-    const text = value.trim().replace(/,/g, '');
-    if (!DECIMAL_TEXT.test(text)) throw new MoneyParseError(`not a decimal amount: ${JSON.stringify(value)}`);
-    return new Decimal(text);
-  }
-  throw new MoneyParseError(`not an amount: ${JSON.stringify(value)}`);
+  if (typeof value === 'string') return boundedDecimal(value.trim().replace(/,/g, ''), PROVIDER_DECIMAL_LIMITS, value);
+  throw new MoneyParseError(`not an amount: ${shown(value)}`);
+}
+
+/** The decimal a text stands for, or a MoneyParseError saying why it is refused under the limits. */
+export function boundedDecimal(text: string, limits: DecimalLimits, original: unknown = text): Decimal {
+  const problem = decimalTextProblem(text, limits);
+  if (problem) throw new MoneyParseError(`not an acceptable amount: ${shown(original)} ${problem}`);
+  return new Decimal(text);
+}
+
+/** A value for an error message, cut short: the message must not grow with a hostile input. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 /** Like parseAmount, but null and undefined (and the empty string) stay null. */
@@ -71,13 +128,8 @@ export function parseCurrency(value: unknown): string {
   throw new MoneyParseError(`unknown currency: ${JSON.stringify(value)}`);
 }
 
-export function money(amount: Decimal.Value, currencyCode: string): Money {
+export function money(amount: DecimalJs.Value, currencyCode: string): Money {
   return { amount: new Decimal(amount), currencyCode };
-}
-
-/** True when the text is a plain decimal literal (what the Decimal scalar accepts). */
-export function isDecimalText(text: string): boolean {
-  return DECIMAL_TEXT.test(text);
 }
 
 /** The canonical text of an amount: plain notation, no exponent, no trailing zeros. */

@@ -1,12 +1,26 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { GraphQLDate, GraphQLDateTime } from 'graphql-scalars';
-import { Decimal, isDecimalText } from '../domain/money';
+import { boundedDecimal, Decimal, INPUT_DECIMAL_LIMITS, MoneyParseError } from '../domain/money';
 
+const { integerDigits, fractionDigits, length } = INPUT_DECIMAL_LIMITS;
+const LIMITS_TEXT = `at most ${integerDigits} digits before the decimal point and ${fractionDigits} after it, in at most ${length} characters`;
+
+/** Reads a client's value, refusing it (before any arithmetic) when it is not a decimal within INPUT_DECIMAL_LIMITS. */
 function fromInput(value: unknown): Decimal {
-  if (typeof value === 'string' && isDecimalText(value.trim())) return new Decimal(value.trim());
   // A JSON number in variables: read through its shortest round-trip text, which is what the client wrote.
-  if (typeof value === 'number' && Number.isFinite(value)) return new Decimal(String(value));
-  throw new GraphQLError(`Decimal must be a decimal number written as a string, such as "90.50"; got ${JSON.stringify(value)}.`);
+  const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
+  if (text !== null) {
+    try {
+      return boundedDecimal(text, INPUT_DECIMAL_LIMITS);
+    } catch (err) {
+      if (!(err instanceof MoneyParseError)) throw err;
+    }
+  }
+  const shown = JSON.stringify(value) ?? String(value);
+  throw new GraphQLError(
+    `Decimal must be a decimal number written as a string, such as "90.50", with ${LIMITS_TEXT}; got ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}.`,
+    { extensions: { code: 'BAD_USER_INPUT' } },
+  );
 }
 
 /**
