@@ -11,6 +11,7 @@ export const INVOICE_ERROR_CODES = {
   PROVIDER_SETTINGS_MISMATCH: "The provider account's settings do not allow this kind of invoice.",
   PROVIDER_REFUSED: 'The provider refused the request for another reason; its message says why.',
   PROVIDER_UNAUTHORIZED: "The provider refused this service's credentials or their scope (an operator must fix the configuration).",
+  PROVIDER_NOT_CONNECTED: 'This deployment has no connection to the provider (an operator must configure it); nothing was sent.',
   RATE_LIMITED: 'The provider asked us to slow down; retry after the given delay with the same idempotency key.',
   PROVIDER_UNAVAILABLE: 'The provider failed or could not be reached; retry with the same idempotency key.',
   IDEMPOTENCY_CONFLICT: 'The idempotency key was already used with a different input.',

@@ -84,7 +84,7 @@ describe('invoice loaders', () => {
     expect(salla.batches).toEqual([['1']]);
   });
 
-  it('fails only the slot of an invoice that could not be read, and of a provider not configured', async () => {
+  it('fails only the slot of an invoice that could not be read, and of a provider not connected (PROVIDER_NOT_CONNECTED)', async () => {
     const loaders = createInvoiceLoaders(new Ledger(db), registry, 't');
     const [ok, missing, unknown] = await Promise.allSettled([
       loaders.details.load(ref('SALLA', '1')),
@@ -93,7 +93,7 @@ describe('invoice loaders', () => {
     ]);
     expect(ok.status).toBe('fulfilled');
     expect(missing).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: 'not found' }) });
-    expect(unknown).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringContaining('not configured') }) });
+    expect(unknown).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ userErrors: [expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED' })] }) });
   });
 
   it('naive mode (the benchmark baseline) makes one call per load', async () => {

@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import { refKey, type Invoice, type InvoiceDetails, type ProviderCode, type ProviderInvoiceRef } from '../domain/invoice';
+import { ProviderError } from '../domain/errors';
 import type { Ledger } from '../ledger/ledger';
+import { notConnected } from './invoice.service';
 import type { ProviderRegistry } from '../providers/registry';
 
 /** Per-request loaders: created for every GraphQL request, so nothing is cached across requests or tenants. */
@@ -43,7 +45,8 @@ export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry
         await Promise.all(
           [...byProvider].map(async ([code, indexes]) => {
             if (!providers.has(code)) {
-              for (const i of indexes) out[i] = new Error(`provider ${code} is not configured`);
+              const err = new ProviderError([notConnected(code, null)], 'final', 'not connected');
+              for (const i of indexes) out[i] = err;
               return;
             }
             const loaded = await providers

@@ -38,6 +38,11 @@ export interface InvoiceServiceOptions {
   logger?: Logger;
 }
 
+/** The answer for a provider this deployment has no connection to. */
+export function notConnected(provider: ProviderCode, field: string[] | null): UserError {
+  return userError('PROVIDER_NOT_CONNECTED', `This service has no connection to ${provider}: an operator must configure it before invoices can be created or read there.`, field);
+}
+
 const result = (invoices: Invoice[], userErrors: UserError[] = [], details = new Map<string, InvoiceDetails>()): CreateInvoiceResult => ({
   invoices,
   userErrors,
@@ -69,6 +74,7 @@ export class InvoiceService {
 
   /** Called by the createInvoice mutation. Costs nothing upstream on bad input or a replay; else one provider create. */
   async create(cmd: CreateInvoiceCommand): Promise<CreateInvoiceResult> {
+    if (!this.providers.has(cmd.provider)) return result([], [notConnected(cmd.provider, [cmd.branch])]);
     const provider = this.providers.get(cmd.provider);
     const invalid = provider.validate(cmd.input);
     if (invalid.length > 0) return result([], underField([cmd.branch], invalid));

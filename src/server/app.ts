@@ -8,6 +8,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError } from 'graphql';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -18,10 +19,16 @@ import type { Database } from '../ledger/database';
 import { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
 import { createAuthenticator, DEFAULT_TENANT, requireScope, type Caller, type JwtConfig } from './auth';
+import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
+import { DEFAULT_REQUEST_LIMITS, KnownOperationTypesRule, requestGuard, type RequestLimits } from './request-guard';
 import type { Context } from './context';
 
 /** Large enough for a 10 MB PDF sent as base64 to Salla, small enough to refuse a flood. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** The longest document graphql-js will parse; a router's `_entities` call carries its size in variables, not tokens. */
+export const MAX_TOKENS = 3000;
+
 
 export { DEFAULT_TENANT } from './auth';
 
@@ -40,6 +47,12 @@ export interface AppDeps {
   attemptLeaseMs?: number;
   /** Benchmarks only: the same resolvers without batching or caching, as the baseline. */
   naiveLoaders?: boolean;
+  /** NODE_ENV=development: stack traces in error responses. */
+  development?: boolean;
+  /** Work one request may cause; DEFAULT_REQUEST_LIMITS otherwise. */
+  limits?: RequestLimits;
+  /** The HTTP server's timeouts; HTTP_TIMEOUTS otherwise. */
+  httpTimeouts?: HttpTimeouts;
 }
 
 export interface App {
@@ -65,21 +78,27 @@ export async function createApp(deps: AppDeps): Promise<App> {
     loaders: createInvoiceLoaders(ledger, deps.providers, caller.tenantId, { naive: deps.naiveLoaders }),
   });
 
-  const http = createServer();
+  const http = createServer(deps.httpTimeouts ?? HTTP_TIMEOUTS);
   // Static limits, checked during validation before anything runs. The deepest real query (a federated order page
-  // down to a line's tax amount) has depth 7; a router's _entities call carries its size in variables, not tokens.
+  // down to a line's tax amount) has depth 7. Tokens are limited by graphql-js's own parser (parseOptions), and cost
+  // by the request guard, which also sees the sizes of lists sent in variables.
   const armor = new ApolloArmor({
     maxDepth: { n: 12 },
     maxAliases: { n: 15 },
     maxDirectives: { n: 50 },
-    maxTokens: { n: 3000 },
-    costLimit: { maxCost: 5000 },
-    blockFieldSuggestion: { enabled: deps.production },
+    // armor's token limit parses the document again in a hook, where a syntax error became an HTTP 500.
+    maxTokens: { enabled: false },
+    costLimit: { enabled: false },
+    // Suggestions are removed from every message in production (formatError), enum values included.
+    blockFieldSuggestion: { enabled: false },
   }).protect();
   const apollo = new ApolloServer<Context>({
     schema,
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, KnownOperationTypesRule],
+    parseOptions: { maxTokens: MAX_TOKENS },
     allowBatchedHttpRequests: false,
+    // Stack traces carry file paths; they reach clients (through every gateway) only in development.
+    includeStacktraceInErrorResponses: deps.development ?? false,
     // main.ts owns SIGTERM/SIGINT: Apollo's own handlers raced its shutdown and the process never exited.
     stopOnTerminationSignals: false,
     introspection: !deps.production,
@@ -92,17 +111,29 @@ export async function createApp(deps: AppDeps): Promise<App> {
       deps.graphos ? ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) : ApolloServerPluginInlineTraceDisabled(),
       // Scopes gate whole operations, before any resolver runs.
       { requestDidStart: async () => ({ didResolveOperation: async ({ contextValue, operation }) => requireScope(contextValue.caller, operation?.operation ?? 'query') }) },
+      requestGuard(schema, deps.limits ?? DEFAULT_REQUEST_LIMITS),
       // Production serves the gateway only: no Sandbox, no landing page.
       ...(deps.production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
-    // Internal failures reach the caller as a code only; the detail goes to the log.
     formatError(formatted, error) {
-      const code = formatted.extensions?.code;
-      if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
-        deps.logger.error({ err: unwrapResolverError(error), path: formatted.path }, 'internal error');
-        return { ...formatted, message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      const original = unwrapResolverError(error);
+      const status = original instanceof GraphQLError ? (original.extensions?.http as { status?: number } | undefined)?.status : undefined;
+      let out = formatted;
+      // A refusal of the request that Apollo raised without a code (a persisted query whose hash does not match) is
+      // the client's mistake: keep its message, give it a code.
+      if (status !== undefined && status >= 400 && status < 500 && (out.extensions?.code === 'INTERNAL_SERVER_ERROR' || out.extensions?.code === undefined)) {
+        out = { ...out, extensions: { ...out.extensions, code: 'BAD_REQUEST' } };
       }
-      return formatted;
+      const code = out.extensions?.code;
+      // Internal failures reach the caller as a code only; the detail goes to the log.
+      if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
+        deps.logger.error({ err: original, path: formatted.path }, 'internal error');
+        return { ...out, message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      }
+      // graphql-js suggests names of fields, arguments, types and enum values ("Did you mean …?"): in production they
+      // would describe the schema to someone who may not introspect it.
+      if (deps.production && out.message.includes('Did you mean')) out = { ...out, message: withoutSuggestions(out.message) };
+      return out;
     },
     logger: deps.logger,
   });
@@ -142,7 +173,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
       res.end();
     } catch (err) {
       if (err instanceof BodyError) {
+        // The client's mistake, not ours: no error-level line, and the connection is kept only if the body was read.
+        deps.logger.debug({ status: err.status, reason: err.message }, 'request refused');
         res.writeHead(err.status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: err.message, extensions: { code: 'BAD_REQUEST' } }] }));
+        return;
+      }
+      if (clientWentAway(req, err)) {
+        deps.logger.debug({ reason: (err as Error).message }, 'client closed the connection before the answer');
         return;
       }
       deps.logger.error({ err }, 'request failed');
@@ -172,6 +209,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   };
 }
 
+/** Removes graphql-js's "Did you mean …?" suggestions from a message. */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/\s*Did you mean [^?]*\?/g, '');
+}
+
 /** Constant-time comparison, on hashes so that the lengths match and leak nothing. */
 function sameSecret(presented: string | string[] | undefined, expected: string): boolean {
   if (typeof presented !== 'string') return false;
@@ -188,6 +230,15 @@ class BodyError extends Error {
   }
 }
 
+/** Refuses a body that is not UTF-8 instead of reading it with U+FFFD in place of the bad bytes (RFC 8259 §8.1). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** The client aborted or reset the connection: nothing went wrong here, and nobody is left to answer. */
+function clientWentAway(req: IncomingMessage, err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | null)?.message === 'aborted';
+}
+
 /** Reads a request body up to MAX_BODY_BYTES; JSON bodies are parsed, anything else is passed on as text. */
 async function readBody(req: IncomingMessage): Promise<unknown> {
   if (req.method === 'GET' || req.method === 'HEAD') return undefined;
@@ -200,7 +251,12 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.concat(chunks));
+  } catch {
+    throw new BodyError(400, 'request body is not valid UTF-8');
+  }
   if (!(req.headers['content-type'] ?? '').includes('json')) return text;
   try {
     return text.length === 0 ? undefined : JSON.parse(text);

@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { textProblem } from '../domain/text';
 
 /** Who is calling: the tenant that scopes every ledger read and write, and what they may do. */
 export interface Caller {
@@ -17,7 +18,14 @@ export interface JwtConfig {
   audience: string;
   key: { jwksUrl: string } | { publicKeyPem: string } | { secret: string };
   tenantClaim: string;
+  /** The oldest token accepted, counted from its `iat` (JWT_MAX_AGE_SECONDS). */
+  maxAgeSeconds: number;
+  /** Allowed difference between our clock and the issuer's, for `exp`, `nbf` and `iat` (JWT_CLOCK_TOLERANCE_SECONDS). */
+  clockToleranceSeconds: number;
 }
+
+/** A tenant id is a key in every ledger row: short, single-line text. */
+const TENANT_RULE = { maxLength: 255 };
 
 /** The tenant of every request when no token verification is configured. */
 export const DEFAULT_TENANT = 'default';
@@ -69,7 +77,15 @@ export function createAuthenticator(config: JwtConfig | null): (authorization: s
     if (!token) throw unauthenticated('A bearer token is required (Authorization: Bearer <token>).');
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, key as never, { issuer: config.issuer, audience: config.audience, algorithms }));
+      // A token must expire, and must not be older than the configured age even if its expiry is far away.
+      ({ payload } = await jwtVerify(token, key as never, {
+        issuer: config.issuer,
+        audience: config.audience,
+        algorithms,
+        requiredClaims: ['exp', 'iat'],
+        maxTokenAge: config.maxAgeSeconds,
+        clockTolerance: config.clockToleranceSeconds,
+      }));
     } catch (err) {
       // jose's codes say why (expired, bad signature, wrong audience) without revealing the token.
       const why = err instanceof joseErrors.JOSEError ? err.code : 'ERR_JWT_INVALID';
@@ -77,6 +93,8 @@ export function createAuthenticator(config: JwtConfig | null): (authorization: s
     }
     const tenant = payload[config.tenantClaim];
     if (typeof tenant !== 'string' || tenant.length === 0) throw unauthenticated(`The bearer token has no "${config.tenantClaim}" claim.`);
+    const problem = textProblem(tenant, TENANT_RULE);
+    if (problem) throw unauthenticated(`The bearer token's "${config.tenantClaim}" claim ${problem}: a tenant id is at most ${TENANT_RULE.maxLength} characters of plain text.`);
     const scope = typeof payload.scope === 'string' ? payload.scope : '';
     return { tenantId: tenant, scopes: new Set(scope.split(/\s+/).filter(Boolean)) };
   };

@@ -32,6 +32,8 @@ describe('loadConfig', () => {
       issuer: 'i',
       audience: 'a',
       tenantClaim: 'tenant_id',
+      maxAgeSeconds: 86_400,
+      clockToleranceSeconds: 30,
       key: { jwksUrl: 'https://auth.example.com/jwks' },
     });
     expect(loadConfig({}).jwt).toBeNull();

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { ClientCredentials } from '../providers/shared/token-source';
+import type { ProviderCode } from '../domain/invoice';
 import type { JwtConfig } from './auth';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-guard';
+import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
 
 const url = (name: string) =>
   z
@@ -17,10 +20,13 @@ const url = (name: string) =>
 
 const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
+/** Providers by the names SANDBOX_PROVIDERS takes. */
+const SANDBOXABLE = ['salesforce', 'salla', 'zuora', 'exsited', 'commerce'] as const;
+
 const env = z.object({
   PORT: optional(z.coerce.number().int().min(0).max(65535)).default(4001),
   HOST: optional(z.string()).default('0.0.0.0'),
-  NODE_ENV: optional(z.string()).default('development'),
+  NODE_ENV: optional(z.string()),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
   DATABASE_URL: optional(
     z
@@ -59,18 +65,44 @@ const env = z.object({
   JWT_PUBLIC_KEY: optional(z.string().refine((v) => v.includes('-----BEGIN PUBLIC KEY-----'), 'JWT_PUBLIC_KEY must be a PEM public key')),
   JWT_SECRET: optional(z.string().min(32, 'JWT_SECRET must be at least 32 characters')),
   JWT_TENANT_CLAIM: optional(z.string().trim().min(1)).default('tenant_id'),
+  JWT_MAX_AGE_SECONDS: optional(z.coerce.number().int().min(60).max(30 * 86_400)).default(86_400),
+  JWT_CLOCK_TOLERANCE_SECONDS: optional(z.coerce.number().int().min(0).max(300)).default(30),
   ROUTER_SECRET: optional(z.string().min(16, 'ROUTER_SECRET must be at least 16 characters')),
   APOLLO_KEY: optional(z.string().trim().min(1)),
   APOLLO_GRAPH_REF: optional(z.string().trim().regex(/^[^@\s]+@[^@\s]+$/, 'APOLLO_GRAPH_REF must look like graph-id@variant')),
   PROVIDER_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(120_000)).default(10_000),
   ATTEMPT_LEASE_MS: optional(z.coerce.number().int().min(200).max(3_600_000)).default(60_000),
   RECONCILE_INTERVAL_MS: optional(z.coerce.number().int().min(0).max(86_400_000)).default(60_000),
+  SANDBOX_PROVIDERS: optional(
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((v) => v === 'all' || v === 'none' || v.split(',').every((p) => (SANDBOXABLE as readonly string[]).includes(p.trim())), `SANDBOX_PROVIDERS must be all, none, or a comma-separated list of ${SANDBOXABLE.join(', ')}`),
+  ),
+  HTTP_REQUEST_TIMEOUT_MS: optional(z.coerce.number().int().min(500).max(600_000)).default(HTTP_TIMEOUTS.requestTimeout),
+  HTTP_HEADERS_TIMEOUT_MS: optional(z.coerce.number().int().min(500).max(600_000)).default(HTTP_TIMEOUTS.headersTimeout),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: optional(z.coerce.number().int().min(1_000).max(600_000)).default(HTTP_TIMEOUTS.keepAliveTimeout),
+  REQUEST_MAX_COST: optional(z.coerce.number().int().min(1_000).max(100_000_000)).default(DEFAULT_REQUEST_LIMITS.maxCost),
+  REQUEST_MAX_REPRESENTATIONS: optional(z.coerce.number().int().min(1).max(100_000)).default(DEFAULT_REQUEST_LIMITS.maxRepresentations),
 });
+
 
 export interface Config {
   port: number;
   host: string;
   production: boolean;
+  /** NODE_ENV=development, set explicitly: stack traces in error responses. */
+  development: boolean;
+  /**
+   * Unconfigured providers that get their sandbox emulator: all of them outside production, none in production unless
+   * SANDBOX_PROVIDERS names them. The others are not connected: their creates answer PROVIDER_NOT_CONNECTED.
+   */
+  sandboxes: ReadonlySet<ProviderCode>;
+  /** Work one request may cause (REQUEST_MAX_COST, REQUEST_MAX_REPRESENTATIONS). */
+  limits: RequestLimits;
+  /** How long a client may take to send a request and its headers, and how long an idle connection is kept (HTTP_*_TIMEOUT_MS). */
+  http: HttpTimeouts;
   logLevel: string;
   store: { databaseUrl?: string; schema?: string; dataDir: string };
   providerTimeoutMs: number;
@@ -139,12 +171,38 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.ATTEMPT_LEASE_MS <= e.PROVIDER_TIMEOUT_MS) problems.push('- ATTEMPT_LEASE_MS: must be longer than PROVIDER_TIMEOUT_MS');
   const zuora = credentials('ZUORA');
   const exsited = credentials('EXSITED');
+  const production = e.NODE_ENV === 'production';
+  const baseUrls: Record<ProviderCode, string | undefined> = {
+    SALESFORCE: e.SALESFORCE_INSTANCE_URL,
+    SALLA: e.SALLA_BASE_URL,
+    ZUORA: e.ZUORA_BASE_URL,
+    EXSITED: e.EXSITED_BASE_URL,
+    COMMERCE: e.COMMERCE_BASE_URL,
+  };
+  const asked = e.SANDBOX_PROVIDERS ?? (production ? 'none' : 'all');
+  const named = asked === 'all' ? SANDBOXABLE.map((p) => p.toUpperCase()) : asked === 'none' ? [] : asked.split(',').map((p) => p.trim().toUpperCase());
+  const sandboxes = new Set<ProviderCode>();
+  for (const code of named as ProviderCode[]) {
+    // "all" means every provider without a base URL; naming one that has a base URL is a contradiction.
+    if (!baseUrls[code]) sandboxes.add(code);
+    else if (asked !== 'all') problems.push(`- SANDBOX_PROVIDERS: ${code.toLowerCase()} has a base URL configured; it is reached there, not in a sandbox`);
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   const apiVersion = e.SALESFORCE_API_VERSION.replace(/^v/, '');
   return {
     port: e.PORT,
     host: e.HOST,
-    production: e.NODE_ENV === 'production',
+    production,
+    development: e.NODE_ENV === 'development',
+    sandboxes,
+    limits: { maxCost: e.REQUEST_MAX_COST, maxRepresentations: e.REQUEST_MAX_REPRESENTATIONS },
+    http: {
+      requestTimeout: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
+      keepAliveTimeout: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      // Node enforces the first two only as often as it checks: a quarter of the shortest, at most a second.
+      connectionsCheckingInterval: Math.min(HTTP_TIMEOUTS.connectionsCheckingInterval, Math.floor(Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS) / 4)),
+    },
     logLevel: e.LOG_LEVEL,
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
@@ -155,6 +213,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           issuer: e.JWT_ISSUER!,
           audience: e.JWT_AUDIENCE!,
           tenantClaim: e.JWT_TENANT_CLAIM,
+          maxAgeSeconds: e.JWT_MAX_AGE_SECONDS,
+          clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
           key: e.JWT_JWKS_URL ? { jwksUrl: e.JWT_JWKS_URL } : e.JWT_PUBLIC_KEY ? { publicKeyPem: e.JWT_PUBLIC_KEY } : { secret: e.JWT_SECRET! },
         }
       : null,

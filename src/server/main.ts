@@ -30,11 +30,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const db = await openDatabase(config.store);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
   const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db, logger) });
+  if (config.production) {
+    // Either one alone leaves the subgraph open to whoever reaches its port.
+    if (!config.routerSecret) logger.warn('ROUTER_SECRET is not set: any client that reaches this port is served, not only the gateway');
+    if (!config.jwt) logger.warn('JWT verification is not configured (JWT_ISSUER, JWT_AUDIENCE and a key): every caller is the default tenant with every scope');
+  }
   const app = await createApp({
     db,
     providers: providers.registry,
     logger,
     production: config.production,
+    development: config.development,
+    limits: config.limits,
+    httpTimeouts: config.http,
     graphos: config.graphos,
     routerSecret: config.routerSecret,
     jwt: config.jwt,

@@ -94,9 +94,23 @@ export interface ProviderSharing {
   sharedTokens?: SharedTokenStore;
 }
 
-/** Builds the provider registry from configuration, starting the sandboxes it needs. Called once at start. */
+/** True when the provider has no base URL configured (it would need its sandbox). */
+function unconfigured(code: ProviderCode, config: Config): boolean {
+  const c = { SALESFORCE: config.salesforce, SALLA: config.salla, ZUORA: config.zuora, EXSITED: config.exsited, COMMERCE: config.commerce }[code];
+  return c === 'sandbox' || (typeof c === 'object' && 'sandbox' in c);
+}
+
+/**
+ * Builds the provider registry from configuration, starting the sandboxes it needs. Called once at start. A provider
+ * with neither a base URL nor a sandbox (production, unless SANDBOX_PROVIDERS names it) is left out: not connected.
+ */
 export async function startProviders(config: Config, logger: Logger, shared: ProviderSharing = {}): Promise<StartedProviders> {
-  const setups = await Promise.all(Object.values(SETUPS).map((setup) => setup(config, shared)));
+  const wanted = Object.entries(SETUPS).filter(([code]) => !unconfigured(code as ProviderCode, config) || config.sandboxes.has(code as ProviderCode));
+  const missing = Object.keys(SETUPS).filter((code) => !wanted.some(([c]) => c === code));
+  if (missing.length > 0) {
+    logger.warn({ providers: missing }, 'providers not connected (no base URL, and no sandbox asked for in SANDBOX_PROVIDERS): their creates answer PROVIDER_NOT_CONNECTED');
+  }
+  const setups = await Promise.all(wanted.map(([, setup]) => setup(config, shared)));
   const emulators: StartedProviders['emulators'] = {};
   const sandboxes: StartedProviders['sandboxes'] = {};
   for (const { provider, emulator } of setups) {

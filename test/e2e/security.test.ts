@@ -75,7 +75,7 @@ describe('limits on what one request may ask', () => {
   afterAll(() => server.stop());
   const send = async (body: unknown) => {
     const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: Array<{ message: string }> } };
+    return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
   };
 
   it('refuses a query deeper than 12 levels', async () => {
@@ -100,13 +100,16 @@ describe('limits on what one request may ask', () => {
     expect(res.body.data).toBeUndefined();
   });
 
-  it('refuses a query whose cost is over the limit', async () => {
+  it('refuses a query whose cost is over the limit, pricing lists by what was sent', async () => {
     // Within depth, alias and token limits, but every level multiplies the work.
     const leaf = 'lines { taxes { amount { amount currencyCode } } subtotal { amount currencyCode } total { amount currencyCode } } kpis { paid { amount } outstanding { amount } }';
     const selection = `invoices { ${leaf} order { invoices { ${leaf} order { invoices { ${leaf} } } } } }`;
-    const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: _entities(representations: []) { ... on Order { ${selection} } }`).join(' ');
-    const res = await send({ query: `{ ${aliases} }` });
-    expect(res.body.errors?.[0]?.message).toMatch(/cost/i);
+    // One order costs about 25,000 (three nested pages of invoices with their lines); 20 orders pass the 500,000 limit.
+    const r = Array.from({ length: 20 }, (_, i) => ({ __typename: 'Order', id: String(i) }));
+    const res = await send({ query: `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Order { ${selection} } } }`, variables: { r } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors?.[0]?.message).toMatch(/estimated cost is 509600, over the limit of 500000/);
+    expect(res.body.errors?.[0]?.extensions?.code).toBe('COST_ESTIMATED_TOO_EXPENSIVE');
     expect(res.body.data).toBeUndefined();
   });
 

@@ -51,6 +51,8 @@ export type InvoiceErrorCode =
   | 'NOTHING_TO_CREDIT'
   /** The provider does not know the order. */
   | 'ORDER_NOT_FOUND'
+  /** This deployment has no connection to the provider (an operator must configure it); nothing was sent. */
+  | 'PROVIDER_NOT_CONNECTED'
   /** The provider refused the request for another reason; its message says why. */
   | 'PROVIDER_REFUSED'
   /** The provider account's settings do not allow this kind of invoice. */

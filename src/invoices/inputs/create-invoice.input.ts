@@ -1,5 +1,6 @@
 import { Directive, Field, InputType } from 'type-graphql';
 import { userError, type UserError } from '../../domain/errors';
+import { textProblem } from '../../domain/text';
 import type { ProviderCode } from '../../domain/invoice';
 import type { CreateInvoiceCommand } from '../invoice.service';
 import { CommerceInvoiceInput } from './commerce-invoice.input';
@@ -41,8 +42,9 @@ export class CreateInvoiceInput {
 
   /** The service command for the chosen branch, or the userErrors of input that cannot be decoded. */
   toCommand(tenantId: string, idempotencyKey: string | null | undefined): CreateInvoiceCommand | { userErrors: UserError[] } {
-    if (idempotencyKey != null && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
-      return { userErrors: [userError('INVALID_INPUT', `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY} characters.`, ['idempotencyKey'])] };
+    const keyProblem = idempotencyKey == null ? null : idempotencyKey.length === 0 ? 'is empty' : textProblem(idempotencyKey, { maxLength: MAX_IDEMPOTENCY_KEY });
+    if (keyProblem) {
+      return { userErrors: [userError('INVALID_INPUT', `idempotencyKey ${keyProblem}: it must be 1 to ${MAX_IDEMPOTENCY_KEY} characters of text without control characters.`, ['idempotencyKey'])] };
     }
     const named = BRANCHES.filter((b) => this[b] !== undefined);
     if (named.length !== 1 || this[named[0]!] === null) {

@@ -1,4 +1,5 @@
 import { userError, type UserError } from '../../domain/errors';
+import { textProblem } from '../../domain/text';
 import type { ExsitedCreateInput } from './exsited.input';
 
 /**
@@ -17,5 +18,13 @@ export function validateExsitedInput(input: ExsitedCreateInput): UserError[] {
   if (input.invoiceId != null && !EXSITED_ID.test(input.invoiceId)) {
     errors.push(userError('INVALID_INPUT', 'invoiceId must be 1 to 40 letters, digits, hyphens or underscores, starting with a letter or digit.', ['invoiceId']));
   }
+  const note = input.invoiceNote == null ? null : textProblem(input.invoiceNote, INVOICE_NOTE);
+  if (note) errors.push(userError('INVALID_INPUT', `invoiceNote ${note}.`, ['invoiceNote']));
   return errors;
 }
+
+/**
+ * Exsited publishes no length for invoice_note (assumption: a note printed on an invoice, bounded here so that no
+ * input can send megabytes to Exsited); line breaks and tabs are allowed.
+ */
+export const INVOICE_NOTE = { maxLength: 2_000, multiline: true };

@@ -43,6 +43,7 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   IDEMPOTENCY_CONFLICT: '',
   IN_PROGRESS: '',
   NEEDS_MANUAL_SETTLEMENT: '',
+  PROVIDER_NOT_CONNECTED: '',
 };
 
 const branch = (wireField: string | null): string[] => {

@@ -20,6 +20,7 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   IDEMPOTENCY_CONFLICT: 'Zuora has already seen this idempotency key on another kind of request.',
   IN_PROGRESS: 'Zuora is still processing a request with this idempotency key; retry with the same key shortly.',
   NEEDS_MANUAL_SETTLEMENT: '',
+  PROVIDER_NOT_CONNECTED: '',
 };
 
 /** Input fields of a fulfillment, which Zuora names the same on the wire. */

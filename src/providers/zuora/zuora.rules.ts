@@ -1,8 +1,18 @@
 import { userError, type UserError } from '../../domain/errors';
+import { textProblem } from '../../domain/text';
 import type { ZuoraCreateInput } from './zuora.input';
 
 /** Zuora object ids are 32 hexadecimal characters. */
 const ZUORA_ID = /^[0-9a-f]{32}$/i;
+/**
+ * "The maximum number of fulfillments that can be created to an order line item is 100"
+ * (https://docs.zuora.com/zuora-billing/manage-accounts-subscriptions-and-non-subscriptions/manage-non-subscription-transactions/order-line-items/sales-order-line-items-creation).
+ * Assumption: Zuora publishes no limit per request; one call is bounded to what one line item may hold.
+ */
+export const MAX_FULFILLMENTS = 100;
+/** Assumption: Zuora's Fulfillment object publishes no field lengths; these bound what we send (identifiers, and a free-text description). */
+const REFERENCE = { maxLength: 255 };
+const DESCRIPTION = { maxLength: 2_000, multiline: true };
 /** Quantities travel as JSON numbers: 15 significant digits is what a double carries exactly. */
 const MAX_QUANTITY_DIGITS = 15;
 
@@ -17,8 +27,16 @@ export function validateZuoraInput(input: ZuoraCreateInput): UserError[] {
   const { fulfillments, processingOptions: options } = input;
 
   if (fulfillments.length === 0) bad(['fulfillments'], 'Give at least one fulfillment.');
+  if (fulfillments.length > MAX_FULFILLMENTS) {
+    bad(['fulfillments'], `Give at most ${MAX_FULFILLMENTS} fulfillments in one call (Zuora allows ${MAX_FULFILLMENTS} fulfillments per order line item).`);
+    return errors;
+  }
   fulfillments.forEach((f, i) => {
     const at = (field: string) => ['fulfillments', String(i), field];
+    for (const field of ['externalId', 'trackingNumber', 'carrier', 'description'] as const) {
+      const problem = f[field] == null ? null : textProblem(f[field]!, field === 'description' ? DESCRIPTION : REFERENCE);
+      if (problem) bad(at(field), `${field} ${problem}.`);
+    }
     if (!ZUORA_ID.test(f.orderLineItemId)) bad(at('orderLineItemId'), 'Zuora order line item ids are 32 hexadecimal characters.');
     if (!f.quantity.isPositive() || f.quantity.isZero()) bad(at('quantity'), 'quantity must be greater than 0.');
     else if (f.quantity.precision(true) > MAX_QUANTITY_DIGITS) bad(at('quantity'), `quantity may have at most ${MAX_QUANTITY_DIGITS} significant digits.`);
