@@ -285,12 +285,39 @@ describe('validation rules', () => {
     );
   });
 
-  it('accepts amounts as numeric strings and echoes them exactly', async () => {
-    const data = expectOk(await create({ ...dataInvoice(389701957, 'A-2'), sub_total: '200.10', total: '259.37', shipping_cost: '25.00', tax: '15', tax_value: '34.27' }));
-    expect(data.sub_total).toEqual({ amount: 200.1, currency: 'ر.س' });
-    expect(data.total).toEqual({ amount: 259.37, currency: 'ر.س' });
-    expect(data.tax).toEqual({ percent: 15, amount: { amount: 34.27, currency: 'ر.س' } });
-    expect(emulator.invoices(SALLA_SANDBOX_TOKEN)[0]).toMatchObject({ subTotal: '200.10', total: '259.37', tax: '34.27' });
+  it('refuses amounts and an order id sent as JSON strings, naming each field, as the documented types say', async () => {
+    const strings = { order_id: '389701957', type: 'tax_invoice', data_type: 'data', invoice_number: 'S-1', sub_total: '200.10', total: '259.37', shipping_cost: '25.00', cash_on_delivery_cost: '0', tax: '15', tax_value: '34.27' };
+    const ar = await create(strings);
+    expect(ar.status).toBe(422);
+    expect(ar.body).toEqual(
+      validation({
+        order_id: ['يجب أن يكون حقل order id عددًا صحيحًا.'],
+        total: ['يجب على حقل الاجمالي الكلي أن يكون رقمًا.'],
+        sub_total: ['يجب على حقل الاجمالي  أن يكون رقمًا.'],
+        shipping_cost: ['يجب على حقل سعر الشحن أن يكون رقمًا.'],
+        cash_on_delivery_cost: ['يجب على حقل سعر الدفع عند الإستلام أن يكون رقمًا.'],
+        tax: ['يجب على حقل الضريبة أن يكون رقمًا.'],
+        tax_value: ['يجب على حقل قيمة الضريبة أن يكون رقمًا.'],
+      }),
+    );
+    const en = await create({ ...dataInvoice(389701957, 'S-1'), sub_total: '200.10' }, { lang: 'en' });
+    expect(en.body).toEqual(validation({ sub_total: ['The subtotal field must be a number.'] }));
+    // Neither a fraction nor an exponent is an integer order id; an integer that names no order is example 11's answer.
+    for (const orderId of ['389701957.0', '3.89701957e8', 'true', '[389701957]']) {
+      const answer = await call('POST', '/orders/invoices', { raw: { contentType: 'application/json', body: `{"order_id":${orderId},"type":"tax_invoice","data_type":"order"}` }, lang: 'en' });
+      expect(answer.body.error.fields.order_id).toEqual(['The order id field must be an integer.']);
+    }
+    expect((await create(urlInvoice(-389701957), { lang: 'en' })).body.error.fields).toEqual({ order_id: ['The order number is incorrect.'] });
+    expect(emulator.invoices()).toEqual([]);
+  });
+
+  it('reads JSON numbers exactly, as the client wrote them, not through a float', async () => {
+    const body =
+      '{"order_id":389701957,"type":"tax_invoice","data_type":"data","invoice_number":"X-1","sub_total":12345678901234567.89,' +
+      '"total":9007199254740993,"shipping_cost":90.50,"cash_on_delivery_cost":1e-2,"tax":15,"tax_value":35.3}';
+    const answer = await call('POST', '/orders/invoices', { raw: { contentType: 'application/json', body } });
+    expect(answer.status).toBe(200);
+    expect(emulator.invoices(SALLA_SANDBOX_TOKEN)[0]).toMatchObject({ subTotal: '12345678901234567.89', total: '9007199254740993.00', shippingCost: '90.50', cashOnDeliveryCost: '0.01', taxPercent: '15.00', tax: '35.30' });
   });
 
   it('requires a url for data_type url, a valid one ending in .pdf', async () => {
@@ -309,7 +336,7 @@ describe('validation rules', () => {
     expect(missing.body).toEqual(validation({ file: ['حقل الملف مطلوب في حال ما إذا كان نوع بيانات الفاتورة  يساوي file.'] }));
     const disguised = await call('POST', '/orders/invoices', { form: fileForm(fields, PNG, 'invoice.pdf') });
     expect(disguised.body).toEqual(validation({ file: ['يجب أن يكون حقل ملفًا من نوع : pdf.'] }));
-    const asJson = await create({ ...fields, file: PDF.toString('base64') });
+    const asJson = await create({ order_id: 213320125, type: 'tax_invoice', data_type: 'file', file: PDF.toString('base64') });
     expect(asJson.body).toEqual(validation({ file: ['يجب أن يكون حقل ملفًا من نوع : pdf.'] }));
     expect(emulator.invoices()).toEqual([]);
   });

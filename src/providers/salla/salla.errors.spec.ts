@@ -96,4 +96,13 @@ describe("mapSallaFailure: every error example of Salla's documentation", () => 
     expect(english('order_id', 'The order number is incorrect.')).toBe('ORDER_NOT_FOUND');
     expect(english('type', 'A credit note cannot be issued before a tax invoice.')).toBe('NOTHING_TO_CREDIT');
   });
+
+  it('a type refusal (an amount that is not a number, an order id that is not an integer) is INVALID_INPUT, in both languages', () => {
+    const code = (field: string, message: string) =>
+      mapSallaFailure(response(422, { status: 422, success: false, error: { code: 'error', message: 'alert.invalid_fields', fields: { [field]: [message] } } }), 'create').userErrors[0]!;
+    expect(code('order_id', 'The order id field must be an integer.')).toMatchObject({ code: 'INVALID_INPUT', field: ['orderId'] });
+    expect(code('order_id', 'يجب أن يكون حقل order id عددًا صحيحًا.')).toMatchObject({ code: 'INVALID_INPUT', field: ['orderId'] });
+    expect(code('sub_total', 'The subtotal field must be a number.')).toMatchObject({ code: 'INVALID_INPUT', field: ['subTotal'] });
+    expect(code('tax_value', 'يجب على حقل قيمة الضريبة أن يكون رقمًا.')).toMatchObject({ code: 'INVALID_INPUT', field: ['taxValue'] });
+  });
 });

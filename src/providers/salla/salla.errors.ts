@@ -11,7 +11,8 @@ function classifyField(field: string, message: string): InvoiceErrorCode {
   const required = /required|مطلوب/.test(m);
   switch (field) {
     case 'order_id':
-      return required ? 'INVALID_INPUT' : 'ORDER_NOT_FOUND';
+      // A mistyped id ("must be an integer") is our input's fault; any other refusal of a well-formed id is the order.
+      return required || /integer|عدد/.test(m) ? 'INVALID_INPUT' : 'ORDER_NOT_FOUND';
     case 'order':
       return 'ALREADY_INVOICED';
     case 'type':

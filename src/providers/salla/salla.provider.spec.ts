@@ -3,7 +3,8 @@ import { ProviderError } from '../../domain/errors';
 import { SallaEmulator } from '../../sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_READONLY_TOKEN, SALLA_SANDBOX_SALLA_ISSUER_TOKEN, SALLA_SANDBOX_TOKEN } from '../../sandbox/salla/salla.seed';
 import type { SallaCreateInput } from './salla.input';
-import { SallaProvider } from './salla.provider';
+import { SallaProvider, toJsonBody } from './salla.provider';
+import { toJsonText } from '../shared/http-client';
 import { providerFailure } from '../../../test/support/provider-failure';
 
 /** The data source against the Salla emulator over real HTTP: the same code path as against api.salla.dev. */
@@ -45,7 +46,7 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
     expect(salla.server.calls.map((c) => c.method)).toEqual(['POST', 'GET']);
   });
 
-  it('sends DATA amounts as exact decimal text', async () => {
+  it('sends DATA amounts as JSON numbers with the exact decimal text', async () => {
     const input: SallaCreateInput = {
       orderId: '1371877152',
       type: 'tax_invoice',
@@ -58,9 +59,29 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
     };
     const [d] = await provider().create(input, { idempotencyKey: 'k' });
     const body = salla.server.calls.find((c) => c.method === 'POST')!.body as Record<string, unknown>;
-    expect(body).toMatchObject({ order_id: 1371877152, type: 'tax_invoice', data_type: 'data', sub_total: '0.1', total: '0.3', shipping_cost: '0.2' });
+    expect(body).toMatchObject({ order_id: 1371877152, type: 'tax_invoice', data_type: 'data', sub_total: 0.1, total: 0.3, shipping_cost: 0.2, cash_on_delivery_cost: 0 });
     expect(d!.header.number).toBe('EXACT-1');
     expect(d!.header.subtotal!.amount.toFixed(2)).toBe('0.10');
+  });
+
+  it('toJsonBody: amounts and the order id as JSON numbers with their exact text, absent fields left out', () => {
+    const input: SallaCreateInput = {
+      orderId: '999999999999999',
+      type: 'credit_note',
+      dataType: 'data',
+      invoiceNumber: 'N-1',
+      subTotal: new Decimal('90.50'),
+      total: new Decimal('12345678901234567.89'),
+      shippingCost: new Decimal('0'),
+      cashOnDeliveryCost: new Decimal('1e-7'),
+      taxPercent: new Decimal('15'),
+      taxValue: new Decimal('35.30'),
+    };
+    expect(toJsonText(toJsonBody(input))).toBe(
+      '{"order_id":999999999999999,"type":"credit_note","data_type":"data","invoice_number":"N-1","sub_total":90.5,"total":12345678901234567.89,' +
+        '"shipping_cost":0,"cash_on_delivery_cost":0.0000001,"tax":15,"tax_value":35.3}',
+    );
+    expect(toJsonText(toJsonBody({ orderId: '389701957', type: 'tax_invoice', dataType: 'order' }))).toBe('{"order_id":389701957,"type":"tax_invoice","data_type":"order"}');
   });
 
   it('uploads FILE as multipart with the PDF', async () => {

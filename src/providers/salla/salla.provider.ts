@@ -1,3 +1,4 @@
+import { LosslessNumber } from 'lossless-json';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
@@ -120,25 +121,31 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   }
 }
 
-const dec = (v: SallaCreateInput['total']) => (v === undefined || v === null ? undefined : formatAmount(v));
+/** An amount as a JSON number whose text is the decimal's canonical text (formatAmount), never through a float. */
+const num = (v: SallaCreateInput['total']) => (v === undefined || v === null ? undefined : new LosslessNumber(formatAmount(v)));
 
-/** Salla's documented JSON body; amounts go out as decimal strings, never through a float. */
-export function toJsonBody(input: SallaCreateInput): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    order_id: Number(input.orderId),
+/**
+ * Salla's documented JSON body (seed 003: order_id an integer, the amounts numbers), built once per JSON create
+ * (data, url, order) from validated input. The order id goes out as its digits (see salla.rules), never through
+ * Number(), which would round ids above 2^53.
+ */
+export function toJsonBody(input: SallaCreateInput): Record<string, string | LosslessNumber> {
+  const body: Record<string, string | LosslessNumber | undefined> = {
+    order_id: new LosslessNumber(input.orderId),
     type: input.type,
     data_type: input.dataType,
     url: input.url ?? undefined,
     invoice_number: input.invoiceNumber ?? undefined,
-    sub_total: dec(input.subTotal),
-    total: dec(input.total),
-    shipping_cost: dec(input.shippingCost),
-    cash_on_delivery_cost: dec(input.cashOnDeliveryCost),
-    tax: dec(input.taxPercent),
-    tax_value: dec(input.taxValue),
+    sub_total: num(input.subTotal),
+    total: num(input.total),
+    shipping_cost: num(input.shippingCost),
+    cash_on_delivery_cost: num(input.cashOnDeliveryCost),
+    tax: num(input.taxPercent),
+    // The seed types tax_value as an integer, but its own example is 35.3: it is an amount like the others.
+    tax_value: num(input.taxValue),
   };
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
-  return body;
+  return body as Record<string, string | LosslessNumber>;
 }
 
 function toForm(input: SallaCreateInput): FormData {

@@ -42,7 +42,14 @@ describe("validateSallaInput: Salla's documented rules, before any call", () => 
     expect(fields({ ...base, dataType: 'order' })).toEqual(['url']);
   });
 
-  it('Salla order ids are numbers', () => {
+  it('Salla order ids are numbers: digits only, no leading zero, at most 15 digits', () => {
     expect(fields({ ...base, orderId: '12a' })).toEqual(['orderId']);
+    expect(fields({ ...base, orderId: '-1' })).toEqual(['orderId']);
+    expect(fields({ ...base, orderId: '1.0' })).toEqual(['orderId']);
+    // Sent as the digits themselves: "0123" would be invalid JSON, and another ledger key for order 123.
+    expect(fields({ ...base, orderId: '0123' })).toEqual(['orderId']);
+    expect(fields({ ...base, orderId: '0' })).toEqual(['orderId']);
+    expect(fields({ ...base, orderId: '999999999999999' })).toEqual([]);
+    expect(fields({ ...base, orderId: '1000000000000000' })).toEqual(['orderId']);
   });
 });

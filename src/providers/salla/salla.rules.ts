@@ -4,6 +4,14 @@ import type { SallaCreateInput } from './salla.input';
 /** Salla's PDFs are uploaded in one multipart request; keep them well under its upload limit. */
 export const SALLA_MAX_PDF_BYTES = 10 * 1024 * 1024;
 
+/**
+ * Salla's order ids are positive integers of 9 or 10 digits in every documented example. The id goes out as its own
+ * digits (a JSON integer), so a leading zero would be invalid JSON, and "0123" would name the same order as "123"
+ * under another ledger key. 15 digits leave ample room above the documented ids while staying below 2^53, so that the
+ * `order_id` Salla answers with, a JSON number, still reads back exactly.
+ */
+const SALLA_ORDER_ID = /^[1-9]\d{0,14}$/;
+
 const AMOUNT_FIELDS = ['subTotal', 'total', 'shippingCost', 'cashOnDeliveryCost', 'taxPercent', 'taxValue'] as const;
 const DATA_REQUIRED = ['invoiceNumber', 'subTotal', 'total', 'shippingCost', 'cashOnDeliveryCost'] as const;
 
@@ -15,7 +23,7 @@ export function validateSallaInput(input: SallaCreateInput): UserError[] {
   const errors: UserError[] = [];
   const bad = (field: string, message: string) => errors.push(userError('INVALID_INPUT', message, [field]));
 
-  if (!/^\d{1,15}$/.test(input.orderId)) bad('orderId', 'Salla order ids are whole numbers.');
+  if (!SALLA_ORDER_ID.test(input.orderId)) bad('orderId', 'Salla order ids are whole numbers of at most 15 digits, without leading zeros.');
 
   for (const f of AMOUNT_FIELDS) {
     const v = input[f];

@@ -1,6 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpClient, TransportError } from './http-client';
+import fc from 'fast-check';
+import { LosslessNumber } from 'lossless-json';
+import { Decimal } from '../../domain/money';
+import { HttpClient, TransportError, toJsonText } from './http-client';
 
 describe('HttpClient', () => {
   let server: Server;
@@ -25,5 +28,42 @@ describe('HttpClient', () => {
     expect((err as TransportError).kind).toBe('timeout');
     expect(Date.now() - started).toBeGreaterThanOrEqual(550);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('toJsonText: the JSON bodies of every provider', () => {
+  it('writes what JSON.stringify writes for ordinary values', () => {
+    fc.assert(fc.property(fc.jsonValue(), (v) => expect(toJsonText(v)).toBe(JSON.stringify(v))), { numRuns: 500 });
+    // Beyond JSON: undefined members and holes, dates, boxed values, maps, typed arrays, null prototypes, -0, NaN.
+    const anything = fc.anything({ withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withTypedArray: true, withSparseArray: true, withObjectString: true });
+    fc.assert(fc.property(anything, (v) => expect(toJsonText(v)).toBe(JSON.stringify(v))), { numRuns: 500 });
+    const mixed = { a: new Decimal('90.50'), b: [undefined, () => 1, Symbol('s')], c: undefined, d: new Date(0), e: Buffer.from('hi') };
+    expect(toJsonText(mixed)).toBe(JSON.stringify(mixed));
+  });
+
+  it('writes a LosslessNumber as a JSON number with its own text', () => {
+    expect(toJsonText({ sub_total: new LosslessNumber('90.50'), order_id: new LosslessNumber('12345678901234567890'), tax: 15 })).toBe(
+      '{"sub_total":90.50,"order_id":12345678901234567890,"tax":15}',
+    );
+  });
+
+  it('is what HttpClient sends', async () => {
+    let received = '';
+    let type: string | undefined;
+    const echo = createServer((req, res) => {
+      type = req.headers['content-type'];
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (received += chunk));
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    try {
+      const client = new HttpClient({ baseUrl: `http://127.0.0.1:${(echo.address() as AddressInfo).port}`, headers: () => ({}) });
+      await client.request('POST', '/x', { json: { total: new LosslessNumber('0.1'), name: 'a' } });
+      expect(received).toBe('{"total":0.1,"name":"a"}');
+      expect(type).toBe('application/json');
+    } finally {
+      await new Promise<void>((r) => echo.close(() => r()));
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { stringify as losslessStringify } from 'lossless-json';
 import { Agent, request, FormData, type Dispatcher } from 'undici';
 
 export interface HttpResponse {
@@ -39,6 +40,7 @@ export interface HttpClientOptions {
 
 export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
+  /** Serialised by `toJsonText`: a LosslessNumber goes out as a JSON number with its exact text. */
   json?: unknown;
   form?: FormData;
   headers?: Record<string, string>;
@@ -66,7 +68,7 @@ export class HttpClient {
     const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.headers()), ...opts.headers };
     let body: string | FormData | undefined;
     if (opts.json !== undefined) {
-      body = JSON.stringify(opts.json);
+      body = toJsonText(opts.json);
       headers['content-type'] = 'application/json';
     } else if (opts.form) {
       body = opts.form;
@@ -108,6 +110,15 @@ export class HttpClient {
     }
     return { status: res.statusCode, headers: headersOut, json, text };
   }
+}
+
+/**
+ * The JSON text of a request body, called once per request with a `json` body; one walk of the value, like
+ * JSON.stringify, whose output it equals for ordinary values. A LosslessNumber (lossless-json) is written as its own
+ * text, so an exact decimal can go out as a JSON number without passing through a float.
+ */
+export function toJsonText(value: unknown): string | undefined {
+  return losslessStringify(value);
 }
 
 function toTransportError(err: unknown, status?: number): TransportError {

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
+import { isInteger, isLosslessNumber, parse as parseLosslessJson } from 'lossless-json';
 import { EmulatorServer, parseMultipart, type EmulatorRequest, type EmulatorResponse, type MultipartFile } from '../shared/emulator-server';
 import { sallaSandboxStores, type SallaItemType, type SallaOrderSeed, type SallaScope, type SallaStoreSeed } from './salla.seed';
 import { ProviderEmulator } from '../shared/provider-emulator';
@@ -7,7 +8,8 @@ import { ProviderEmulator } from '../shared/provider-emulator';
 /**
  * An HTTP emulator of Salla's Merchant API invoice endpoints (seed 003 and Salla's public docs): create, read one,
  * list, Bearer tokens with scopes, the 401/404/422/429 envelopes with their Arabic (default) or English messages,
- * and a per-store leaky-bucket rate limit. State lives in memory.
+ * and a per-store leaky-bucket rate limit. A create's JSON numbers are read exactly and must be of the documented
+ * types (see toMoney). State lives in memory.
  */
 
 const API = '/admin/v2';
@@ -121,6 +123,7 @@ interface Messages {
   invalidChoice(attribute: string): string;
   string(attribute: string): string;
   numeric(attribute: string): string;
+  integer(attribute: string): string;
   notNegative(attribute: string): string;
   urlFormat: string;
   urlNotPdf: string;
@@ -160,6 +163,8 @@ const AR: Messages = {
   invalidChoice: (a) => `حقل ${a} غير صالحٍ`,
   string: (a) => `يجب أن يكون حقل ${a} نصًا.`,
   numeric: (a) => `يجب على حقل ${a} أن يكون رقمًا.`,
+  // Assumption: laravel-lang's Arabic `integer` line, of the same edition as the `numeric` line above.
+  integer: (a) => `يجب أن يكون حقل ${a} عددًا صحيحًا.`,
   notNegative: (a) => `يجب أن تكون قيمة حقل ${a} مساوية أو أكبر من 0.`,
   urlFormat: 'صيغة رابط عنوان (url) غير صحيحة.',
   urlNotPdf: 'يجب أن ينتهي  عنوان (url)  بأحد القيم التالية: .pdf',
@@ -196,6 +201,8 @@ const EN: Messages = {
   invalidChoice: (a) => `The selected ${a} is invalid.`,
   string: (a) => `The ${a} field must be a string.`,
   numeric: (a) => `The ${a} field must be a number.`,
+  // Assumption: Laravel's English `integer` line; Salla's docs show no message for a mistyped order_id.
+  integer: (a) => `The ${a} field must be an integer.`,
   notNegative: (a) => `The ${a} field must be at least 0.`,
   urlFormat: 'The url field must be a valid URL.',
   urlNotPdf: 'The url must end with one of the following: .pdf',
@@ -474,11 +481,11 @@ export class SallaEmulator extends ProviderEmulator {
       return unauthorized('The access token should have access to one of those scopes: orders.read_write');
     }
     const m = messagesOf(req);
-    const { fields, file } = await readCreateFields(req);
+    const { fields, file, json } = await readCreateFields(req);
     const store = principal.store;
 
     const errors = new FieldErrors();
-    const input = validateCreate(fields, file, store, m, errors);
+    const input = validateCreate(fields, file, json, store, m, errors);
     if (!input) return errors.toResponse();
 
     // Store settings come before the order's history: a store that may not issue this kind gets only that answer.
@@ -633,21 +640,31 @@ export async function startSallaEmulator(options: SallaEmulatorOptions & { port?
 
 type Fields = Record<string, unknown>;
 
-async function readCreateFields(req: EmulatorRequest): Promise<{ fields: Fields; file?: MultipartFile }> {
+/**
+ * The create request's fields. A JSON body is read again with lossless-json, so that each JSON number keeps the text
+ * the client wrote (90.50, 0.1, 12345678901234567.89) and its type: a JSON string is not a JSON number. A form's
+ * fields are text by nature (`json: false`).
+ */
+async function readCreateFields(req: EmulatorRequest): Promise<{ fields: Fields; file?: MultipartFile; json: boolean }> {
   const contentType = req.header('content-type') ?? '';
   if (/^multipart\/form-data/i.test(contentType)) {
     try {
       const form = await parseMultipart(req, { fileSize: MAX_FILE_BYTES });
-      return { fields: form.fields, file: form.files.file };
+      return { fields: form.fields, file: form.files.file, json: false };
     } catch {
-      return { fields: {} }; // an unreadable form is no input, as a malformed JSON body is
+      return { fields: {}, json: false }; // an unreadable form is no input, as a malformed JSON body is
     }
   }
   if (/^application\/x-www-form-urlencoded/i.test(contentType)) {
-    return { fields: Object.fromEntries(new URLSearchParams(req.rawBody.toString('utf8'))) };
+    return { fields: Object.fromEntries(new URLSearchParams(req.rawBody.toString('utf8'))), json: false };
   }
-  const body = req.body;
-  return { fields: body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Fields) : {} };
+  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) return { fields: {}, json: true };
+  try {
+    return { fields: parseLosslessJson(req.rawBody.toString('utf8')) as Fields, json: true };
+  } catch {
+    // JSON.parse took the body and lossless-json did not, which a repeated key does: no input, like malformed JSON.
+    return { fields: {}, json: true };
+  }
 }
 
 /** Laravel's `required`: null, an absent key and a blank string are all missing. */
@@ -655,10 +672,33 @@ const present = (v: unknown): boolean => v !== undefined && v !== null && !(type
 
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Laravel's `numeric`: a JSON number or a numeric string, read exactly. */
-function toMoney(v: unknown): Money | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? new Money(String(v)) : undefined;
-  if (typeof v === 'string' && NUMERIC.test(v.trim())) return new Money(v.trim());
+/*
+ * Number fields are read as strictly as the documented types. The seed's invoice_request_body (components.schemas;
+ * the same page is public at https://docs.salla.dev/5394156e0, "Create Invoice", whose request sample writes
+ * "sub_total": 999 ... "tax_value": 35.3) declares sub_total, total, shipping_cost, cash_on_delivery_cost and tax as
+ * `number` and order_id as `integer`. A refusal is Salla's 422 "alert.invalid_fields" envelope naming the field (the
+ * seed's 422 examples; https://docs.salla.dev/421123m0, "Responses": 422 validation_failed).
+ * Assumption: that Salla refuses a JSON string there. Salla is a Laravel application, and Laravel's `numeric` and
+ * `integer` rules would let "90.50" and "389701957" through; the emulator refuses them so that a client which drifts
+ * from the documented types fails against it. The docs show no message for these rules either: the wording is
+ * Laravel's ("The :attribute field must be a number." / "... must be an integer.").
+ * Assumption: tax_value is a number like the other amounts, although the seed types it `integer`: its own example
+ * is 35.3.
+ * A form (the `file` data type's multipart upload) has no JSON types: there, digits and decimal text are read as
+ * the numbers they spell, as Laravel reads them.
+ */
+
+/** A number field, read exactly: a JSON number's own text, or a form field's decimal text. */
+function toMoney(v: unknown, json: boolean): Money | undefined {
+  if (isLosslessNumber(v)) return new Money(v.toString());
+  if (!json && typeof v === 'string' && NUMERIC.test(v.trim())) return new Money(v.trim());
+  return undefined;
+}
+
+/** The digits of an integer field: a JSON integer (no fraction, no exponent), or a form field's integer text. */
+function toIntegerText(v: unknown, json: boolean): string | undefined {
+  if (isLosslessNumber(v)) return isInteger(v.toString()) ? v.toString() : undefined;
+  if (!json && typeof v === 'string' && /^[+-]?\d+$/.test(v.trim())) return v.trim();
   return undefined;
 }
 
@@ -680,15 +720,26 @@ const AMOUNT_FIELDS = ['total', 'sub_total', 'shipping_cost', 'cash_on_delivery_
  * The request's field rules, all evaluated so that every failing field is reported together, in the order of the
  * rules (which is the seed's order of fields). Returns the typed input, or undefined with `errors` filled.
  */
-function validateCreate(fields: Fields, file: MultipartFile | undefined, store: StoreState, m: Messages, errors: FieldErrors): ValidCreate | undefined {
+function validateCreate(
+  fields: Fields,
+  file: MultipartFile | undefined,
+  json: boolean,
+  store: StoreState,
+  m: Messages,
+  errors: FieldErrors,
+): ValidCreate | undefined {
   const a = m.attribute;
 
   let order: SallaOrderSeed | undefined;
   if (!present(fields.order_id)) errors.add('order_id', m.required(a.order_id));
   else {
-    const raw = String(fields.order_id).trim();
-    order = /^\d{1,15}$/.test(raw) && (typeof fields.order_id === 'string' || Number.isInteger(fields.order_id)) ? store.orders.get(Number(raw)) : undefined;
-    if (!order) errors.add('order_id', m.orderInvalid);
+    const id = toIntegerText(fields.order_id, json);
+    if (id === undefined) errors.add('order_id', m.integer(a.order_id));
+    else {
+      order = /^\d{1,15}$/.test(id) ? store.orders.get(Number(id)) : undefined;
+      // An integer that names no order of the store: the seed's example 11.
+      if (!order) errors.add('order_id', m.orderInvalid);
+    }
   }
 
   const type = fields.type;
@@ -737,7 +788,7 @@ function validateCreate(fields: Fields, file: MultipartFile | undefined, store: 
   const amounts: Partial<Record<(typeof AMOUNT_FIELDS)[number], Money>> = {};
   for (const f of AMOUNT_FIELDS) {
     if (!present(fields[f])) continue;
-    const value = toMoney(fields[f]);
+    const value = toMoney(fields[f], json);
     if (!value) errors.add(f, m.numeric(a[f]));
     else if (value.isNegative()) errors.add(f, m.notNegative(a[f]));
     else amounts[f] = value;
