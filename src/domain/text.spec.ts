@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { textProblem, unstorableText } from './text';
+import { storable, textProblem, unstorableText } from './text';
 
 describe('text rules', () => {
   it('refuses NUL and unpaired surrogates anywhere, and accepts paired ones', () => {
@@ -23,5 +23,12 @@ describe('text rules', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('storable', () => {
+  it('replaces what cannot be stored with U+FFFD and keeps everything else', () => {
+    expect(storable('a\u0000b\uD800c\u{1D49C}')).toBe('a\uFFFDb\uFFFDc\u{1D49C}');
+    expect(unstorableText(storable('\uDC00\u0000\uD83D'))).toBeNull();
   });
 });

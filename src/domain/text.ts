@@ -18,6 +18,12 @@ export function unstorableText(text: string): string | null {
   return null;
 }
 
+/** The text with U+0000 and lone surrogates replaced by U+FFFD: for text we must keep though it is not ours to refuse. */
+export function storable(text: string): string {
+  // String.prototype.toWellFormed is in Node 20 (V8 11.3); TypeScript's ES2023 lib does not declare it yet.
+  return (text.replace(/\u0000/g, '\uFFFD') as string & { toWellFormed(): string }).toWellFormed();
+}
+
 export interface TextRule {
   maxLength: number;
   /** Free text (a note) may hold line breaks and tabs; an identifier or number holds no control character. */

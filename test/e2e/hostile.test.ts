@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
@@ -204,6 +206,23 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
       // Not a replay of the first key's invoice: a new attempt, which the Commerce API refuses as a second invoice.
       expect(second.body.data.createInvoice).toEqual({ invoice: null, userErrors: [expect.objectContaining({ code: 'ALREADY_INVOICED' })] });
       expect(server.emulators.COMMERCE!.server.countCalls('POST')).toBe(2);
+    });
+
+    it("a provider's answer holding NUL or a lone surrogate is recorded with U+FFFD, not an internal error", async () => {
+      const salla = server.emulators.SALLA!;
+      const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'salla', 'response.200.example-1.data-data-type-response.json'), 'utf8')).body;
+      fixture.data.order_id = 1371877152;
+      fixture.data.invoice_number = 'INV\u0000-7';
+      fixture.data.items[0].name = 'Dress \uD800';
+      salla.server.injectFault({ method: 'GET', path: /\/orders\/invoices\/\d+$/, status: 200, body: fixture });
+      const res = await post(server.url, {
+        query: 'mutation ($input: CreateInvoiceInput!) { createInvoice(input: $input) { invoice { number lines { description } } userErrors { code } } }',
+        variables: { input: { salla: { orderId: '1371877152', dataType: 'URL', url: 'https://files.example.com/1371877152.pdf' } } },
+      });
+      salla.server.clearFaults();
+      expect(res.status).toBe(200);
+      expect(res.body.data.createInvoice).toEqual({ invoice: { number: 'INV\uFFFD-7', lines: [{ description: 'Dress \uFFFD' }] }, userErrors: [] });
+      expect(errorLines()).toEqual([]);
     });
 
     it('an idempotency key with a control character: a userError on idempotencyKey', async () => {

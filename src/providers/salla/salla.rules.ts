@@ -1,4 +1,5 @@
 import { userError, type UserError } from '../../domain/errors';
+import { textProblem } from '../../domain/text';
 import type { SallaCreateInput } from './salla.input';
 
 /** Salla's PDFs are uploaded in one multipart request; keep them well under its upload limit. */
@@ -11,6 +12,13 @@ export const SALLA_MAX_PDF_BYTES = 10 * 1024 * 1024;
  * `order_id` Salla answers with, a JSON number, still reads back exactly.
  */
 const SALLA_ORDER_ID = /^[1-9]\d{0,14}$/;
+
+/**
+ * Assumption: Salla publishes no lengths for invoice_number and url; these bound what we send (a number printed on
+ * an invoice, a link as browsers and servers commonly take it).
+ */
+const INVOICE_NUMBER = { maxLength: 255 };
+const URL_TEXT = { maxLength: 2_048 };
 
 const AMOUNT_FIELDS = ['subTotal', 'total', 'shippingCost', 'cashOnDeliveryCost', 'taxPercent', 'taxValue'] as const;
 const DATA_REQUIRED = ['invoiceNumber', 'subTotal', 'total', 'shippingCost', 'cashOnDeliveryCost'] as const;
@@ -40,6 +48,11 @@ export function validateSallaInput(input: SallaCreateInput): UserError[] {
     for (const f of [...DATA_REQUIRED, 'taxPercent', 'taxValue'] as const) {
       if (input[f] !== undefined && input[f] !== null) bad(f, `${f} is only used when dataType is DATA.`);
     }
+  }
+
+  for (const [field, rule] of [['url', URL_TEXT], ['invoiceNumber', INVOICE_NUMBER]] as const) {
+    const problem = input[field] == null ? null : textProblem(input[field]!, rule);
+    if (problem) bad(field, `${field} ${problem}.`);
   }
 
   if (input.dataType === 'url') {

@@ -1,5 +1,6 @@
 import { stringify as losslessStringify } from 'lossless-json';
 import { Agent, request, FormData, type Dispatcher } from 'undici';
+import { storable, unstorableText } from '../../domain/text';
 
 export interface HttpResponse {
   status: number;
@@ -103,7 +104,7 @@ export class HttpClient {
     const type = headersOut['content-type'] ?? '';
     if (text.length > 0 && (type.includes('json') || /^\s*[[{]/.test(text))) {
       try {
-        json = JSON.parse(text);
+        json = JSON.parse(text, storableText);
       } catch {
         throw new TransportError('malformed', `unparseable JSON body (HTTP ${res.statusCode})`, res.statusCode);
       }
@@ -119,6 +120,15 @@ export class HttpClient {
  */
 export function toJsonText(value: unknown): string | undefined {
   return losslessStringify(value);
+}
+
+/**
+ * A provider's text is stored in the ledger and answered to clients: U+0000 cannot be stored in PostgreSQL, and a
+ * lone surrogate has no UTF-8 form. Both become U+FFFD, as a UTF-8 decoder shows a bad byte, rather than failing the
+ * write of an invoice the provider did create. Called by JSON.parse for every value of an answer.
+ */
+function storableText(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && unstorableText(value) ? storable(value) : value;
 }
 
 function toTransportError(err: unknown, status?: number): TransportError {
