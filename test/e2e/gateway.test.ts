@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GATEWAY_NAMES, type GatewayKind } from '../../examples/supergraph/gateway';
 import { GATEWAYS, startDevSupergraph, type DevSupergraph, type GatewayAnswer } from '../support/dev-supergraph';
 import { storeName } from '../support/store';
@@ -25,6 +27,12 @@ function oneOfAnswer(kind: GatewayKind, accept: Accept, violation: { in: 'litera
   return { status: kind === 'hive-js' ? 400 : 200, body: { errors: [{ message: violation.hive, locations: [expect.anything()] }] } };
 }
 
+/** The README's curl commands for `npm run supergraph` (port 4000), in order: each one's path and JSON body. */
+function readmeGatewayCurls(): Array<{ path: string; body: string }> {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  return [...readme.matchAll(/curl -s http:\/\/localhost:4000(\/\S*) [\s\S]*?-d '([^']+)'/g)].map((m) => ({ path: m[1]!, body: m[2]! }));
+}
+
 const ONE_OF_KEY = 'OneOf Input Object "CreateInvoiceInput" must specify exactly one key.';
 
 /** Through a real gateway, each of them: the orders subgraph, the invoicing subgraph with its sandboxes, the gateway. */
@@ -36,6 +44,29 @@ describe.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))(`thr
     dev = await startDevSupergraph(kind, 'gw');
   });
   afterAll(() => dev.stop());
+
+  it("the README's two curl commands, at its path: the create, then the federated read of that order with its provider details", async () => {
+    const curls = readmeGatewayCurls();
+    expect(curls.map((c) => c.path)).toEqual(['/graphql', '/graphql']);
+    const post = async ({ path, body }: { path: string; body: string }) => {
+      const res = await fetch(new URL(path, dev.gateway.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: res.status, body: (await res.json()) as GatewayAnswer['body'] };
+    };
+    const created = await post(curls[0]!);
+    expect(created.status).toBe(200);
+    expect(created.body.data.createInvoice).toEqual({
+      invoice: { id: expect.any(String), order: { number: '#1124455667', total: '282.14' }, total: { amount: '282.14', currencyCode: 'SAR' } },
+      userErrors: [],
+    });
+    const read = await post(curls[1]!);
+    expect(read.status).toBe(200);
+    expect(read.body.errors).toBeUndefined();
+    expect(read.body.data.order).toMatchObject({ number: '#1124455667', total: '282.14', currencyCode: 'SAR' });
+    expect(read.body.data.order.invoices).toEqual([
+      expect.objectContaining({ total: { amount: '282.14', currencyCode: 'SAR' }, taxes: [{ ratePercent: '15', amount: { amount: '36.80' } }] }),
+    ]);
+    expect(read.body.data.order.invoices[0].lines.map((l: { description: string }) => l.description)).toEqual(['Yoga Mat', 'Resistance Bands Set', 'Insulated Water Bottle']);
+  });
 
   it('creates a Salla invoice through the gateway and reads the order with it, across both subgraphs', async () => {
     const created = await query(
