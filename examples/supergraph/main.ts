@@ -21,7 +21,10 @@ const SUPERGRAPH_FILE = join(process.cwd(), 'examples', 'supergraph', 'supergrap
 async function main(): Promise<void> {
   const kind = (process.env.GATEWAY || 'hive-rust') as GatewayKind;
   // Checked before anything starts, so a typo does not leave a half-started supergraph behind.
-  if (!GATEWAY_KINDS.includes(kind)) throw new Error(`GATEWAY must be one of ${GATEWAY_KINDS.join(', ')} (got ${JSON.stringify(process.env.GATEWAY)})`);
+  if (!GATEWAY_KINDS.includes(kind)) {
+    process.stderr.write(`GATEWAY must be one of ${GATEWAY_KINDS.join(', ')} (got ${JSON.stringify(process.env.GATEWAY)})\n`);
+    process.exit(1);
+  }
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const logger = createLogger(config.logLevel);
   const orders = await startOrdersSubgraph(sandboxOrders(), Number(process.env.ORDERS_PORT ?? 4002));
