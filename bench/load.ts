@@ -1,7 +1,10 @@
 import autocannon from 'autocannon';
 
 export interface LoadResult {
+  /** Requests answered within the load's time. */
   requests: number;
+  /** Requests sent, including those still unanswered when the load stopped (the system under test still serves them). */
+  sent: number;
   rps: number;
   p50: number;
   p99: number;
@@ -66,6 +69,8 @@ export function load(o: LoadOptions): Promise<LoadResult> {
         const per = o.thenGet ? 2 : 1;
         resolve({
           requests: r.requests.total / per,
+          // Not in @types/autocannon; present in autocannon 8's result.
+          sent: ((r.requests as { sent?: number }).sent ?? r.requests.total) / per,
           rps: r.requests.average / per,
           p50: r.latency.p50,
           p99: r.latency.p99,

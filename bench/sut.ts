@@ -16,18 +16,24 @@ import { SALLA_SANDBOX_TOKEN } from '../src/sandbox/salla/salla.seed';
 import { createApp, DEFAULT_TENANT, type App } from '../src/server/app';
 import { ORDERS_SDL } from '../examples/orders-subgraph/schema';
 import { startOrdersSubgraph } from '../examples/orders-subgraph/server';
-import { composeSupergraph, startGateway } from '../examples/supergraph/gateway';
+import { composeSupergraph, startGateway, startGatewayOfKind } from '../examples/supergraph/gateway';
 import { FIRST_BENCH_ORDER, SALLA_BENCH_ORDERS, salesforceBenchOrders, sallaBenchStore } from './fixtures';
 import { startSdlFirstBaseline } from './sdl-first';
 
 /**
  * The system under test, in its own process so that the load generator does not share its event loop: the
- * Salla emulator, the ledger stores, the invoicing subgraph (batched and naive), the orders subgraph, two
+ * Salla emulator, the ledger stores, the invoicing subgraph (batched and naive), the orders subgraph, four
  * gateways and the SDL-first baseline. The parent (run.ts) drives it over IPC.
  */
 export interface SutUrls {
+  /** @apollo/gateway over the batched (product) subgraph. */
   gatewayBatched: string;
+  /** @apollo/gateway over the naive subgraph. */
   gatewayNaive: string;
+  /** Hive Gateway with the Rust planner over the batched subgraph, request deduplication off (like for like). */
+  gatewayHive: string;
+  /** The same with deduplication on, Hive's default (as deployed). */
+  gatewayHiveDeduplicated: string;
   subgraph: string;
   sdlFirst: string;
   subgraphPostgres: string | null;
@@ -100,15 +106,21 @@ async function main(): Promise<void> {
     catalog.map((o, i) => ({ ...o, number: `#${o.id}`, total: '0.00', createdAt: new Date(Date.UTC(2026, 0, 1) + i).toISOString() })),
   );
   const sdl = await renderSchemaFile();
-  const [gatewayBatched, gatewayNaive] = await Promise.all(
-    [batched, naive].map((s) => startGateway(composeSupergraph([{ name: 'orders', url: orders.url, sdl: ORDERS_SDL }, { name: 'invoicing', url: s.url, sdl }]))),
-  );
+  const supergraphOf = (s: { url: string }) => composeSupergraph([{ name: 'orders', url: orders.url, sdl: ORDERS_SDL }, { name: 'invoicing', url: s.url, sdl }]);
+  const [gatewayBatched, gatewayNaive, gatewayHive, gatewayHiveDeduplicated] = await Promise.all([
+    startGateway(supergraphOf(batched)),
+    startGateway(supergraphOf(naive)),
+    startGatewayOfKind('hive-rust', supergraphOf(batched), { deduplicate: false }),
+    startGatewayOfKind('hive-rust', supergraphOf(batched), { deduplicate: true }),
+  ]);
   const sdlFirst = await startSdlFirstBaseline(new Ledger(pglite), DEFAULT_TENANT);
   const invoiceIds = (await new Ledger(pglite).invoicesByOrderIds(DEFAULT_TENANT, orderIds)).map((i) => i.id);
 
   const urls: SutUrls = {
-    gatewayBatched: gatewayBatched!.url,
-    gatewayNaive: gatewayNaive!.url,
+    gatewayBatched: gatewayBatched.url,
+    gatewayNaive: gatewayNaive.url,
+    gatewayHive: gatewayHive.url,
+    gatewayHiveDeduplicated: gatewayHiveDeduplicated.url,
     subgraph: batched.url,
     sdlFirst: sdlFirst.url,
     subgraphPostgres: onPostgres?.url ?? null,
@@ -129,7 +141,7 @@ async function main(): Promise<void> {
       const db = msg.store === 'postgres' && pg ? pg : pglite;
       process.send!({ type: 'ledgerLoad', ...(await ledgerLoad(new Ledger(db), msg.seconds, msg.writers)) });
     } else if (msg.type === 'stop') {
-      await Promise.allSettled([gatewayBatched!.stop(), gatewayNaive!.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop()]);
+      await Promise.allSettled([gatewayBatched.stop(), gatewayNaive.stop(), gatewayHive.stop(), gatewayHiveDeduplicated.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop()]);
       await Promise.allSettled([pglite.close(), pg?.close(), salla.stop(), salesforce.stop()]);
       process.exit(0);
     }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
@@ -18,6 +20,7 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): string {
 }
 
 export interface RunningGateway {
+  /** Where clients POST their GraphQL requests. */
   url: string;
   stop(): Promise<void>;
 }
@@ -42,3 +45,71 @@ export async function startGateway(supergraphSdl: string, port = 0, routerSecret
   return { url, stop: () => server.stop() };
 }
 
+/** The gateways the development supergraph runs on: Hive Gateway with Hive Router's Rust query planner or its own JS one, or @apollo/gateway. */
+export type GatewayKind = 'hive-rust' | 'hive-js' | 'apollo';
+export const GATEWAY_KINDS: readonly GatewayKind[] = ['hive-rust', 'hive-js', 'apollo'];
+
+/** How a gateway is named in logs, test titles and the bench. */
+export const GATEWAY_NAMES: Record<GatewayKind, string> = {
+  'hive-rust': 'Hive Gateway (Rust query planner)',
+  'hive-js': 'Hive Gateway (JS query planner)',
+  apollo: '@apollo/gateway',
+};
+
+export interface GatewayOptions {
+  /** 0 (the default): a free port. */
+  port?: number;
+  /** Sent to every subgraph in `router-authorization` (what a subgraph started with ROUTER_SECRET demands). */
+  routerSecret?: string;
+  /**
+   * Hive only: Hive shares one subgraph fetch among identical queries in flight, on by default (as deployed); off,
+   * every client request makes its own subgraph fetches, as @apollo/gateway does.
+   */
+  deduplicate?: boolean;
+  /** Hive only: its log level (default: silent). */
+  logLevel?: 'info' | 'warn' | 'error';
+}
+
+/** Starts the gateway of that kind over a static supergraph on 127.0.0.1. Development, tests and the bench. */
+export function startGatewayOfKind(kind: GatewayKind, supergraphSdl: string, options: GatewayOptions = {}): Promise<RunningGateway> {
+  return kind === 'apollo'
+    ? startGateway(supergraphSdl, options.port, options.routerSecret)
+    : startHiveGateway(supergraphSdl, { ...options, planner: kind === 'hive-rust' ? 'rust' : 'js' });
+}
+
+/**
+ * Starts Hive Gateway (@graphql-hive/gateway) over a static supergraph on 127.0.0.1, GraphQL at `/graphql`, as its
+ * CLI would serve it (`hive-gateway supergraph`, with `--hive-router-runtime` for the Rust planner): landing page and
+ * GraphiQL on, and nothing fetched or reported (no Hive Console, CDN or GraphOS is configured, and a static
+ * supergraph is never polled), so every request it makes goes to the subgraphs' URLs in the supergraph. Loading the
+ * package takes about 2 s, once per process, so it is imported here rather than by everyone who imports this file.
+ */
+export async function startHiveGateway(supergraphSdl: string, options: GatewayOptions & { planner: 'rust' | 'js' }): Promise<RunningGateway> {
+  const { createGatewayRuntime } = await import('@graphql-hive/gateway');
+  const rust = options.planner === 'rust' ? await import('@graphql-hive/router-runtime') : null;
+  const secret = options.routerSecret;
+  const runtime = createGatewayRuntime({
+    supergraph: supergraphSdl,
+    ...(rust ? { unifiedGraphHandler: rust.unifiedGraphHandler } : {}),
+    logging: options.logLevel ?? false,
+    ...(options.deduplicate === false ? { transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } } } : {}),
+    // A plugin rather than the transport's `headers`, which would interpolate `{...}` in the secret.
+    ...(secret ? { propagateHeaders: { fromClientToSubgraphs: () => ({ 'router-authorization': secret }) } } : {}),
+  });
+  const server = createServer(runtime);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${runtime.graphqlEndpoint}`,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections would hold close() open until they time out.
+      server.closeIdleConnections();
+      await closed;
+      await runtime.dispose();
+    },
+  };
+}

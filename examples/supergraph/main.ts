@@ -8,16 +8,23 @@ import { startServer } from '../../src/server/main';
 import { sandboxOrders } from '../orders-subgraph/catalog';
 import { startOrdersSubgraph } from '../orders-subgraph/server';
 import { ORDERS_SDL } from '../orders-subgraph/schema';
-import { composeSupergraph, startGateway } from './gateway';
+import { composeSupergraph, GATEWAY_KINDS, GATEWAY_NAMES, startGatewayOfKind, type GatewayKind } from './gateway';
 
 /** Where `npm run supergraph` writes the composed supergraph (generated, not committed). */
 const SUPERGRAPH_FILE = join(process.cwd(), 'examples', 'supergraph', 'supergraph.graphql');
 
 /**
- * `npm run supergraph`: the orders subgraph, the invoicing subgraph with its sandbox emulators and @apollo/gateway
- * over their composition. GATEWAY_PORT (default 4000), PORT (invoicing, default 4001), ORDERS_PORT (default 4002).
+ * `npm run supergraph`: the orders subgraph, the invoicing subgraph with its sandbox emulators and a gateway over
+ * their composition: Hive Gateway with its Rust query planner, or GATEWAY=hive-js / GATEWAY=apollo.
+ * GATEWAY_PORT (default 4000), PORT (invoicing, default 4001), ORDERS_PORT (default 4002).
  */
 async function main(): Promise<void> {
+  const kind = (process.env.GATEWAY || 'hive-rust') as GatewayKind;
+  // Checked before anything starts, so a typo does not leave a half-started supergraph behind.
+  if (!GATEWAY_KINDS.includes(kind)) {
+    process.stderr.write(`GATEWAY must be one of ${GATEWAY_KINDS.join(', ')} (got ${JSON.stringify(process.env.GATEWAY)})\n`);
+    process.exit(1);
+  }
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const logger = createLogger(config.logLevel);
   const orders = await startOrdersSubgraph(sandboxOrders(), Number(process.env.ORDERS_PORT ?? 4002));
@@ -27,11 +34,15 @@ async function main(): Promise<void> {
     { name: 'invoicing', url: invoicing.url, sdl: await renderSchemaFile() },
   ]);
   writeFileSync(SUPERGRAPH_FILE, supergraph);
-  const gateway = await startGateway(supergraph, Number(process.env.GATEWAY_PORT ?? 4000), config.routerSecret ?? undefined);
+  const gateway = await startGatewayOfKind(kind, supergraph, {
+    port: Number(process.env.GATEWAY_PORT ?? 4000),
+    routerSecret: config.routerSecret ?? undefined,
+    logLevel: 'warn',
+  });
   process.stdout.write(
     [
       '',
-      `  Gateway (supergraph): ${gateway.url}`,
+      `  Gateway (supergraph): ${gateway.url}   ${GATEWAY_NAMES[kind]}${kind === 'apollo' ? '' : '; GATEWAY=apollo for @apollo/gateway'}`,
       `  invoicing subgraph:   ${invoicing.url}`,
       `  orders subgraph:      ${orders.url}`,
       `  supergraph written to ${SUPERGRAPH_FILE}`,

@@ -6,7 +6,8 @@ import { startServer, type RunningServer } from '../../src/server/main';
 import { sandboxOrders } from '../../examples/orders-subgraph/catalog';
 import { ORDERS_SDL } from '../../examples/orders-subgraph/schema';
 import { startOrdersSubgraph, type OrdersSubgraph } from '../../examples/orders-subgraph/server';
-import { composeSupergraph, startGateway, type RunningGateway } from '../../examples/supergraph/gateway';
+import { composeSupergraph, GATEWAY_NAMES, startGatewayOfKind, type RunningGateway } from '../../examples/supergraph/gateway';
+import { GATEWAYS } from '../support/dev-supergraph';
 import { dropTestSchema, storeName } from '../support/store';
 
 /** What each provider's sandbox is asked to invoice before the reads. */
@@ -20,12 +21,12 @@ const INPUTS: Array<[ProviderCode, Record<string, unknown>]> = [
   ...['69ab24db449866373d5e3e35', '6932f96b8cd64c28a4fb5873'].map((id): [ProviderCode, Record<string, unknown>] => ['COMMERCE', { commerce: { orderId: id } }]),
 ];
 
-/** Batching proven by counting what reaches the providers' emulators and the ledger, through a real gateway. */
-describe(`a page of orders through the gateway costs what it should (${storeName()})`, () => {
+/** Batching proven by counting what reaches the providers' emulators and the ledger, through each real gateway (their planners differ). */
+describe.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))(`a page of orders through %s costs what it should (${storeName()})`, (_name, kind) => {
   let orders: OrdersSubgraph;
   let invoicing: RunningServer;
   let gateway: RunningGateway;
-  const schema = `batch_${Date.now().toString(36)}`;
+  const schema = `batch_${kind.replace('-', '_')}_${Date.now().toString(36)}`;
   const query = async (q: string) => {
     const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q }) });
     const body = (await res.json()) as { data?: any; errors?: unknown[] };
@@ -48,7 +49,7 @@ describe(`a page of orders through the gateway costs what it should (${storeName
     orders = await startOrdersSubgraph(sandboxOrders());
     const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
     invoicing = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...store }), pino({ level: 'silent' }));
-    gateway = await startGateway(composeSupergraph([{ name: 'orders', url: orders.url, sdl: ORDERS_SDL }, { name: 'invoicing', url: invoicing.url, sdl: await renderSchemaFile() }]));
+    gateway = await startGatewayOfKind(kind, composeSupergraph([{ name: 'orders', url: orders.url, sdl: ORDERS_SDL }, { name: 'invoicing', url: invoicing.url, sdl: await renderSchemaFile() }]));
     for (const [, input] of INPUTS) {
       const data = await query(`mutation { createInvoice(input: ${JSON.stringify(input).replace(/"([a-zA-Z]+)":/g, '$1:').replace(/"(URL)"/g, '$1')}) { userErrors { code message } } }`);
       expect(data.createInvoice.userErrors).toEqual([]);

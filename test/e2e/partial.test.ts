@@ -1,13 +1,14 @@
-import { startDevSupergraph, type DevSupergraph } from '../support/dev-supergraph';
+import { GATEWAY_NAMES } from '../../examples/supergraph/gateway';
+import { GATEWAYS, startDevSupergraph, type DevSupergraph } from '../support/dev-supergraph';
 import { storeName } from '../support/store';
 
-/** One provider down: what a UI still gets through the gateway. */
-describe(`partial results with one provider down (${storeName()})`, () => {
+/** One provider down: what a UI still gets through each gateway. */
+describe.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))(`partial results with one provider down, through %s (${storeName()})`, (_name, kind) => {
   let dev: DevSupergraph;
   const query = async (query: string, variables?: Record<string, unknown>) => (await dev.query(query, variables)).body;
 
   beforeAll(async () => {
-    dev = await startDevSupergraph('pr');
+    dev = await startDevSupergraph(kind, 'pr');
     for (const input of [
       { salla: { orderId: '389701957', dataType: 'URL', url: 'https://files.example.com/389701957.pdf' } },
       { exsited: { orderId: 'ORD-2V5X7Z' } },

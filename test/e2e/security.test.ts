@@ -2,7 +2,8 @@ import pino from 'pino';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
 import { renderSchemaFile } from '../../src/graphql/schema-file';
-import { composeSupergraph, startGateway } from '../../examples/supergraph/gateway';
+import { composeSupergraph, GATEWAY_NAMES, startGatewayOfKind } from '../../examples/supergraph/gateway';
+import { GATEWAYS } from '../support/dev-supergraph';
 
 const post = (url: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ __typename }' }) });
@@ -30,9 +31,9 @@ describe('only the gateway may call (ROUTER_SECRET)', () => {
     expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
-  it('a gateway configured with the secret gets through', async () => {
+  it.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))('%s configured with the secret gets through', async (_name, kind) => {
     const supergraph = composeSupergraph([{ name: 'invoicing', url: server.url, sdl: await renderSchemaFile() }]);
-    const gateway = await startGateway(supergraph, 0, secret);
+    const gateway = await startGatewayOfKind(kind, supergraph, { routerSecret: secret });
     try {
       const res = await post(gateway.url);
       expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
