@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { storable, textProblem, unstorableText } from './text';
+import { excerpt, storable, textProblem, unstorableText } from './text';
 
 describe('text rules', () => {
   it('refuses NUL and unpaired surrogates anywhere, and accepts paired ones', () => {
@@ -30,5 +30,14 @@ describe('storable', () => {
   it('replaces what cannot be stored with U+FFFD and keeps everything else', () => {
     expect(storable('a\u0000b\uD800c\u{1D49C}')).toBe('a\uFFFDb\uFFFDc\u{1D49C}');
     expect(unstorableText(storable('\uDC00\u0000\uD83D'))).toBeNull();
+  });
+});
+
+describe('excerpt', () => {
+  it('cuts at the limit but never inside a surrogate pair', () => {
+    expect(excerpt('abc', 5)).toBe('abc');
+    expect(excerpt('ab\u{1F600}cd', 3)).toBe('ab');
+    expect(excerpt('abcd\u{1F600}', 4)).toBe('abcd');
+    expect(unstorableText(excerpt('x'.repeat(499) + '\u{1F600}'))).toBeNull();
   });
 });

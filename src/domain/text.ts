@@ -24,6 +24,13 @@ export function storable(text: string): string {
   return (text.replace(/\u0000/g, '\uFFFD') as string & { toWellFormed(): string }).toWellFormed();
 }
 
+/** At most `max` UTF-16 units of the text, never cutting a surrogate pair in two: what we keep of a provider's words. */
+export function excerpt(text: string, max = 500): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
 export interface TextRule {
   maxLength: number;
   /** Free text (a note) may hold line breaks and tabs; an identifier or number holds no control character. */

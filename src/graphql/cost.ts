@@ -30,7 +30,8 @@ import {
  * - `_entities` counts as many as the representations it is given: what a caller sends, not what it claims.
  * - Arguments are priced from the values as sent, variables included, before any coercion: an input object costs 1
  *   plus its fields, a list the sum of its items, a scalar 0 (their `@cost` where declared).
- * - A mutation costs 10 more. `@skip`/`@include` with a literal or variable condition are honoured.
+ * - A mutation costs 10 more. `@skip`/`@include` with a literal or variable condition are honoured on fields, and
+ *   also on fragments, as execution honours them (the Router reads them on fields only, so its figure can be higher).
  *
  * Cost: linear in the document (each fragment is scored once per parent type and reused) plus one walk of the
  * argument values; nothing is resolved or coerced.

@@ -5,9 +5,21 @@ import { boundedDecimal, Decimal, INPUT_DECIMAL_LIMITS, MoneyParseError } from '
 const { integerDigits, fractionDigits, length } = INPUT_DECIMAL_LIMITS;
 const LIMITS_TEXT = `at most ${integerDigits} digits before the decimal point and ${fractionDigits} after it, in at most ${length} characters`;
 
+/** A binary double holds every decimal of up to 15 significant digits exactly (DBL_DIG); past that, JSON.parse may have changed it. */
+const EXACT_NUMBER_DIGITS = 15;
+
+function significantDigits(numberText: string): number {
+  return numberText.replace(/e.*$/i, '').replace(/[-.]/g, '').replace(/^0+/, '').replace(/0+$/, '').length;
+}
+
 /** Reads a client's value, refusing it (before any arithmetic) when it is not a decimal within INPUT_DECIMAL_LIMITS. */
 function fromInput(value: unknown): Decimal {
-  // A JSON number in variables: read through its shortest round-trip text, which is what the client wrote.
+  if (typeof value === 'number' && Number.isFinite(value) && significantDigits(String(value)) > EXACT_NUMBER_DIGITS) {
+    throw new GraphQLError(`Decimal ${value} arrived as a JSON number, which holds at most ${EXACT_NUMBER_DIGITS} significant digits exactly: write it as a string, such as "90.50".`, {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  }
+  // A JSON number of at most 15 significant digits: its shortest round-trip text is what the client wrote.
   const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
   if (text !== null) {
     try {

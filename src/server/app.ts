@@ -9,6 +9,7 @@ import {
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError } from 'graphql';
+import { excerpt } from '../domain/text';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -25,6 +26,11 @@ import type { Context } from './context';
 
 /** Large enough for a 10 MB PDF sent as base64 to Salla, small enough to refuse a flood. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** The longest error message answered; longer ones (quoting a client's value) are cut. */
+const MAX_MESSAGE = 1_000;
+
+const INTERNAL = '{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}';
 
 /** The longest document graphql-js will parse; a router's `_entities` call carries its size in variables, not tokens. */
 export const MAX_TOKENS = 3000;
@@ -124,6 +130,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       if (status !== undefined && status >= 400 && status < 500 && (out.extensions?.code === 'INTERNAL_SERVER_ERROR' || out.extensions?.code === undefined)) {
         out = { ...out, extensions: { ...out.extensions, code: 'BAD_REQUEST' } };
       }
+      // graphql-js stops coercing variables after 50 errors with an error of its own that names no variable.
+      if (out.message.startsWith('Too many errors processing variables')) out = { ...out, extensions: { ...out.extensions, code: 'BAD_USER_INPUT' } };
       const code = out.extensions?.code;
       // Internal failures reach the caller as a code only; the detail goes to the log.
       if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
@@ -133,15 +141,29 @@ export async function createApp(deps: AppDeps): Promise<App> {
       // graphql-js suggests names of fields, arguments, types and enum values ("Did you mean …?"): in production they
       // would describe the schema to someone who may not introspect it.
       if (deps.production && out.message.includes('Did you mean')) out = { ...out, message: withoutSuggestions(out.message) };
+      // graphql-js quotes the value it refuses; a message must not grow with what a client sent.
+      if (out.message.length > MAX_MESSAGE) out = { ...out, message: `${excerpt(out.message, MAX_MESSAGE)}…` };
       return out;
     },
     logger: deps.logger,
   });
   await apollo.start();
-  http.on('request', (req, res) => void handle(req, res));
+  // Nothing a request does may reject unhandled: Node would end the process.
+  http.on('request', (req, res) =>
+    handle(req, res).catch((err) => {
+      deps.logger.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(INTERNAL);
+    }),
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // A request target such as `//[` is no URL: the client's mistake (it ended the process when parsing threw).
+    const url = URL.canParse(req.url ?? '/', 'http://localhost') ? new URL(req.url ?? '/', 'http://localhost') : null;
+    if (!url) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"errors":[{"message":"The request target is not a valid URL path.","extensions":{"code":"BAD_REQUEST"}}]}');
+      return;
+    }
     if (url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
@@ -184,7 +206,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       }
       deps.logger.error({ err }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+      res.end(INTERNAL);
     }
   }
 
@@ -230,6 +252,23 @@ class BodyError extends Error {
   }
 }
 
+/**
+ * Parsing is cheap per byte but not per value: 14 MiB of `[[],[],…]` took a second to parse and two to walk. A 16 MiB
+ * body may be one PDF in base64 (no comma, no bracket), but never needs more values than this; the largest real
+ * request (1,000 representations) holds about 5,000.
+ */
+const MAX_JSON_VALUES = 250_000;
+
+/** Whether the body holds at least `limit` commas and opening brackets (a bound on its JSON values), in one pass. */
+function jsonValuesAtLeast(body: Buffer, limit: number): boolean {
+  let n = 0;
+  for (let i = 0; i < body.length; i++) {
+    const b = body[i];
+    if ((b === 0x2c || b === 0x5b || b === 0x7b) && ++n >= limit) return true;
+  }
+  return false;
+}
+
 /** Refuses a body that is not UTF-8 instead of reading it with U+FFFD in place of the bad bytes (RFC 8259 §8.1). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -251,13 +290,15 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
+  const body = Buffer.concat(chunks);
   let text: string;
   try {
-    text = UTF8.decode(Buffer.concat(chunks));
+    text = UTF8.decode(body);
   } catch {
     throw new BodyError(400, 'request body is not valid UTF-8');
   }
   if (!(req.headers['content-type'] ?? '').includes('json')) return text;
+  if (jsonValuesAtLeast(body, MAX_JSON_VALUES)) throw new BodyError(400, `request body holds more than ${MAX_JSON_VALUES} JSON values`);
   try {
     return text.length === 0 ? undefined : JSON.parse(text);
   } catch {

@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Writable } from 'node:stream';
+import pino from 'pino';
 import { createLogger, serializeError } from './logger';
 
 describe('logs never hold SQL text or statement values', () => {
@@ -23,9 +24,12 @@ describe('logs never hold SQL text or statement values', () => {
     expect(JSON.parse(lines[0]!).err).toMatchObject({ message: expect.stringContaining('duplicate key value violates unique constraint'), code: '23505' });
   });
 
-  it('strips them from causes too', () => {
-    const inner = Object.assign(new Error('boom'), { query: 'SELECT secret', params: ['p'] });
-    const out = serializeError(new Error('outer', { cause: inner })) as { cause?: Record<string, unknown> };
-    expect(JSON.stringify(out)).not.toMatch(/SELECT secret/);
+  it('strips them from the errors an error holds: an AggregateError, a property holding an error', () => {
+    const inner = Object.assign(new Error('boom'), { query: 'SELECT secret', params: ['secret-param'], detail: 'Key (k)=(secret-value)' });
+    for (const outer of [new AggregateError([inner], 'several failed'), Object.assign(new Error('outer'), { original: inner })]) {
+      const raw = JSON.stringify(pino.stdSerializers.err(outer));
+      expect(raw).toMatch(/SELECT secret/);
+      expect(JSON.stringify(serializeError(outer))).not.toMatch(/secret/);
+    }
   });
 });

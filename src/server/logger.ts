@@ -7,13 +7,17 @@ import pino, { type Logger } from 'pino';
  */
 const STATEMENT_FIELDS = ['query', 'params', 'parameters', 'queryOptions', 'detail', 'where', 'internalQuery', 'values'] as const;
 
-/** pino's error serializer, without what STATEMENT_FIELDS names, in the error and in its causes. */
+/**
+ * pino's error serializer, without what STATEMENT_FIELDS names anywhere in what it writes: in the error, and in the
+ * errors it holds (AggregateError's `aggregateErrors`, a property holding an error), a few levels down.
+ */
 export function serializeError(err: unknown): unknown {
-  const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
-  const strip = (o: Record<string, unknown> | undefined, depth: number) => {
-    if (!o || typeof o !== 'object' || depth > 5) return;
-    for (const f of STATEMENT_FIELDS) delete o[f];
-    strip(o.cause as Record<string, unknown> | undefined, depth + 1);
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  const strip = (o: unknown, depth: number): void => {
+    if (typeof o !== 'object' || o === null || depth > 6) return;
+    if (Array.isArray(o)) return o.forEach((v) => strip(v, depth + 1));
+    for (const f of STATEMENT_FIELDS) delete (o as Record<string, unknown>)[f];
+    for (const v of Object.values(o)) strip(v, depth + 1);
   };
   strip(out, 0);
   return out;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
@@ -37,7 +38,7 @@ function storeVars(prefix: string): Record<string, string> {
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body) });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: (typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)) as string });
   return { status: res.status, body: (await res.json()) as Answer['body'] };
 }
 
@@ -64,33 +65,101 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
   });
 
   describe('no request can take the process down (point 1)', () => {
-    it('4 MB of 15 _entities aliases over 100,000 Order representations (it ran the heap out of memory): refused in well under a second, naming the cap, while /health answers', async () => {
-      const representations = Array.from({ length: 100_000 }, (_, i) => ({ __typename: 'Order', id: String(1_000_000 + i) }));
-      const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: _entities(representations: $r) { ... on Order { id invoices { id total { amount } } } }`).join(' ');
-      const body = JSON.stringify({ query: `query ($r: [_Any!]!) { ${aliases} }`, variables: { r: representations } });
-      expect(body.length).toBeGreaterThan(3_500_000);
-
-      let slowestHealth = 0;
-      let polling = true;
-      const health = (async () => {
-        while (polling) {
-          const t = performance.now();
-          expect((await fetch(server.url.replace('/graphql', '/health'))).status).toBe(200);
-          slowestHealth = Math.max(slowestHealth, performance.now() - t);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      })();
+    /** Runs the request while measuring how long the server's event loop (this process's) was held at most. */
+    async function measured<T>(send: () => Promise<T>): Promise<{ answer: T; took: number; loopHeldMs: number; healthy: boolean }> {
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
       const started = performance.now();
-      const res = await post(server.url, body);
+      const answer = await send();
       const took = performance.now() - started;
-      polling = false;
-      await health;
+      delay.disable();
+      const healthy = (await fetch(server.url.replace('/graphql', '/health'))).status === 200;
+      return { answer, took, loopHeldMs: delay.max / 1e6, healthy };
+    }
+    const entitiesBody = (n: number) => {
+      const representations = Array.from({ length: n }, (_, i) => ({ __typename: 'Order', id: String(1_000_000 + i) }));
+      const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: _entities(representations: $r) { ... on Order { id invoices { id total { amount } } } }`).join(' ');
+      return JSON.stringify({ query: `query ($r: [_Any!]!) { ${aliases} }`, variables: { r: representations } });
+    };
 
-      expect(res.status).toBe(400);
-      expect(res.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
-      expect(res.body.errors![0]!.message).toMatch(/variables\.r holds 100000 items; a list takes at most 1000/);
+    it('4 MB of 15 _entities aliases over 100,000 Order representations (it ran the heap out of memory): refused in well under a second, the event loop held briefly, /health answering', async () => {
+      const body = entitiesBody(100_000);
+      expect(body.length).toBeGreaterThan(3_500_000);
+      const { answer, took, loopHeldMs, healthy } = await measured(() => post(server.url, body));
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors![0]).toMatchObject({ message: 'request body holds more than 250000 JSON values', extensions: { code: 'BAD_REQUEST' } });
       expect(took).toBeLessThan(1_000);
-      expect(slowestHealth).toBeLessThan(500);
+      expect(loopHeldMs).toBeLessThan(300);
+      expect(healthy).toBe(true);
+      expect(errorLines()).toEqual([]);
+    });
+
+    it('1.5 MB of them (they held the event loop and /health 12 s): BAD_USER_INPUT naming the list cap, the loop held briefly', async () => {
+      const body = entitiesBody(37_000);
+      expect(body.length).toBeGreaterThan(1_400_000);
+      const { answer, took, loopHeldMs, healthy } = await measured(() => post(server.url, body));
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors![0]).toMatchObject({ message: 'variables.r holds 37000 items; a list takes at most 1000.', extensions: { code: 'BAD_USER_INPUT' } });
+      expect(took).toBeLessThan(1_000);
+      expect(loopHeldMs).toBeLessThan(300);
+      expect(healthy).toBe(true);
+    });
+
+    it('14 MiB of tiny JSON values in a variable the operation does not declare: refused before parsing, the loop held briefly', async () => {
+      const body = `{"query":"{ __typename }","variables":{"junk":[${'[],'.repeat(4_800_000)}[]]}}`;
+      const { answer, loopHeldMs } = await measured(() => post(server.url, body));
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors![0]!.message).toBe('request body holds more than 250000 JSON values');
+      expect(loopHeldMs).toBeLessThan(300);
+    });
+
+    it('an input object with 100,000 fields it does not have (graphql-js quoted the whole object once per field: 7 s, 54 MB): BAD_USER_INPUT naming the first', async () => {
+      const input: Record<string, number> = {};
+      for (let i = 0; i < 100_000; i++) input[`k${i}`] = 0;
+      const { answer, took, loopHeldMs } = await measured(() => post(server.url, { query: CREATE, variables: { input } }));
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^variables\.input\.k\d+ is not a field of CreateInvoiceInput\.$/), extensions: { code: 'BAD_USER_INPUT' } })]);
+      expect(took).toBeLessThan(1_000);
+      expect(loopHeldMs).toBeLessThan(300);
+    });
+
+    it('more than 50 coercion errors (graphql-js then adds one of its own without a code): all BAD_USER_INPUT, nothing logged as an error', async () => {
+      const res = await post(server.url, { query: CREATE, variables: { input: { zuora: { fulfillments: Array.from({ length: 20 }, () => ({})) } } } });
+      expect(res.status).toBe(400);
+      expect(res.body.errors!.length).toBeGreaterThan(50);
+      expect(new Set(res.body.errors!.map((e) => e.extensions?.code))).toEqual(new Set(['BAD_USER_INPUT']));
+      expect(errorLines()).toEqual([]);
+    });
+
+    it('a request target that is no URL (`GET //[` ended the process): 400, and the server goes on', async () => {
+      const { port } = new URL(server.url);
+      const answer = await new Promise<string>((resolve) => {
+        let received = '';
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        socket.on('data', (d) => (received += String(d)));
+        socket.on('close', () => resolve(received));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+      expect((await fetch(server.url.replace('/graphql', '/health'))).status).toBe(200);
+    });
+
+    it('a default value is counted as if sent: 15 aliases over a default list of 250 representations are refused', async () => {
+      const reps = Array.from({ length: 250 }, (_, i) => `{ __typename: "Order", id: "${i}" }`).join(', ');
+      const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: _entities(representations: $r) { ... on Order { id } }`).join(' ');
+      const res = await post(server.url, { query: `query ($r: [_Any!]! = [${reps}]) { ${aliases} }` });
+      expect(res.status).toBe(400);
+      expect(res.body.errors![0]!.message).toMatch(/asks for 3750 entity representations; at most 1000/);
+    });
+
+    it('an explicit null for a variable whose default stands where a value is required (it was an internal error): BAD_USER_INPUT', async () => {
+      for (const [query, variables] of [
+        ['query ($id: ID = "x") { invoice(id: $id) { id } }', { id: null }],
+        ['query ($v: Boolean = false) { __typename @skip(if: $v) }', { v: null }],
+      ] as const) {
+        const res = await post(server.url, { query, variables });
+        expect(res.status).toBe(400);
+        expect(res.body.errors![0]).toMatchObject({ message: expect.stringMatching(/^variables\.\w+ is null, but \$\w+ is used where a value is required\.$/), extensions: { code: 'BAD_USER_INPUT' } });
+      }
       expect(errorLines()).toEqual([]);
     });
 
@@ -158,6 +227,16 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
       expect(providerCalls()).toBe(0);
     });
 
+    it('a JSON number past 15 significant digits (1234567890123456.78 reached Salla as 1234567890123456.8): refused, asking for a string', async () => {
+      const body = `{"query":${JSON.stringify(CREATE)},"variables":{"input":{"salla":{"orderId":"1371877152","dataType":"DATA","invoiceNumber":"INV-N","subTotal":1234567890123456.78,"total":"1","shippingCost":"0","cashOnDeliveryCost":"0"}}}}`;
+      const res = await post(server.url, body);
+      expect(res.status).toBe(400);
+      expect(res.body.errors![0]!.message).toMatch(/arrived as a JSON number, which holds at most 15 significant digits exactly: write it as a string/);
+      expect(providerCalls()).toBe(0);
+      const exact = await post(server.url, { query: CREATE, variables: { input: { salla: { orderId: '213320125', dataType: 'DATA', invoiceNumber: 'INV-N2', subTotal: 90.5, total: 104.08, shippingCost: 0, cashOnDeliveryCost: 0 } } } });
+      expect(exact.body.data.createInvoice.userErrors).toEqual([]);
+    });
+
     it('the same in a literal: a validation error with the limits', async () => {
       const res = await post(server.url, {
         query: 'mutation { createInvoice(input: { zuora: { fulfillments: [{ orderLineItemId: "8ad0887e8a0f4f2c018a10a1d6e70201", quantity: "1e100000000", fulfillmentDate: "2024-05-01" }] } }) { userErrors { code } } }',
@@ -222,6 +301,22 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
       salla.server.clearFaults();
       expect(res.status).toBe(200);
       expect(res.body.data.createInvoice).toEqual({ invoice: { number: 'INV\uFFFD-7', lines: [{ description: 'Dress \uFFFD' }] }, userErrors: [] });
+      expect(errorLines()).toEqual([]);
+    });
+
+    it.each([
+      ['a NUL', 'refused\u0000here', 'refused\uFFFDhere'],
+      ['an emoji cut in two at 500 characters', `${'x'.repeat(499)}\u{1F600}`, 'x'.repeat(499)],
+    ])("a provider's error text with %s (it was an internal error, the attempt left open): a userError keeping its words", async (_name, text, kept) => {
+      const salla = server.emulators.SALLA!;
+      salla.server.injectFault({ method: 'POST', path: '/admin/v2/orders/invoices', status: 422, headers: { 'content-type': 'text/plain' }, body: text });
+      const res = await post(server.url, { query: 'mutation ($input: CreateInvoiceInput!) { createInvoice(input: $input) { invoice { id } userErrors { code providerMessage } } }', variables: { input: { salla: { orderId: '1818813486', dataType: 'URL', url: 'https://files.example.com/x.pdf' } } } });
+      salla.server.clearFaults();
+      expect(res.status).toBe(200);
+      expect(res.body.data.createInvoice.invoice).toBeNull();
+      expect(res.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ providerMessage: kept })]);
+      const open = await server.db.query<{ n: string }>("SELECT count(*) AS n FROM invoice_attempts WHERE state = 'pending'");
+      expect(Number(open[0]!.n)).toBe(0);
       expect(errorLines()).toEqual([]);
     });
 

@@ -1,4 +1,5 @@
 import { ProviderError, userError, type FailureDisposition, type InvoiceErrorCode } from '../../domain/errors';
+import { excerpt } from '../../domain/text';
 import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
 import { commerceErrorEnvelope } from './commerce.wire';
 
@@ -54,7 +55,7 @@ export function mapCommerceFailure(failure: HttpResponse | TransportError, opera
   }
 
   const envelope = commerceErrorEnvelope.safeParse(failure.json);
-  const providerMessage = envelope.success ? (envelope.data.message ?? null) : failure.text.slice(0, 500) || null;
+  const providerMessage = envelope.success ? (envelope.data.message ?? null) : excerpt(failure.text) || null;
   const fail = (code: InvoiceErrorCode, disposition: FailureDisposition, field: string[] | null = null, retryAfter?: number | null) =>
     new ProviderError(
       [userError(code, OUR_MESSAGE[code], field, { providerCode: null, providerMessage, ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}) })],

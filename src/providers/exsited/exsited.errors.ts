@@ -1,4 +1,5 @@
 import { ProviderError, userError, type FailureDisposition, type InvoiceErrorCode, type UserError } from '../../domain/errors';
+import { excerpt } from '../../domain/text';
 import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
 import { exsitedErrorEnvelope } from './exsited.wire';
 
@@ -72,7 +73,7 @@ export function mapExsitedFailure(failure: HttpResponse | TransportError, operat
   const parsed = exsitedErrorEnvelope.safeParse(failure.json);
   const entries = parsed.success ? parsed.data.errors.filter((e) => e.message) : [];
   const providerCode = (e?: { code?: string | number | null }) => (e?.code != null ? String(e.code) : String(status));
-  const providerMessage = entries.length > 0 ? entries.map((e) => e.message!.trim()).join(' ') : failure.text.slice(0, 500) || null;
+  const providerMessage = entries.length > 0 ? entries.map((e) => e.message!.trim()).join(' ') : excerpt(failure.text) || null;
   const one = (code: InvoiceErrorCode, field: string[] | null, extra: Partial<UserError> = {}) =>
     userError(code, OUR_MESSAGE[code], field, { providerCode: providerCode(entries[0]), providerMessage, ...extra });
   const fail = (errors: UserError[], disposition: FailureDisposition, cause = `http:${status}`) => new ProviderError(errors, disposition, cause);

@@ -1,4 +1,5 @@
 import { ProviderError, userError, type FailureDisposition, type InvoiceErrorCode, type UserError } from '../../domain/errors';
+import { excerpt } from '../../domain/text';
 import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
 import { salesforceErrorBody, type FulfillmentOrderInvoiceOutput, type SalesforceErrorItem } from './salesforce.wire';
 
@@ -184,6 +185,6 @@ export function mapSalesforceFailure(failure: SalesforceFailure, operation: Sale
       `http:${status}:body`,
     );
   }
-  const items = parsed?.items ?? [{ errorCode: '', message: failure.text.slice(0, 500) }];
+  const items = parsed?.items ?? [{ errorCode: '', message: excerpt(failure.text) }];
   return build(items, status, operation, parsed?.origin ?? 'platform', parsed?.conflictingInvoice ?? false, `http:${status}`, failure);
 }

@@ -1,4 +1,5 @@
 import { ProviderError, userError, type InvoiceErrorCode, type UserError } from '../../domain/errors';
+import { excerpt } from '../../domain/text';
 import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
 import { sallaErrorEnvelope } from './salla.wire';
 import { WIRE_FIELD_TO_INPUT } from './salla.input';
@@ -75,7 +76,7 @@ export function mapSallaFailure(failure: HttpResponse | TransportError, operatio
 
   const { status } = failure;
   const parsed = sallaErrorEnvelope.safeParse(failure.json);
-  const providerMessage = parsed.success ? (parsed.data.error.message ?? null) : failure.text.slice(0, 500) || null;
+  const providerMessage = parsed.success ? (parsed.data.error.message ?? null) : excerpt(failure.text) || null;
   const providerCode = parsed.success && parsed.data.error.code != null ? String(parsed.data.error.code) : null;
   const one = (code: InvoiceErrorCode, field: string[] | null, extra: Partial<UserError> = {}) =>
     userError(code, OUR_MESSAGE[code], field, { providerCode, providerMessage, ...extra });

@@ -97,6 +97,8 @@ export class HttpClient {
     } catch (err) {
       throw toTransportError(signal.aborted ? signal.reason : err, res.statusCode);
     }
+    // A provider's words reach the ledger (an error's message is kept with the attempt): keep them storable.
+    if (unstorableText(text)) text = storable(text);
     const headersOut: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(res.headers)) headersOut[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
 

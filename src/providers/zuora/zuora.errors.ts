@@ -1,4 +1,5 @@
 import { ProviderError, userError, type FailureDisposition, type InvoiceErrorCode, type UserError } from '../../domain/errors';
+import { excerpt } from '../../domain/text';
 import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
 import type { ZuoraCreateInput } from './zuora.input';
 import { zuoraFailureEnvelope, type ZuoraReason } from './zuora.wire';
@@ -126,7 +127,7 @@ function waitSeconds(headers: HttpResponse['headers']): number | null {
 function tokenErrorMessage(res: HttpResponse): string | null {
   const body = res.json as { error?: unknown; error_description?: unknown; message?: unknown } | undefined;
   const text = [body?.error, body?.error_description ?? body?.message].filter((v) => typeof v === 'string' && v).join(': ');
-  return text || res.text.slice(0, 500) || null;
+  return text || excerpt(res.text) || null;
 }
 
 /**
@@ -150,7 +151,7 @@ export function mapZuoraFailure(failure: HttpResponse | TransportError, operatio
   const reasons = envelope.success ? (envelope.data.reasons ?? []) : [];
   const first = reasons[0];
   const providerCode = first?.code != null ? String(first.code) : null;
-  const providerMessage = operation === 'token' ? tokenErrorMessage(failure) : (first?.message ?? (failure.text.slice(0, 500) || null));
+  const providerMessage = operation === 'token' ? tokenErrorMessage(failure) : (first?.message ?? (excerpt(failure.text) || null));
   const one = (code: InvoiceErrorCode, disposition: FailureDisposition, extra: Partial<UserError> = {}) =>
     new ProviderError([userError(code, OUR_MESSAGE[code], null, { providerCode, providerMessage, ...extra })], disposition, `http:${status}`);
   const mayHaveActed: FailureDisposition = operation === 'create' ? 'indeterminate' : 'retryable';
