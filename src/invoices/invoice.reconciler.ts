@@ -49,6 +49,8 @@ export interface RunningReconciler {
  */
 export class InvoiceReconciler {
   private stopping = false;
+  /** Attempts already reported as out of reach: a pass every minute would otherwise repeat the warning forever. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly ledger: Ledger,
@@ -118,7 +120,9 @@ export class InvoiceReconciler {
   private async settleOne(stale: Attempt): Promise<Outcome> {
     const log = this.options.logger?.child({ attemptId: stale.id, tenantId: stale.tenantId, provider: stale.provider });
     if (!this.providers.has(stale.provider as ProviderCode)) {
-      log?.warn('stale attempt of a provider not configured here: left as it is');
+      // Only providers at a configured base URL are asked (a fresh sandbox knows nothing of an earlier run).
+      if (!this.reported.has(stale.id)) log?.warn('open attempt of a provider this process does not reconcile (a sandbox, or not connected): left for a retry with its key, or for a pass where the provider is configured');
+      this.reported.add(stale.id);
       return 'skipped';
     }
     let input: unknown;

@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
-  process.stdout.write(`\n  Invoicing subgraph: ${server.url}\n  Open it in a browser to explore the schema (Apollo Sandbox).\n\n`);
+  const explore = config.production ? '' : '  Open it in a browser to explore the schema (Apollo Sandbox).\n';
+  process.stdout.write(`\n  Invoicing subgraph: ${server.url}\n${explore}\n`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
