@@ -429,13 +429,21 @@ describe('reading documents', () => {
     expect(legacy.creditTaxItems).toEqual(modern.taxationItems.data);
   });
 
+  it("an order's number through Object Query, by id or number (queryOrdersByKey)", async () => {
+    const byId = await call('GET', '/object-query/orders/8ad0887e8a0f4f2c018a10a1c4d50301');
+    expect([byId.status, byId.body]).toEqual([200, expect.objectContaining({ id: '8ad0887e8a0f4f2c018a10a1c4d50301', orderNumber: 'O-00000301' })]);
+    expect((await call('GET', '/object-query/orders/O-00000301')).body).toMatchObject({ id: '8ad0887e8a0f4f2c018a10a1c4d50301' });
+    expect((await call('GET', '/object-query/orders/nope')).status).toBe(404);
+    expect((await call('GET', '/object-query/orders/O-00000301', { token: null })).status).toBe(401);
+  });
+
   it('an order line item, with what is fulfilled, pending and returnable', async () => {
     expectOk(await fulfill([delivery(BEARING, 5)]));
     expectOk(await fulfill([ret(BEARING, 2)]));
     expect(expectOk(await call('GET', `/v1/order-line-items/${BEARING}`)).orderLineItem).toEqual({
       id: BEARING,
+      // Zuora's documented response names the order by its id only (GET_OrderLineItem).
       orderId: '8ad0887e8a0f4f2c018a10a1c4d50301',
-      orderNumber: 'O-00000301',
       itemName: 'CNC Spindle Bearing',
       itemNumber: '1',
       itemState: 'Executing',
