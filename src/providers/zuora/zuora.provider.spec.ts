@@ -430,7 +430,7 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(zuora.documents()).toHaveLength(1);
     });
 
-    it("an attempt older than Zuora's key window is not looked up: it stays open and nothing reaches Zuora", async () => {
+    it("an attempt older than Zuora's key window is not resent: it stays open and nothing reaches Zuora", async () => {
       const now = new Date(`${TODAY}T12:00:00Z`);
       const dayAgo = new Date(now.getTime() - 23.5 * 3600_000);
       zuora.server.resetCalls();
@@ -438,12 +438,12 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(err.disposition).toBe('indeterminate');
       expect(err.userErrors[0]).toMatchObject({ code: 'NEEDS_MANUAL_SETTLEMENT', message: expect.stringContaining('24 hours') });
       expect(zuora.server.calls).toHaveLength(0);
-      // Within the window the lookup happens (and finds nothing here).
+      // Within the window the resend is safe and happens.
       const recent = new Date(now.getTime() - 22 * 3600_000);
-      expect(await provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'recent', attemptStartedAt: recent })).toEqual([]);
+      expect(await provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'recent', attemptStartedAt: recent })).toHaveLength(1);
     });
 
-    it('an attempt Zuora refused: [] (no fulfillment carries its externalId)', async () => {
+    it('an attempt Zuora refused: [] (its stored answer proves nothing was created)', async () => {
       await failure(provider().create(input([fulfillment(TENT, 5)]), { idempotencyKey: 'refused' }));
       expect(await provider().findCreated(input([fulfillment(TENT, 5)]), { idempotencyKey: 'refused' })).toEqual([]);
       expect(zuora.documents()).toEqual([]);
@@ -454,21 +454,21 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(err.userErrors[0]!.code).toBe('PROVIDER_UNAUTHORIZED');
     });
 
-    it('reads only: an attempt that never reached Zuora gets [] and nothing is sent', async () => {
-      expect(await provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'never-sent' })).toEqual([]);
-      expect(calls('POST', '/v1/fulfillments')).toBe(0);
-      expect(zuora.documents()).toEqual([]);
+    it('an attempt that never reached Zuora: its one create happens now, under its key', async () => {
+      const found = await provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'never-sent' });
+      expect(found.map((d) => d.header.total.amount.toFixed(2))).toEqual(['30.00']);
+      expect(await provider().create(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'never-sent' })).toEqual(found);
+      expect(zuora.documents()).toHaveLength(1);
     });
 
-    it('finds by externalId what any take created, through the documented Object Query lookups', async () => {
+    it('lookUpCreated finds by externalId what the attempt created, through the documented Object Query lookups', async () => {
       // Another attempt's fulfillment on the same line item carries another externalId: it does not match.
       await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'another-attempt' });
-      zuora.server.injectFault({ method: 'POST', path: '/v1/fulfillments', afterHandler: true, reset: true, times: 2 });
       const mine = input([fulfillment(FILTER, 2), fulfillment(BEANS, 1), fulfillment(BEARING, 1)]);
-      const err = await failure(provider().create(mine, { idempotencyKey: 'attempt-x', tryNumber: 3 }));
-      expect(err.disposition).toBe('indeterminate');
+      expect(await provider().lookUpCreated(mine, { idempotencyKey: 'attempt-x' })).toEqual([]);
+      await provider().create(mine, { idempotencyKey: 'attempt-x' });
       zuora.server.resetCalls();
-      const found = await provider().findCreated(mine, { idempotencyKey: 'attempt-x', tryNumber: 4 });
+      const found = await provider().lookUpCreated(mine, { idempotencyKey: 'attempt-x' });
       expect(found.map((d) => [d.header.number, d.header.orderId]).sort()).toEqual([
         ['INV00000002', 'O-00000101'],
         ['INV00000003', 'O-00000201'],
@@ -490,55 +490,89 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       const externalId = 'shipment-77';
       for (let i = 0; i < 3; i++) await provider().create(input([fulfillment(FILTER, 1, { externalId })]), { idempotencyKey: `k${i}` });
       zuora.server.resetCalls();
-      // 3 fulfillments with one caller's externalId on one line item, read 99 at a time: make Zuora page by 1.
+      // 3 fulfillments with one caller's externalId on one line item, asked 99 at a time: make Zuora page by 1.
       zuora.server.use(async (req, next) => {
         if (req.path === '/object-query/fulfillments') (req.query as Record<string, string>).pageSize = '1';
         return next();
       });
-      const found = await provider().findCreated(input([fulfillment(FILTER, 1, { externalId })]), { idempotencyKey: 'k0' });
+      const found = await provider().lookUpCreated(input([fulfillment(FILTER, 1, { externalId })]), { idempotencyKey: 'k0' });
       expect(found.map((d) => d.header.number)).toEqual(['INV00000001', 'INV00000002', 'INV00000003']);
       const pages = zuora.server.calls.filter((c) => c.path === '/object-query/fulfillments');
       expect(pages.map((c) => c.query.cursor ?? null)).toEqual([null, expect.any(String), expect.any(String)]);
     });
 
     it('fulfillments without a document are left for a person, never created again', async () => {
-      const made = input([fulfillment(FILTER, 1, { state: 'Booked' }), fulfillment(BEANS, 1)]);
-      await provider().create(made, { idempotencyKey: 'half' });
-      const bookedOnly = input([fulfillment(FILTER, 1, { state: 'Booked' })]);
-      const err = await failure(provider().findCreated(bookedOnly, { idempotencyKey: 'half' }));
+      await provider().create(input([fulfillment(FILTER, 1, { state: 'Booked' }), fulfillment(BEANS, 1)]), { idempotencyKey: 'half' });
+      const err = await failure(provider().lookUpCreated(input([fulfillment(FILTER, 1, { state: 'Booked' })]), { idempotencyKey: 'half' }));
       expect([err.userErrors[0]!.code, err.disposition]).toEqual(['NEEDS_MANUAL_SETTLEMENT', 'indeterminate']);
     });
   });
 
-  describe('keys per take (Zuora replays the first answer to a key for 24 hours, failures included)', () => {
+  describe("an attempt's keys (Zuora replays the first answer to a key for 24 hours, failures included)", () => {
     // https://developer.zuora.com/docs/guides/idempotent-requests: "the resulting status code, headers, and the body of
     // this request is saved regardless of whether it succeeded or failed. Subsequent requests with the same key return
     // the same result."
-    it('the emulator replays a stored failure to every request with its key, and performs a new key', async () => {
-      zuora.failCreates({ reasons: [{ code: 59100050, message: 'Lock contention: the order line item is being updated by another request.' }] });
-      const first = await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 1 }));
-      expect([first.userErrors[0]!.code, first.disposition]).toEqual(['PROVIDER_UNAVAILABLE', 'retryable']);
-      // The same key, later: the lock is long gone, but Zuora answers with the stored failure.
-      const replayed = await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 1 }));
-      expect(replayed.userErrors[0]!.providerCode).toBe('59100050');
+    const lock = { code: 59100050, message: 'Lock contention: the order line item is being updated by another request.' };
+    const keys = () => zuora.server.calls.filter((c) => c.path === '/v1/fulfillments').map((c) => [c.headers['idempotency-key'], c.status]);
+
+    it('the emulator replays a stored failure to every request with its key, however often it is sent', async () => {
+      zuora.failCreates({ reasons: [lock] });
+      const sent = await fetch(`${zuora.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `client_id=${ZUORA_SANDBOX_CLIENT_ID}&client_secret=${ZUORA_SANDBOX_CLIENT_SECRET}&grant_type=client_credentials` });
+      const { access_token: token } = (await sent.json()) as { access_token: string };
+      const post = () =>
+        fetch(`${zuora.baseUrl}/v1/fulfillments`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'replayed' },
+          body: JSON.stringify({ fulfillments: [{ orderLineItemId: FILTER, quantity: 1, fulfillmentDate: TODAY, state: 'SentToBilling' }], processingOptions: { runBilling: true } }),
+        }).then((r) => r.json() as Promise<{ success: boolean; reasons?: Array<{ code: number }> }>);
+      for (let i = 0; i < 3; i++) expect((await post()).reasons?.[0]?.code).toBe(59100050);
       expect(zuora.documents()).toEqual([]);
-      // The next take's key is performed.
-      const [d] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 2 });
-      expect(d!.header.number).toBe('INV00000001');
-      const keys = zuora.server.calls.filter((c) => c.path === '/v1/fulfillments').map((c) => c.headers['idempotency-key']);
-      expect(new Set(keys)).toEqual(new Set(['att', 'att.take2']));
     });
 
-    it('a stored 5xx is not replayed to the next take: its lookup finds nothing, and it creates under its own key', async () => {
-      zuora.failCreates({ status: 500, reasons: [{ code: 50000060, message: 'Internal Server Error' }], times: 1 });
+    it('lock contention stored under the first key: the second take passes it for the second key, which is performed', async () => {
+      zuora.failCreates({ reasons: [lock] });
+      const first = await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att' }));
+      expect([first.userErrors[0]!.code, first.disposition]).toEqual(['PROVIDER_UNAVAILABLE', 'retryable']);
+      // The same take again (the same key): the lock is long gone, but Zuora answers with the stored failure.
+      expect((await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 1 }))).userErrors[0]!.providerCode).toBe('59100050');
+      expect(zuora.documents()).toEqual([]);
+      zuora.server.resetCalls();
+      const [d] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 2 });
+      expect(d!.header.number).toBe('INV00000001');
+      // 'att' answered with its stored failure (nothing created), 'att.2' was performed; every later take replays it.
+      expect(keys()).toEqual([['att', 200], ['att.2', 200]]);
+      expect((await provider().findCreated(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 5 })).map((x) => x.header.number)).toEqual(['INV00000001']);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('an internal error stored under a key is passed only after the externalId lookup shows it created nothing', async () => {
+      zuora.failCreates({ status: 500, reasons: [{ code: 50000060, message: 'Internal Server Error' }] });
       const att = input([fulfillment(BEANS, 2)]);
-      const err = await failure(provider().create(att, { idempotencyKey: 'att5', tryNumber: 1 }));
-      expect(err.disposition).toBe('indeterminate');
-      expect(await provider().findCreated(att, { idempotencyKey: 'att5', tryNumber: 2 })).toEqual([]);
-      const [d] = await provider().create(att, { idempotencyKey: 'att5', tryNumber: 2 });
-      expect(d!.header.total.amount.toFixed(2)).toBe('40.29');
-      // And a later take finds that one, without creating again.
-      expect((await provider().findCreated(att, { idempotencyKey: 'att5', tryNumber: 3 })).map((x) => x.header.number)).toEqual(['INV00000001']);
+      expect((await failure(provider().create(att, { idempotencyKey: 'att5' }))).disposition).toBe('indeterminate');
+      zuora.server.resetCalls();
+      const found = await provider().findCreated(att, { idempotencyKey: 'att5', tryNumber: 2 });
+      expect(found.map((d) => d.header.total.amount.toFixed(2))).toEqual(['40.29']);
+      expect(keys()).toEqual([['att5', 500], ['att5.2', 200]]);
+      expect(calls('GET', '/object-query/fulfillments')).toBe(1);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('a request still running under a key is never raced by the next key: 409, the try stays unknown', async () => {
+      zuora.failCreates({ reasons: [lock] });
+      await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'race' }));
+      let hold = 0;
+      zuora.server.use(async (req, next) => {
+        if (req.path === '/v1/fulfillments' && req.header('idempotency-key') === 'race.2' && hold > 0) await new Promise((r) => setTimeout(r, hold));
+        return next();
+      });
+      hold = 800;
+      const slow = provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'race', tryNumber: 2 });
+      await new Promise((r) => setTimeout(r, 200));
+      hold = 0;
+      const err = await failure(provider().findCreated(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'race', tryNumber: 3 }));
+      expect([err.userErrors[0]!.code, err.disposition]).toEqual(['IN_PROGRESS', 'indeterminate']);
+      expect((await slow).map((d) => d.header.number)).toEqual(['INV00000001']);
+      expect(zuora.server.calls.some((c) => c.headers['idempotency-key'] === 'race.3')).toBe(false);
       expect(zuora.documents()).toHaveLength(1);
     });
   });

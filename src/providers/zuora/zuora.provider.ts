@@ -66,6 +66,8 @@ const OBJECT_QUERY_PAGE_SIZE = 99;
 const IN_FILTER_IDS = 40;
 /** Taxation item pages of a document item hold at most 40 (GET_TaxationItemsOfInvoiceItem's pageSize). */
 const TAX_PAGE_SIZE = 40;
+/** Keys of one attempt at most: each one past the first costs a replayed POST on every later take. */
+const MAX_KEYS = 10;
 
 interface ReadDocument {
   key: ZuoraDocumentKey;
@@ -81,13 +83,16 @@ interface ReadDocument {
  *
  * Keys: Zuora stores the status and body of the first request with an Idempotency-Key for 24 hours, "regardless of
  * whether it succeeded or failed", and answers every later request with the key with it
- * (https://developer.zuora.com/docs/guides/idempotent-requests). Within one take the POST is repeated under its key
- * (a lost answer comes back replayed); each take of an attempt (ctx.tryNumber) sends a key of its own, derived from the
- * attempt and the take, so that a failure stored under one take's key is not replayed to the next for a day.
+ * (https://developer.zuora.com/docs/guides/idempotent-requests). So an attempt has a sequence of keys (its id, then
+ * its id and 2, 3, ...), and take n (ctx.tryNumber) walks keys 1 to n from the first: a key Zuora answers with a stored failure that
+ * created nothing (lock contention, a temporary error) is passed for the next; a key it stored an internal error under
+ * is passed only once a lookup shows that request created nothing; the first key Zuora has not seen is performed (the
+ * one create), one it still runs answers 409 (the try stays unknown), a stored success is the result. The sequence
+ * lives at Zuora, so nothing about it is stored here, and a request still running under an earlier key is never
+ * raced by a later one.
  *
- * Lookups: every fulfillment carries an externalId (the caller's, or one derived from the attempt), and findCreated
- * finds what any take created through Object Query: the fulfillments with those externalIds, then the invoice and
- * credit memo items billing them. Reads only: nothing is sent again.
+ * Lookups: every fulfillment carries an externalId (the caller's, or one derived from the attempt), found again
+ * through Object Query: the fulfillments with those externalIds, then the invoice and credit memo items billing them.
  */
 export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   readonly code = 'ZUORA' as const;
@@ -125,28 +130,71 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   }
 
   async create(input: ZuoraCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
-    const created = await this.post(input, ctx);
-    // The documents exist from here on: a failed read must not look like a refused create.
-    try {
-      return await this.readCreated(createdKeys(created), input);
-    } catch (err) {
-      if (err instanceof ProviderError) throw new ProviderError(err.userErrors, 'indeterminate', `created ${createdNumbers(created)}, read failed: ${err.cause_}`);
-      throw err;
-    }
+    return this.walkKeys(input, ctx, 'create');
   }
 
   /**
-   * What any take of the attempt created, found through documented reads: Object Query's fulfillments with the
-   * externalIds this attempt sends (https://developer.zuora.com/v1-api-reference/api/operation/queryFulfillments/,
-   * `externalid` is filterable) on the line items it names, then the invoice items and credit memo items that bill them
-   * (.../queryInvoiceItems/, .../queryCreditMemoItems/, `fulfillmentid` is filterable). No such fulfillment: [] (nothing
-   * was created, so a new take may create under its own key). Fulfillments without a document: left for a person.
-   * Costs one query per distinct externalId (and page), two more when something was found, then the documents' reads.
-   * Assumption: a POST our client gave up on (its 30 s deadline) has finished at Zuora when the lookup runs; Zuora
-   * offers no read of a request still running under a key.
+   * What the attempt created, by walking its keys as create does: Zuora replays what each key did, and a stored
+   * internal error is settled by the externalId lookup (lookUpCreated). A stored refusal proves nothing was created:
+   * []. A key Zuora has not seen is performed now, which is the one create the attempt was for. Keys live 24 hours at
+   * Zuora, so an older attempt is not resent: it stays open, for a person to settle in Zuora.
    */
   async findCreated(input: ZuoraCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
     if (ctx.attemptStartedAt && this.now().getTime() - ctx.attemptStartedAt.getTime() > RESEND_WINDOW_MS) throw idempotencyWindowPassed(ctx.attemptStartedAt);
+    return this.walkKeys(input, ctx, 'find');
+  }
+
+  /** The attempt's keys in order, until one gives an answer that is not a stored failure that created nothing. */
+  private async walkKeys(input: ZuoraCreateInput, ctx: CreateContext, mode: 'create' | 'find'): Promise<InvoiceDetails[]> {
+    let last: ProviderError | null = null;
+    // Take n walks keys 1..n: each take adds at most one key, so a failure storm cannot burn keys within one call.
+    const keys = Math.min(Math.max(1, ctx.tryNumber ?? 1), MAX_KEYS);
+    for (let n = 1; n <= keys; n++) {
+      let created: ZuoraCreateResponse;
+      try {
+        created = await this.post(input, ctx, n);
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err;
+        const stored = storedFailure(err);
+        if (stored === 'refused') {
+          if (mode === 'find') return [];
+          throw err;
+        }
+        if (stored === null) throw err;
+        if (stored === 'unknown') {
+          // Zuora stored an internal error: whether that request created anything is for the lookup to say.
+          const found = await this.lookUpCreated(input, ctx);
+          if (found.length > 0) return found;
+        }
+        last = err;
+        continue;
+      }
+      // The documents exist from here on: a failed read must not look like a refused create.
+      try {
+        return await this.readCreated(createdKeys(created), input);
+      } catch (readErr) {
+        if (readErr instanceof ProviderError) throw new ProviderError(readErr.userErrors, 'indeterminate', `created ${createdNumbers(created)}, read failed: ${readErr.cause_}`);
+        throw readErr;
+      }
+    }
+    // Every key this take may use holds a stored failure that created nothing: the next take has one more.
+    if (keys < MAX_KEYS) throw last!;
+    throw new ProviderError(
+      [userError('NEEDS_MANUAL_SETTLEMENT', `Zuora answered all ${MAX_KEYS} keys of this attempt with failures (the last: ${last!.userErrors[0]?.providerMessage ?? last!.cause_}); it is left for a person.`)],
+      'indeterminate',
+      `${MAX_KEYS} keys answered with stored failures; last: ${last!.cause_}`,
+    );
+  }
+
+  /**
+   * What the attempt's requests created, found through documented reads: Object Query's fulfillments with the
+   * externalIds the attempt sends (https://developer.zuora.com/v1-api-reference/api/operation/queryFulfillments/,
+   * `externalid` is filterable) on the line items it names, then the invoice items and credit memo items that bill them
+   * (.../queryInvoiceItems/, .../queryCreditMemoItems/, `fulfillmentid` is filterable). None: []. Fulfillments without a
+   * document: left for a person. Costs one query per distinct externalId (and page), two more when something was found,
+   * then the documents' reads.
+   */
+  async lookUpCreated(input: ZuoraCreateInput, ctx: Pick<CreateContext, 'idempotencyKey'>): Promise<InvoiceDetails[]> {
     const externalIds = externalIdsOf(input, ctx);
     const wanted = new Map<string, Set<string>>();
     input.fulfillments.forEach((f, i) => wanted.set(externalIds[i]!, (wanted.get(externalIds[i]!) ?? new Set()).add(f.orderLineItemId.toLowerCase())));
@@ -188,21 +236,32 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     return Promise.all(refs.map((ref) => reads.get(ref.providerInvoiceId)!.catch((err: Error) => err)));
   }
 
-  private post(input: ZuoraCreateInput, ctx: CreateContext): Promise<ZuoraCreateResponse> {
-    // The same track id on every take of an attempt ties them together in Zuora's logs (<= 64 ASCII, no :;"').
-    const headers = { 'idempotency-key': idempotencyKeyOf(ctx), 'zuora-track-id': `invoicing-${sha256(ctx.idempotencyKey).slice(0, 32)}` };
+  private post(input: ZuoraCreateInput, ctx: CreateContext, n: number): Promise<ZuoraCreateResponse> {
+    // The same track id on every key of an attempt ties them together in Zuora's logs (<= 64 ASCII, no :;"').
+    const headers = { 'idempotency-key': idempotencyKeyOf(ctx.idempotencyKey, n), 'zuora-track-id': `invoicing-${sha256(ctx.idempotencyKey).slice(0, 32)}` };
     const body = toRequestBody(input, externalIdsOf(input, ctx));
-    // Repeatable within the take: a repeat with the same Idempotency-Key gets Zuora's stored answer (or 409 while the
-    // first runs), so a lost answer is sent once more at once instead of leaving the attempt unknown.
-    return this.resilience.write(
-      async () => {
-        const res = await this.call('create', 'POST', '/v1/fulfillments', { json: body, headers }, input);
-        const parsed = zuoraCreateResponse.safeParse(res.json);
-        if (!parsed.success) throw mapZuoraFailure(res, 'create', input);
-        return parsed.data;
-      },
-      { repeatable: true },
-    );
+    // Repeatable: a repeat with the same Idempotency-Key gets Zuora's stored answer (or 409 while the first runs),
+    // so a lost answer is sent once more at once instead of leaving the attempt unknown.
+    // Zuora's own failure answer is stored under the key: repeating the key would only get it back, so it is not
+    // repeated (it goes past the retry policy wrapped) and the walk decides.
+    return this.resilience
+      .write(
+        async () => {
+          try {
+            const res = await this.call('create', 'POST', '/v1/fulfillments', { json: body, headers }, input);
+            const parsed = zuoraCreateResponse.safeParse(res.json);
+            if (!parsed.success) throw mapZuoraFailure(res, 'create', input);
+            return parsed.data;
+          } catch (err) {
+            if (err instanceof ProviderError && storedFailure(err) !== null) throw new StoredAnswer(err);
+            throw err;
+          }
+        },
+        { repeatable: true },
+      )
+      .catch((err: unknown) => {
+        throw err instanceof StoredAnswer ? err.failure : err;
+      });
   }
 
   /** Every document the create billed, read back; each one's order is the order of its first order line item. */
@@ -344,13 +403,32 @@ async function settled<T extends readonly unknown[]>(promises: { [K in keyof T]:
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
- * The Idempotency-Key of one take: the attempt's key on its first take (as before takes had keys of their own), then
- * the attempt's key and the take's number; hashed past Zuora's 255 characters.
+ * The attempt's n-th Idempotency-Key: its own key first (as before an attempt had several), then the key and n;
+ * hashed past Zuora's 255 characters.
  */
-export function idempotencyKeyOf(ctx: CreateContext): string {
-  const take = ctx.tryNumber ?? 1;
-  const key = take <= 1 ? ctx.idempotencyKey : `${ctx.idempotencyKey}.take${take}`;
+export function idempotencyKeyOf(attemptKey: string, n: number): string {
+  const key = n <= 1 ? attemptKey : `${attemptKey}.${n}`;
   return key.length <= MAX_IDEMPOTENCY_KEY ? key : sha256(key);
+}
+
+/** Carries Zuora's stored failure answer past the retry policy, which would repeat the key for nothing. */
+class StoredAnswer extends Error {
+  constructor(readonly failure: ProviderError) {
+    super(failure.message);
+  }
+}
+
+/**
+ * Whether a failed POST is Zuora's own answer, stored under the key (its `{ success: false, reasons }` envelope), and
+ * what it says: 'refused' (final: nothing was created), 'nothing' (lock contention or a temporary error: nothing was
+ * created, the next key may be tried), 'unknown' (an internal error: the lookup decides). Null for what Zuora does not
+ * store or that says nothing: a transport failure, a refused token, the rate limit, 409 while the key still runs, 422.
+ */
+function storedFailure(err: ProviderError): 'refused' | 'nothing' | 'unknown' | null {
+  const first = err.userErrors[0];
+  if (!first?.providerCode || err.cause_.startsWith('transport:')) return null;
+  if (err.userErrors.some((e) => e.code === 'IN_PROGRESS' || e.code === 'RATE_LIMITED' || e.code === 'PROVIDER_UNAUTHORIZED' || e.code === 'IDEMPOTENCY_CONFLICT')) return null;
+  return err.disposition === 'final' ? 'refused' : err.disposition === 'retryable' ? 'nothing' : 'unknown';
 }
 
 /**
