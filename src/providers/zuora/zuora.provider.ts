@@ -266,7 +266,7 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
 
   /** Every document the create billed, read back; each one's order is the order of its first order line item. */
   private async readCreated(keys: ZuoraDocumentKey[], input: ZuoraCreateInput): Promise<InvoiceDetails[]> {
-    const docs = await settled(keys.map((key) => this.readDocument(key)));
+    const docs = await settled(keys.map((key) => this.readDocument(key, true)));
     const lineItemOf = (doc: ReadDocument) => doc.items.map(orderLineItemIdOf).find((id) => id !== null) ?? this.orderIdOf(input);
     const lineItems = [...new Set(docs.map(lineItemOf))];
     const orders = new Map(await settled(lineItems.map(async (id) => [id, await this.orderOfLineItem(id)] as const)));
@@ -280,10 +280,11 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   }
 
   /**
-   * A document (by id or number), all its items with all their taxation items, and its newest PDF: three reads, more
-   * only past 40 items or where an item's embedded taxation items name a `nextPage`.
+   * A document (by id or number), all its items with all their taxation items, and (`withFile`, when the header is
+   * recorded) its newest PDF: two reads, three with the file, more only past 40 items or where an item's embedded
+   * taxation items name a `nextPage`. The lazy fields' reads skip the file: `documentUrl` is served from the record.
    */
-  private async readDocument(key: ZuoraDocumentKey): Promise<ReadDocument> {
+  private async readDocument(key: ZuoraDocumentKey, withFile = false): Promise<ReadDocument> {
     const path = `/v1/${key.kind === 'invoice' ? 'invoices' : 'creditmemos'}/${encodeURIComponent(key.id)}`;
     const filesPath = `/v1/${key.kind === 'invoice' ? 'invoices' : 'credit-memos'}/${encodeURIComponent(key.id)}/files`;
     const [document, items, documentUrl] = await settled<[ZuoraInvoice | ZuoraCreditMemo, Array<ZuoraInvoiceItem | ZuoraCreditMemoItem>, string | null]>([
@@ -292,7 +293,7 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
         ? this.readPages(`${path}/items`, zuoraInvoiceItems, (page) => page.invoiceItems)
         : this.readPages(`${path}/items`, zuoraCreditMemoItems, (page) => page.items)
       ).then((list) => this.withAllTaxes<ZuoraInvoiceItem | ZuoraCreditMemoItem>(list)),
-      this.readDocumentUrl(key, filesPath),
+      withFile ? this.readDocumentUrl(key, filesPath) : Promise.resolve(null),
     ]);
     return { key, document, items, documentUrl };
   }
