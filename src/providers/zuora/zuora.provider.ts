@@ -195,6 +195,8 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
    * then the documents' reads.
    */
   async lookUpCreated(input: ZuoraCreateInput, ctx: Pick<CreateContext, 'idempotencyKey'>): Promise<InvoiceDetails[]> {
+    // Assumption: a caller's own externalId names one fulfillment of its line item (Zuora: "The ID of the fulfillment.
+    // The ID is generated based on the external system"); ours are derived from the attempt and are unique.
     const externalIds = externalIdsOf(input, ctx);
     const wanted = new Map<string, Set<string>>();
     input.fulfillments.forEach((f, i) => wanted.set(externalIds[i]!, (wanted.get(externalIds[i]!) ?? new Set()).add(f.orderLineItemId.toLowerCase())));
@@ -424,6 +426,8 @@ class StoredAnswer extends Error {
  * what it says: 'refused' (final: nothing was created), 'nothing' (lock contention or a temporary error: nothing was
  * created, the next key may be tried), 'unknown' (an internal error: the lookup decides). Null for what Zuora does not
  * store or that says nothing: a transport failure, a refused token, the rate limit, 409 while the key still runs, 422.
+ * Assumption: Zuora refuses a token and rate-limits before it processes (and stores) a request; its docs say only that
+ * the answer is saved "regardless of whether it succeeded or failed".
  */
 function storedFailure(err: ProviderError): 'refused' | 'nothing' | 'unknown' | null {
   const first = err.userErrors[0];
