@@ -72,8 +72,9 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   }
 
   /**
-   * One list read (see invoicesOfOrder). We take an order to have at most one invoice (see the class note), so what
-   * the list holds is the attempt's; the service still drops invoices that other attempts recorded.
+   * The list of the order's invoices, every page of it, each invoice's own order checked (see invoicesOfOrder): one
+   * read per 100 invoices. We take an order to have at most one invoice (see the class note), so what the list holds
+   * for the order is the attempt's; the service still drops invoices that other attempts recorded.
    */
   async findCreated(input: CommerceCreateInput): Promise<InvoiceDetails[]> {
     const invoices = await this.invoicesOfOrder(input.orderId);
