@@ -255,7 +255,7 @@ export class InvoiceService {
 
   // The attempt's id: stable across retries of this attempt, unique across tenants sharing a provider account.
   private contextOf(attempt: Attempt): CreateContext {
-    return { idempotencyKey: attempt.id, attemptStartedAt: attempt.createdAt };
+    return { idempotencyKey: attempt.id, attemptStartedAt: attempt.createdAt, tryNumber: attempt.tries };
   }
 
   /**

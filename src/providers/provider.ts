@@ -13,6 +13,12 @@ export interface CreateContext {
    * resend after that, since the provider would take the resend for a new request. Absent: the attempt begins now.
    */
   attemptStartedAt?: Date;
+  /**
+   * Which take of the attempt this is (1 for the first; each retry or repair that takes the attempt over adds one),
+   * so that a provider that replays a key's first answer, failures included (Zuora), can send a new key per take.
+   * Absent: 1.
+   */
+  tryNumber?: number;
 }
 
 /**

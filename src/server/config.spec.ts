@@ -13,6 +13,17 @@ describe('loadConfig', () => {
     expect(c.salla).toEqual({ baseUrl: 'https://api.salla.dev/admin/v2', accessToken: 'tok' });
   });
 
+  it('sends EXSITED_REDIRECT_URI on Exsited token requests, as its SDKs do (a malformed one stops the start)', () => {
+    const exsited = { EXSITED_BASE_URL: 'https://api.exsited.com', EXSITED_CLIENT_ID: 'id', EXSITED_CLIENT_SECRET: 'secret' };
+    expect(loadConfig({ ...exsited, EXSITED_REDIRECT_URI: 'https://invoicing.example/callback' }).exsited).toEqual({
+      baseUrl: 'https://api.exsited.com',
+      credentials: { clientId: 'id', clientSecret: 'secret' },
+      redirectUri: 'https://invoicing.example/callback',
+    });
+    expect(loadConfig(exsited).exsited).toEqual({ baseUrl: 'https://api.exsited.com', credentials: { clientId: 'id', clientSecret: 'secret' } });
+    expect(() => loadConfig({ ...exsited, EXSITED_REDIRECT_URI: 'not a url' })).toThrow(/- EXSITED_REDIRECT_URI:/);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],

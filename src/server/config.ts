@@ -56,6 +56,8 @@ const env = z.object({
   EXSITED_CLIENT_ID: optional(z.string().trim().min(1)),
   EXSITED_CLIENT_SECRET: optional(z.string().trim().min(1)),
   EXSITED_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  /** Sent as `redirect_uri` on token requests, as Exsited's SDKs send the app's registered redirect URI. */
+  EXSITED_REDIRECT_URI: optional(url('EXSITED_REDIRECT_URI')),
   COMMERCE_BASE_URL: optional(url('COMMERCE_BASE_URL')),
   COMMERCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
   COMMERCE_CURRENCY: optional(z.string().trim().regex(/^[A-Za-z]{3}$/, 'COMMERCE_CURRENCY must be an ISO 4217 code such as USD')),
@@ -121,7 +123,7 @@ export interface Config {
   salla: { baseUrl: string; accessToken: string } | 'sandbox';
   salesforce: { instanceUrl: string; accessToken: string; apiVersion: string } | { sandbox: true; apiVersion: string };
   zuora: { baseUrl: string; credentials: ClientCredentials } | 'sandbox';
-  exsited: { baseUrl: string; credentials: ClientCredentials } | 'sandbox';
+  exsited: { baseUrl: string; credentials: ClientCredentials; redirectUri?: string } | 'sandbox';
   /** The Commerce API's amounts carry no currency: COMMERCE_CURRENCY says which one they are in. */
   commerce: { baseUrl: string; accessToken: string; currency: string } | { sandbox: true; currency: string };
 }
@@ -224,7 +226,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ? { instanceUrl: e.SALESFORCE_INSTANCE_URL, accessToken: e.SALESFORCE_ACCESS_TOKEN!, apiVersion }
       : { sandbox: true, apiVersion },
     zuora: zuora ? { baseUrl: e.ZUORA_BASE_URL!, credentials: zuora } : 'sandbox',
-    exsited: exsited ? { baseUrl: e.EXSITED_BASE_URL!, credentials: exsited } : 'sandbox',
+    exsited: exsited ? { baseUrl: e.EXSITED_BASE_URL!, credentials: exsited, ...(e.EXSITED_REDIRECT_URI ? { redirectUri: e.EXSITED_REDIRECT_URI } : {}) } : 'sandbox',
     commerce: e.COMMERCE_BASE_URL
       ? { baseUrl: e.COMMERCE_BASE_URL, accessToken: e.COMMERCE_ACCESS_TOKEN!, currency: e.COMMERCE_CURRENCY!.toUpperCase() }
       : { sandbox: true, currency: (e.COMMERCE_CURRENCY ?? 'USD').toUpperCase() },

@@ -237,10 +237,13 @@ describe('[assumed] reading invoices', () => {
     const a = created(await create({ orderId: COMMERCE_SAMPLE_ORDER_ID }));
     now = new Date(SAMPLE_AT.getTime() + 60_000);
     const b = created(await create({ orderId: COMMERCE_REQUEST_ORDER_ID }));
-    expect((await call('GET', `/invoices?orderId=${COMMERCE_REQUEST_ORDER_ID}`)).body).toEqual({ success: true, data: [b] });
-    expect((await call('GET', `/invoices?orderId=${COMMERCE_SAMPLE_ORDER_ID.toUpperCase()}`)).body).toEqual({ success: true, data: [a] });
-    expect((await call('GET', '/invoices?orderId=69ab2b77449866373d5e3e50')).body).toEqual({ success: true, data: [] });
+    const one = { page: 1, limit: 20, total: 1, totalPages: 1 };
+    expect((await call('GET', `/invoices?orderId=${COMMERCE_REQUEST_ORDER_ID}`)).body).toEqual({ success: true, data: [b], pagination: one });
+    expect((await call('GET', `/invoices?orderId=${COMMERCE_SAMPLE_ORDER_ID.toUpperCase()}`)).body).toEqual({ success: true, data: [a], pagination: one });
+    expect((await call('GET', '/invoices?orderId=69ab2b77449866373d5e3e50')).body).toEqual({ success: true, data: [], pagination: { ...one, total: 0 } });
     expect((await call('GET', '/invoices')).body.data.map((i: any) => i.id)).toEqual([b.id, a.id]);
+    // [assumed] page and limit: newest first, page from 1.
+    expect((await call('GET', '/invoices?page=2&limit=1')).body).toMatchObject({ data: [a], pagination: { page: 2, limit: 1, total: 2, totalPages: 2 } });
   });
 
   it("a read's own failure answers the failure envelope with a read's wording", async () => {

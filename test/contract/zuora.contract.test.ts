@@ -429,13 +429,21 @@ describe('reading documents', () => {
     expect(legacy.creditTaxItems).toEqual(modern.taxationItems.data);
   });
 
+  it("an order's number through Object Query, by id or number (queryOrdersByKey)", async () => {
+    const byId = await call('GET', '/object-query/orders/8ad0887e8a0f4f2c018a10a1c4d50301');
+    expect([byId.status, byId.body]).toEqual([200, expect.objectContaining({ id: '8ad0887e8a0f4f2c018a10a1c4d50301', orderNumber: 'O-00000301' })]);
+    expect((await call('GET', '/object-query/orders/O-00000301')).body).toMatchObject({ id: '8ad0887e8a0f4f2c018a10a1c4d50301' });
+    expect((await call('GET', '/object-query/orders/nope')).status).toBe(404);
+    expect((await call('GET', '/object-query/orders/O-00000301', { token: null })).status).toBe(401);
+  });
+
   it('an order line item, with what is fulfilled, pending and returnable', async () => {
     expectOk(await fulfill([delivery(BEARING, 5)]));
     expectOk(await fulfill([ret(BEARING, 2)]));
     expect(expectOk(await call('GET', `/v1/order-line-items/${BEARING}`)).orderLineItem).toEqual({
       id: BEARING,
+      // Zuora's documented response names the order by its id only (GET_OrderLineItem).
       orderId: '8ad0887e8a0f4f2c018a10a1c4d50301',
-      orderNumber: 'O-00000301',
       itemName: 'CNC Spindle Bearing',
       itemNumber: '1',
       itemState: 'Executing',
@@ -471,6 +479,63 @@ describe('reading documents', () => {
   it('an unknown path is a 404 envelope', async () => {
     const answer = await call('GET', '/v1/nothing-here');
     expect([answer.status, answer.body]).toEqual([404, failure([50000040, 'The requested resource does not exist.'])]);
+  });
+});
+
+describe('failures Zuora stores under a key (failCreates)', () => {
+  // https://developer.zuora.com/docs/guides/idempotent-requests: the answer is saved "regardless of whether it
+  // succeeded or failed. Subsequent requests with the same key return the same result."
+  it('a lock contention or internal error is replayed to the key for 24 hours; another key is performed', async () => {
+    emulator.failCreates({ status: 500, reasons: [{ code: 50000060, message: 'Internal Server Error' }] });
+    const first = await fulfill([delivery(FILTER, 1)], { runBilling: true }, { 'Idempotency-Key': 'stored-500' });
+    expect([first.status, first.body.reasons]).toEqual([500, [{ code: 50000060, message: 'Internal Server Error' }]]);
+    const again = await fulfill([delivery(FILTER, 1)], { runBilling: true }, { 'Idempotency-Key': 'stored-500' });
+    expect([again.status, again.body]).toEqual([first.status, first.body]);
+    expect(emulator.documents()).toEqual([]);
+    expect(expectOk(await fulfill([delivery(FILTER, 1)], { runBilling: true }, { 'Idempotency-Key': 'stored-500.2' })).invoiceNumbers).toEqual(['INV00000001']);
+    now = new Date(now.getTime() + 24 * 3600 * 1000);
+    token = undefined;
+    expect(expectOk(await fulfill([delivery(FILTER, 1)], { runBilling: true }, { 'Idempotency-Key': 'stored-500' })).invoiceNumbers).toEqual(['INV00000002']);
+  });
+});
+
+describe('Object Query (queryFulfillments, queryInvoiceItems, queryCreditMemoItems)', () => {
+  it('finds fulfillments by externalid, then the items billing them by fulfillmentid; pages by cursor', async () => {
+    expectOk(await fulfill([delivery(FILTER, 1, { externalId: 'ext-1' }), delivery(BEANS, 1, { externalId: 'ext-1' }), delivery(BEARING, 1, { externalId: 'ext-2' })]));
+    const q = (path: string, filter: string, extra = '') => call('GET', `${path}?filter%5B%5D=${encodeURIComponent(filter)}${extra}`);
+    const f = await q('/object-query/fulfillments', 'externalid.EQ:ext-1');
+    expect(f.status).toBe(200);
+    expect(f.body.data.map((r: any) => [r.orderLineItemId, r.externalId, r.fulfillmentNumber])).toEqual([
+      [FILTER, 'ext-1', 'F-00000001'],
+      [BEANS, 'ext-1', 'F-00000002'],
+    ]);
+    expect(f.body.nextPage).toBeUndefined();
+    const first = await q('/object-query/fulfillments', 'externalid.EQ:ext-1', '&pageSize=1');
+    const second = await q('/object-query/fulfillments', 'externalid.EQ:ext-1', `&pageSize=1&cursor=${encodeURIComponent(first.body.nextPage)}`);
+    expect([first.body.data[0].id, second.body.data[0].id, second.body.nextPage]).toEqual([f.body.data[0].id, f.body.data[1].id, undefined]);
+    const items = await q('/object-query/invoice-items', `fulfillmentid.IN:[${f.body.data.map((r: any) => r.id).join(',')}]`);
+    expect(items.body.data.map((r: any) => r.fulfillmentId)).toEqual(f.body.data.map((r: any) => r.id));
+    expect(new Set(items.body.data.map((r: any) => r.invoiceId)).size).toBe(2);
+    expect((await q('/object-query/credit-memo-items', `fulfillmentid.IN:[${f.body.data[0].id}]`)).body.data).toEqual([]);
+    expect((await q('/object-query/fulfillments', 'description.EQ:x')).status).toBe(400);
+    expect((await q('/object-query/fulfillments', 'externalid.EQ:ext-1', '&pageSize=100')).status).toBe(400);
+    expect((await call('GET', '/object-query/fulfillments', { token: null })).status).toBe(401);
+  });
+});
+
+describe('taxation items and files', () => {
+  it("an item's taxation-items list pages (GET_TaxationItemsOfInvoiceItem); a posted invoice has a PDF file (GET_InvoiceFiles, GET_Files)", async () => {
+    const created = expectOk(await fulfill([delivery(BEANS, 3)]));
+    const inv = expectOk(await call('GET', `/v1/invoices/${created.invoiceNumbers[0]}`));
+    const [item] = expectOk(await call('GET', `/v1/invoices/${inv.id}/items`, { headers: { 'Zuora-Version': '239.0' } })).invoiceItems;
+    const page1 = expectOk(await call('GET', `/v1/invoices/${inv.id}/items/${item.id}/taxation-items?page=1&pageSize=2`));
+    expect([page1.data.length, page1.nextPage]).toEqual([2, `/v1/invoices/${inv.id}/items/${item.id}/taxation-items?page=2&pageSize=2`]);
+    const page2 = expectOk(await call('GET', page1.nextPage));
+    expect([page2.data.map((t: any) => t.name), page2.nextPage]).toEqual([['MCTD SURCHARGE'], undefined]);
+    const files = expectOk(await call('GET', `/v1/invoices/${inv.invoiceNumber}/files`));
+    expect(files.invoiceFiles).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{32}$/), pdfFileUrl: expect.stringMatching(/^\/v1\/files\/[0-9a-f]{32}$/), versionNumber: expect.any(Number) }]);
+    const pdf = await call('GET', files.invoiceFiles[0].pdfFileUrl);
+    expect(pdf.status).toBe(200);
   });
 });
 

@@ -146,3 +146,49 @@ describe(`ZUORA: one call, several documents (${storeName()})`, () => {
     expect(ret.data!.createInvoice.invoice!.lines!.length).toBe(1);
   });
 });
+
+/**
+ * Zuora stores the first answer to an Idempotency-Key for 24 hours, failures included, and replays it
+ * (https://developer.zuora.com/docs/guides/idempotent-requests): a retry of the same attempt must not meet a
+ * day-old lock contention or internal error again.
+ */
+describe(`ZUORA: a failure Zuora stored under a key is not what every retry gets (${storeName()})`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+  const input: Input = { zuora: { fulfillments: [{ orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70301', quantity: '2', fulfillmentDate: '2024-05-01' }] } };
+  const keys = () => h.zuora.server.calls.filter((c) => c.path === '/v1/fulfillments').map((c) => String(c.headers['idempotency-key']));
+
+  it('lock contention (nothing created, retryable): the retry with the same key creates under a new Zuora key', async () => {
+    h.zuora.reset();
+    h.zuora.failCreates({ reasons: [{ code: 59100050, message: 'Lock contention: the order line item is being updated by another request.' }] });
+    const first = await h.execute(CreateInvoiceDocument, { input, idempotencyKey: 'zuora-lock-1' });
+    expect(first.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE', providerCode: '59100050' })]);
+    const again = await h.execute(CreateInvoiceDocument, { input, idempotencyKey: 'zuora-lock-1' });
+    expect(again.data!.createInvoice.userErrors).toEqual([]);
+    expect(again.data!.createInvoice.invoice).toMatchObject({ provider: 'ZUORA', order: { id: 'O-00000201' } });
+    expect(h.zuora.documents()).toHaveLength(1);
+    // The first key once (its stored failure is not repeated), then the retry's take: the first key replayed, the second performed.
+    const sent = keys();
+    expect(sent).toEqual([sent[0], sent[0], `${sent[0]}.2`]);
+  });
+
+  it('an internal error (outcome unknown): the retry looks the attempt up by externalId, finds nothing, creates once under a new key', async () => {
+    h.zuora.reset();
+    h.zuora.failCreates({ status: 500, reasons: [{ code: 50000060, message: 'Internal Server Error' }] });
+    const first = await h.execute(CreateInvoiceDocument, { input, idempotencyKey: 'zuora-500-1' });
+    expect(first.data!.createInvoice.userErrors.map((e) => e.code)).toEqual(['PROVIDER_UNAVAILABLE']);
+    expect(h.zuora.documents()).toHaveLength(0);
+    const again = await h.execute(CreateInvoiceDocument, { input, idempotencyKey: 'zuora-500-1' });
+    expect(again.data!.createInvoice.userErrors).toEqual([]);
+    expect(h.zuora.documents()).toHaveLength(1);
+    expect(h.zuora.server.countCalls('GET', '/object-query/fulfillments')).toBeGreaterThan(0);
+    // A third call replays the recorded invoice: nothing more reaches Zuora's create.
+    const posts = keys().length;
+    const third = await h.execute(CreateInvoiceDocument, { input, idempotencyKey: 'zuora-500-1' });
+    expect(third.data!.createInvoice.invoice!.id).toBe(again.data!.createInvoice.invoice!.id);
+    expect(keys().length).toBe(posts);
+  });
+});

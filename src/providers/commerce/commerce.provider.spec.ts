@@ -139,7 +139,39 @@ describe('CommerceProvider over HTTP (sandbox emulator)', () => {
     expect(found.map((d) => [d.header.providerInvoiceId, d.header.orderId, d.header.total.amount.toFixed(2)])).toEqual([
       [commerce.invoices()[0]!.id, COMMERCE_REQUEST_ORDER_ID, '104.89'],
     ]);
-    expect(commerce.server.calls.at(-1)).toMatchObject({ method: 'GET', path: '/api/v1/invoices', query: { orderId: COMMERCE_REQUEST_ORDER_ID } });
+    expect(commerce.server.calls.at(-1)).toMatchObject({ method: 'GET', path: '/api/v1/invoices', query: { orderId: COMMERCE_REQUEST_ORDER_ID, page: '1', limit: '100' } });
+  });
+
+  it('findCreated pages through the whole list before it concludes nothing was created, and checks each invoice\'s order [assumed list]', async () => {
+    // A list that ignores the order filter and pages by 1: the order's invoice is on the last page.
+    const paged = new CommerceEmulator({ maxPageSize: 1, ignoreOrderFilter: true });
+    await paged.start(0);
+    try {
+      const p = new CommerceProvider({ baseUrl: paged.baseUrl, accessToken: COMMERCE_SANDBOX_TOKEN, currency: 'USD', timeoutMs: 1_000 });
+      const others = COMMERCE_SANDBOX_ORDERS.map((o) => o.id).filter((id) => id !== COMMERCE_REQUEST_ORDER_ID && id !== COMMERCE_SANDBOX_FAILING_ORDER_ID);
+      await p.create(order(COMMERCE_REQUEST_ORDER_ID), ctx);
+      for (const id of others) await p.create(order(id), ctx);
+      paged.server.resetCalls();
+      const found = await p.findCreated(order(COMMERCE_REQUEST_ORDER_ID));
+      expect(found.map((d) => d.header.orderId)).toEqual([COMMERCE_REQUEST_ORDER_ID]);
+      const pages = paged.server.calls.filter((c) => c.method === 'GET').map((c) => c.query.page);
+      expect(pages).toEqual(Array.from({ length: others.length + 1 }, (_, i) => String(i + 1)));
+      // An order with no invoice: every page read, then [].
+      paged.server.resetCalls();
+      expect(await p.findCreated(order(COMMERCE_SANDBOX_FAILING_ORDER_ID))).toEqual([]);
+      expect(paged.server.countCalls('GET')).toBe(others.length + 1);
+    } finally {
+      await paged.stop();
+    }
+  });
+
+  it('findCreated stops on a list that ignores page (a page with nothing new)', async () => {
+    await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
+    const whole = await fetch(`${commerce.baseUrl}/invoices`, { headers: { accessToken: COMMERCE_SANDBOX_TOKEN } }).then((r) => r.json() as Promise<Record<string, unknown>>);
+    commerce.server.injectFault({ method: 'GET', path: '/api/v1/invoices', status: 200, body: { ...whole, pagination: { page: 1, totalPages: 50 } }, times: 3 });
+    commerce.server.resetCalls();
+    expect(await provider().findCreated(order(COMMERCE_REQUEST_ORDER_ID))).toEqual([]);
+    expect(commerce.server.countCalls('GET')).toBe(2);
   });
 
   it("findCreated keeps only the order's invoices, should the list ignore its filter", async () => {

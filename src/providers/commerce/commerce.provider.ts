@@ -9,6 +9,10 @@ import { invoiceOrderId, toDetails } from './commerce.mapper';
 import { validateCommerceInput } from './commerce.rules';
 import { commerceInvoiceEnvelope, commerceInvoiceListEnvelope, type CommerceInvoice } from './commerce.wire';
 
+/** Invoices asked per list page [assumed `limit`], and the pages read at most before giving up as unknown. */
+const LIST_PAGE_SIZE = 100;
+const MAX_LIST_PAGES = 1_000;
+
 export interface CommerceConfig {
   /** The API's base, under which `/invoices` lives; or the sandbox emulator's base. */
   baseUrl: string;
@@ -68,8 +72,9 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   }
 
   /**
-   * One list read (see invoicesOfOrder). We take an order to have at most one invoice (see the class note), so what
-   * the list holds is the attempt's; the service still drops invoices that other attempts recorded.
+   * The list of the order's invoices, every page of it, each invoice's own order checked (see invoicesOfOrder): one
+   * read per 100 invoices. We take an order to have at most one invoice (see the class note), so what the list holds
+   * for the order is the attempt's; the service still drops invoices that other attempts recorded.
    */
   async findCreated(input: CommerceCreateInput): Promise<InvoiceDetails[]> {
     const invoices = await this.invoicesOfOrder(input.orderId);
@@ -90,16 +95,28 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   }
 
   /**
-   * GET /invoices?orderId={id} → `{ success, data: [...] }`, unpaged. Assumed, not documented: the one place that
-   * knows how to list an order's invoices. Should the real filter be named otherwise and be ignored, the result is
-   * still filtered here, so another order's invoice is never taken for this one.
+   * GET /invoices?orderId={id}&page={n}&limit=100 → `{ success, data: [...], pagination? }`. Assumed, not documented
+   * (seed 001 documents only the create): the one place that knows how to list an order's invoices. Every page is
+   * read before "nothing" is concluded (`pagination.totalPages`; no `pagination`: the list was whole; a page of
+   * nothing new: the API ignores `page`), and every listed invoice's own order is checked, so that another order's
+   * invoice is never taken for this one should the real filter be named otherwise and be ignored.
+   * Costs one read per page of 100.
    */
   private async invoicesOfOrder(orderId: string): Promise<CommerceInvoice[]> {
-    const res = await this.resilience.read(() => this.call('read', () => this.http.request('GET', '/invoices', { query: { orderId } })));
-    const list = commerceInvoiceListEnvelope.safeParse(res.json);
-    if (!list.success) throw mapCommerceFailure(res, 'read');
     const wanted = orderId.toLowerCase();
-    return list.data.data.filter((inv) => invoiceOrderId(inv) === wanted);
+    const seen = new Set<string>();
+    const mine: CommerceInvoice[] = [];
+    for (let page = 1; page <= MAX_LIST_PAGES; page++) {
+      const res = await this.resilience.read(() => this.call('read', () => this.http.request('GET', '/invoices', { query: { orderId, page, limit: LIST_PAGE_SIZE } })));
+      const list = commerceInvoiceListEnvelope.safeParse(res.json);
+      if (!list.success) throw mapCommerceFailure(res, 'read');
+      const fresh = list.data.data.filter((inv) => !seen.has(String(inv.id ?? inv._id)));
+      for (const inv of fresh) seen.add(String(inv.id ?? inv._id));
+      mine.push(...fresh.filter((inv) => invoiceOrderId(inv) === wanted));
+      const totalPages = list.data.pagination?.totalPages;
+      if (!list.data.pagination || fresh.length === 0 || typeof totalPages !== 'number' || page >= totalPages) return mine;
+    }
+    throw mapCommerceFailure(new TransportError('reset', `the invoice list has more than ${MAX_LIST_PAGES} pages`), 'read');
   }
 
   /**

@@ -38,8 +38,15 @@ export type CommerceInvoice = z.infer<typeof commerceInvoice>;
 /** POST /invoices (201, seed) and GET /invoices/{id} (assumed). The seed's field table adds a `message`. */
 export const commerceInvoiceEnvelope = z.looseObject({ success: z.literal(true), data: commerceInvoice, message: z.string().optional().nullable() });
 
-/** GET /invoices?orderId= (assumed): the order's invoices, unpaged. */
-export const commerceInvoiceListEnvelope = z.looseObject({ success: z.literal(true), data: z.array(commerceInvoice) });
+/**
+ * GET /invoices?orderId=&page=&limit= (assumed): a page of invoices, with `pagination` where the API pages (absent:
+ * the whole list).
+ */
+export const commerceInvoiceListEnvelope = z.looseObject({
+  success: z.literal(true),
+  data: z.array(commerceInvoice),
+  pagination: z.looseObject({ page: z.number().optional().nullable(), totalPages: z.number().optional().nullable() }).optional().nullable(),
+});
 
 /** Every documented failure: `{ success: false, message }`. */
 export const commerceErrorEnvelope = z.looseObject({ success: z.literal(false), message: z.string().optional().nullable() });

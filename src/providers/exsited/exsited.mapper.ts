@@ -88,9 +88,10 @@ function kpisOf(inv: ExsitedInvoice, currency: string): InvoiceKpis {
 /**
  * An Exsited invoice as the domain sees it. Its id is the number people see (INV-0001), so it is both the
  * provider id and the number. Exsited has separate credit notes, so every invoice here is of kind INVOICE.
- * The PDF link is a separate endpoint, not part of the invoice: documentUrl stays null.
+ * The PDF is a separate endpoint, not a field of the invoice: `documentUrl` is that endpoint's URL where the caller
+ * gives it (fetched with the same bearer), else null.
  */
-export function toHeader(inv: ExsitedInvoice): InvoiceHeader {
+export function toHeader(inv: ExsitedInvoice, documentUrl: string | null = null): InvoiceHeader {
   const currency = parseCurrency(inv.currency.name);
   return {
     provider: 'EXSITED',
@@ -105,13 +106,13 @@ export function toHeader(inv: ExsitedInvoice): InvoiceHeader {
     subtotal: toMoney(inv.subtotal, currency),
     taxTotal: toMoney(inv.tax, currency),
     total: { amount: parseAmount(inv.total), currencyCode: currency },
-    documentUrl: null,
+    documentUrl,
   };
 }
 
 /** Header, lines, taxes and KPIs of an Exsited invoice: its create answer and its read carry all of them. */
-export function toDetails(inv: ExsitedInvoice): InvoiceDetails {
-  const header = toHeader(inv);
+export function toDetails(inv: ExsitedInvoice, documentUrl: string | null = null): InvoiceDetails {
+  const header = toHeader(inv, documentUrl);
   const lines = (inv.lines ?? []).map((l) => toLine(l, header.currencyCode));
   return { header, lines, taxes: invoiceTaxes(lines, header.taxTotal), kpis: kpisOf(inv, header.currencyCode) };
 }

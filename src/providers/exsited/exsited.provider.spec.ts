@@ -62,9 +62,23 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
       expect(exsited.server.calls).toHaveLength(2);
     });
 
+    it("documentUrl is the invoice's PDF endpoint, GET /api/v2/invoices/{id}/pdf, served with the bearer (exsited-php invoicePdf)", async () => {
+      const [d] = await provider().create(input('ORD-7K2M4P'), { idempotencyKey: 'pdf' });
+      expect(d!.header.documentUrl).toBe(`${exsited.baseUrl}/api/v2/invoices/${encodeURIComponent(d!.header.providerInvoiceId)}/pdf`);
+      // The create cost no extra call for it.
+      expect(exsited.server.calls).toHaveLength(2);
+      const token = exsited.server.calls[1]!.headers.authorization as string;
+      const pdf = await fetch(d!.header.documentUrl!, { headers: { authorization: token } });
+      expect([pdf.status, pdf.headers.get('content-type')]).toEqual([200, 'application/pdf']);
+      expect((await pdf.text()).startsWith('%PDF-')).toBe(true);
+      expect((await fetch(d!.header.documentUrl!)).status).toBe(401);
+      const [read] = (await provider().loadDetails([{ provider: 'EXSITED', providerInvoiceId: d!.header.providerInvoiceId, orderId: 'ORD-7K2M4P' }])) as InvoiceDetails[];
+      expect(read!.header.documentUrl).toBe(d!.header.documentUrl);
+    });
+
     it("returns header, lines, taxes and KPIs from the create answer alone, exactly (tax-inclusive order)", async () => {
       const [d] = await provider().create(input('ORD-8N3Q5R'), { idempotencyKey: 'k' });
-      expect(d!.header).toMatchObject({ provider: 'EXSITED', orderId: 'ORD-8N3Q5R', kind: 'INVOICE', status: 'ISSUED', currencyCode: 'AUD', documentUrl: null });
+      expect(d!.header).toMatchObject({ provider: 'EXSITED', orderId: 'ORD-8N3Q5R', kind: 'INVOICE', status: 'ISSUED', currencyCode: 'AUD', documentUrl: expect.stringMatching(/\/api\/v2\/invoices\/INV-[0-9A-F]+\/pdf$/) });
       expect([money(d!.header.subtotal), money(d!.header.taxTotal), money(d!.header.total)]).toEqual(['580.75 AUD', '58.07 AUD', '638.82 AUD']);
       expect(d!.lines.map((l) => [l.sku, l.quantity.toFixed(), money(l.subtotal), money(l.taxTotal), money(l.total)])).toEqual([
         ['TRAINING-BARISTA', '1', '450.00 AUD', '45.00 AUD', '495.00 AUD'],

@@ -62,6 +62,14 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
     this.resilience = new ProviderResilience({ provider: 'Exsited', readConcurrency: config.readConcurrency, ...config.resilience });
   }
 
+  /**
+   * The invoice's PDF: GET /api/v2/invoices/{id}/pdf with the bearer (exsited-php InvoiceData::invoicePdf,
+   * https://github.com/exsited/exsited-php). Built, not read: it costs no call. Assumption: Exsited serves it for every invoice.
+   */
+  private pdfUrlOf(invoiceId: string): string {
+    return `${this.config.baseUrl.replace(/\/+$/, '')}/api/v2/invoices/${encodeURIComponent(invoiceId)}/pdf`;
+  }
+
   validate(input: ExsitedCreateInput) {
     return validateExsitedInput(input);
   }
@@ -89,7 +97,7 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
     if (res.status >= 200 && res.status < 300) {
       const created = exsitedInvoiceEnvelope.safeParse(res.json);
       if (!created.success) throw mapExsitedFailure(res, 'create', context);
-      return [toDetails(created.data.invoice)];
+      return [toDetails(created.data.invoice, this.pdfUrlOf(created.data.invoice.id))];
     }
     const refusal = mapExsitedFailure(res, 'create', context);
     const mayBeOurs = chosenBy === 'us' && refusal.userErrors.some((e) => e.code === 'DUPLICATE_INVOICE_NUMBER' || e.code === 'ALREADY_INVOICED');
@@ -131,7 +139,7 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
       if (res.status === 404 && options.absentIsNull) return null;
       const parsed = res.status === 200 ? exsitedInvoiceEnvelope.safeParse(res.json) : null;
       if (!parsed?.success) throw mapExsitedFailure(res, 'read');
-      return toDetails(parsed.data.invoice);
+      return toDetails(parsed.data.invoice, this.pdfUrlOf(parsed.data.invoice.id));
     });
   }
 

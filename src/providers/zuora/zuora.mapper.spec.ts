@@ -174,10 +174,9 @@ describe('keys', () => {
     expect(documentKeyOf(providerInvoiceIdOf({ kind: 'invoice', id: 'abc' }))).toEqual({ kind: 'invoice', id: 'abc' });
   });
 
-  it("an order line item's order: its number where Zuora sends one, else its id", () => {
-    expect(orderIdOfLineItem({ id: 'x', orderId: '8ad0', orderNumber: 'O-00000101' })).toBe('O-00000101');
-    expect(orderIdOfLineItem({ id: 'x', orderId: '8ad0' })).toBe('8ad0');
-    expect(() => orderIdOfLineItem({ id: 'x' })).toThrow(/no order/);
+  it("an order line item's order: its documented orderId, or null (an undocumented orderNumber is not read)", () => {
+    expect(orderIdOfLineItem({ id: 'x', orderId: '8ad0', orderNumber: 'O-00000101' })).toBe('8ad0');
+    expect(orderIdOfLineItem({ id: 'x' })).toBeNull();
   });
 
   it('the order line item of an invoice item or of a credit memo item', () => {

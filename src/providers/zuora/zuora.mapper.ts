@@ -24,14 +24,9 @@ export function documentKeyOf(providerInvoiceId: string): ZuoraDocumentKey {
     : { kind: 'invoice', id: providerInvoiceId };
 }
 
-/**
- * The order a line item belongs to, as the domain's Order.id: the order number where Zuora sends it [assumed field],
- * else the order's id. The one place that knows these field names.
- */
-export function orderIdOfLineItem(item: ZuoraOrderLineItem): string {
-  const id = item.orderNumber || item.orderId;
-  if (!id) throw new Error(`Zuora order line item ${item.id} names no order`);
-  return id;
+/** The id of the order a line item belongs to (its documented `orderId`), or null where Zuora sent none. */
+export function orderIdOfLineItem(item: ZuoraOrderLineItem): string | null {
+  return item.orderId || null;
 }
 
 /** The order line item a document item bills: invoice items name it; credit memo items name it as their source [assumed]. */
@@ -120,7 +115,7 @@ function creditMemoLine(item: ZuoraCreditMemoItem, currencyCode: string): Invoic
  * An invoice read with GET /v1/invoices/{key} and its items. `today` (YYYY-MM-DD) decides `overdue`: a posted
  * invoice with a balance past its due date. Zuora's invoice carries no last payment date: that KPI stays null.
  */
-export function invoiceDetails(inv: ZuoraInvoice, items: ZuoraInvoiceItem[], orderId: string, today: string): InvoiceDetails {
+export function invoiceDetails(inv: ZuoraInvoice, items: ZuoraInvoiceItem[], orderId: string, today: string, documentUrl: string | null = null): InvoiceDetails {
   const currencyCode = parseCurrency(inv.currency);
   const amount = parseAmount(inv.amount);
   const balance = parseAmount(inv.balance);
@@ -140,7 +135,7 @@ export function invoiceDetails(inv: ZuoraInvoice, items: ZuoraInvoiceItem[], ord
     subtotal: withoutTax ? moneyOf(withoutTax, currencyCode) : null,
     taxTotal: tax ? moneyOf(tax, currencyCode) : null,
     total: moneyOf(amount, currencyCode),
-    documentUrl: null,
+    documentUrl,
   };
   const lines = items.map((i) => invoiceLine(i, currencyCode));
   const kpis: InvoiceKpis = {
@@ -158,7 +153,7 @@ export function invoiceDetails(inv: ZuoraInvoice, items: ZuoraInvoiceItem[], ord
  * A credit memo read with GET /v1/creditmemos/{key} and its items, as a CREDIT_NOTE. Its KPIs describe the credit:
  * outstanding is what is not applied yet, creditApplied what was applied to invoices, paid what was refunded.
  */
-export function creditMemoDetails(memo: ZuoraCreditMemo, items: ZuoraCreditMemoItem[], orderId: string): InvoiceDetails {
+export function creditMemoDetails(memo: ZuoraCreditMemo, items: ZuoraCreditMemoItem[], orderId: string, documentUrl: string | null = null): InvoiceDetails {
   const currencyCode = parseCurrency(memo.currency);
   const amount = parseAmount(memo.amount);
   const tax = parseOptionalAmount(memo.taxAmount);
@@ -176,7 +171,7 @@ export function creditMemoDetails(memo: ZuoraCreditMemo, items: ZuoraCreditMemoI
     subtotal: tax ? moneyOf(amount.minus(tax), currencyCode) : null,
     taxTotal: tax ? moneyOf(tax, currencyCode) : null,
     total: moneyOf(amount, currencyCode),
-    documentUrl: null,
+    documentUrl,
   };
   const lines = items.map((i) => creditMemoLine(i, currencyCode));
   const kpis: InvoiceKpis = {

@@ -70,7 +70,8 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(post.headers['zuora-track-id']).toMatch(/^invoicing-[0-9a-f]{32}$/);
       expect(post.headers['zuora-version']).toBe('239.0');
       expect(post.body).toEqual({
-        fulfillments: [{ orderLineItemId: FILTER, quantity: 2, fulfillmentDate: TODAY, fulfillmentType: 'Delivery', state: 'SentToBilling' }],
+        // The externalId ties the fulfillment to the attempt, for findCreated's lookup.
+        fulfillments: [{ orderLineItemId: FILTER, quantity: 2, fulfillmentDate: TODAY, fulfillmentType: 'Delivery', state: 'SentToBilling', externalId: 'invoicing:order-42-shipment-1:0' }],
         processingOptions: { runBilling: true, collectPayment: false },
       });
     });
@@ -90,11 +91,58 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       ]);
       expect(d!.kpis).toMatchObject({ overdue: false, lastPaymentDate: null });
       expect(d!.kpis.outstanding!.amount.toFixed(2)).toBe('60.43');
-      // The invoice and its items are read side by side.
+      // Zuora's PDF file of the invoice (GET /v1/invoices/{key}/files), at Zuora's file URL.
+      expect(d!.header.documentUrl).toMatch(new RegExp(`^${zuora.baseUrl}/v1/files/[0-9a-f]{32}$`));
+      // The invoice, its items and its files are read side by side; then the order: the line item's documented
+      // orderId, and that order's number through Object Query.
       const log = zuora.server.calls.map((c) => `${c.method} ${c.path}`);
       expect(log.slice(0, 2)).toEqual(['POST /oauth/token', 'POST /v1/fulfillments']);
-      expect(log.slice(2, 4).sort()).toEqual(['GET /v1/invoices/INV00000001', 'GET /v1/invoices/INV00000001/items']);
-      expect(log.slice(4)).toEqual([`GET /v1/order-line-items/${BEANS}`]);
+      expect(log.slice(2, 5).sort()).toEqual(['GET /v1/invoices/INV00000001', 'GET /v1/invoices/INV00000001/files', 'GET /v1/invoices/INV00000001/items']);
+      expect(log.slice(5)).toEqual([`GET /v1/order-line-items/${BEANS}`, 'GET /object-query/orders/8ad0887e8a0f4f2c018a10a1c4d50201']);
+    });
+
+    it("the document's PDF: Zuora's file URL serves it with the bearer; a credit memo's too", async () => {
+      const [inv] = await provider().create(input([fulfillment(BEARING, 2)]), { idempotencyKey: 'a' });
+      const [memo] = await provider().create(input([fulfillment(BEARING, 1, { fulfillmentType: 'Return' })]), { idempotencyKey: 'b' });
+      expect(memo!.header.documentUrl).toMatch(/\/v1\/files\/[0-9a-f]{32}$/);
+      expect(memo!.header.documentUrl).not.toBe(inv!.header.documentUrl);
+      const token = (await (await fetch(`${zuora.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `client_id=${ZUORA_SANDBOX_CLIENT_ID}&client_secret=${ZUORA_SANDBOX_CLIENT_SECRET}&grant_type=client_credentials` })).json()) as { access_token: string };
+      const pdf = await fetch(inv!.header.documentUrl!, { headers: { authorization: `Bearer ${token.access_token}` } });
+      expect([pdf.status, pdf.headers.get('content-type')]).toEqual([200, 'application/pdf;charset=UTF-8']);
+      expect((await pdf.text()).startsWith('%PDF-')).toBe(true);
+      expect((await fetch(inv!.header.documentUrl!)).status).toBe(401);
+    });
+
+    it('a document with no generated file yet has documentUrl null', async () => {
+      zuora.server.injectFault({ method: 'GET', path: /\/files$/, status: 200, body: { invoiceFiles: [], success: true } });
+      const [d] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'k' });
+      expect(d!.header.documentUrl).toBeNull();
+    });
+
+    it('the order comes from the documented orderId; a line item naming no order still gets its invoice, under its own id', async () => {
+      zuora.server.injectFault({ method: 'GET', path: `/v1/order-line-items/${FILTER}`, status: 200, body: { success: true, orderLineItem: { id: FILTER } } });
+      const [d] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'no-order' });
+      expect([d!.header.number, d!.header.orderId]).toEqual(['INV00000001', FILTER]);
+      expect(calls('GET', /^\/object-query\/orders\//)).toBe(0);
+      // An orderNumber Zuora does not document is not read: the order's number comes from the order.
+      zuora.server.injectFault({ method: 'GET', path: `/v1/order-line-items/${FILTER}`, status: 200, body: { success: true, orderLineItem: { id: FILTER, orderId: '8ad0887e8a0f4f2c018a10a1c4d50101', orderNumber: 'NOT-DOCUMENTED' } } });
+      const [e] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'with-order' });
+      expect(e!.header.orderId).toBe('O-00000101');
+    });
+
+    it("follows an item's taxationItems.nextPage to the item's taxation-items list", async () => {
+      const paged = new ZuoraEmulator({ embeddedTaxationItems: 1 });
+      await paged.start(0);
+      try {
+        const p = new ZuoraProvider({ baseUrl: paged.baseUrl, credentials: CREDENTIALS, timeoutMs: 1_000 });
+        const [d] = await p.create(input([fulfillment(BEANS, 3)]), { idempotencyKey: 'k' });
+        expect(d!.lines[0]!.taxes.map((t) => t.amount.amount.toFixed(2))).toEqual(['2.22', '2.50', '0.21']);
+        expect(d!.lines[0]!.taxTotal!.amount.toFixed(2)).toBe('4.93');
+        const taxReads = paged.server.calls.filter((c) => c.path.endsWith('/taxation-items'));
+        expect(taxReads.map((c) => c.query.page)).toEqual(['2', '3']);
+      } finally {
+        await paged.stop();
+      }
     });
 
     it('one call across two accounts and a return: every invoice and the credit memo, each with its own order and currency', async () => {
@@ -410,6 +458,121 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       const found = await provider().findCreated(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'never-sent' });
       expect(found.map((d) => d.header.total.amount.toFixed(2))).toEqual(['30.00']);
       expect(await provider().create(input([fulfillment(FILTER, 3)]), { idempotencyKey: 'never-sent' })).toEqual(found);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('lookUpCreated finds by externalId what the attempt created, through the documented Object Query lookups', async () => {
+      // Another attempt's fulfillment on the same line item carries another externalId: it does not match.
+      await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'another-attempt' });
+      const mine = input([fulfillment(FILTER, 2), fulfillment(BEANS, 1), fulfillment(BEARING, 1)]);
+      expect(await provider().lookUpCreated(mine, { idempotencyKey: 'attempt-x' })).toEqual([]);
+      await provider().create(mine, { idempotencyKey: 'attempt-x' });
+      zuora.server.resetCalls();
+      const found = await provider().lookUpCreated(mine, { idempotencyKey: 'attempt-x' });
+      expect(found.map((d) => [d.header.number, d.header.orderId]).sort()).toEqual([
+        ['INV00000002', 'O-00000101'],
+        ['INV00000003', 'O-00000201'],
+        ['INV00000004', 'O-00000301'],
+      ]);
+      expect(calls('POST', '/v1/fulfillments')).toBe(0);
+      const queries = zuora.server.calls.filter((c) => c.path.startsWith('/object-query/') && !c.path.startsWith('/object-query/orders'));
+      const ids = expect.stringMatching(/^fulfillmentid\.IN:\[[0-9a-f]{32}(,[0-9a-f]{32}){2}\]$/);
+      expect(queries.map((c) => [c.path, c.query['filter[]']]).sort()).toEqual([
+        ['/object-query/credit-memo-items', ids],
+        ['/object-query/fulfillments', 'externalid.EQ:invoicing:attempt-x:0'],
+        ['/object-query/fulfillments', 'externalid.EQ:invoicing:attempt-x:1'],
+        ['/object-query/fulfillments', 'externalid.EQ:invoicing:attempt-x:2'],
+        ['/object-query/invoice-items', ids],
+      ]);
+    });
+
+    it('pages through Object Query results by cursor', async () => {
+      const externalId = 'shipment-77';
+      for (let i = 0; i < 3; i++) await provider().create(input([fulfillment(FILTER, 1, { externalId })]), { idempotencyKey: `k${i}` });
+      zuora.server.resetCalls();
+      // 3 fulfillments with one caller's externalId on one line item, asked 99 at a time: make Zuora page by 1.
+      zuora.server.use(async (req, next) => {
+        if (req.path === '/object-query/fulfillments') (req.query as Record<string, string>).pageSize = '1';
+        return next();
+      });
+      const found = await provider().lookUpCreated(input([fulfillment(FILTER, 1, { externalId })]), { idempotencyKey: 'k0' });
+      expect(found.map((d) => d.header.number)).toEqual(['INV00000001', 'INV00000002', 'INV00000003']);
+      const pages = zuora.server.calls.filter((c) => c.path === '/object-query/fulfillments');
+      expect(pages.map((c) => c.query.cursor ?? null)).toEqual([null, expect.any(String), expect.any(String)]);
+    });
+
+    it('fulfillments without a document are left for a person, never created again', async () => {
+      await provider().create(input([fulfillment(FILTER, 1, { state: 'Booked' }), fulfillment(BEANS, 1)]), { idempotencyKey: 'half' });
+      const err = await failure(provider().lookUpCreated(input([fulfillment(FILTER, 1, { state: 'Booked' })]), { idempotencyKey: 'half' }));
+      expect([err.userErrors[0]!.code, err.disposition]).toEqual(['NEEDS_MANUAL_SETTLEMENT', 'indeterminate']);
+    });
+  });
+
+  describe("an attempt's keys (Zuora replays the first answer to a key for 24 hours, failures included)", () => {
+    // https://developer.zuora.com/docs/guides/idempotent-requests: "the resulting status code, headers, and the body of
+    // this request is saved regardless of whether it succeeded or failed. Subsequent requests with the same key return
+    // the same result."
+    const lock = { code: 59100050, message: 'Lock contention: the order line item is being updated by another request.' };
+    const keys = () => zuora.server.calls.filter((c) => c.path === '/v1/fulfillments').map((c) => [c.headers['idempotency-key'], c.status]);
+
+    it('the emulator replays a stored failure to every request with its key, however often it is sent', async () => {
+      zuora.failCreates({ reasons: [lock] });
+      const sent = await fetch(`${zuora.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `client_id=${ZUORA_SANDBOX_CLIENT_ID}&client_secret=${ZUORA_SANDBOX_CLIENT_SECRET}&grant_type=client_credentials` });
+      const { access_token: token } = (await sent.json()) as { access_token: string };
+      const post = () =>
+        fetch(`${zuora.baseUrl}/v1/fulfillments`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'replayed' },
+          body: JSON.stringify({ fulfillments: [{ orderLineItemId: FILTER, quantity: 1, fulfillmentDate: TODAY, state: 'SentToBilling' }], processingOptions: { runBilling: true } }),
+        }).then((r) => r.json() as Promise<{ success: boolean; reasons?: Array<{ code: number }> }>);
+      for (let i = 0; i < 3; i++) expect((await post()).reasons?.[0]?.code).toBe(59100050);
+      expect(zuora.documents()).toEqual([]);
+    });
+
+    it('lock contention stored under the first key: the second take passes it for the second key, which is performed', async () => {
+      zuora.failCreates({ reasons: [lock] });
+      const first = await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att' }));
+      expect([first.userErrors[0]!.code, first.disposition]).toEqual(['PROVIDER_UNAVAILABLE', 'retryable']);
+      // The same take again (the same key): the lock is long gone, but Zuora answers with the stored failure.
+      expect((await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 1 }))).userErrors[0]!.providerCode).toBe('59100050');
+      expect(zuora.documents()).toEqual([]);
+      zuora.server.resetCalls();
+      const [d] = await provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 2 });
+      expect(d!.header.number).toBe('INV00000001');
+      // 'att' answered with its stored failure (nothing created), 'att.2' was performed; every later take replays it.
+      expect(keys()).toEqual([['att', 200], ['att.2', 200]]);
+      expect((await provider().findCreated(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'att', tryNumber: 5 })).map((x) => x.header.number)).toEqual(['INV00000001']);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('an internal error stored under a key is passed only after the externalId lookup shows it created nothing', async () => {
+      zuora.failCreates({ status: 500, reasons: [{ code: 50000060, message: 'Internal Server Error' }] });
+      const att = input([fulfillment(BEANS, 2)]);
+      expect((await failure(provider().create(att, { idempotencyKey: 'att5' }))).disposition).toBe('indeterminate');
+      zuora.server.resetCalls();
+      const found = await provider().findCreated(att, { idempotencyKey: 'att5', tryNumber: 2 });
+      expect(found.map((d) => d.header.total.amount.toFixed(2))).toEqual(['40.29']);
+      expect(keys()).toEqual([['att5', 500], ['att5.2', 200]]);
+      expect(calls('GET', '/object-query/fulfillments')).toBe(1);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('a request still running under a key is never raced by the next key: 409, the try stays unknown', async () => {
+      zuora.failCreates({ reasons: [lock] });
+      await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'race' }));
+      let hold = 0;
+      zuora.server.use(async (req, next) => {
+        if (req.path === '/v1/fulfillments' && req.header('idempotency-key') === 'race.2' && hold > 0) await new Promise((r) => setTimeout(r, hold));
+        return next();
+      });
+      hold = 800;
+      const slow = provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'race', tryNumber: 2 });
+      await new Promise((r) => setTimeout(r, 200));
+      hold = 0;
+      const err = await failure(provider().findCreated(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'race', tryNumber: 3 }));
+      expect([err.userErrors[0]!.code, err.disposition]).toEqual(['IN_PROGRESS', 'indeterminate']);
+      expect((await slow).map((d) => d.header.number)).toEqual(['INV00000001']);
+      expect(zuora.server.calls.some((c) => c.headers['idempotency-key'] === 'race.3')).toBe(false);
       expect(zuora.documents()).toHaveLength(1);
     });
   });

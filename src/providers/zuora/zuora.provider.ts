@@ -11,14 +11,23 @@ import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type Iss
 import { idempotencyWindowPassed, mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
 import type { ZuoraCreateInput } from './zuora.input';
 import { creditMemoDetails, documentKeyOf, invoiceDetails, orderIdOfLineItem, orderLineItemIdOf, type ZuoraDocumentKey } from './zuora.mapper';
+import { userError } from '../../domain/errors';
 import { validateZuoraInput } from './zuora.rules';
 import {
   zuoraCreateResponse,
   zuoraCreditMemo,
+  zuoraCreditMemoFiles,
   zuoraCreditMemoItems,
+  zuoraCreditMemoItemsPage,
+  zuoraFulfillmentsPage,
   zuoraInvoice,
+  zuoraInvoiceFiles,
   zuoraInvoiceItems,
+  zuoraInvoiceItemsPage,
+  zuoraOrder,
   zuoraOrderLineItem,
+  zuoraTaxationItemsPage,
+  type ZuoraFulfillmentRow,
   zuoraToken,
   type ZuoraCreateResponse,
   type ZuoraCreditMemo,
@@ -51,19 +60,39 @@ const ITEMS_PAGE_SIZE = 40;
 const MAX_IDEMPOTENCY_KEY = 255;
 /** Resends stop an hour short of Zuora's 24 h, for clock skew between us and Zuora and a request in flight. */
 const RESEND_WINDOW_MS = 23 * 60 * 60 * 1000;
+/** Object Query pages hold at most 99 records (https://developer.zuora.com/docs/guides/expand-filter-fields-sort). */
+const OBJECT_QUERY_PAGE_SIZE = 99;
+/** Fulfillment ids per `fulfillmentid.IN:[...]` filter, to keep the query string short. */
+const IN_FILTER_IDS = 40;
+/** Taxation item pages of a document item hold at most 40 (GET_TaxationItemsOfInvoiceItem's pageSize). */
+const TAX_PAGE_SIZE = 40;
+/** Keys of one attempt at most: each one past the first costs a replayed POST on every later take. */
+const MAX_KEYS = 10;
 
 interface ReadDocument {
   key: ZuoraDocumentKey;
   document: ZuoraInvoice | ZuoraCreditMemo;
   items: Array<ZuoraInvoiceItem | ZuoraCreditMemoItem>;
+  documentUrl: string | null;
 }
 
 /**
  * Zuora's v1 API as an InvoiceProvider. Create is POST /v1/fulfillments with billing: one call may bill several
- * invoices (one per account) and credit memos (for returns); each is read back (document + items) and its order found
- * through its first order line item. The Idempotency-Key makes the POST safe to repeat: Zuora answers a key it has
- * seen with the stored response for 24 hours, so a create whose answer was lost is sent again with the same key, and
- * findCreated asks Zuora for that stored answer the same way.
+ * invoices (one per account) and credit memos (for returns); each is read back (document, items, PDF file) and its
+ * order found through its first order line item.
+ *
+ * Keys: Zuora stores the status and body of the first request with an Idempotency-Key for 24 hours, "regardless of
+ * whether it succeeded or failed", and answers every later request with the key with it
+ * (https://developer.zuora.com/docs/guides/idempotent-requests). So an attempt has a sequence of keys (its id, then
+ * its id and 2, 3, ...), and take n (ctx.tryNumber) walks keys 1 to n from the first: a key Zuora answers with a stored failure that
+ * created nothing (lock contention, a temporary error) is passed for the next; a key it stored an internal error under
+ * is passed only once a lookup shows that request created nothing; the first key Zuora has not seen is performed (the
+ * one create), one it still runs answers 409 (the try stays unknown), a stored success is the result. The sequence
+ * lives at Zuora, so nothing about it is stored here, and a request still running under an earlier key is never
+ * raced by a later one.
+ *
+ * Lookups: every fulfillment carries an externalId (the caller's, or one derived from the attempt), found again
+ * through Object Query: the fulfillments with those externalIds, then the invoice and credit memo items billing them.
  */
 export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   readonly code = 'ZUORA' as const;
@@ -72,8 +101,10 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   private readonly tokens: TokenSource;
   private readonly resilience: ProviderResilience;
   private readonly now: () => Date;
+  private readonly baseUrl: string;
 
   constructor(config: ZuoraConfig) {
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     const timeoutMs = config.timeoutMs ?? 10_000;
     this.now = config.now ?? (() => new Date());
     this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs, headers: () => ({ 'zuora-version': ZUORA_VERSION }) });
@@ -99,32 +130,103 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   }
 
   async create(input: ZuoraCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
-    const created = await this.post(input, ctx);
-    // The documents exist from here on: a failed read must not look like a refused create.
-    try {
-      return await this.readCreated(created, input);
-    } catch (err) {
-      if (err instanceof ProviderError) throw new ProviderError(err.userErrors, 'indeterminate', `created ${createdNumbers(created)}, read failed: ${err.cause_}`);
-      throw err;
-    }
+    return this.walkKeys(input, ctx, 'create');
   }
 
   /**
-   * Sends the attempt's POST again with its Idempotency-Key: Zuora answers the stored response when the attempt
-   * reached it (so nothing is created twice) and performs it now when it did not, which is the one create the attempt
-   * was for. Zuora's refusal (stored or new) proves nothing was created: []; a refused token proves nothing. Keys
-   * live 24 hours at Zuora, so an older attempt is not resent: it stays open, for a person to settle in Zuora.
+   * What the attempt created, by walking its keys as create does: Zuora replays what each key did, and a stored
+   * internal error is settled by the externalId lookup (lookUpCreated). A stored refusal proves nothing was created:
+   * []. A key Zuora has not seen is performed now, which is the one create the attempt was for. Keys live 24 hours at
+   * Zuora, so an older attempt is not resent: it stays open, for a person to settle in Zuora.
    */
   async findCreated(input: ZuoraCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
     if (ctx.attemptStartedAt && this.now().getTime() - ctx.attemptStartedAt.getTime() > RESEND_WINDOW_MS) throw idempotencyWindowPassed(ctx.attemptStartedAt);
-    let created: ZuoraCreateResponse;
-    try {
-      created = await this.post(input, ctx);
-    } catch (err) {
-      if (err instanceof ProviderError && err.disposition === 'final' && !err.userErrors.some((e) => e.code === 'PROVIDER_UNAUTHORIZED')) return [];
-      throw err;
+    return this.walkKeys(input, ctx, 'find');
+  }
+
+  /** The attempt's keys in order, until one gives an answer that is not a stored failure that created nothing. */
+  private async walkKeys(input: ZuoraCreateInput, ctx: CreateContext, mode: 'create' | 'find'): Promise<InvoiceDetails[]> {
+    let last: ProviderError | null = null;
+    // Take n walks keys 1..n: each take adds at most one key, so a failure storm cannot burn keys within one call.
+    const keys = Math.min(Math.max(1, ctx.tryNumber ?? 1), MAX_KEYS);
+    for (let n = 1; n <= keys; n++) {
+      let created: ZuoraCreateResponse;
+      try {
+        created = await this.post(input, ctx, n);
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err;
+        const stored = storedFailure(err);
+        if (stored === 'refused') {
+          if (mode === 'find') return [];
+          throw err;
+        }
+        if (stored === null) throw err;
+        if (stored === 'unknown') {
+          // Zuora stored an internal error: whether that request created anything is for the lookup to say.
+          const found = await this.lookUpCreated(input, ctx);
+          if (found.length > 0) return found;
+        }
+        last = err;
+        continue;
+      }
+      // The documents exist from here on: a failed read must not look like a refused create.
+      try {
+        return await this.readCreated(createdKeys(created), input);
+      } catch (readErr) {
+        if (readErr instanceof ProviderError) throw new ProviderError(readErr.userErrors, 'indeterminate', `created ${createdNumbers(created)}, read failed: ${readErr.cause_}`);
+        throw readErr;
+      }
     }
-    return this.readCreated(created, input);
+    // Every key this take may use holds a stored failure that created nothing: the next take has one more.
+    if (keys < MAX_KEYS) throw last!;
+    throw new ProviderError(
+      [userError('NEEDS_MANUAL_SETTLEMENT', `Zuora answered all ${MAX_KEYS} keys of this attempt with failures (the last: ${last!.userErrors[0]?.providerMessage ?? last!.cause_}); it is left for a person.`)],
+      'indeterminate',
+      `${MAX_KEYS} keys answered with stored failures; last: ${last!.cause_}`,
+    );
+  }
+
+  /**
+   * What the attempt's requests created, found through documented reads: Object Query's fulfillments with the
+   * externalIds the attempt sends (https://developer.zuora.com/v1-api-reference/api/operation/queryFulfillments/,
+   * `externalid` is filterable) on the line items it names, then the invoice items and credit memo items that bill them
+   * (.../queryInvoiceItems/, .../queryCreditMemoItems/, `fulfillmentid` is filterable). None: []. Fulfillments without a
+   * document: left for a person. Costs one query per distinct externalId (and page), two more when something was found,
+   * then the documents' reads.
+   */
+  async lookUpCreated(input: ZuoraCreateInput, ctx: Pick<CreateContext, 'idempotencyKey'>): Promise<InvoiceDetails[]> {
+    // Assumption: a caller's own externalId names one fulfillment of its line item (Zuora: "The ID of the fulfillment.
+    // The ID is generated based on the external system"); ours are derived from the attempt and are unique.
+    const externalIds = externalIdsOf(input, ctx);
+    const wanted = new Map<string, Set<string>>();
+    input.fulfillments.forEach((f, i) => wanted.set(externalIds[i]!, (wanted.get(externalIds[i]!) ?? new Set()).add(f.orderLineItemId.toLowerCase())));
+    const found: ZuoraFulfillmentRow[] = [];
+    for (const [externalId, lineItems] of wanted) {
+      const rows = await this.queryAll('/object-query/fulfillments', zuoraFulfillmentsPage, `externalid.EQ:${externalId}`);
+      found.push(...rows.filter((r) => r.externalId === externalId && lineItems.has((r.orderLineItemId ?? '').toLowerCase())));
+    }
+    if (found.length === 0) return [];
+    const ids = [...new Set(found.map((f) => f.id))];
+    const keys: ZuoraDocumentKey[] = [];
+    for (let i = 0; i < ids.length; i += IN_FILTER_IDS) {
+      const filter = `fulfillmentid.IN:[${ids.slice(i, i + IN_FILTER_IDS).join(',')}]`;
+      const [invoiceItems, memoItems] = await settled([
+        this.queryAll('/object-query/invoice-items', zuoraInvoiceItemsPage, filter),
+        this.queryAll('/object-query/credit-memo-items', zuoraCreditMemoItemsPage, filter),
+      ] as const);
+      keys.push(...invoiceItems.flatMap((r) => (r.invoiceId ? [{ kind: 'invoice' as const, id: r.invoiceId }] : [])));
+      keys.push(...memoItems.flatMap((r) => (r.creditMemoId ? [{ kind: 'creditMemo' as const, id: r.creditMemoId }] : [])));
+    }
+    const distinct = [...new Map(keys.map((k) => [`${k.kind}:${k.id}`, k])).values()];
+    if (distinct.length === 0) {
+      const numbers = found.map((f) => f.fulfillmentNumber ?? f.id).join(', ');
+      throw new ProviderError(
+        [userError('NEEDS_MANUAL_SETTLEMENT', `Zuora holds this attempt's fulfillments (${numbers}) but no invoice or credit memo for them: settle them in Zuora; nothing was sent again.`)],
+        'indeterminate',
+        `fulfillments without documents: ${numbers}`,
+      );
+    }
+    return this.readCreated(distinct, input);
   }
 
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
@@ -136,30 +238,37 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     return Promise.all(refs.map((ref) => reads.get(ref.providerInvoiceId)!.catch((err: Error) => err)));
   }
 
-  private post(input: ZuoraCreateInput, ctx: CreateContext): Promise<ZuoraCreateResponse> {
-    const key = ctx.idempotencyKey.length <= MAX_IDEMPOTENCY_KEY ? ctx.idempotencyKey : sha256(ctx.idempotencyKey);
-    // The same track id on every try of an attempt ties them together in Zuora's logs (<= 64 ASCII, no :;"').
-    const headers = { 'idempotency-key': key, 'zuora-track-id': `invoicing-${sha256(ctx.idempotencyKey).slice(0, 32)}` };
+  private post(input: ZuoraCreateInput, ctx: CreateContext, n: number): Promise<ZuoraCreateResponse> {
+    // The same track id on every key of an attempt ties them together in Zuora's logs (<= 64 ASCII, no :;"').
+    const headers = { 'idempotency-key': idempotencyKeyOf(ctx.idempotencyKey, n), 'zuora-track-id': `invoicing-${sha256(ctx.idempotencyKey).slice(0, 32)}` };
+    const body = toRequestBody(input, externalIdsOf(input, ctx));
     // Repeatable: a repeat with the same Idempotency-Key gets Zuora's stored answer (or 409 while the first runs),
-    // so a lost answer or a 5xx is sent once more at once instead of leaving the attempt unknown.
-    return this.resilience.write(
-      async () => {
-        const res = await this.call('create', 'POST', '/v1/fulfillments', { json: toRequestBody(input), headers }, input);
-        const parsed = zuoraCreateResponse.safeParse(res.json);
-        if (!parsed.success) throw mapZuoraFailure(res, 'create', input);
-        return parsed.data;
-      },
-      { repeatable: true },
-    );
+    // so a lost answer is sent once more at once instead of leaving the attempt unknown.
+    // Zuora's own failure answer is stored under the key: repeating the key would only get it back, so it is not
+    // repeated (it goes past the retry policy wrapped) and the walk decides.
+    return this.resilience
+      .write(
+        async () => {
+          try {
+            const res = await this.call('create', 'POST', '/v1/fulfillments', { json: body, headers }, input);
+            const parsed = zuoraCreateResponse.safeParse(res.json);
+            if (!parsed.success) throw mapZuoraFailure(res, 'create', input);
+            return parsed.data;
+          } catch (err) {
+            if (err instanceof ProviderError && storedFailure(err) !== null) throw new StoredAnswer(err);
+            throw err;
+          }
+        },
+        { repeatable: true },
+      )
+      .catch((err: unknown) => {
+        throw err instanceof StoredAnswer ? err.failure : err;
+      });
   }
 
   /** Every document the create billed, read back; each one's order is the order of its first order line item. */
-  private async readCreated(created: ZuoraCreateResponse, input: ZuoraCreateInput): Promise<InvoiceDetails[]> {
-    const keys: ZuoraDocumentKey[] = [
-      ...(created.invoiceNumbers ?? []).map((id) => ({ kind: 'invoice' as const, id })),
-      ...(created.creditMemoNumbers ?? []).map((id) => ({ kind: 'creditMemo' as const, id })),
-    ];
-    const docs = await settled(keys.map((key) => this.readDocument(key)));
+  private async readCreated(keys: ZuoraDocumentKey[], input: ZuoraCreateInput): Promise<InvoiceDetails[]> {
+    const docs = await settled(keys.map((key) => this.readDocument(key, true)));
     const lineItemOf = (doc: ReadDocument) => doc.items.map(orderLineItemIdOf).find((id) => id !== null) ?? this.orderIdOf(input);
     const lineItems = [...new Set(docs.map(lineItemOf))];
     const orders = new Map(await settled(lineItems.map(async (id) => [id, await this.orderOfLineItem(id)] as const)));
@@ -168,25 +277,88 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
 
   private toDetails(doc: ReadDocument, orderId: string): InvoiceDetails {
     return doc.key.kind === 'invoice'
-      ? invoiceDetails(doc.document as ZuoraInvoice, doc.items as ZuoraInvoiceItem[], orderId, this.now().toISOString().slice(0, 10))
-      : creditMemoDetails(doc.document as ZuoraCreditMemo, doc.items as ZuoraCreditMemoItem[], orderId);
+      ? invoiceDetails(doc.document as ZuoraInvoice, doc.items as ZuoraInvoiceItem[], orderId, this.now().toISOString().slice(0, 10), doc.documentUrl)
+      : creditMemoDetails(doc.document as ZuoraCreditMemo, doc.items as ZuoraCreditMemoItem[], orderId, doc.documentUrl);
   }
 
-  /** A document (by id or number) and all its items: two reads, more only past 40 items. */
-  private async readDocument(key: ZuoraDocumentKey): Promise<ReadDocument> {
+  /**
+   * A document (by id or number), all its items with all their taxation items, and (`withFile`, when the header is
+   * recorded) its newest PDF: two reads, three with the file, more only past 40 items or where an item's embedded
+   * taxation items name a `nextPage`. The lazy fields' reads skip the file: `documentUrl` is served from the record.
+   */
+  private async readDocument(key: ZuoraDocumentKey, withFile = false): Promise<ReadDocument> {
     const path = `/v1/${key.kind === 'invoice' ? 'invoices' : 'creditmemos'}/${encodeURIComponent(key.id)}`;
-    const [document, items] = await settled<[ZuoraInvoice | ZuoraCreditMemo, Array<ZuoraInvoiceItem | ZuoraCreditMemoItem>]>([
+    const filesPath = `/v1/${key.kind === 'invoice' ? 'invoices' : 'credit-memos'}/${encodeURIComponent(key.id)}/files`;
+    const [document, items, documentUrl] = await settled<[ZuoraInvoice | ZuoraCreditMemo, Array<ZuoraInvoiceItem | ZuoraCreditMemoItem>, string | null]>([
       key.kind === 'invoice' ? this.read(path, zuoraInvoice) : this.read(path, zuoraCreditMemo),
-      key.kind === 'invoice'
+      (key.kind === 'invoice'
         ? this.readPages(`${path}/items`, zuoraInvoiceItems, (page) => page.invoiceItems)
-        : this.readPages(`${path}/items`, zuoraCreditMemoItems, (page) => page.items),
+        : this.readPages(`${path}/items`, zuoraCreditMemoItems, (page) => page.items)
+      ).then((list) => this.withAllTaxes<ZuoraInvoiceItem | ZuoraCreditMemoItem>(list)),
+      withFile ? this.readDocumentUrl(key, filesPath) : Promise.resolve(null),
     ]);
-    return { key, document, items };
+    return { key, document, items, documentUrl };
   }
 
+  /**
+   * Items whose embedded taxation items name a `nextPage`, completed by following it (and each page's own nextPage).
+   * Only the path and query of Zuora's URL are used, against the configured base, so the token goes nowhere else.
+   */
+  private async withAllTaxes<T extends ZuoraInvoiceItem | ZuoraCreditMemoItem>(items: T[]): Promise<T[]> {
+    return settled(
+      items.map(async (item) => {
+        let next: string | null | undefined = item.taxationItems?.nextPage;
+        if (!item.taxationItems || !next) return item;
+        const data = [...item.taxationItems.data];
+        for (let pages = 0; next && pages < 1_000; pages++) {
+          const url: URL = new URL(next, 'https://zuora.invalid');
+          const query: Record<string, string> = Object.fromEntries(url.searchParams);
+          const page: z.infer<typeof zuoraTaxationItemsPage> = await this.read(url.pathname, zuoraTaxationItemsPage, { pageSize: TAX_PAGE_SIZE, ...query });
+          data.push(...page.data);
+          next = page.nextPage;
+        }
+        return { ...item, taxationItems: { ...item.taxationItems, data, nextPage: null } };
+      }),
+    );
+  }
+
+  /**
+   * The document's newest PDF as Zuora's file URL (`pdfFileUrl`, /v1/files/{id}, fetched with the same OAuth bearer),
+   * or null while Zuora has generated none (https://developer.zuora.com/v1-api-reference/api/operation/GET_InvoiceFiles/).
+   */
+  private async readDocumentUrl(key: ZuoraDocumentKey, filesPath: string): Promise<string | null> {
+    const files =
+      key.kind === 'invoice'
+        ? (await this.read(filesPath, zuoraInvoiceFiles, { pageSize: 1 })).invoiceFiles
+        : (await this.read(filesPath, zuoraCreditMemoFiles, { pageSize: 1 })).creditMemoFiles;
+    const url = files?.find((f) => f.pdfFileUrl)?.pdfFileUrl;
+    return url ? new URL(url, `${this.baseUrl}/`).toString() : null;
+  }
+
+  /**
+   * The domain's order id of a line item: the number of the order its documented `orderId` names, read through Object
+   * Query (GET /object-query/orders/{key}); that order's id where Zuora gives no number. A line item naming no order
+   * still gets its invoice recorded, under the line item's id (the reference the attempt was recorded with).
+   */
   private async orderOfLineItem(orderLineItemId: string): Promise<string> {
     const res = await this.read(`/v1/order-line-items/${encodeURIComponent(orderLineItemId)}`, zuoraOrderLineItem);
-    return orderIdOfLineItem(res.orderLineItem);
+    const orderId = orderIdOfLineItem(res.orderLineItem);
+    if (!orderId) return orderLineItemId;
+    const order = await this.read(`/object-query/orders/${encodeURIComponent(orderId)}`, zuoraOrder);
+    return order.orderNumber || orderId;
+  }
+
+  /** Every record of an Object Query list with one filter, page by page through `nextPage` as `cursor`. */
+  private async queryAll<R>(path: string, schema: z.ZodType<{ data: R[]; nextPage?: string | null }>, filter: string): Promise<R[]> {
+    const all: R[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 1_000; pages++) {
+      const page = await this.read(path, schema, { 'filter[]': filter, pageSize: OBJECT_QUERY_PAGE_SIZE, cursor });
+      all.push(...page.data);
+      if (!page.nextPage) return all;
+      cursor = page.nextPage;
+    }
+    throw new Error(`${path}: more than 1,000 pages`);
   }
 
   private async readPages<P extends { nextPage?: string | null }, T>(path: string, schema: z.ZodType<P>, itemsOf: (page: P) => T[]): Promise<T[]> {
@@ -233,17 +405,63 @@ async function settled<T extends readonly unknown[]>(promises: { [K in keyof T]:
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/**
+ * The attempt's n-th Idempotency-Key: its own key first (as before an attempt had several), then the key and n;
+ * hashed past Zuora's 255 characters.
+ */
+export function idempotencyKeyOf(attemptKey: string, n: number): string {
+  const key = n <= 1 ? attemptKey : `${attemptKey}.${n}`;
+  return key.length <= MAX_IDEMPOTENCY_KEY ? key : sha256(key);
+}
+
+/** Carries Zuora's stored failure answer past the retry policy, which would repeat the key for nothing. */
+class StoredAnswer extends Error {
+  constructor(readonly failure: ProviderError) {
+    super(failure.message);
+  }
+}
+
+/**
+ * Whether a failed POST is Zuora's own answer, stored under the key (its `{ success: false, reasons }` envelope), and
+ * what it says: 'refused' (final: nothing was created), 'nothing' (lock contention or a temporary error: nothing was
+ * created, the next key may be tried), 'unknown' (an internal error: the lookup decides). Null for what Zuora does not
+ * store or that says nothing: a transport failure, a refused token, the rate limit, 409 while the key still runs, 422.
+ * Assumption: Zuora refuses a token and rate-limits before it processes (and stores) a request; its docs say only that
+ * the answer is saved "regardless of whether it succeeded or failed".
+ */
+function storedFailure(err: ProviderError): 'refused' | 'nothing' | 'unknown' | null {
+  const first = err.userErrors[0];
+  if (!first?.providerCode || err.cause_.startsWith('transport:')) return null;
+  if (err.userErrors.some((e) => e.code === 'IN_PROGRESS' || e.code === 'RATE_LIMITED' || e.code === 'PROVIDER_UNAUTHORIZED' || e.code === 'IDEMPOTENCY_CONFLICT')) return null;
+  return err.disposition === 'final' ? 'refused' : err.disposition === 'retryable' ? 'nothing' : 'unknown';
+}
+
+/**
+ * The externalId each fulfillment is sent with: the caller's where given (Zuora's "ID of the fulfillment ... generated
+ * based on the external system", so the caller's own reference), else one derived from the attempt and the
+ * fulfillment's place, the same on every take, so that a lookup finds what any take created.
+ */
+export function externalIdsOf(input: ZuoraCreateInput, ctx: Pick<CreateContext, 'idempotencyKey'>): string[] {
+  const base = ctx.idempotencyKey.length <= 200 ? ctx.idempotencyKey : sha256(ctx.idempotencyKey);
+  return input.fulfillments.map((f, i) => f.externalId ?? `invoicing:${base}:${i}`);
+}
+
+const createdKeys = (created: ZuoraCreateResponse): ZuoraDocumentKey[] => [
+  ...(created.invoiceNumbers ?? []).map((id) => ({ kind: 'invoice' as const, id })),
+  ...(created.creditMemoNumbers ?? []).map((id) => ({ kind: 'creditMemo' as const, id })),
+];
+
 const createdNumbers = (created: ZuoraCreateResponse): string => [...(created.invoiceNumbers ?? []), ...(created.creditMemoNumbers ?? [])].join(', ') || 'fulfillments';
 
 /**
  * Zuora's documented body. Quantities are JSON numbers; the rules allow at most 15 significant digits, which a
  * double carries exactly, so the number prints as the decimal the caller gave.
  */
-export function toRequestBody(input: ZuoraCreateInput): Record<string, unknown> {
+export function toRequestBody(input: ZuoraCreateInput, externalIds?: readonly string[]): Record<string, unknown> {
   const { processingOptions: o } = input;
   const billingOptions = omitEmpty({ documentDate: o.documentDate, targetDate: o.targetDate });
   return {
-    fulfillments: input.fulfillments.map((f) =>
+    fulfillments: input.fulfillments.map((f, i) =>
       omitEmpty({
         orderLineItemId: f.orderLineItemId,
         quantity: Number(formatAmount(f.quantity)),
@@ -251,7 +469,7 @@ export function toRequestBody(input: ZuoraCreateInput): Record<string, unknown> 
         billTargetDate: f.billTargetDate,
         fulfillmentType: f.fulfillmentType,
         state: f.state,
-        externalId: f.externalId,
+        externalId: externalIds?.[i] ?? f.externalId,
         trackingNumber: f.trackingNumber,
         carrier: f.carrier,
         description: f.description,

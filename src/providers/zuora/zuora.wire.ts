@@ -52,7 +52,10 @@ export const zuoraTaxationItem = z.looseObject({
 });
 export type ZuoraTaxationItem = z.infer<typeof zuoraTaxationItem>;
 
-/** Taxation items of an item; `nextPage` is set when Zuora holds more than it embedded. */
+/**
+ * Taxation items of an item; `nextPage` is the "URL to retrieve the next page of the response if it exists; otherwise
+ * absent" (Zuora's GETInvoiceItemTypeAllOfTaxationItems / GETCreditMemoItemTypeAllOfTaxationItems).
+ */
 const taxationItems = z.looseObject({ data: z.array(zuoraTaxationItem), nextPage: optionalText }).optional().nullable();
 
 /** GET /v1/invoices/{invoiceKey}. */
@@ -127,14 +130,45 @@ export type ZuoraCreditMemoItem = z.infer<typeof zuoraCreditMemoItem>;
 
 export const zuoraCreditMemoItems = z.looseObject({ success: z.literal(true), items: z.array(zuoraCreditMemoItem), nextPage: optionalText });
 
-/** GET /v1/order-line-items/{itemId}: the order is named by `orderId`, and by `orderNumber` [assumed] where sent. */
+/**
+ * GET /v1/order-line-items/{itemId}: the order is named by `orderId`, the one order field of Zuora's documented response
+ * (https://developer.zuora.com/v1-api-reference/api/operation/GET_OrderLineItem/).
+ */
 export const zuoraOrderLineItem = z.looseObject({
   success: z.literal(true),
   orderLineItem: z.looseObject({
     id: z.string(),
     itemNumber: optionalText,
     orderId: optionalText,
-    orderNumber: optionalText,
   }),
 });
 export type ZuoraOrderLineItem = z.infer<typeof zuoraOrderLineItem>['orderLineItem'];
+
+/**
+ * GET /v1/invoices/{invoiceKey}/items/{itemId}/taxation-items and GET /v1/credit-memos/{creditMemoId}/items/{cmitemid}/taxation-items
+ * (https://developer.zuora.com/v1-api-reference/api/operation/GET_TaxationItemsOfInvoiceItem/): a page of an item's taxation items.
+ */
+export const zuoraTaxationItemsPage = z.looseObject({ success: z.literal(true), data: z.array(zuoraTaxationItem), nextPage: optionalText });
+
+/**
+ * GET /v1/invoices/{invoiceKey}/files and GET /v1/credit-memos/{creditMemoKey}/files: generated PDF files, newest first
+ * (https://developer.zuora.com/v1-api-reference/api/operation/GET_InvoiceFiles/, .../GET_CreditMemoFiles/).
+ */
+const documentFile = z.looseObject({ id: optionalText, pdfFileUrl: optionalText, versionNumber: z.number().optional().nullable() });
+export const zuoraInvoiceFiles = z.looseObject({ success: z.literal(true), invoiceFiles: z.array(documentFile).optional().nullable() });
+export const zuoraCreditMemoFiles = z.looseObject({ success: z.literal(true), creditMemoFiles: z.array(documentFile).optional().nullable() });
+
+/** An Object Query list: `data` and, while more remain, `nextPage` (the next call's `cursor`) (https://developer.zuora.com/docs/guides/expand-filter-fields-sort). */
+const objectQueryPage = <T extends z.ZodType>(row: T) => z.looseObject({ data: z.array(row), nextPage: optionalText });
+
+/** GET /object-query/fulfillments (https://developer.zuora.com/v1-api-reference/api/operation/queryFulfillments/). */
+export const zuoraFulfillmentRow = z.looseObject({ id: z.string(), orderLineItemId: optionalText, externalId: optionalText, fulfillmentNumber: optionalText });
+export const zuoraFulfillmentsPage = objectQueryPage(zuoraFulfillmentRow);
+export type ZuoraFulfillmentRow = z.infer<typeof zuoraFulfillmentRow>;
+
+/** GET /object-query/invoice-items and /object-query/credit-memo-items, filtered by `fulfillmentid` (.../queryInvoiceItems/, .../queryCreditMemoItems/). */
+export const zuoraInvoiceItemsPage = objectQueryPage(z.looseObject({ id: z.string(), invoiceId: optionalText, fulfillmentId: optionalText }));
+export const zuoraCreditMemoItemsPage = objectQueryPage(z.looseObject({ id: z.string(), creditMemoId: optionalText, fulfillmentId: optionalText }));
+
+/** GET /object-query/orders/{key} (https://developer.zuora.com/v1-api-reference/api/operation/queryOrdersByKey/). */
+export const zuoraOrder = z.looseObject({ id: z.string(), orderNumber: optionalText });

@@ -39,6 +39,10 @@ export interface CommerceEmulatorOptions {
   now?: () => Date;
   /** Pins the ids' process value and counter (random by default, as in MongoDB drivers); `reset()` restarts them. */
   objectIds?: ObjectIdSeed;
+  /** The largest `limit` the list honours (default 100): lower it to make a test page. */
+  maxPageSize?: number;
+  /** Models a list whose order filter has another name at the real API: `orderId` is then ignored. */
+  ignoreOrderFilter?: boolean;
 }
 
 interface Principal {
@@ -86,11 +90,16 @@ export class CommerceEmulator extends ProviderEmulator {
   private stored: StoredInvoice[] = [];
   private ids!: ObjectIdGenerator;
 
+  private readonly maxPageSize: number;
+  private readonly ignoreOrderFilter: boolean;
+
   constructor(options: CommerceEmulatorOptions = {}) {
     super();
     this.orders = options.orders ?? COMMERCE_SANDBOX_ORDERS;
     this.now = options.now ?? (() => new Date());
     this.objectIdSeed = options.objectIds;
+    this.maxPageSize = options.maxPageSize ?? 100;
+    this.ignoreOrderFilter = options.ignoreOrderFilter ?? false;
     this.server = new EmulatorServer({
       // Express's default answer for a route it does not have: text, not the API's envelope.
       notFound: (req) => ({ status: 404, body: `Cannot ${req.method} ${req.path}` }),
@@ -193,15 +202,18 @@ export class CommerceEmulator extends ProviderEmulator {
     return { status: 200, body: { success: true, data: render(invoice) } };
   }
 
+  /**
+   * GET /invoices?orderId=&page=&limit= [assumed: seed 001 documents only the create]: newest first, `page` from 1,
+   * `limit` default 20 (at most maxPageSize), with `pagination: { page, limit, total, totalPages }`.
+   */
   private list(req: EmulatorRequest): EmulatorResponse {
     const principal = principalOf(req);
-    const filter = firstValue(req.query.orderId)?.trim().toLowerCase();
-    // Newest first; unpaged (an order has at most one invoice here).
-    const data = this.stored
-      .filter((inv) => inv.entityId === principal.entityId && (filter === undefined || inv.order === filter))
-      .reverse()
-      .map(render);
-    return { status: 200, body: { success: true, data } };
+    const filter = this.ignoreOrderFilter ? undefined : firstValue(req.query.orderId)?.trim().toLowerCase();
+    const all = this.stored.filter((inv) => inv.entityId === principal.entityId && (filter === undefined || inv.order === filter)).reverse();
+    const limit = Math.min(this.maxPageSize, Math.max(1, Number(firstValue(req.query.limit) ?? 20) || 20));
+    const page = Math.max(1, Math.floor(Number(firstValue(req.query.page) ?? 1)) || 1);
+    const data = all.slice((page - 1) * limit, page * limit).map(render);
+    return { status: 200, body: { success: true, data, pagination: { page, limit, total: all.length, totalPages: Math.max(1, Math.ceil(all.length / limit)) } } };
   }
 }
 

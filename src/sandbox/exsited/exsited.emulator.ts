@@ -21,6 +21,8 @@ import { ProviderEmulator } from '../shared/provider-emulator';
  */
 
 const API = '/api/v3';
+/** The invoice PDF is served by v2 (exsited-php's invoicePdf defaults to it). */
+const PDF_API = '/api/v2';
 const TOKEN_PATH = '/api/v1/oauth2/token';
 const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 const DEFAULT_LIMIT = 20;
@@ -177,6 +179,7 @@ export class ExsitedEmulator extends ProviderEmulator {
     this.server.post(`${API}/orders/:orderId/invoices`, (req) => this.create(req));
     this.server.get(`${API}/orders/:orderId/invoices`, (req) => this.listOfOrder(req));
     this.server.get(`${API}/invoices/:invoiceId`, (req) => this.readOne(req));
+    this.server.get(`${PDF_API}/invoices/:invoiceId/pdf`, (req) => this.readPdf(req));
   }
 
 
@@ -243,7 +246,7 @@ export class ExsitedEmulator extends ProviderEmulator {
 
   /** Every path under /api/v3 needs a live bearer token; the token endpoint does not. */
   private authenticate(req: EmulatorRequest, next: () => Promise<EmulatorResponse>): EmulatorResponse | Promise<EmulatorResponse> {
-    if (!req.path.startsWith(`${API}/`)) return next();
+    if (!req.path.startsWith(`${API}/`) && !req.path.startsWith(`${PDF_API}/`)) return next();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
     if (!match) return errors(401, 'Authentication required: send an access token as Authorization: Bearer <token>.');
     const token = this.tokens.get(match[1]!);
@@ -339,6 +342,16 @@ export class ExsitedEmulator extends ProviderEmulator {
   }
 
   // GET /api/v3/invoices/{id} and GET /api/v3/orders/{order_id}/invoices -----------------------------------------
+
+  /**
+   * GET /api/v2/invoices/{id}/pdf: the invoice as a PDF, with the bearer (exsited-php InvoiceData::invoicePdf,
+   * https://github.com/exsited/exsited-php/blob/main/src/AppService/Invoice/InvoiceData.php, v2 with Accept: application/pdf).
+   */
+  private readPdf(req: EmulatorRequest): EmulatorResponse {
+    const invoice = this.invoicesById.get(req.params.invoiceId ?? '');
+    if (!invoice) return errors(404, `Invoice ${req.params.invoiceId} was not found.`);
+    return { status: 200, headers: { 'Content-Type': 'application/pdf' }, body: Buffer.from(`%PDF-1.4\n% Exsited sandbox invoice ${req.params.invoiceId}\n%%EOF\n`) };
+  }
 
   private readOne(req: EmulatorRequest): EmulatorResponse {
     const invoice = this.invoicesById.get(req.params.invoiceId ?? '');

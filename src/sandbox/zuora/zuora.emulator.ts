@@ -72,6 +72,21 @@ export interface ZuoraEmulatorOptions {
   tokenTtlSeconds?: number;
   /** API requests per minute before 429; default 50,000 (Zuora's default API quota). */
   rateLimitPerMinute?: number;
+  /**
+   * How many taxation items a document item embeds before naming the rest by `taxationItems.nextPage`; default all.
+   * Assumption: Zuora does not publish how many it embeds, only that `nextPage` is the "URL to retrieve the next page
+   * of the response if it exists; otherwise absent" (the SDKs' GETInvoiceItemTypeAllOfTaxationItems, GETCreditMemoItemTypeAllOfTaxationItems).
+   */
+  embeddedTaxationItems?: number;
+}
+
+/** A failure Zuora itself answers a create with (stored and replayed under its Idempotency-Key like any answer). */
+export interface ZuoraCreateFailure {
+  /** Default 200, Zuora's status for `success: false` on v1 operations; a 5xx for an internal error. */
+  status?: number;
+  reasons: Array<{ code: number; message: string }>;
+  /** How many creates fail this way; default 1. */
+  times?: number;
 }
 
 interface Reason {
@@ -129,6 +144,7 @@ interface LineItemState {
 interface StoredFulfillment extends FulfillmentRequest {
   id: string;
   fulfillmentNumber: string;
+  createdDate: string;
 }
 
 interface StoredItem {
@@ -201,7 +217,10 @@ export class ZuoraEmulator extends ProviderEmulator {
   private readonly now: () => Date;
   private readonly tokenTtlSeconds: number;
   private readonly rateLimit: number;
+  private readonly embeddedTaxationItems: number;
 
+  private fulfillments: StoredFulfillment[] = [];
+  private createFailures: ZuoraCreateFailure[] = [];
   private clients = new Map<string, ZuoraClientSeed>();
   private tokens = new Map<string, IssuedToken>();
   private lineItems = new Map<string, LineItemState>();
@@ -217,6 +236,7 @@ export class ZuoraEmulator extends ProviderEmulator {
     this.now = options.now ?? (() => new Date());
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
     this.rateLimit = options.rateLimitPerMinute ?? 50_000;
+    this.embeddedTaxationItems = options.embeddedTaxationItems ?? Infinity;
     this.server = new EmulatorServer({
       notFound: () => ({ status: 404, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.notFound), message: 'The requested resource does not exist.' }]) }),
       badJson: () => ({ status: 400, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.malformed), message: 'Malformed JSON request body.' }]) }),
@@ -233,6 +253,15 @@ export class ZuoraEmulator extends ProviderEmulator {
     this.server.get('/v1/creditmemos/:key', (req) => this.readCreditMemo(req));
     this.server.get('/v1/creditmemos/:key/items', (req) => this.readCreditMemoItems(req));
     this.server.get('/v1/order-line-items/:itemId', (req) => this.readOrderLineItem(req));
+    this.server.get('/v1/invoices/:key/items/:itemId/taxation-items', (req) => this.readTaxationItems(req, 'invoice'));
+    this.server.get('/v1/credit-memos/:key/items/:itemId/taxation-items', (req) => this.readTaxationItems(req, 'creditMemo'));
+    this.server.get('/v1/invoices/:key/files', (req) => this.readFiles(req, 'invoice'));
+    this.server.get('/v1/credit-memos/:key/files', (req) => this.readFiles(req, 'creditMemo'));
+    this.server.get('/v1/files/:fileId', (req) => this.readFile(req));
+    this.server.get('/object-query/fulfillments', (req) => this.queryFulfillments(req));
+    this.server.get('/object-query/invoice-items', (req) => this.queryDocumentItems(req, 'invoice'));
+    this.server.get('/object-query/credit-memo-items', (req) => this.queryDocumentItems(req, 'creditMemo'));
+    this.server.get('/object-query/orders/:key', (req) => this.queryOrder(req));
     this.restoreSeed();
   }
 
@@ -248,6 +277,20 @@ export class ZuoraEmulator extends ProviderEmulator {
     this.restoreSeed();
     this.server.resetCalls();
     this.server.clearFaults();
+  }
+
+  /**
+   * Makes the next create(s) fail inside Zuora (lock contention, a temporary or internal error) before anything is
+   * created. Zuora stores that answer under the request's Idempotency-Key and replays it to every request with the key
+   * for 24 hours (https://developer.zuora.com/docs/guides/idempotent-requests): only a new key is performed again.
+   */
+  failCreates(failure: ZuoraCreateFailure): void {
+    this.createFailures.push({ ...failure, times: failure.times ?? 1 });
+  }
+
+  /** Fulfillments created so far, oldest first, with the externalId each was sent with. */
+  fulfillmentRecords(): Array<{ id: string; fulfillmentNumber: string; orderLineItemId: string; externalId: string | null }> {
+    return this.fulfillments.map((f) => ({ id: f.id, fulfillmentNumber: f.fulfillmentNumber, orderLineItemId: f.orderLineItemId, externalId: f.externalId }));
   }
 
   /** Ends every token issued so far, as an administrator revoking the client's sessions would. */
@@ -328,6 +371,8 @@ export class ZuoraEmulator extends ProviderEmulator {
     this.tokens = new Map();
     this.invoices = [];
     this.creditMemos = [];
+    this.fulfillments = [];
+    this.createFailures = [];
     this.idempotency = new Map();
     this.counters = { fulfillment: 0, invoice: 0, creditMemo: 0, payment: 0 };
     this.window = { startedAt: 0, used: 0 };
@@ -347,7 +392,7 @@ export class ZuoraEmulator extends ProviderEmulator {
   }
 
   private async authenticate(req: EmulatorRequest, next: () => Promise<EmulatorResponse>): Promise<EmulatorResponse> {
-    if (!req.path.startsWith('/v1/')) return next();
+    if (!isApiPath(req.path)) return next();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
     const token = match ? this.tokens.get(match[1]!) : undefined;
     if (!token || token.revoked || token.expiresAt <= this.now().getTime()) {
@@ -358,7 +403,7 @@ export class ZuoraEmulator extends ProviderEmulator {
 
   /** A fixed one-minute window for the whole tenant, reported as RateLimit-* headers on every API answer. */
   private async limit(req: EmulatorRequest, next: () => Promise<EmulatorResponse>): Promise<EmulatorResponse> {
-    if (!req.path.startsWith('/v1/')) return next();
+    if (!isApiPath(req.path)) return next();
     const now = this.now().getTime();
     if (now - this.window.startedAt >= 60_000) this.window = { startedAt: now, used: 0 };
     const allowed = this.window.used < this.rateLimit;
@@ -444,6 +489,12 @@ export class ZuoraEmulator extends ProviderEmulator {
   // POST /v1/fulfillments ----------------------------------------------------------------------------------------------
 
   private createFulfillments(req: EmulatorRequest): EmulatorResponse {
+    const staged = this.createFailures[0];
+    if (staged) {
+      staged.times = (staged.times ?? 1) - 1;
+      if (staged.times <= 0) this.createFailures.shift();
+      return { status: staged.status ?? 200, body: failure(staged.reasons) };
+    }
     const parsed = parseCreateRequest(req.body);
     if ('reasons' in parsed) return { status: 400, body: failure(parsed.reasons) };
     const { fulfillments, processingOptions: options } = parsed;
@@ -523,7 +574,8 @@ export class ZuoraEmulator extends ProviderEmulator {
 
   /** Records a fulfillment against its line item; a cancelled one counts for nothing. */
   private storeFulfillment(request: FulfillmentRequest): StoredFulfillment {
-    const stored = { ...request, id: zuoraId(), fulfillmentNumber: `F-${String(++this.counters.fulfillment).padStart(8, '0')}` };
+    const stored = { ...request, id: zuoraId(), fulfillmentNumber: `F-${String(++this.counters.fulfillment).padStart(8, '0')}`, createdDate: this.now().toISOString() };
+    this.fulfillments.push(stored);
     if (stored.state !== 'Cancelled') {
       const li = this.lineItems.get(stored.orderLineItemId)!;
       if (stored.fulfillmentType === 'Delivery') li.delivered = li.delivered.plus(stored.quantity);
@@ -661,7 +713,7 @@ export class ZuoraEmulator extends ProviderEmulator {
           taxAmount: num(i.priced.taxAmount),
           taxCode: i.priced.lineItem.taxCode,
           taxMode: 'TaxExclusive',
-          taxationItems: { data: taxationItems(i, inv.invoiceDate) },
+          taxationItems: this.embeddedTaxes(i, inv.invoiceDate, `/v1/invoices/${inv.id}/items/${i.id}/taxation-items`),
           unitOfMeasure: 'Each',
           unitPrice: num(i.priced.unitPrice),
         })),
@@ -723,7 +775,9 @@ export class ZuoraEmulator extends ProviderEmulator {
           sourceItemId: i.fulfillment.orderLineItemId,
           sourceItemType: 'OrderLineItem',
           taxMode: 'TaxExclusive',
-          ...(modern ? { taxationItems: { data: taxationItems(i, memo.creditMemoDate) } } : { creditTaxItems: taxationItems(i, memo.creditMemoDate) }),
+          ...(modern
+            ? { taxationItems: this.embeddedTaxes(i, memo.creditMemoDate, `/v1/credit-memos/${memo.id}/items/${i.id}/taxation-items`) }
+            : { creditTaxItems: taxationItems(i, memo.creditMemoDate) }),
           unappliedAmount: num(i.priced.chargeAmount.plus(i.priced.taxAmount)),
           unitOfMeasure: 'Each',
           unitPrice: num(i.priced.unitPrice),
@@ -732,6 +786,113 @@ export class ZuoraEmulator extends ProviderEmulator {
         success: true,
       },
     };
+  }
+
+  /** An item's first taxation items, and `nextPage` (the taxation-items list's page 2) when it holds more. */
+  private embeddedTaxes(item: StoredItem, taxDate: string, listPath: string): Json {
+    const all = taxationItems(item, taxDate);
+    const size = this.embeddedTaxationItems;
+    if (all.length <= size) return { data: all };
+    return { data: all.slice(0, size), nextPage: `${listPath}?page=2&pageSize=${size}` };
+  }
+
+  /**
+   * GET /v1/invoices/{invoiceKey}/items/{itemId}/taxation-items and GET /v1/credit-memos/{creditMemoId}/items/{cmitemid}/taxation-items
+   * (https://developer.zuora.com/v1-api-reference/api/operation/GET_TaxationItemsOfInvoiceItem/, .../GET_TaxationItemsOfCreditMemoItem/):
+   * `page` and `pageSize` (at most 40), `data` and `nextPage`.
+   */
+  private readTaxationItems(req: EmulatorRequest, kind: 'invoice' | 'creditMemo'): EmulatorResponse {
+    const doc = kind === 'invoice' ? this.invoiceByKey(req.params.key!) : this.creditMemoByKey(req.params.key!);
+    if (!doc) return notFound(req.params.key!);
+    const item = doc.items.find((i) => i.id === req.params.itemId);
+    if (!item) return notFound(req.params.itemId!);
+    const page = paginate(req, taxationItems(item, 'invoiceDate' in doc ? doc.invoiceDate : doc.creditMemoDate));
+    if ('status' in page) return page;
+    return { status: 200, body: { data: page.slice, ...(page.nextPage ? { nextPage: page.nextPage } : {}), success: true } };
+  }
+
+  /**
+   * GET /v1/invoices/{invoiceKey}/files and GET /v1/credit-memos/{creditMemoKey}/files: the document's PDF files, newest
+   * first, each with `pdfFileUrl` (/v1/files/{id}) (https://developer.zuora.com/v1-api-reference/api/operation/GET_InvoiceFiles/,
+   * .../GET_CreditMemoFiles/). A posted document has one file here; Zuora generates it when the document posts.
+   */
+  private readFiles(req: EmulatorRequest, kind: 'invoice' | 'creditMemo'): EmulatorResponse {
+    const doc = kind === 'invoice' ? this.invoiceByKey(req.params.key!) : this.creditMemoByKey(req.params.key!);
+    if (!doc) return notFound(req.params.key!);
+    const files = doc.status === 'Draft' ? [] : [{ id: fileIdOf(doc.id, 'record'), pdfFileUrl: `/v1/files/${fileIdOf(doc.id, 'file')}`, versionNumber: Date.parse(`${'invoiceDate' in doc ? doc.invoiceDate : doc.creditMemoDate}T00:00:00Z`) }];
+    return { status: 200, body: { [kind === 'invoice' ? 'invoiceFiles' : 'creditMemoFiles']: files, success: true } };
+  }
+
+  /** GET /v1/files/{file-id}: the PDF itself (https://developer.zuora.com/v1-api-reference/api/operation/GET_Files/). */
+  private readFile(req: EmulatorRequest): EmulatorResponse {
+    const doc = [...this.invoices, ...this.creditMemos].find((d) => fileIdOf(d.id, 'file') === req.params.fileId);
+    if (!doc) return notFound(req.params.fileId!);
+    const number = 'invoiceNumber' in doc ? doc.invoiceNumber : doc.number;
+    return { status: 200, headers: { 'Content-Type': 'application/pdf;charset=UTF-8' }, body: Buffer.from(`%PDF-1.4\n% Zuora sandbox document ${number}\n%%EOF\n`) };
+  }
+
+  /**
+   * Object Query's GET /object-query/fulfillments (https://developer.zuora.com/v1-api-reference/api/operation/queryFulfillments/):
+   * `filter[]` on id, orderlineitemid, fulfillmentnumber, state or externalid (case-insensitive names), `pageSize`
+   * 1 to 99 (default 10), `cursor` from the last page's `nextPage`; null fields are left out.
+   */
+  private queryFulfillments(req: EmulatorRequest): EmulatorResponse {
+    const fields: Record<string, (f: StoredFulfillment) => string | null> = {
+      id: (f) => f.id,
+      orderlineitemid: (f) => f.orderLineItemId,
+      fulfillmentnumber: (f) => f.fulfillmentNumber,
+      state: (f) => f.state,
+      externalid: (f) => f.externalId,
+    };
+    return objectQuery(req, this.fulfillments, fields, (f) =>
+      withoutNulls({
+        billTargetDate: f.billTargetDate,
+        createdDate: f.createdDate,
+        description: f.description,
+        externalId: f.externalId,
+        fulfillmentDate: f.fulfillmentDate,
+        fulfillmentNumber: f.fulfillmentNumber,
+        fulfillmentType: f.fulfillmentType,
+        id: f.id,
+        orderLineItemId: f.orderLineItemId,
+        quantity: num(f.quantity),
+        state: f.state,
+        trackingNumber: f.trackingNumber,
+        carrier: f.carrier,
+      }),
+    );
+  }
+
+  /**
+   * Object Query's GET /object-query/invoice-items and /object-query/credit-memo-items
+   * (https://developer.zuora.com/v1-api-reference/api/operation/queryInvoiceItems/, .../queryCreditMemoItems/): each item
+   * names its document (`invoiceId`, `creditMemoId`) and the fulfillment it bills (`fulfillmentId`, a filterable field).
+   */
+  private queryDocumentItems(req: EmulatorRequest, kind: 'invoice' | 'creditMemo'): EmulatorResponse {
+    const docs: Array<StoredInvoice | StoredCreditMemo> = kind === 'invoice' ? this.invoices : this.creditMemos;
+    const rows = docs.flatMap((d) => d.items.map((item) => ({ doc: d, item })));
+    const fields: Record<string, (r: (typeof rows)[number]) => string | null> = {
+      id: (r) => r.item.id,
+      fulfillmentid: (r) => r.item.fulfillment.id,
+      [kind === 'invoice' ? 'invoiceid' : 'creditmemoid']: (r) => r.doc.id,
+      ...(kind === 'creditMemo' ? { orderlineitemid: (r: (typeof rows)[number]) => r.item.fulfillment.orderLineItemId } : {}),
+    };
+    return objectQuery(req, rows, fields, (r) => ({
+      id: r.item.id,
+      [kind === 'invoice' ? 'invoiceId' : 'creditMemoId']: r.doc.id,
+      fulfillmentId: r.item.fulfillment.id,
+      quantity: num(r.item.priced.quantity),
+      ...(kind === 'invoice' ? { chargeAmount: num(r.item.priced.chargeAmount) } : { amount: num(r.item.priced.chargeAmount) }),
+    }));
+  }
+
+  /** Object Query's GET /object-query/orders/{key}, by id or number (https://developer.zuora.com/v1-api-reference/api/operation/queryOrdersByKey/). */
+  private queryOrder(req: EmulatorRequest): EmulatorResponse {
+    const key = req.params.key!;
+    const order = this.tenant.orders.find((o) => o.id === key || o.orderNumber === key);
+    if (!order) return { status: 404, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.notFound), message: `Cannot find entity by key: '${key}'.` }]) };
+    const account = this.tenant.accounts.find((a) => a.accountNumber === order.accountNumber);
+    return { status: 200, body: { accountId: account?.id, id: order.id, orderDate: order.orderDate, orderNumber: order.orderNumber, status: 'Completed' } };
   }
 
   private readOrderLineItem(req: EmulatorRequest): EmulatorResponse {
@@ -746,9 +907,9 @@ export class ZuoraEmulator extends ProviderEmulator {
         success: true,
         orderLineItem: {
           id: seed.id,
+          // Zuora's documented response names the order by `orderId` only
+          // (https://developer.zuora.com/v1-api-reference/api/operation/GET_OrderLineItem/); its number is read from the order.
           orderId: order.id,
-          // [assumed] Zuora's documented example names the order only by `orderId`.
-          orderNumber: order.orderNumber,
           itemName: seed.itemName,
           itemNumber: seed.itemNumber,
           itemState: li.delivered.gte(quantity) ? 'SentToBilling' : 'Executing',
@@ -904,6 +1065,50 @@ function failure(reasons: Reason[]): Json {
 function notFound(key: string): EmulatorResponse {
   return { status: 200, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.notFound), message: `Cannot find entity by key: '${key}'.` }]) };
 }
+
+/** A stable id for a document's PDF file record and file, so that reads after a restart of the test agree. */
+const fileIdOf = (documentId: string, what: 'record' | 'file'): string => (what === 'record' ? `f1${documentId.slice(2)}` : `f2${documentId.slice(2)}`);
+
+const withoutNulls = (values: Json): Json => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null && v !== undefined));
+
+const OBJECT_QUERY_MAX_PAGE = 99;
+
+/**
+ * Object Query's list: every `filter[]` (`field.OP:value`, EQ, NE, SW or IN:[a,b], combined with AND) on a
+ * documented filterable field, `pageSize` 1 to 99 (default 10), an opaque `cursor` from `nextPage`
+ * (https://developer.zuora.com/docs/guides/expand-filter-fields-sort). An unknown field or operator is a 400.
+ */
+function objectQuery<T>(req: EmulatorRequest, all: T[], fields: Record<string, (row: T) => string | null>, shape: (row: T) => Json): EmulatorResponse {
+  const filters = ([] as string[]).concat(req.query['filter[]'] ?? []);
+  let rows = all;
+  for (const filter of filters) {
+    const m = /^([A-Za-z_]+)\.(EQ|NE|SW|IN):(.*)$/s.exec(filter);
+    const get = m ? fields[m[1]!.toLowerCase()] : undefined;
+    if (!m || !get) return { status: 400, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.invalidValue), message: `Unsupported filter: '${filter}'.` }]) };
+    const [, , op, value] = m;
+    const list = op === 'IN' ? /^\[(.*)\]$/s.exec(value!)?.[1]?.split(',') ?? [] : [];
+    rows = rows.filter((row) => {
+      const v = get(row);
+      if (op === 'EQ') return v === value;
+      if (op === 'NE') return v !== value;
+      if (op === 'SW') return v !== null && v.startsWith(value!);
+      return v !== null && list.includes(v);
+    });
+  }
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const size = Number(first(req.query.pageSize) ?? 10);
+  const cursor = first(req.query.cursor);
+  const offset = cursor ? Number(Buffer.from(cursor, 'base64').toString('utf8')) : 0;
+  if (!Number.isInteger(size) || size < 1 || size > OBJECT_QUERY_MAX_PAGE || !Number.isInteger(offset) || offset < 0) {
+    return { status: 400, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.invalidValue), message: `'pageSize' must be 1 to ${OBJECT_QUERY_MAX_PAGE} and 'cursor' one Zuora returned.` }]) };
+  }
+  const page = rows.slice(offset, offset + size);
+  const more = offset + size < rows.length;
+  return { status: 200, body: { ...(more ? { nextPage: Buffer.from(String(offset + size)).toString('base64') } : {}), data: page.map(shape) } };
+}
+
+/** The REST API (v1 and Object Query), behind OAuth and the rate limit; /oauth/token is not. */
+const isApiPath = (path: string): boolean => path.startsWith('/v1/') || path.startsWith('/object-query/');
 
 /** Zuora's 32-hex object ids. */
 const zuoraId = (): string => randomBytes(16).toString('hex');
