@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { BearerTokens, SharedTokens, StoredToken } from './token-source';
 import { TokenSeal } from './token-seal';
 
@@ -46,7 +45,8 @@ export interface RotatingTokenSourceOptions {
   refreshAheadMs?: number;
   /** After the session ended, how often the store is read (no token request) for one a restarted replica began. Default 30 s. */
   endedRecheckMs?: number;
-  logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** A pino logger will do. */
+  logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Named in logs and messages. */
   provider?: string;
   now?: () => number;
