@@ -2,7 +2,7 @@ import { FIRST_BENCH_ORDER, sallaBenchStore } from '../../bench/fixtures';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/salla/salla.seed';
 import { dropTestSchema } from '../support/store';
-import { spawnTs, type TsChild } from '../support/ts-child';
+import { startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
 
 /**
  * Two replicas, each a real process started as `npm start` starts it, on one PostgreSQL, sharing one Salla session
@@ -28,11 +28,6 @@ withPostgres('one Salla session renewed under load by two replicas on one Postgr
     revokeAccessOnRefresh: true,
   });
   let replicas: Array<{ child: TsChild; url: string }>;
-  const start = async (env: Record<string, string>) => {
-    const child = spawnTs('src/server/main.ts', env);
-    const ready = await child.waitForLog((l) => l.msg === 'invoicing subgraph ready');
-    return { child, url: String(ready.url) };
-  };
 
   beforeAll(async () => {
     await salla.start(0);
@@ -53,12 +48,7 @@ withPostgres('one Salla session renewed under load by two replicas on one Postgr
     replicas = [await start(env), await start(env)];
   }, 150_000);
   afterAll(async () => {
-    await Promise.all(
-      (replicas ?? []).map(async (r) => {
-        r.child.proc.kill('SIGTERM');
-        await r.child.exited;
-      }),
-    );
+    await stopProcesses((replicas ?? []).map((r) => r.child));
     await salla.stop();
     await dropTestSchema(schema);
   });
