@@ -12,7 +12,8 @@ const decimalOrNull = (v: unknown): Decimal | null => (v === null || v === undef
 /**
  * The provider input an attempt's recorded JSON (the command's `recordedInput`) stands for, good for `findCreated`
  * only, never for `create`: amounts come back as exact decimals, but a Salla FILE's PDF was recorded as its hash,
- * so the restored input carries no file (Salla's lookup needs only the order, the type and the invoice number).
+ * so the restored input carries no file, only that hash (Salla's lookup matches on what Salla shows: the order, the
+ * type and the invoice number).
  * Called by the reconciler for each attempt it settles; pure. Throws on JSON that is not the provider's shape.
  */
 export function lookupInputOf(provider: ProviderCode | string, recorded: unknown): unknown {
@@ -20,7 +21,7 @@ export function lookupInputOf(provider: ProviderCode | string, recorded: unknown
   const r = recorded as Json;
   switch (provider) {
     case 'SALLA': {
-      const input = { ...r, pdf: null } as Json;
+      const input = { ...r, pdf: null, pdfSha256: typeof r.pdf === 'string' ? r.pdf : null } as Json;
       for (const field of SALLA_AMOUNTS) input[field] = decimalOrNull(r[field]);
       return input as unknown as SallaCreateInput;
     }

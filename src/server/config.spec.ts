@@ -24,12 +24,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...exsited, EXSITED_REDIRECT_URI: 'not a url' })).toThrow(/- EXSITED_REDIRECT_URI:/);
   });
 
+  it("Salla OAuth: the app's client and the store's refresh token, Salla's token URL unless told otherwise; it wins over a fixed token", () => {
+    const oauth = { SALLA_BASE_URL: 'https://api.salla.dev/admin/v2', SALLA_CLIENT_ID: 'id', SALLA_CLIENT_SECRET: 'secret', SALLA_REFRESH_TOKEN: 'rt' };
+    expect(loadConfig(oauth).salla).toEqual({
+      baseUrl: 'https://api.salla.dev/admin/v2',
+      oauth: { clientId: 'id', clientSecret: 'secret', refreshToken: 'rt', tokenUrl: 'https://accounts.salla.sa/oauth2/token' },
+    });
+    expect(loadConfig({ ...oauth, SALLA_ACCESS_TOKEN: 'tok', SALLA_TOKEN_URL: 'http://127.0.0.1:9/oauth2/token' }).salla).toMatchObject({ oauth: { tokenUrl: 'http://127.0.0.1:9/oauth2/token' } });
+    expect(() => loadConfig({ SALLA_BASE_URL: 'https://api.salla.dev/admin/v2', SALLA_ACCESS_TOKEN: 'tok', SALLA_REFRESH_TOKEN: 'rt' })).toThrow(/- SALLA_CLIENT_ID: [\s\S]*- SALLA_CLIENT_SECRET: /);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ DATABASE_SCHEMA: 'drop table;' }, 'DATABASE_SCHEMA'],
     [{ SALLA_BASE_URL: 'not a url', SALLA_ACCESS_TOKEN: 't' }, 'SALLA_BASE_URL'],
     [{ SALLA_BASE_URL: 'https://api.salla.dev/admin/v2' }, 'SALLA_ACCESS_TOKEN'],
+    [{ SALLA_BASE_URL: 'https://api.salla.dev/admin/v2', SALLA_CLIENT_ID: 'id', SALLA_CLIENT_SECRET: 's' }, 'SALLA_REFRESH_TOKEN'],
+    [{ SALLA_TOKEN_URL: 'accounts.salla.sa' }, 'SALLA_TOKEN_URL'],
   ])('stops on a malformed value and names the variable (%p)', (envVars, name) => {
     expect(() => loadConfig(envVars)).toThrow(ConfigError);
     expect(() => loadConfig(envVars)).toThrow(new RegExp(`- ${name}:`));

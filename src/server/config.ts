@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ClientCredentials } from '../providers/shared/token-source';
+import { SALLA_TOKEN_URL, type SallaOAuth } from '../providers/salla/salla.provider';
 import type { ProviderCode } from '../domain/invoice';
 import type { JwtConfig } from './auth';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-guard';
@@ -38,6 +39,10 @@ const env = z.object({
   PGLITE_DATA_DIR: optional(z.string()).default('.data/pglite'),
   SALLA_BASE_URL: optional(url('SALLA_BASE_URL')),
   SALLA_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  SALLA_CLIENT_ID: optional(z.string().trim().min(1)),
+  SALLA_CLIENT_SECRET: optional(z.string().trim().min(1)),
+  SALLA_REFRESH_TOKEN: optional(z.string().trim().min(1)),
+  SALLA_TOKEN_URL: optional(url('SALLA_TOKEN_URL')).default(SALLA_TOKEN_URL),
   SALESFORCE_INSTANCE_URL: optional(url('SALESFORCE_INSTANCE_URL')),
   SALESFORCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
   SALESFORCE_API_VERSION: optional(
@@ -120,7 +125,8 @@ export interface Config {
   /** When set, the forwarded bearer token is verified; its tenant claim scopes the ledger, its scopes gate operations. */
   jwt: JwtConfig | null;
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
-  salla: { baseUrl: string; accessToken: string } | 'sandbox';
+  /** Salla with OAuth (`oauth`: renewed and rotated, see SallaOAuth), or a fixed token (`accessToken`). */
+  salla: { baseUrl: string; accessToken: string } | { baseUrl: string; oauth: Required<SallaOAuth> } | 'sandbox';
   salesforce: { instanceUrl: string; accessToken: string; apiVersion: string } | { sandbox: true; apiVersion: string };
   zuora: { baseUrl: string; credentials: ClientCredentials } | 'sandbox';
   exsited: { baseUrl: string; credentials: ClientCredentials; redirectUri?: string } | 'sandbox';
@@ -145,7 +151,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const require = (when: string | undefined, name: string, value: unknown) => {
     if (when && !value) problems.push(`- ${name}: required when ${when} is set`);
   };
-  require(e.SALLA_BASE_URL && 'SALLA_BASE_URL', 'SALLA_ACCESS_TOKEN', e.SALLA_ACCESS_TOKEN);
+  const sallaOAuth = [e.SALLA_CLIENT_ID, e.SALLA_CLIENT_SECRET, e.SALLA_REFRESH_TOKEN];
+  if (e.SALLA_BASE_URL && sallaOAuth.some(Boolean)) {
+    // One of them set asks for OAuth: all three are needed, whatever SALLA_ACCESS_TOKEN says.
+    for (const [name, value] of [['SALLA_CLIENT_ID', e.SALLA_CLIENT_ID], ['SALLA_CLIENT_SECRET', e.SALLA_CLIENT_SECRET], ['SALLA_REFRESH_TOKEN', e.SALLA_REFRESH_TOKEN]] as const) {
+      if (!value) problems.push(`- ${name}: SALLA_CLIENT_ID, SALLA_CLIENT_SECRET and SALLA_REFRESH_TOKEN go together (Salla OAuth)`);
+    }
+  } else if (e.SALLA_BASE_URL && !e.SALLA_ACCESS_TOKEN) {
+    problems.push('- SALLA_ACCESS_TOKEN: SALLA_CLIENT_ID, SALLA_CLIENT_SECRET and SALLA_REFRESH_TOKEN (or SALLA_ACCESS_TOKEN) are required when SALLA_BASE_URL is set');
+  }
   require(e.APOLLO_KEY && 'APOLLO_KEY', 'APOLLO_GRAPH_REF', e.APOLLO_GRAPH_REF);
   require(e.APOLLO_GRAPH_REF && 'APOLLO_GRAPH_REF', 'APOLLO_KEY', e.APOLLO_KEY);
   require(e.SALESFORCE_INSTANCE_URL && 'SALESFORCE_INSTANCE_URL', 'SALESFORCE_ACCESS_TOKEN', e.SALESFORCE_ACCESS_TOKEN);
@@ -221,7 +235,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         }
       : null,
     graphos: e.APOLLO_KEY && e.APOLLO_GRAPH_REF ? { key: e.APOLLO_KEY, graphRef: e.APOLLO_GRAPH_REF } : null,
-    salla: e.SALLA_BASE_URL ? { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! } : 'sandbox',
+    salla: !e.SALLA_BASE_URL
+      ? 'sandbox'
+      : e.SALLA_REFRESH_TOKEN
+        ? { baseUrl: e.SALLA_BASE_URL, oauth: { clientId: e.SALLA_CLIENT_ID!, clientSecret: e.SALLA_CLIENT_SECRET!, refreshToken: e.SALLA_REFRESH_TOKEN, tokenUrl: e.SALLA_TOKEN_URL } }
+        : { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! },
     salesforce: e.SALESFORCE_INSTANCE_URL
       ? { instanceUrl: e.SALESFORCE_INSTANCE_URL, accessToken: e.SALESFORCE_ACCESS_TOKEN!, apiVersion }
       : { sandbox: true, apiVersion },

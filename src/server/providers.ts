@@ -52,7 +52,7 @@ async function sandboxed<E extends Emulator>(emulator: E, build: (e: E) => Invoi
  * One entry per provider: the real API where its base URL is configured, its sandbox emulator otherwise.
  * Adding a provider adds one entry here.
  */
-const SETUPS: Record<string, (config: Config, shared: ProviderSharing) => Promise<Setup>> = {
+const SETUPS: Record<string, (config: Config, shared: ProviderSharing, logger: Logger) => Promise<Setup>> = {
   SALESFORCE: async ({ salesforce, providerTimeoutMs: timeoutMs }) =>
     'sandbox' in salesforce
       ? sandboxed(
@@ -61,10 +61,10 @@ const SETUPS: Record<string, (config: Config, shared: ProviderSharing) => Promis
           (e) => new SalesforceProvider({ instanceUrl: e.baseUrl, accessToken: SALESFORCE_SANDBOX_TOKEN, apiVersion: salesforce.apiVersion, timeoutMs }),
         )
       : { provider: new SalesforceProvider({ ...salesforce, timeoutMs }) },
-  SALLA: async ({ salla, providerTimeoutMs: timeoutMs }) =>
+  SALLA: async ({ salla, providerTimeoutMs: timeoutMs }, { sharedTokens }, logger) =>
     salla === 'sandbox'
       ? sandboxed(new SallaEmulator(), (e) => new SallaProvider({ baseUrl: e.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs }))
-      : { provider: new SallaProvider({ ...salla, timeoutMs }) },
+      : { provider: new SallaProvider({ ...salla, timeoutMs, sharedTokens, logger }) },
   ZUORA: async ({ zuora, providerTimeoutMs: timeoutMs }, { sharedTokens }) =>
     zuora === 'sandbox'
       ? sandboxed(
@@ -88,8 +88,8 @@ const SETUPS: Record<string, (config: Config, shared: ProviderSharing) => Promis
 /** What the providers of this process share with the other replicas. */
 export interface ProviderSharing {
   /**
-   * The OAuth tokens of configured providers (the ledger's database). A sandbox emulator belongs to one process,
-   * so its tokens are not shared.
+   * The OAuth tokens of configured providers (the ledger's database), and Salla's rotating session, which must
+   * outlive the process. A sandbox emulator belongs to one process, so its tokens are not shared.
    */
   sharedTokens?: SharedTokenStore;
 }
@@ -110,7 +110,7 @@ export async function startProviders(config: Config, logger: Logger, shared: Pro
   if (missing.length > 0) {
     logger.warn({ providers: missing }, 'providers not connected (no base URL, and no sandbox asked for in SANDBOX_PROVIDERS): their creates answer PROVIDER_NOT_CONNECTED');
   }
-  const setups = await Promise.all(wanted.map(([, setup]) => setup(config, shared)));
+  const setups = await Promise.all(wanted.map(([, setup]) => setup(config, shared, logger)));
   const emulators: StartedProviders['emulators'] = {};
   const sandboxes: StartedProviders['sandboxes'] = {};
   for (const { provider, emulator } of setups) {

@@ -210,7 +210,12 @@ describe(`chaos: a mixed load while every provider fails at random (${storeName(
   const salesforceFos = salesforceBenchOrders(SALESFORCE_ORDERS).map((o) => o.fulfillmentOrders[0]!.id);
   const zuoraLines = ['0102', '0201', '0202', '0301', '0302', '0401', '0402', '0501', '0502', '0601', '0602'].map((n) => `8ad0887e8a0f4f2c018a10a1d6e7${n}`);
   const inputs: Record<Code, () => Record<string, unknown>> = {
-    SALLA: () => ({ salla: { orderId: String(nextSalla++), dataType: 'URL', url: 'https://files.example.com/chaos.pdf' } }),
+    // DATA, with a number of its own: what a lookup after a lost answer can match at Salla. A URL or FILE invoice is
+    // never adopted from the order (the store issues its own, and Salla shows no link), so a lost answer leaves it open.
+    SALLA: () => {
+      const orderId = String(nextSalla++);
+      return { salla: { orderId, dataType: 'DATA', invoiceNumber: `CHAOS-${orderId}`, subTotal: '100', total: '115', shippingCost: '0', cashOnDeliveryCost: '0' } };
+    },
     SALESFORCE: () => ({ salesforce: { fulfillmentOrderId: salesforceFos[nextSalesforce++ % salesforceFos.length] } }),
     ZUORA: () => ({ zuora: { fulfillments: [{ orderLineItemId: pick(zuoraLines), quantity: '1', fulfillmentDate: '2024-05-01' }] } }),
     EXSITED: () => ({ exsited: { orderId: pick(EXSITED_SANDBOX_ORDERS).id } }),

@@ -63,7 +63,15 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { code: 'SALLA', by: 'by order', emulator: (e) => e.salla, create: /\/orders\/invoices$/, input: { salla: { orderId: '1818813486', dataType: 'URL', url: 'https://files.example.com/crash.pdf' } }, documents: (e) => e.salla.invoices().map((i) => String(i.id)) },
+  // DATA: the number sent is what a lookup finds at Salla (a URL or FILE invoice is never adopted from the order).
+  {
+    code: 'SALLA',
+    by: 'by the invoice number sent, on the order',
+    emulator: (e) => e.salla,
+    create: /\/orders\/invoices$/,
+    input: { salla: { orderId: '1818813486', dataType: 'DATA', invoiceNumber: 'CRASH-1', subTotal: '100', total: '115', shippingCost: '0', cashOnDeliveryCost: '0' } },
+    documents: (e) => e.salla.invoices().map((i) => String(i.id)),
+  },
   { code: 'SALESFORCE', by: "by the fulfillment order's InvoiceId", emulator: (e) => e.salesforce, create: /\/actions\/create-invoice$/, input: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXFIA2' } }, documents: (e) => e.salesforce.invoices().map((i) => i.id) },
   {
     code: 'ZUORA',
@@ -294,7 +302,7 @@ describe(`SIGKILL between the provider's success and the ledger's commit (${stor
 });
 
 describe(`SIGKILL before the provider acted (${storeName()})`, () => {
-  // Salla and Exsited: absence is verifiable by reading (by order, by the derived invoice id).
+  // Salla and Exsited: absence is verifiable by reading (the order's invoices, the derived invoice id).
   const ABSENT = CASES.filter((c) => c.code === 'SALLA' || c.code === 'EXSITED');
   const store = testStore('absent');
   let emu: Awaited<ReturnType<typeof startEmulators>>;

@@ -3,7 +3,7 @@ import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed
 import { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
 import { dropTestSchema } from '../support/store';
-import { spawnTs, type TsChild } from '../support/ts-child';
+import { startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
 
 /**
  * Two replicas of the subgraph, each a real process started as `npm start` starts it, on one PostgreSQL: the
@@ -17,11 +17,6 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
   const commerce = new CommerceEmulator();
   const exsited = new ExsitedEmulator();
   let replicas: Array<{ child: TsChild; url: string }>;
-  const start = async (env: Record<string, string>) => {
-    const child = spawnTs('src/server/main.ts', env);
-    const ready = await child.waitForLog((l) => l.msg === 'invoicing subgraph ready');
-    return { child, url: String(ready.url) };
-  };
 
   beforeAll(async () => {
     await Promise.all([commerce.start(0), exsited.start(0)]);
@@ -44,12 +39,7 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
     expect(new Set(replicas.map((r) => r.child.proc.pid)).size).toBe(2);
   }, 150_000); // two starts one after the other, each up to waitForLog's 60 s (SWC compiles every source uncached)
   afterAll(async () => {
-    await Promise.all(
-      (replicas ?? []).map(async (r) => {
-        r.child.proc.kill('SIGTERM');
-        await r.child.exited;
-      }),
-    );
+    await stopProcesses((replicas ?? []).map((r) => r.child));
     await Promise.all([commerce.stop(), exsited.stop()]);
     await dropTestSchema(schema);
   });

@@ -4,7 +4,7 @@ import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
-import { SALLA_SANDBOX_TOKEN } from '../../src/sandbox/salla/salla.seed';
+import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_REFRESH_TOKEN } from '../../src/sandbox/salla/salla.seed';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
 
@@ -15,7 +15,7 @@ import { startServer, type RunningServer } from '../../src/server/main';
 describe('secrets stay out of logs and errors', () => {
   const WRONG_COMMERCE_TOKEN = 'commerce-token-that-the-api-refuses-0001';
   const ROUTER_SECRET = 'router-secret-that-must-stay-private';
-  const secrets = [SALLA_SANDBOX_TOKEN, EXSITED_SANDBOX_CLIENT_SECRET, WRONG_COMMERCE_TOKEN, ROUTER_SECRET];
+  const secrets = [SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_REFRESH_TOKEN, EXSITED_SANDBOX_CLIENT_SECRET, WRONG_COMMERCE_TOKEN, ROUTER_SECRET];
   const logs: string[] = [];
   const bodies: string[] = [];
   let server: RunningServer;
@@ -37,7 +37,11 @@ describe('secrets stay out of logs and errors', () => {
         LOG_LEVEL: 'debug',
         ROUTER_SECRET,
         SALLA_BASE_URL: emulators.salla.baseUrl,
-        SALLA_ACCESS_TOKEN: SALLA_SANDBOX_TOKEN,
+        // Salla OAuth: the app's secret, the refresh tokens and the access tokens of the session are all secrets.
+        SALLA_CLIENT_ID: SALLA_SANDBOX_CLIENT_ID,
+        SALLA_CLIENT_SECRET: SALLA_SANDBOX_CLIENT_SECRET,
+        SALLA_REFRESH_TOKEN: SALLA_SANDBOX_REFRESH_TOKEN,
+        SALLA_TOKEN_URL: emulators.salla.tokenUrl,
         EXSITED_BASE_URL: emulators.exsited.baseUrl,
         EXSITED_CLIENT_ID: EXSITED_SANDBOX_CLIENT_ID,
         EXSITED_CLIENT_SECRET: EXSITED_SANDBOX_CLIENT_SECRET,
@@ -80,8 +84,17 @@ describe('secrets stay out of logs and errors', () => {
     await send('{ nope }');
     await send('{ __typename }', {}, 'a-wrong-router-secret-for-this-test');
 
+    // The session's rotated refresh tokens and its access tokens, as Salla saw them.
+    emulators.salla.server.injectFault({ path: '/admin/v2/orders/invoices', status: 401, body: { status: 401, success: false, error: { code: 'Unauthorized', message: 'The access token is invalid.' } } });
+    await send(create, { i: { salla: { orderId: '213320125', dataType: 'URL', url: 'https://x.example/c.pdf' } } });
+    const sessionTokens = [
+      ...emulators.salla.tokenRequests.map((r) => r.refreshToken!),
+      ...emulators.salla.server.calls.map((c) => String(c.headers.authorization ?? '').replace(/^Bearer /, '')).filter(Boolean),
+    ];
+    expect(emulators.salla.tokenRequests.length).toBe(2);
+
     expect(logs.length).toBeGreaterThan(0);
-    for (const secret of secrets) {
+    for (const secret of [...secrets, ...new Set(sessionTokens)]) {
       expect(logs.filter((l) => l.includes(secret))).toEqual([]);
       expect(bodies.filter((b) => b.includes(secret))).toEqual([]);
     }

@@ -201,11 +201,15 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
       expect(sallaPosts()).toBe(2);
     });
 
-    it('a 5xx after Salla created the invoice: the retry finds it instead of creating a second', async () => {
-      // The fault lets Salla act, then answers 503 (the answer is lost on the way back).
+    const lostAnswer = () =>
       h.salla.server.injectFault({ method: 'POST', status: 503, body: { status: 503, success: false, error: { code: 'error', message: 'upstream' } }, afterHandler: true });
+    const dataInput = { orderId: ORDER, dataType: 'DATA', invoiceNumber: 'LOST-1', subTotal: '100', total: '115', shippingCost: '0', cashOnDeliveryCost: '0' } as const;
+
+    it('a 5xx after Salla created the invoice: the retry finds it by the number it sent instead of creating a second', async () => {
+      // The fault lets Salla act, then answers 503 (the answer is lost on the way back).
+      lostAnswer();
       const k = nextKey();
-      const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
+      const input = dataInput;
       const first = await create(input, k);
       expect(first.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE' })]);
       expect(h.salla.invoices()).toHaveLength(1);
@@ -216,9 +220,9 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
     });
 
     it('a retry whose check at Salla is refused still says "retry with the key", never a final refusal, and the next retry repairs', async () => {
-      h.salla.server.injectFault({ method: 'POST', status: 503, body: { status: 503, success: false, error: { code: 'error', message: 'upstream' } }, afterHandler: true });
+      lostAnswer();
       const k = nextKey();
-      const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
+      const input = dataInput;
       await create(input, k);
       // The lookup (GET /orders/invoices?order_id=) answers 401: that is not an answer about the invoice.
       h.salla.server.injectFault({ method: 'GET', status: 401, body: { status: 401, success: false, error: { code: 'Unauthorized', message: 'The access token is invalid.' } } });
@@ -229,6 +233,49 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
       const again = await create(input, k);
       expect(again.data!.createInvoice.invoice!.providerInvoiceId).toBe(String(h.salla.invoices()[0]!.id));
       expect(sallaPosts()).toBe(1);
+    });
+
+    // Salla's List Invoices example (https://docs.salla.dev/5394157e0) holds two tax invoices on one order: the store
+    // issues its own. Its invoice details carry no document link (https://docs.salla.dev/5394158e0), so nothing shows
+    // which one a URL or FILE attempt made.
+    it("a URL create whose answer was lost, on an order with the store's own tax invoice: neither is adopted, none created again, left for a person", async () => {
+      const own = h.salla.issueStoreInvoice(Number(ORDER));
+      lostAnswer();
+      const k = nextKey();
+      const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
+      await create(input, k);
+      expect(h.salla.invoices().map((i) => i.source).sort()).toEqual(['api', 'store']);
+      const again = await create(input, k);
+      expect(again.data!.createInvoice.invoice).toBeNull();
+      expect(again.data!.createInvoice.userErrors).toEqual([
+        expect.objectContaining({ code: 'NEEDS_MANUAL_SETTLEMENT', field: ['salla'], message: expect.stringContaining('https://x.example/a.pdf') }),
+      ]);
+      expect(again.data!.createInvoice.userErrors[0]!.message).toContain(String(own.id));
+      expect(sallaPosts()).toBe(1);
+      const [attempt] = await h.db.query<{ state: string }>('SELECT state FROM invoice_attempts ORDER BY created_at DESC LIMIT 1');
+      expect(attempt!.state).toBe('unknown');
+    });
+
+    it("a FILE create's lookup never takes the store's own invoice for ours, and finds nothing to adopt when the order has none", async () => {
+      h.salla.issueStoreInvoice(Number(OTHER_ORDER));
+      h.salla.server.injectFault({ method: 'POST', status: 503, afterHandler: true, times: 1 });
+      const k = nextKey();
+      const first = await create({ orderId: OTHER_ORDER, dataType: 'FILE', pdfBase64: TINY_PDF.toString('base64') }, k);
+      expect(first.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_UNAVAILABLE' })]);
+      const again = await create({ orderId: OTHER_ORDER, dataType: 'FILE', pdfBase64: TINY_PDF.toString('base64') }, k);
+      expect(again.data!.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'NEEDS_MANUAL_SETTLEMENT', message: expect.stringMatching(/SHA-256 is [0-9a-f]{64}/) })]);
+      expect(sallaPosts()).toBe(1);
+    });
+
+    it('a URL create refused with a 503 before Salla acted: the retry verifies no tax invoice is on the order and creates', async () => {
+      h.salla.server.injectFault({ method: 'POST', status: 503 });
+      const k = nextKey();
+      const input = { orderId: ORDER, dataType: 'URL', url: 'https://x.example/a.pdf' } as const;
+      await create(input, k);
+      const again = await create(input, k);
+      expect(again.data!.createInvoice.userErrors).toEqual([]);
+      expect(again.data!.createInvoice.invoice!.documentUrl).toBe('https://x.example/a.pdf');
+      expect(sallaPosts()).toBe(2);
     });
 
     it('Salla unreachable: PROVIDER_UNAVAILABLE', async () => {

@@ -85,3 +85,20 @@ export function spawnTs(entry: string, env: Record<string, string>): TsChild {
       }),
   };
 }
+
+/** The subgraph as `npm start` runs it (src/server/main.ts), in a child process with exactly `env`; resolves once it listens. */
+export async function startSubgraphProcess(env: Record<string, string>): Promise<{ child: TsChild; url: string }> {
+  const child = spawnTs('src/server/main.ts', env);
+  const ready = await child.waitForLog((l) => l.msg === 'invoicing subgraph ready');
+  return { child, url: String(ready.url) };
+}
+
+/** Stops children as a deployment would (SIGTERM) and waits until each has exited. */
+export async function stopProcesses(children: readonly TsChild[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      child.proc.kill('SIGTERM');
+      await child.exited;
+    }),
+  );
+}

@@ -1,7 +1,8 @@
 import { ProviderError, userError, type InvoiceErrorCode, type UserError } from '../../domain/errors';
 import { excerpt } from '../../domain/text';
 import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
-import { sallaErrorEnvelope } from './salla.wire';
+import { SessionEnded, SessionUnavailable } from '../shared/rotating-token-source';
+import { oauthErrorBody, sallaErrorEnvelope } from './salla.wire';
 import { WIRE_FIELD_TO_INPUT } from './salla.input';
 
 export type SallaOperation = 'create' | 'read';
@@ -48,6 +49,60 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   PROVIDER_NOT_CONNECTED: '',
 };
 
+const OUR_MESSAGE_BLOCKED = 'Salla has temporarily blocked this store\'s API access after many failed requests; retry after the delay.';
+
+/** Whether a 401 says the token itself is no good (expired, revoked), so that a renewed one may pass; a scope refusal is not. */
+export function sallaTokenRefused(res: HttpResponse): boolean {
+  if (res.status !== 401) return false;
+  const parsed = sallaErrorEnvelope.safeParse(res.json);
+  return !(parsed.success && /scope/i.test(parsed.data.error.message ?? ''));
+}
+
+/**
+ * A failure of the token endpoint (RFC 6749 §5.2 errors) on a refresh: nothing reached Salla's API, so a create that
+ * waited for the token is retryable. `invalid_grant` never comes here: the session source ends the session on it.
+ */
+export function mapSallaTokenFailure(failure: HttpResponse | TransportError): ProviderError {
+  const unavailable = (cause: string, providerMessage: string | null) =>
+    new ProviderError([userError('PROVIDER_UNAVAILABLE', "Salla's token endpoint failed or could not be reached while renewing the session.", null, { providerMessage })], 'retryable', cause);
+  if (failure instanceof TransportError) return unavailable(`token:transport:${failure.kind}`, failure.message);
+  const parsed = oauthErrorBody.safeParse(failure.json);
+  const providerCode = parsed.success ? parsed.data.error : null;
+  const providerMessage = parsed.success ? (parsed.data.error_description ?? null) : excerpt(failure.text) || null;
+  if (failure.status === 429) {
+    return new ProviderError([userError('RATE_LIMITED', OUR_MESSAGE.RATE_LIMITED, null, { providerCode, providerMessage, retryAfterSeconds: retryAfterSeconds(failure.headers['retry-after']) })], 'retryable', 'token:http:429');
+  }
+  if (failure.status >= 500 || (failure.status >= 200 && failure.status < 300)) return unavailable(`token:http:${failure.status}`, providerMessage);
+  return new ProviderError(
+    [userError('PROVIDER_UNAUTHORIZED', "Salla's token endpoint refused this service's app credentials (SALLA_CLIENT_ID, SALLA_CLIENT_SECRET) or request.", null, { providerCode, providerMessage })],
+    'final',
+    `token:http:${failure.status}${providerCode ? `:${providerCode}` : ''}`,
+  );
+}
+
+/** The session source's own refusals: the session ended for good, or could not safely be renewed now. Nothing was sent to Salla's API. */
+export function mapSallaSessionFailure(err: SessionEnded | SessionUnavailable): ProviderError {
+  if (err instanceof SessionEnded) {
+    return new ProviderError(
+      [
+        userError(
+          'PROVIDER_UNAUTHORIZED',
+          "Salla refused this service's refresh token (used before, revoked or expired), so its session has ended: the Salla app must be re-authorised by the merchant (reinstalled), and SALLA_REFRESH_TOKEN set to the new refresh token. Nothing was sent.",
+          null,
+          { providerCode: 'invalid_grant', providerMessage: err.message },
+        ),
+      ],
+      'final',
+      'session:ended',
+    );
+  }
+  return new ProviderError(
+    [userError('PROVIDER_UNAVAILABLE', "Salla's session needs renewing and the replicas' shared token store cannot be reached now; nothing was sent. Retry shortly.", null, { providerMessage: err.message })],
+    'retryable',
+    'session:unavailable',
+  );
+}
+
 const branch = (wireField: string | null): string[] => {
   const input = wireField ? WIRE_FIELD_TO_INPUT[wireField] : null;
   return input ? [input] : [];
@@ -92,7 +147,15 @@ export function mapSallaFailure(failure: HttpResponse | TransportError, operatio
     );
     if (errors.length > 0) return new ProviderError(errors, 'final', 'http:422');
   }
-  if (status === 401 || status === 403) return new ProviderError([one('PROVIDER_UNAUTHORIZED', null)], 'final', `http:${status}`);
+  if (status === 401) return new ProviderError([one('PROVIDER_UNAUTHORIZED', null)], 'final', 'http:401');
+  if (status === 403) {
+    // Salla's "Responses" (https://docs.salla.dev/421123m0): 403 is "refusing it (blocked due to many errors in
+    // particular time) or the access is not allowed". A block is throttling, to wait out, never a re-authentication;
+    // only a refusal that names a scope or permission is about access.
+    if (providerMessage && /scope|permission|not allowed|صلاحي/i.test(providerMessage)) return new ProviderError([one('PROVIDER_UNAUTHORIZED', null)], 'final', 'http:403');
+    const wait = retryAfterSeconds(failure.headers['retry-after']) ?? secondsUntilReset(failure.headers['x-ratelimit-reset']);
+    return new ProviderError([one('RATE_LIMITED', null, { message: OUR_MESSAGE_BLOCKED, retryAfterSeconds: wait })], 'retryable', 'http:403:blocked');
+  }
   if (status === 404) {
     // The create endpoint exists, so a 404 there is about the order; on a read it is about the invoice.
     return new ProviderError([one(operation === 'create' ? 'ORDER_NOT_FOUND' : 'PROVIDER_REFUSED', operation === 'create' ? ['orderId'] : null)], 'final', 'http:404');

@@ -14,6 +14,8 @@ export interface SallaCreateInput {
   url?: string | null;
   /** The PDF for dataType `file`, decoded from the caller's base64. */
   pdf?: Buffer | null;
+  /** The PDF's SHA-256 (hex), as the attempt recorded it: all a lookup restored from the ledger has of the file. */
+  pdfSha256?: string | null;
   invoiceNumber?: string | null;
   subTotal?: Decimal | null;
   total?: Decimal | null;

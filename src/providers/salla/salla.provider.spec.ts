@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Decimal } from '../../domain/money';
 import { ProviderError } from '../../domain/errors';
 import { SallaEmulator } from '../../sandbox/salla/salla.emulator';
@@ -189,11 +190,78 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
     expect(peak).toBe(2);
   });
 
-  it('findCreated finds the invoice of the kind an unknown attempt asked for, and [] when there is none', async () => {
-    expect(await provider().findCreated(url('1124455667'))).toEqual([]);
-    const [made] = await provider().create(url('1124455667'), { idempotencyKey: 'k' });
-    const found = await provider().findCreated(url('1124455667'));
+  const data = (orderId: string, invoiceNumber: string): SallaCreateInput => ({
+    orderId,
+    type: 'tax_invoice',
+    dataType: 'data',
+    invoiceNumber,
+    subTotal: new Decimal('100'),
+    total: new Decimal('115'),
+    shippingCost: new Decimal('0'),
+    cashOnDeliveryCost: new Decimal('0'),
+  });
+
+  // Salla's List Invoices example (https://docs.salla.dev/5394157e0): order 1557892161 holds two tax invoices and a
+  // credit note, since the store issues invoices of its own. A lookup matches what the attempt sent, or adopts nothing.
+  it('findCreated for DATA: the invoice with the number it sent, never the store\'s own of the same kind; [] when none', async () => {
+    expect(await provider().findCreated(data('1124455667', 'OURS-1'))).toEqual([]);
+    salla.issueStoreInvoice(1124455667);
+    expect(await provider().findCreated(data('1124455667', 'OURS-1'))).toEqual([]);
+    const [made] = await provider().create(data('1124455667', 'OURS-1'), { idempotencyKey: 'k' });
+    const found = await provider().findCreated(data('1124455667', 'OURS-1'));
     expect(found.map((d) => d.header.providerInvoiceId)).toEqual([made!.header.providerInvoiceId]);
+    expect(await provider().findCreated({ ...data('1124455667', 'OURS-1'), type: 'credit_note' })).toEqual([]);
+  });
+
+  it('findCreated for URL and FILE: [] on an order without an invoice of the kind; with one, never adopted (Salla shows no link): NEEDS_MANUAL_SETTLEMENT', async () => {
+    expect(await provider().findCreated(url('1124455667'))).toEqual([]);
+    const own = salla.issueStoreInvoice(1124455667);
+    const lookup = await failure(provider().findCreated(url('1124455667')));
+    expect(lookup).toMatchObject({ disposition: 'indeterminate' });
+    expect(lookup.userErrors).toEqual([expect.objectContaining({ code: 'NEEDS_MANUAL_SETTLEMENT', message: expect.stringContaining(String(own.id)) })]);
+    const pdf = Buffer.from('%PDF-1.4 sandbox test\n%%EOF');
+    const file = await failure(provider().findCreated({ orderId: '1124455667', type: 'tax_invoice', dataType: 'file', pdf }));
+    expect(file.userErrors[0]!.message).toContain(createHash('sha256').update(pdf).digest('hex'));
+    // From the ledger, a FILE attempt has only its PDF's hash.
+    const restored = await failure(provider().findCreated({ orderId: '1124455667', type: 'tax_invoice', dataType: 'file', pdfSha256: 'ab'.repeat(32) }));
+    expect(restored.userErrors[0]!.message).toContain('ab'.repeat(32));
     expect(await provider().findCreated(url('1124455667', 'credit_note'))).toEqual([]);
+  });
+
+  it('findCreated for URL takes an invoice whose listing shows the very link it sent', async () => {
+    const [made] = await provider().create(url('1124455667'), { idempotencyKey: 'k' });
+    // Salla documents no `url` in its listing; should an answer carry one, it identifies ours.
+    salla.server.use(async (req, next) => {
+      const res = await next();
+      if (req.method !== 'GET' || req.path !== '/admin/v2/orders/invoices') return res;
+      const body = res.body as { data: Array<Record<string, unknown>> };
+      return { ...res, body: { ...body, data: body.data.map((d) => ({ ...d, url: 'https://x.example/i.pdf' })) } };
+    });
+    const found = await provider().findCreated(url('1124455667'));
+    expect(found.map((d) => [d.header.providerInvoiceId, d.header.documentUrl])).toEqual([[made!.header.providerInvoiceId, 'https://x.example/i.pdf']]);
+    expect(await provider().findCreated({ ...url('1124455667'), url: 'https://x.example/other.pdf' })).toEqual([]);
+  });
+
+  it('ORDER: the lookup takes the invoice of the kind Salla issued for the order (an ORDER create asks for exactly that one)', async () => {
+    const issuer = provider(SALLA_SANDBOX_SALLA_ISSUER_TOKEN);
+    const input: SallaCreateInput = { orderId: '1056403210', type: 'tax_invoice', dataType: 'order' };
+    expect(await issuer.findCreated(input)).toEqual([]);
+    const [made] = await issuer.create(input, { idempotencyKey: 'k' });
+    expect((await issuer.findCreated(input)).map((d) => d.header.providerInvoiceId)).toEqual([made!.header.providerInvoiceId]);
+  });
+
+  it("documentUrl: a URL invoice's is the link sent, a FILE invoice's Salla's copy, both from the create answer; DATA and ORDER have none", async () => {
+    const [u] = await provider().create(url('389701957'), { idempotencyKey: 'k' });
+    expect(u!.header.documentUrl).toBe('https://x.example/i.pdf');
+    const pdf = Buffer.from('%PDF-1.4 sandbox test\n%%EOF');
+    const [f] = await provider().create({ orderId: '213320125', type: 'tax_invoice', dataType: 'file', pdf }, { idempotencyKey: 'k' });
+    expect(Buffer.from(await (await fetch(f!.header.documentUrl!)).arrayBuffer()).equals(pdf)).toBe(true);
+    const [d] = await provider().create(data('1371877152', 'URL-NONE'), { idempotencyKey: 'k' });
+    expect(d!.header.documentUrl).toBeNull();
+    const [o] = await provider(SALLA_SANDBOX_SALLA_ISSUER_TOKEN).create({ orderId: '1056403210', type: 'tax_invoice', dataType: 'order' }, { idempotencyKey: 'k' });
+    expect(o!.header.documentUrl).toBeNull();
+    // A later read has no link: the ledger keeps the create's.
+    const [again] = await provider().loadDetails([{ provider: 'SALLA', providerInvoiceId: u!.header.providerInvoiceId, orderId: '389701957' }]);
+    expect((again as { header: { documentUrl: string | null } }).header.documentUrl).toBeNull();
   });
 });

@@ -1,20 +1,44 @@
+import { createHash } from 'node:crypto';
 import { LosslessNumber } from 'lossless-json';
+import type { Logger } from 'pino';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
-import { ProviderError } from '../../domain/errors';
+import { ProviderError, userError } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { FormData, HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
-import { mapSallaFailure, type SallaOperation } from './salla.errors';
+import { RefreshTokenRefused, RotatingTokenSource, SessionEnded, SessionUnavailable, type RotatedSession } from '../shared/rotating-token-source';
+import { sharedAs, TokenSource, withTokenRetry, type BearerTokens, type SharedTokenStore } from '../shared/token-source';
+import { mapSallaFailure, mapSallaSessionFailure, mapSallaTokenFailure, sallaTokenRefused, type SallaOperation } from './salla.errors';
 import type { SallaCreateInput } from './salla.input';
 import { toDetails } from './salla.mapper';
 import { validateSallaInput } from './salla.rules';
-import { sallaInvoiceEnvelope, sallaInvoiceListEnvelope, type SallaInvoice } from './salla.wire';
+import { oauthErrorBody, sallaExpiresInMs, sallaInvoiceEnvelope, sallaInvoiceListEnvelope, sallaTokenResponse, type SallaInvoice } from './salla.wire';
+
+/** Salla's token endpoint (https://docs.salla.dev/421118m0, "Authorization": Token and Refresh Token Endpoint). */
+export const SALLA_TOKEN_URL = 'https://accounts.salla.sa/oauth2/token';
+
+/** The app's OAuth client and the store's refresh token: the session is renewed ahead of expiry, refresh tokens rotated. */
+export interface SallaOAuth {
+  clientId: string;
+  clientSecret: string;
+  /** Where the chain starts; once a rotated one is stored (sharedTokens), that one is used, across restarts. */
+  refreshToken: string;
+  /** Default SALLA_TOKEN_URL. */
+  tokenUrl?: string;
+}
 
 export interface SallaConfig {
   /** e.g. https://api.salla.dev/admin/v2, or the sandbox emulator's base. */
   baseUrl: string;
-  accessToken: string;
+  /** A fixed token (SALLA_ACCESS_TOKEN, the sandbox's): used until Salla refuses it. Give this or `oauth`. */
+  accessToken?: string;
+  oauth?: SallaOAuth;
+  /** Where the OAuth session lives (the ledger's database): shared by replicas, kept across restarts. Needed with `oauth`. */
+  sharedTokens?: SharedTokenStore;
+  /** Renew the session this long before expiry at most (default 24 h; a quarter of the token's life when shorter). */
+  refreshAheadMs?: number;
+  logger?: Logger;
   timeoutMs?: number;
   /** Concurrent reads per batch; Salla's leaky bucket allows 120 to 720 requests a minute per store. */
   readConcurrency?: number;
@@ -34,13 +58,12 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   readonly code = 'SALLA' as const;
   private readonly http: HttpClient;
   private readonly resilience: ProviderResilience;
+  /** The fixed token, or the OAuth session (RotatingTokenSource); its counters are what tests assert on. */
+  readonly tokens: BearerTokens;
 
   constructor(config: SallaConfig) {
-    this.http = new HttpClient({
-      baseUrl: config.baseUrl,
-      timeoutMs: config.timeoutMs ?? 10_000,
-      headers: () => ({ authorization: `Bearer ${config.accessToken}`, 'accept-language': 'en' }),
-    });
+    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({ 'accept-language': 'en' }) });
+    this.tokens = config.oauth ? this.session(config, config.oauth) : TokenSource.fixed(config.accessToken ?? '');
     // Salla's 429 carries Retry-After (else X-RateLimit-Reset), so the default cool-down rarely applies.
     this.resilience = new ProviderResilience({ provider: 'Salla', readConcurrency: config.readConcurrency, ...config.resilience });
   }
@@ -57,37 +80,63 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     // Never repeated: Salla has no idempotency key, and a repeat of a create that did happen is refused as a second
     // invoice, which would hide ours; an unknown outcome is settled by findCreated instead.
     const res = await this.resilience.write(() =>
-      this.call('create', () =>
+      this.call('create', (auth) =>
         input.dataType === 'file'
-          ? this.http.request('POST', '/orders/invoices', { form: toForm(input) })
-          : this.http.request('POST', '/orders/invoices', { json: toJsonBody(input) }),
+          ? this.http.request('POST', '/orders/invoices', { form: toForm(input), headers: auth })
+          : this.http.request('POST', '/orders/invoices', { json: toJsonBody(input), headers: auth }),
       ),
     );
     const created = sallaInvoiceEnvelope.safeParse(res.json);
     if (!created.success) throw mapSallaFailure(res, 'create');
     // The invoice exists from here on: a failed read must not look like a refused create.
     try {
-      return [await this.readOne(String(created.data.data.id))];
+      const details = await this.readOne(String(created.data.data.id));
+      // Salla's invoice details carry no `url`: a URL or FILE invoice's document link is in the create answer only.
+      const documentUrl = created.data.data.url ?? details.header.documentUrl;
+      return [{ ...details, header: { ...details.header, documentUrl } }];
     } catch (err) {
       if (err instanceof ProviderError) throw new ProviderError(err.userErrors, 'indeterminate', `created ${created.data.data.id}, read failed: ${err.cause_}`);
       throw err;
     }
   }
 
+  /**
+   * What an earlier try of this input created, matched on what that try sent, never merely on being on the order:
+   * Salla's List Invoices example (https://docs.salla.dev/5394157e0) shows two tax invoices on one order, since the
+   * store can issue its own. DATA: the invoice number we sent. URL: the link we sent, where Salla's answer carries one
+   * (its invoice details have none: https://docs.salla.dev/5394158e0). FILE: nothing Salla shows can be matched to the
+   * PDF we sent. ORDER asks Salla to issue the order's own invoice, so the one of that kind is it. An invoice of the
+   * kind that cannot be told ours or the store's is never adopted: the attempt is left for a person
+   * (NEEDS_MANUAL_SETTLEMENT), rather than recorded as ours or declared absent (which would let a retry create again).
+   * Costs one list call per 60 of the order's invoices.
+   */
   async findCreated(input: SallaCreateInput): Promise<InvoiceDetails[]> {
     const wantKind = input.type === 'credit_note' ? 'CREDIT_NOTE' : 'INVOICE';
+    const ofKind = (await this.invoicesOfOrder(input.orderId)).filter((d) => d.header.kind === wantKind);
+    switch (input.dataType) {
+      case 'data':
+        return ofKind.filter((d) => d.header.number === input.invoiceNumber);
+      case 'order':
+        return ofKind;
+      case 'url': {
+        const ours = ofKind.filter((d) => d.header.documentUrl === input.url);
+        if (ours.length > 0) return ours;
+        return unattributable(input, ofKind.filter((d) => !d.header.documentUrl));
+      }
+      case 'file':
+        return unattributable(input, ofKind);
+    }
+  }
+
+  private async invoicesOfOrder(orderId: string): Promise<InvoiceDetails[]> {
     const found: InvoiceDetails[] = [];
     for (let page = 1; ; page++) {
       const res = await this.resilience.read(() =>
-        this.call('read', () => this.http.request('GET', '/orders/invoices', { query: { order_id: input.orderId, page, per_page: MAX_PER_PAGE } })),
+        this.call('read', (auth) => this.http.request('GET', '/orders/invoices', { query: { order_id: orderId, page, per_page: MAX_PER_PAGE }, headers: auth })),
       );
       const list = sallaInvoiceListEnvelope.safeParse(res.json);
       if (!list.success) throw mapSallaFailure(res, 'read');
-      for (const inv of list.data.data) {
-        const details = toDetails(inv);
-        // Salla allows one tax invoice and one credit note per order, so kind (and number, when we chose one) identify ours.
-        if (details.header.kind === wantKind && (!input.invoiceNumber || details.header.number === input.invoiceNumber)) found.push(details);
-      }
+      found.push(...list.data.data.map(toDetails));
       const totalPages = list.data.pagination?.totalPages ?? 1;
       if (page >= totalPages || list.data.data.length === 0) return found;
     }
@@ -100,25 +149,89 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
 
   private async readOne(invoiceId: string): Promise<InvoiceDetails> {
     const res = await this.resilience.read(() =>
-      this.call('read', () => this.http.request('GET', `/orders/invoices/${encodeURIComponent(invoiceId)}`)),
+      this.call('read', (auth) => this.http.request('GET', `/orders/invoices/${encodeURIComponent(invoiceId)}`, { headers: auth })),
     );
     const parsed = sallaInvoiceEnvelope.safeParse(res.json);
     if (!parsed.success) throw mapSallaFailure(res, 'read');
     return toDetails(parsed.data.data as SallaInvoice);
   }
 
-  /** Runs one HTTP call and turns transport failures and error statuses into the mapped ProviderError. */
-  private async call(operation: SallaOperation, send: () => Promise<HttpResponse>): Promise<HttpResponse> {
+  /**
+   * Runs one HTTP call with the current token, and once more with a renewed one when Salla refuses the token (a 401
+   * that is not about a scope: nothing was done, so a create may be sent again); turns transport failures, error
+   * statuses and the session's own refusals into the mapped ProviderError.
+   */
+  private async call(operation: SallaOperation, send: (auth: Record<string, string>) => Promise<HttpResponse>): Promise<HttpResponse> {
     let res: HttpResponse;
     try {
-      res = await send();
+      res = await withTokenRetry(this.tokens, (token) => send({ authorization: `Bearer ${token}` }), sallaTokenRefused);
     } catch (err) {
       if (err instanceof TransportError) throw mapSallaFailure(err, operation);
+      if (err instanceof SessionEnded || err instanceof SessionUnavailable) throw mapSallaSessionFailure(err);
       throw err;
     }
     if (res.status < 200 || res.status >= 300) throw mapSallaFailure(res, operation);
     return res;
   }
+
+  /** The OAuth session: one per provider instance, kept in the shared store under the app's client id. */
+  private session(config: SallaConfig, oauth: SallaOAuth): RotatingTokenSource {
+    const shared = sharedAs(config.sharedTokens, this.code, config.baseUrl, oauth);
+    if (!shared) throw new Error('SallaProvider: an OAuth session needs a token store (sharedTokens): a rotated refresh token must outlive the process');
+    const tokenHttp = new HttpClient({ baseUrl: oauth.tokenUrl ?? SALLA_TOKEN_URL, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({}) });
+    return new RotatingTokenSource({
+      refreshToken: oauth.refreshToken,
+      refresh: (refreshToken) => this.refresh(tokenHttp, oauth, refreshToken),
+      shared,
+      refreshAheadMs: config.refreshAheadMs,
+      logger: config.logger,
+      provider: this.code,
+    });
+  }
+
+  /**
+   * One refresh grant at Salla's token endpoint (RFC 6749 §6, form-encoded, the client's credentials in the body as
+   * Salla's examples send them). Called by the session source under the store's lock, once per renewal; never
+   * repeated here, since a refresh token is single use.
+   */
+  private async refresh(http: HttpClient, oauth: SallaOAuth, refreshToken: string): Promise<RotatedSession> {
+    let res: HttpResponse;
+    try {
+      res = await http.request('POST', '', {
+        urlencoded: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: oauth.clientId, client_secret: oauth.clientSecret },
+      });
+    } catch (err) {
+      if (err instanceof TransportError) throw mapSallaTokenFailure(err);
+      throw err;
+    }
+    const refusal = oauthErrorBody.safeParse(res.json);
+    if (res.status >= 400 && res.status < 500 && refusal.success && refusal.data.error === 'invalid_grant') {
+      throw new RefreshTokenRefused(refusal.data.error_description ?? 'invalid_grant');
+    }
+    const parsed = res.status === 200 ? sallaTokenResponse.safeParse(res.json) : null;
+    if (!parsed?.success) throw mapSallaTokenFailure(res);
+    return { accessToken: parsed.data.access_token, refreshToken: parsed.data.refresh_token, expiresInMs: sallaExpiresInMs(parsed.data) };
+  }
+}
+
+/**
+ * No invoice of the kind on the order: verifiably nothing created. Some that cannot be told ours or the store's own:
+ * left for a person, with what identifies ours at Salla.
+ */
+function unattributable(input: SallaCreateInput, candidates: InvoiceDetails[]): InvoiceDetails[] {
+  if (candidates.length === 0) return [];
+  const sent = input.dataType === 'url' ? `the link ${input.url}` : `a PDF whose SHA-256 is ${input.pdfSha256 ?? (input.pdf ? createHash('sha256').update(input.pdf).digest('hex') : 'unknown')}`;
+  const ids = candidates.map((d) => d.header.providerInvoiceId).join(', ');
+  throw new ProviderError(
+    [
+      userError(
+        'NEEDS_MANUAL_SETTLEMENT',
+        `Salla holds ${candidates.length === 1 ? 'an invoice' : 'invoices'} of this type for order ${input.orderId} (${ids}) that cannot be told apart from the store's own: Salla's invoice details do not show the document sent. Check in Salla whether one of them is ours (sent with ${sent}); nothing was sent again.`,
+      ),
+    ],
+    'indeterminate',
+    `salla:unattributable:${ids}`,
+  );
 }
 
 /** An amount as a JSON number whose text is the decimal's canonical text (formatAmount), never through a float. */

@@ -68,3 +68,37 @@ export const sallaErrorEnvelope = z.looseObject({
   }),
 });
 export type SallaErrorEnvelope = z.infer<typeof sallaErrorEnvelope>;
+
+/**
+ * The token endpoint's answer to a refresh (https://docs.salla.dev/421118m0, "Authorization"). Salla's own token
+ * payloads say `expires`, a Unix time in seconds (the `app.store.authorize` event, https://docs.salla.dev/421413m0;
+ * SallaApp/salla-partners-agent-kit's refresh guide reads the endpoint's `data.expires * 1000` as a date); standard
+ * OAuth servers say `expires_in`, seconds to live. Both are read (see sallaExpiresInMs).
+ */
+export const sallaTokenResponse = z.looseObject({
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1).optional().nullable(),
+  expires_in: z.number().positive().optional().nullable(),
+  expires: z.number().positive().optional().nullable(),
+  token_type: z.string().optional().nullable(),
+  scope: z.string().optional().nullable(),
+});
+export type SallaTokenResponse = z.infer<typeof sallaTokenResponse>;
+
+/** RFC 6749 §5.2: the token endpoint's error answer. */
+export const oauthErrorBody = z.looseObject({ error: z.string(), error_description: z.string().optional().nullable() });
+
+/** Salla's documented access-token life, for an answer that names none (SallaApp/oauth2-merchant: 14 days). */
+const DEFAULT_TOKEN_LIFE_MS = 14 * 86_400_000;
+/**
+ * The PHP League's test (league/oauth2-client AccessToken::isExpirationTimestamp, used by Salla's own
+ * salla/ouath2-merchant): an `expires` past 2012-10-01 in Unix seconds is a time, a smaller one a duration.
+ */
+const OAUTH2_INCEPTION = 1_349_067_600;
+
+/** How long the access token of a token answer lives, in ms by our clock. */
+export function sallaExpiresInMs(t: SallaTokenResponse, now = Date.now()): number {
+  const ms = t.expires_in ? t.expires_in * 1000 : t.expires ? (t.expires > OAUTH2_INCEPTION ? t.expires * 1000 - now : t.expires * 1000) : DEFAULT_TOKEN_LIFE_MS;
+  // A time already past by our clock (clock skew): taken as a second's life, renewed soon, not refused on arrival.
+  return ms > 0 ? ms : 1_000;
+}

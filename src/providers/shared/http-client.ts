@@ -44,6 +44,8 @@ export interface RequestOptions {
   /** Serialised by `toJsonText`: a LosslessNumber goes out as a JSON number with its exact text. */
   json?: unknown;
   form?: FormData;
+  /** Sent as application/x-www-form-urlencoded (OAuth token requests, RFC 6749 §4.1.3 and §6). */
+  urlencoded?: Record<string, string>;
   headers?: Record<string, string>;
 }
 
@@ -73,6 +75,9 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
     } else if (opts.form) {
       body = opts.form;
+    } else if (opts.urlencoded) {
+      body = new URLSearchParams(opts.urlencoded).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
     }
 
     const signal = AbortSignal.timeout(this.options.totalTimeoutMs ?? this.timeoutMs * 3);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { TokenSeal } from './token-seal';
 
 /** OAuth client credentials, or a token an operator obtained another way (never refreshed). */
 export type ClientCredentials = { clientId: string; clientSecret: string } | { accessToken: string };
@@ -74,7 +74,7 @@ export class TokenSource {
   private refreshing: Promise<string> | null = null;
   private readonly refreshAheadMs: number;
   private readonly now: () => number;
-  private key: Buffer | null = null;
+  private sealing: TokenSeal | null = null;
   /** Tokens issued since start; tests and logs use it to prove refreshes collapse. */
   issued = 0;
   /** Tokens taken from the store, issued by another replica. */
@@ -173,45 +173,41 @@ export class TokenSource {
     return { token, expiresAt };
   }
 
-  /** AES-256-GCM under a key derived from the client secret (scrypt: slow to guess from a stolen row); the name is bound. */
+  /** AES-256-GCM under a key derived from the client secret (see TokenSeal); the name is bound. */
   private seal(token: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.sealingKey(), iv);
-    cipher.setAAD(Buffer.from(this.options.shared!.name));
-    const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
-    return ['v1', iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+    return this.sealer().seal(token);
   }
 
   /** The token in a stored value, or null if it was sealed with other credentials or for another name. */
   private unseal(sealed: string): string | null {
-    const [version, iv, body, tag] = sealed.split('.');
-    if (version !== 'v1' || !iv || !body || !tag) return null;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.sealingKey(), Buffer.from(iv, 'base64url'));
-      decipher.setAAD(Buffer.from(this.options.shared!.name));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
-    } catch {
-      return null;
-    }
+    return this.sealer().open(sealed);
   }
 
-  /** Derived once, on the first refresh (about 50 ms of scrypt). */
-  private sealingKey(): Buffer {
-    const { secret, name } = this.options.shared!;
-    this.key ??= scryptSync(secret, `invoicing-subgraph shared token ${name}`, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
-    return this.key;
+  private sealer(): TokenSeal {
+    this.sealing ??= new TokenSeal(this.options.shared!.secret, this.options.shared!.name);
+    return this.sealing;
   }
+}
+
+/** What withTokenRetry needs of a token source: TokenSource, or a rotating one (RotatingTokenSource). */
+export interface BearerTokens {
+  get(): Promise<string>;
+  rejected(token: string): Promise<string>;
 }
 
 /**
  * Sends a request with the current token and, on a 401, once more with a fresh one. `send` returns the HTTP
  * status so this stays independent of any provider's body shapes.
  */
-export async function withTokenRetry<R extends { status: number }>(tokens: TokenSource, send: (token: string) => Promise<R>): Promise<R> {
+export async function withTokenRetry<R extends { status: number }>(
+  tokens: BearerTokens,
+  send: (token: string) => Promise<R>,
+  /** Whether the answer says the token itself was refused (default: any 401), so that a fresh one may help. */
+  refused: (res: R) => boolean = (res) => res.status === 401,
+): Promise<R> {
   const token = await tokens.get();
   const first = await send(token);
-  if (first.status !== 401) return first;
+  if (!refused(first)) return first;
   const fresh = await tokens.rejected(token);
   if (fresh === token) return first;
   return send(fresh);

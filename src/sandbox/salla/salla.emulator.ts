@@ -1,15 +1,24 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { isInteger, isLosslessNumber, parse as parseLosslessJson } from 'lossless-json';
 import { EmulatorServer, parseMultipart, type EmulatorRequest, type EmulatorResponse, type MultipartFile } from '../shared/emulator-server';
-import { sallaSandboxStores, type SallaItemType, type SallaOrderSeed, type SallaScope, type SallaStoreSeed } from './salla.seed';
+import {
+  SALLA_SANDBOX_CLIENT_ID,
+  SALLA_SANDBOX_CLIENT_SECRET,
+  sallaSandboxStores,
+  type SallaItemType,
+  type SallaOrderSeed,
+  type SallaScope,
+  type SallaStoreSeed,
+} from './salla.seed';
 import { ProviderEmulator } from '../shared/provider-emulator';
 
 /**
  * An HTTP emulator of Salla's Merchant API invoice endpoints (seed 003 and Salla's public docs): create, read one,
  * list, Bearer tokens with scopes, the 401/404/422/429 envelopes with their Arabic (default) or English messages,
  * and a per-store leaky-bucket rate limit. A create's JSON numbers are read exactly and must be of the documented
- * types (see toMoney). State lives in memory.
+ * types (see toMoney). Also Salla's OAuth token endpoint for refresh tokens (see `token`): access tokens that expire,
+ * single-use refresh tokens, and a chain revoked when one is used twice. State lives in memory.
  */
 
 const API = '/admin/v2';
@@ -42,9 +51,31 @@ export interface SallaEmulatorOptions {
   now?: () => Date;
   /** Leaky-bucket size and drain per store and minute (Salla's plans: 120, 360, 720). Default 720. */
   rateLimitPerMinute?: number;
-  /** Milliseconds for the rate limiter; default Date.now. Separate from `now` so a pinned date still drains. */
+  /** Milliseconds for the rate limiter and token lifetimes; default Date.now. Separate from `now` so a pinned date still drains. */
   clock?: () => number;
+  /**
+   * Life of the access tokens the token endpoint issues, in seconds (may be fractional: tests ask for 2). Default
+   * 14 days, Salla's (SallaApp/oauth2-merchant README: "the access token expired after 14 days").
+   */
+  accessTokenTtlSeconds?: number;
+  /**
+   * Whether a refresh also ends the chain's earlier access tokens at once (as OAuth servers such as Ory Fosite do);
+   * Salla's docs do not say. Default false: an earlier access token lives out its time.
+   */
+  revokeAccessOnRefresh?: boolean;
+  /**
+   * Salla's "Responses" page (https://docs.salla.dev/421123m0): 403 "refusing it (blocked due to many errors in
+   * particular time)". Off by default; given, a store whose API answers had `errors` 4xx within `windowMs` is answered
+   * 403 on every API call for `blockMs`. Assumption: the thresholds and the message, which Salla does not publish.
+   */
+  blockAfterErrors?: { errors: number; windowMs: number; blockMs: number };
 }
+
+/** The app's OAuth client credentials the token endpoint accepts. */
+const SANDBOX_CLIENTS = new Map([[SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET]]);
+const DEFAULT_ACCESS_TTL_SECONDS = 14 * 86_400;
+/** Assumption: Salla's wording for a block is not published. */
+const BLOCKED_MESSAGE = 'You have been temporarily blocked because of too many failed requests; try again later.';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Pricing
@@ -263,6 +294,8 @@ interface InvoiceAmounts {
 
 interface StoredInvoice {
   id: number;
+  /** `api`: created through POST /orders/invoices; `store`: issued by the store itself (see issueStoreInvoice). */
+  source: 'api' | 'store';
   uuid: string;
   storeId: number;
   orderId: number;
@@ -291,11 +324,35 @@ interface StoreState {
 interface Principal {
   store: StoreState;
   scopes: readonly SallaScope[];
+  /** Set on tokens the token endpoint issued: when they stop working (clock ms), and the chain they belong to. */
+  expiresAt?: number;
+  chain?: Chain;
+}
+
+/** One authorisation's tokens: every refresh token it issued, single use; one used twice revokes them all. */
+interface Chain {
+  store: StoreState;
+  scopes: readonly SallaScope[];
+  revoked: boolean;
+  accessTokens: Set<string>;
+}
+
+interface RefreshGrant {
+  chain: Chain;
+  used: boolean;
+}
+
+/** One request to the token endpoint, for tests: which refresh token came, and what became of it. */
+export interface SallaTokenRequest {
+  refreshToken: string | null;
+  outcome: 'issued' | 'reused' | 'revoked' | 'unknown' | 'invalid_client' | 'invalid_request';
+  at: number;
 }
 
 /** An invoice the emulator holds, for tests and tools; amounts are exact decimal strings. */
 export interface SallaInvoiceRecord {
   id: number;
+  source: 'api' | 'store';
   storeId: number;
   orderId: number;
   type: SallaInvoiceType;
@@ -374,9 +431,15 @@ export class SallaEmulator extends ProviderEmulator {
   private invoicesById = new Map<number, StoredInvoice>();
   private files = new Map<number, Buffer>();
   private buckets = new Map<number, LeakyBucket>();
+  private refreshGrants = new Map<string, RefreshGrant>();
+  private errorsByStore = new Map<number, { at: number[]; blockedUntil: number }>();
+  private readonly options: SallaEmulatorOptions;
+  /** Every token endpoint request since the last reset, oldest first. */
+  tokenRequests: SallaTokenRequest[] = [];
 
   constructor(options: SallaEmulatorOptions = {}) {
     super();
+    this.options = options;
     this.seeds = options.stores ?? sallaSandboxStores();
     this.now = options.now ?? (() => new Date());
     this.clock = options.clock ?? Date.now;
@@ -392,6 +455,8 @@ export class SallaEmulator extends ProviderEmulator {
     this.server.get(`${API}/orders/invoices`, (req) => this.list(req));
     this.server.get(`${API}/orders/invoices/:invoiceId`, (req) => this.readOne(req));
     this.server.get('/files/invoices/:file', (req) => this.download(req));
+    // Salla's token endpoint is https://accounts.salla.sa/oauth2/token; here it shares the emulator's origin.
+    this.server.post('/oauth2/token', (req) => this.token(req));
     this.restoreSeed();
   }
 
@@ -400,6 +465,41 @@ export class SallaEmulator extends ProviderEmulator {
   /** What a client uses as Salla's base, like https://api.salla.dev/admin/v2. */
   override get baseUrl(): string {
     return `${this.server.url}${API}`;
+  }
+
+  /** What a client uses as SALLA_TOKEN_URL, like https://accounts.salla.sa/oauth2/token. */
+  get tokenUrl(): string {
+    return `${this.server.url}/oauth2/token`;
+  }
+
+  /** Refresh tokens presented again after their first use, oldest first (each revoked its chain). */
+  reusedRefreshTokens(): string[] {
+    return this.tokenRequests.filter((r) => r.outcome === 'reused').map((r) => r.refreshToken!);
+  }
+
+  /**
+   * A new authorisation of the app by a store's merchant (an install, or a reinstall after a chain was revoked): a
+   * fresh refresh token starting a chain of its own. `storeToken` names the store by one of its seeded tokens.
+   */
+  authorize(storeToken?: string, scopes: readonly SallaScope[] = ['orders.read_write']): string {
+    const store = storeToken === undefined ? this.state[0]! : this.tokens.get(storeToken)?.store;
+    if (!store) throw new Error(`no store has the token ${storeToken}`);
+    const token = `salla-rt-${randomBytes(24).toString('base64url')}`;
+    this.refreshGrants.set(token, { chain: { store, scopes, revoked: false, accessTokens: new Set() }, used: false });
+    return token;
+  }
+
+  /**
+   * An invoice the store issued itself (from its dashboard, or Salla's own issuer), not through this API: Salla's
+   * List Invoices example (https://docs.salla.dev/5394157e0) shows two tax invoices on order 1557892161. It does not
+   * count against the API's one tax invoice per order, and nothing tells it apart from ours but what ours was sent with.
+   */
+  issueStoreInvoice(orderId: number, options: { type?: SallaInvoiceType; storeToken?: string } = {}): SallaInvoiceRecord {
+    const store = options.storeToken === undefined ? this.state[0]! : this.tokens.get(options.storeToken)?.store;
+    const order = store?.orders.get(orderId);
+    if (!store || !order) throw new Error(`no order ${orderId} in that store`);
+    const invoice = this.issue(store, { order, type: options.type ?? 'tax_invoice', dataType: 'order' }, 'store');
+    return this.invoices().find((i) => i.id === invoice.id)!;
   }
 
   /** Back to the seed: no invoices or files, full rate-limit buckets, an empty call log, no staged faults. */
@@ -415,6 +515,7 @@ export class SallaEmulator extends ProviderEmulator {
     return stores.flatMap((s) =>
       s.invoices.map((inv) => ({
         id: inv.id,
+        source: inv.source,
         storeId: inv.storeId,
         orderId: inv.orderId,
         type: inv.type,
@@ -437,6 +538,11 @@ export class SallaEmulator extends ProviderEmulator {
   private restoreSeed(): void {
     this.state = this.seeds.map((seed) => ({ seed, orders: new Map(seed.orders.map((o) => [o.id, o])), invoices: [], byOrder: new Map(), invoiceNumbers: new Set(), nextInvoiceNumber: 1 }));
     this.tokens = new Map(this.state.flatMap((store) => store.seed.tokens.map((t) => [t.token, { store, scopes: t.scopes }] as const)));
+    this.refreshGrants = new Map(
+      this.state.flatMap((store) => (store.seed.refreshTokens ?? []).map((t) => [t.token, { chain: { store, scopes: t.scopes, revoked: false, accessTokens: new Set<string>() }, used: false }] as const)),
+    );
+    this.tokenRequests = [];
+    this.errorsByStore = new Map();
     this.invoicesById = new Map();
     this.files = new Map();
     this.buckets = new Map();
@@ -448,7 +554,11 @@ export class SallaEmulator extends ProviderEmulator {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
     const principal = match ? this.tokens.get(match[1]!) : undefined;
     if (!principal) return unauthorized(match ? 'The access token is invalid.' : 'The access token is missing.');
+    // Assumption: an expired or revoked token gets the same answer as an unknown one (Salla publishes no other).
+    if ((principal.expiresAt !== undefined && this.clock() >= principal.expiresAt) || principal.chain?.revoked) return unauthorized('The access token is invalid.');
     req.locals.principal = principal;
+    const blocked = this.blocked(principal.store.seed.id);
+    if (blocked) return blocked;
 
     let bucket = this.buckets.get(principal.store.seed.id);
     if (!bucket) this.buckets.set(principal.store.seed.id, (bucket = new LeakyBucket(this.rateLimit, this.clock)));
@@ -466,7 +576,75 @@ export class SallaEmulator extends ProviderEmulator {
       };
     }
     const res = await next();
+    this.countError(principal.store.seed.id, res.status);
     return { ...res, headers: { ...res.headers, ...headers } };
+  }
+
+  /** The 403 of a store blocked for its many errors (blockAfterErrors), or undefined. */
+  private blocked(storeId: number): EmulatorResponse | undefined {
+    const until = this.errorsByStore.get(storeId)?.blockedUntil ?? 0;
+    if (this.clock() >= until) return undefined;
+    return { status: 403, body: { status: 403, success: false, error: { code: 'forbidden', message: BLOCKED_MESSAGE } } };
+  }
+
+  private countError(storeId: number, status: number): void {
+    const rule = this.options.blockAfterErrors;
+    if (!rule || status < 400 || status >= 500 || status === 429) return;
+    const now = this.clock();
+    const seen = this.errorsByStore.get(storeId) ?? { at: [], blockedUntil: 0 };
+    seen.at = [...seen.at.filter((t) => t > now - rule.windowMs), now];
+    if (seen.at.length >= rule.errors) {
+      seen.blockedUntil = now + rule.blockMs;
+      seen.at = [];
+    }
+    this.errorsByStore.set(storeId, seen);
+  }
+
+  // POST /oauth2/token ------------------------------------------------------------------------------------------
+
+  /**
+   * Salla's token endpoint for the refresh grant (https://docs.salla.dev/421118m0, "Authorization": Refresh Token
+   * Endpoint https://accounts.salla.sa/oauth2/token), RFC 6749 §6 with its §5.2 errors. Refresh tokens are single
+   * use: each refresh answers a new one, and one used twice revokes its whole chain, access tokens included (Salla's
+   * token-refresh guide in SallaApp/salla-partners-agent-kit: "A parallel double-use of the same refresh token makes
+   * Salla's OAuth server (per RFC 6819 §5.2.2.3) treat it as a compromise — it invalidates the chain and the merchant
+   * must reinstall"). The answer carries `expires` as a Unix time in seconds, as Salla's token payloads do (the
+   * `app.store.authorize` event, https://docs.salla.dev/421413m0: "expires": 1634819484), rounded down.
+   */
+  private token(req: EmulatorRequest): EmulatorResponse {
+    const fields = tokenFields(req);
+    const oauthError = (status: number, error: string, description: string, outcome: SallaTokenRequest['outcome']): EmulatorResponse => {
+      this.tokenRequests.push({ refreshToken: fields.refresh_token ?? null, outcome, at: this.clock() });
+      return { status, body: { error, error_description: description } };
+    };
+    if (!fields.client_id || SANDBOX_CLIENTS.get(fields.client_id) !== fields.client_secret) {
+      return oauthError(401, 'invalid_client', 'Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).', 'invalid_client');
+    }
+    if (fields.grant_type !== 'refresh_token') return oauthError(400, 'unsupported_grant_type', 'The authorization grant type is not supported by the authorization server.', 'invalid_request');
+    if (!fields.refresh_token) return oauthError(400, 'invalid_request', 'The request is missing a required parameter: refresh_token.', 'invalid_request');
+    const grant = this.refreshGrants.get(fields.refresh_token);
+    const invalidGrant = (outcome: SallaTokenRequest['outcome']) =>
+      oauthError(400, 'invalid_grant', 'The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.', outcome);
+    if (!grant) return invalidGrant('unknown');
+    if (grant.chain.revoked) return invalidGrant('revoked');
+    if (grant.used) {
+      grant.chain.revoked = true;
+      return invalidGrant('reused');
+    }
+    grant.used = true;
+    const { chain } = grant;
+    if (this.options.revokeAccessOnRefresh) for (const t of chain.accessTokens) this.tokens.delete(t);
+    const expiresAt = this.clock() + (this.options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TTL_SECONDS) * 1000;
+    const accessToken = `salla-at-${randomBytes(24).toString('base64url')}`;
+    const refreshToken = `salla-rt-${randomBytes(24).toString('base64url')}`;
+    this.tokens.set(accessToken, { store: chain.store, scopes: chain.scopes, expiresAt, chain });
+    chain.accessTokens.add(accessToken);
+    this.refreshGrants.set(refreshToken, { chain, used: false });
+    this.tokenRequests.push({ refreshToken: fields.refresh_token, outcome: 'issued', at: this.clock() });
+    return {
+      status: 200,
+      body: { access_token: accessToken, expires: Math.floor(expiresAt / 1000), refresh_token: refreshToken, scope: [...chain.scopes, 'offline_access'].join(' '), token_type: 'bearer' },
+    };
   }
 
   private notFound(req: EmulatorRequest): EmulatorResponse {
@@ -493,7 +671,8 @@ export class SallaEmulator extends ProviderEmulator {
     if (store.seed.invoiceIssuer === 'custom' && input.dataType === 'order') errors.add('data_type', m.dataTypeNotForIssuer);
     if (!errors.empty) return errors.toResponse();
 
-    const onOrder = store.byOrder.get(input.order.id) ?? [];
+    // The store's own invoices (issueStoreInvoice) are not the API's: they do not count against its rules.
+    const onOrder = (store.byOrder.get(input.order.id) ?? []).filter((i) => i.source === 'api');
     const hasTaxInvoice = onOrder.some((i) => i.type === 'tax_invoice');
     if (input.type === 'tax_invoice' && hasTaxInvoice) errors.add('type', m.alreadyIssued);
     if (input.type === 'credit_note' && !hasTaxInvoice) errors.add('type', m.creditNoteWithoutTaxInvoice);
@@ -507,7 +686,7 @@ export class SallaEmulator extends ProviderEmulator {
     return { status: 200, body: { status: 200, success: true, data: renderCreated(invoice) } };
   }
 
-  private issue(store: StoreState, input: ValidCreate): StoredInvoice {
+  private issue(store: StoreState, input: ValidCreate, source: StoredInvoice['source'] = 'api'): StoredInvoice {
     const id = this.newId();
     const priced = priceSallaOrder(input.order);
     // A `data` invoice is the merchant's own document: Salla keeps the merchant's header figures and fills the
@@ -537,6 +716,7 @@ export class SallaEmulator extends ProviderEmulator {
     const url = input.dataType === 'url' ? input.url! : input.dataType === 'file' ? `${this.server.url}/files/invoices/${id}.pdf` : null;
     const invoice: StoredInvoice = {
       id,
+      source,
       uuid: randomUUID(),
       storeId: store.seed.id,
       orderId: input.order.id,
@@ -884,7 +1064,8 @@ function renderDetails(inv: StoredInvoice): Record<string, unknown> {
       ...renderItem(i),
     })),
   };
-  if (inv.url) details.url = inv.url;
+  // No `url`: Salla's InvoiceDetails (seed 003's schema; https://docs.salla.dev/5394158e0) has none. Only the create
+  // answer of a url or file invoice carries the document's link.
   return details;
 }
 
@@ -893,6 +1074,24 @@ function renderDetails(inv: StoredInvoice): Record<string, unknown> {
 
 function unauthorized(message: string): EmulatorResponse {
   return { status: 401, body: { status: 401, success: false, error: { code: 'Unauthorized', message } } };
+}
+
+/** A token request's fields: form-encoded or JSON, the client's credentials in the body or as HTTP Basic (RFC 6749 §2.3.1). */
+function tokenFields(req: EmulatorRequest): Record<string, string | undefined> {
+  const type = req.header('content-type') ?? '';
+  const raw: Record<string, unknown> = /^application\/x-www-form-urlencoded/i.test(type)
+    ? Object.fromEntries(new URLSearchParams(req.rawBody.toString('utf8')))
+    : req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)
+      ? (req.body as Record<string, unknown>)
+      : {};
+  const fields = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+  const basic = /^Basic\s+(\S+)$/i.exec(req.header('authorization') ?? '');
+  if (basic) {
+    const [id, secret] = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':');
+    fields.client_id ??= decodeURIComponent(id ?? '');
+    fields.client_secret ??= decodeURIComponent(secret ?? '');
+  }
+  return fields;
 }
 
 function principalOf(req: EmulatorRequest): Principal {

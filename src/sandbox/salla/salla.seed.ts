@@ -47,6 +47,11 @@ export interface SallaStoreSeed {
   /** Printed in the ZATCA QR code of invoices Salla issues. */
   vatNumber: string;
   tokens: readonly SallaTokenSeed[];
+  /**
+   * Refresh tokens the store's merchant granted the sandbox app (what Salla's `app.store.authorize` event carries):
+   * each starts a chain of single-use refresh tokens at the emulator's OAuth token endpoint.
+   */
+  refreshTokens?: readonly SallaTokenSeed[];
   orders: readonly SallaOrderSeed[];
 }
 
@@ -56,6 +61,11 @@ export const SALLA_SANDBOX_TOKEN = 'salla-sandbox-token';
 export const SALLA_SANDBOX_SALLA_ISSUER_TOKEN = 'salla-sandbox-salla-issuer-token';
 /** Same store as SALLA_SANDBOX_TOKEN with scope `orders.read` only: it reads invoices, creating one gives 401. */
 export const SALLA_SANDBOX_READONLY_TOKEN = 'salla-sandbox-readonly-token';
+/** The sandbox app's OAuth client (Salla Partners Portal: App Keys), accepted by the emulator's token endpoint. */
+export const SALLA_SANDBOX_CLIENT_ID = 'salla-sandbox-client-id';
+export const SALLA_SANDBOX_CLIENT_SECRET = 'salla-sandbox-client-secret';
+/** A refresh token of the custom-invoices store (orders.read_write, offline_access): single use, as Salla's are. */
+export const SALLA_SANDBOX_REFRESH_TOKEN = 'salla-sandbox-refresh-token';
 
 const item = (
   itemId: number,
@@ -158,6 +168,7 @@ export function sallaSandboxStores(): SallaStoreSeed[] {
         { token: SALLA_SANDBOX_TOKEN, scopes: ['orders.read_write'] },
         { token: SALLA_SANDBOX_READONLY_TOKEN, scopes: ['orders.read'] },
       ],
+      refreshTokens: [{ token: SALLA_SANDBOX_REFRESH_TOKEN, scopes: ['orders.read_write'] }],
       orders: orders(),
     },
     {
