@@ -202,7 +202,7 @@ describe('Salesforce orgs as they come (describe, single currency, API version, 
       org.server.injectFault({ method: 'GET', path: /\/query/, status: 400, body: [{ errorCode: 'INVALID_FIELD', message: "No such column 'CurrencyIsoCode' on entity 'Invoice'." }], times: 3 });
       const err = await failure(p.create({ fulfillmentOrderId: CA_ORDER }, { idempotencyKey: 'k' }));
       expect(err.disposition).toBe('indeterminate');
-      const [found] = await p.findCreated({ fulfillmentOrderId: CA_ORDER }, { idempotencyKey: 'k' });
+      const [found] = await p.findCreated({ fulfillmentOrderId: CA_ORDER });
       expect(found!.header.providerInvoiceId).toBe(org.invoices()[0]!.id);
       expect(p.describes).toBe(2);
     } finally {
