@@ -11,6 +11,8 @@ import {
 import type { SharedTokenStore, StoredToken } from '../shared/token-source';
 import { SalesforceProvider, type SalesforceConfig } from './salesforce.provider';
 import { providerFailure as failure } from '../../../test/support/provider-failure';
+import { openTestDatabase, storeName } from '../../../test/support/store';
+import { DatabaseTokenStore } from '../../ledger/shared-tokens';
 
 const CA_ORDER = '0a3Dn000000cEXFIA2'; // 2 × Trail Running Shoes, shipping, CA 8.25 % → 292.20 USD
 const MA_ORDER = '0a3Dn000000cEXGIA2'; // Espresso Machine 499.00 less 50.00, MA 6.25 % → 449.00 + 28.06 = 477.06 USD
@@ -145,6 +147,21 @@ describe('Salesforce sessions (emulator token endpoint, sessions that time out)'
     const [d] = await b.loadDetails(made.map(ref));
     expect(d).not.toBeInstanceOf(Error);
     expect(org.sessionsIssued.client_credentials).toBe(2);
+  });
+
+  it(`replicas share the session through the ledger's shared_tokens table (${storeName()})`, async () => {
+    const db = await openTestDatabase();
+    try {
+      const store = new DatabaseTokenStore(db);
+      const [a, b] = [provider({ sharedTokens: store }), provider({ sharedTokens: store })];
+      const made = await a.create({ fulfillmentOrderId: CA_ORDER }, { idempotencyKey: 'k' });
+      org.expireSessions();
+      const [ra, rb] = await Promise.all([a.loadDetails(made.map(ref)), b.loadDetails(made.map(ref))]);
+      expect([ra[0], rb[0]].every((d) => !(d instanceof Error))).toBe(true);
+      expect(org.sessionsIssued.client_credentials).toBe(2);
+    } finally {
+      await db.close();
+    }
   });
 
   it('a fixed SALESFORCE_ACCESS_TOKEN still works, and is never renewed', async () => {
