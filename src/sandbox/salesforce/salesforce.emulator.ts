@@ -67,6 +67,12 @@ export interface SalesforceEmulatorOptions {
    * INVALID_FIELD, and describes leave it out) and every amount is in `orgCurrency`. Default true (multi-currency).
    */
   multiCurrency?: boolean;
+  /**
+   * true: each charge line's adjustments and taxes are Adjustment and Tax lines of their own that point at it through
+   * RelatedLineId (Order Management's shape, PROVIDERS.md). Default false: the shape of the committed fixtures, each
+   * charge line carrying its own tax and a LineAmount net of its adjustments.
+   */
+  relatedLines?: boolean;
   /** Organization.DefaultCurrencyIsoCode, the single-currency org's currency; default 'USD'. */
   orgCurrency?: string;
   /** How long an issued session lives; default 7,200 s (Salesforce's default session timeout). */
@@ -304,6 +310,7 @@ export class SalesforceEmulator extends ProviderEmulator {
   /** Whether the org has multiple currencies (CurrencyIsoCode fields), and the org's currency. */
   readonly multiCurrency: boolean;
   readonly orgCurrency: string;
+  private readonly relatedLines: boolean;
   private readonly sessionTimeoutSeconds: number;
   private readonly connectedApp: { clientId: string; clientSecret: string; username: string; jwtPublicKey?: KeyLike | string };
   private jwtKey: Promise<KeyLike> | null = null;
@@ -326,6 +333,7 @@ export class SalesforceEmulator extends ProviderEmulator {
     this.maxApiVersion = options.maxApiVersion ?? DEFAULT_MAX_API_VERSION;
     this.multiCurrency = options.multiCurrency ?? true;
     this.orgCurrency = options.orgCurrency ?? 'USD';
+    this.relatedLines = options.relatedLines ?? false;
     this.sessionTimeoutSeconds = options.sessionTimeoutSeconds ?? DEFAULT_SESSION_TIMEOUT_SECONDS;
     this.connectedApp = options.connectedApp ?? { clientId: SALESFORCE_SANDBOX_CLIENT_ID, clientSecret: SALESFORCE_SANDBOX_CLIENT_SECRET, username: SALESFORCE_SANDBOX_USERNAME };
     this.server = new EmulatorServer({
@@ -758,6 +766,18 @@ export class SalesforceEmulator extends ProviderEmulator {
               TaxName: null,
               ...currency,
             };
+            if (!this.relatedLines) {
+              return [
+                {
+                  ...charge,
+                  LineAmount: num(l.lineAmount),
+                  TaxAmount: num(l.taxAmount),
+                  TaxRate: num(l.taxRate),
+                  TaxCode: l.taxCode,
+                  TaxName: l.taxName,
+                },
+              ];
+            }
             const adjustment = l.lineAmount.minus(l.chargeAmount);
             const adjustmentLine: Row[] = adjustment.isZero()
               ? []
