@@ -47,6 +47,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig(envVars)).toThrow(new RegExp(`- ${name}:`));
   });
 
+  it('Salesforce: client credentials, JWT bearer (login URL default login.salesforce.com), or a fixed session id; none of them stops the start', () => {
+    const org = { SALESFORCE_INSTANCE_URL: 'https://acme.my.salesforce.com' };
+    expect(loadConfig({ ...org, SALESFORCE_CLIENT_ID: 'id', SALESFORCE_CLIENT_SECRET: 's' }).salesforce).toMatchObject({ credentials: { clientId: 'id', clientSecret: 's' }, loginUrl: 'https://login.salesforce.com' });
+    const pem = '-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----';
+    expect(loadConfig({ ...org, SALESFORCE_CLIENT_ID: 'id', SALESFORCE_USERNAME: 'u@acme', SALESFORCE_PRIVATE_KEY: pem, SALESFORCE_LOGIN_URL: 'https://test.salesforce.com' }).salesforce).toMatchObject({
+      credentials: { clientId: 'id', username: 'u@acme', privateKey: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----' },
+      loginUrl: 'https://test.salesforce.com',
+    });
+    expect(loadConfig({ ...org, SALESFORCE_ACCESS_TOKEN: 't' }).salesforce).toMatchObject({ credentials: { accessToken: 't' } });
+    expect(() => loadConfig(org)).toThrow(/- SALESFORCE_CLIENT_ID: SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET/);
+    expect(() => loadConfig({ ...org, SALESFORCE_CLIENT_ID: 'id', SALESFORCE_PRIVATE_KEY: pem })).toThrow(/- SALESFORCE_USERNAME: required/);
+  });
+
   it('JWT verification needs an issuer, an audience and exactly one key source', () => {
     expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(32) })).toThrow(/JWT_ISSUER: required[\s\S]*JWT_AUDIENCE: required/);
     expect(() => loadConfig({ JWT_ISSUER: 'i', JWT_AUDIENCE: 'a', JWT_SECRET: 'x'.repeat(32), JWT_JWKS_URL: 'https://x/jwks' })).toThrow(/exactly one of/);

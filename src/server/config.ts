@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ClientCredentials } from '../providers/shared/token-source';
 import { SALLA_TOKEN_URL, type SallaOAuth } from '../providers/salla/salla.provider';
+import { DEFAULT_SALESFORCE_LOGIN_URL, type SalesforceCredentials } from '../providers/salesforce/salesforce.auth';
 import type { ProviderCode } from '../domain/invoice';
 import type { JwtConfig } from './auth';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-guard';
@@ -45,6 +46,18 @@ const env = z.object({
   SALLA_TOKEN_URL: optional(url('SALLA_TOKEN_URL')).default(SALLA_TOKEN_URL),
   SALESFORCE_INSTANCE_URL: optional(url('SALESFORCE_INSTANCE_URL')),
   SALESFORCE_ACCESS_TOKEN: optional(z.string().trim().min(1)),
+  SALESFORCE_CLIENT_ID: optional(z.string().trim().min(1)),
+  SALESFORCE_CLIENT_SECRET: optional(z.string().trim().min(1)),
+  SALESFORCE_USERNAME: optional(z.string().trim().min(1)),
+  // A PEM in one line of an env file has its newlines written as \n.
+  SALESFORCE_PRIVATE_KEY: optional(
+    z
+      .string()
+      .transform((v) => v.replace(/\\n/g, '\n').trim())
+      // The JWT is signed with jose's importPKCS8: a PKCS#1 key ("BEGIN RSA PRIVATE KEY") needs `openssl pkcs8 -topk8 -nocrypt` first.
+      .refine((v) => v.includes('-----BEGIN PRIVATE KEY-----'), 'SALESFORCE_PRIVATE_KEY must be a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)'),
+  ),
+  SALESFORCE_LOGIN_URL: optional(url('SALESFORCE_LOGIN_URL')),
   SALESFORCE_API_VERSION: optional(
     z
       .string()
@@ -127,7 +140,8 @@ export interface Config {
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
   /** Salla with OAuth (`oauth`: renewed and rotated, see SallaOAuth), or a fixed token (`accessToken`). */
   salla: { baseUrl: string; accessToken: string } | { baseUrl: string; oauth: Required<SallaOAuth> } | 'sandbox';
-  salesforce: { instanceUrl: string; accessToken: string; apiVersion: string } | { sandbox: true; apiVersion: string };
+  /** Credentials: client credentials, JWT bearer (key and username), or a fixed session id (SALESFORCE_ACCESS_TOKEN). */
+  salesforce: { instanceUrl: string; credentials: SalesforceCredentials; loginUrl: string; apiVersion: string } | { sandbox: true; apiVersion: string };
   zuora: { baseUrl: string; credentials: ClientCredentials } | 'sandbox';
   exsited: { baseUrl: string; credentials: ClientCredentials; redirectUri?: string } | 'sandbox';
   /** The Commerce API's amounts carry no currency: COMMERCE_CURRENCY says which one they are in. */
@@ -162,7 +176,22 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   require(e.APOLLO_KEY && 'APOLLO_KEY', 'APOLLO_GRAPH_REF', e.APOLLO_GRAPH_REF);
   require(e.APOLLO_GRAPH_REF && 'APOLLO_GRAPH_REF', 'APOLLO_KEY', e.APOLLO_KEY);
-  require(e.SALESFORCE_INSTANCE_URL && 'SALESFORCE_INSTANCE_URL', 'SALESFORCE_ACCESS_TOKEN', e.SALESFORCE_ACCESS_TOKEN);
+  // JWT bearer when a private key is given, else client credentials, else the fixed session id.
+  const salesforceCredentials = ((): SalesforceCredentials | null => {
+    if (!e.SALESFORCE_INSTANCE_URL) return null;
+    const id = e.SALESFORCE_CLIENT_ID;
+    if (e.SALESFORCE_PRIVATE_KEY) {
+      require('SALESFORCE_PRIVATE_KEY', 'SALESFORCE_CLIENT_ID', id);
+      require('SALESFORCE_PRIVATE_KEY', 'SALESFORCE_USERNAME', e.SALESFORCE_USERNAME);
+      return id && e.SALESFORCE_USERNAME ? { clientId: id, username: e.SALESFORCE_USERNAME, privateKey: e.SALESFORCE_PRIVATE_KEY } : null;
+    }
+    if (id && e.SALESFORCE_CLIENT_SECRET) return { clientId: id, clientSecret: e.SALESFORCE_CLIENT_SECRET };
+    if (e.SALESFORCE_ACCESS_TOKEN) return { accessToken: e.SALESFORCE_ACCESS_TOKEN };
+    problems.push(
+      '- SALESFORCE_CLIENT_ID: SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (client credentials), or SALESFORCE_CLIENT_ID, SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY (JWT bearer), or SALESFORCE_ACCESS_TOKEN are required when SALESFORCE_INSTANCE_URL is set',
+    );
+    return null;
+  })();
   require(e.COMMERCE_BASE_URL && 'COMMERCE_BASE_URL', 'COMMERCE_ACCESS_TOKEN', e.COMMERCE_ACCESS_TOKEN);
   require(e.COMMERCE_BASE_URL && 'COMMERCE_BASE_URL', 'COMMERCE_CURRENCY', e.COMMERCE_CURRENCY);
   const credentials = (prefix: 'ZUORA' | 'EXSITED'): ClientCredentials | null => {
@@ -241,7 +270,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         ? { baseUrl: e.SALLA_BASE_URL, oauth: { clientId: e.SALLA_CLIENT_ID!, clientSecret: e.SALLA_CLIENT_SECRET!, refreshToken: e.SALLA_REFRESH_TOKEN, tokenUrl: e.SALLA_TOKEN_URL } }
         : { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! },
     salesforce: e.SALESFORCE_INSTANCE_URL
-      ? { instanceUrl: e.SALESFORCE_INSTANCE_URL, accessToken: e.SALESFORCE_ACCESS_TOKEN!, apiVersion }
+      ? { instanceUrl: e.SALESFORCE_INSTANCE_URL, credentials: salesforceCredentials!, loginUrl: e.SALESFORCE_LOGIN_URL ?? DEFAULT_SALESFORCE_LOGIN_URL, apiVersion }
       : { sandbox: true, apiVersion },
     zuora: zuora ? { baseUrl: e.ZUORA_BASE_URL!, credentials: zuora } : 'sandbox',
     exsited: exsited ? { baseUrl: e.EXSITED_BASE_URL!, credentials: exsited, ...(e.EXSITED_REDIRECT_URI ? { redirectUri: e.EXSITED_REDIRECT_URI } : {}) } : 'sandbox',

@@ -53,14 +53,14 @@ async function sandboxed<E extends Emulator>(emulator: E, build: (e: E) => Invoi
  * Adding a provider adds one entry here.
  */
 const SETUPS: Record<string, (config: Config, shared: ProviderSharing, logger: Logger) => Promise<Setup>> = {
-  SALESFORCE: async ({ salesforce, providerTimeoutMs: timeoutMs }) =>
+  SALESFORCE: async ({ salesforce, providerTimeoutMs: timeoutMs }, { sharedTokens }) =>
     'sandbox' in salesforce
       ? sandboxed(
           // The sandbox serves every API version up to the configured one.
           new SalesforceEmulator({ maxApiVersion: Math.max(66, Number(salesforce.apiVersion)) }),
           (e) => new SalesforceProvider({ instanceUrl: e.baseUrl, accessToken: SALESFORCE_SANDBOX_TOKEN, apiVersion: salesforce.apiVersion, timeoutMs }),
         )
-      : { provider: new SalesforceProvider({ ...salesforce, timeoutMs }) },
+      : { provider: new SalesforceProvider({ ...salesforce, timeoutMs, sharedTokens }) },
   SALLA: async ({ salla, providerTimeoutMs: timeoutMs }, { sharedTokens }, logger) =>
     salla === 'sandbox'
       ? sandboxed(new SallaEmulator(), (e) => new SallaProvider({ baseUrl: e.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs }))

@@ -1,9 +1,10 @@
 import { ProviderError, userError, type FailureDisposition, type InvoiceErrorCode, type UserError } from '../../domain/errors';
 import { excerpt } from '../../domain/text';
 import { retryAfterSeconds, TransportError, type HttpResponse } from '../shared/http-client';
-import { salesforceErrorBody, type FulfillmentOrderInvoiceOutput, type SalesforceErrorItem } from './salesforce.wire';
+import { oauthErrorBody, salesforceErrorBody, type FulfillmentOrderInvoiceOutput, type SalesforceErrorItem } from './salesforce.wire';
 
-export type SalesforceOperation = 'create' | 'read';
+/** 'token': a request to the OAuth token endpoint, which acts on nothing: its failures never leave an outcome open. */
+export type SalesforceOperation = 'create' | 'read' | 'token';
 
 /** A record a query answered without: deleted, never there, or not visible to the integration user. */
 export interface MissingRecord {
@@ -11,8 +12,14 @@ export interface MissingRecord {
   id: string;
 }
 
-/** Everything that can fail: an HTTP answer, no answer, a 2xx create output saying `success: false`, an absent record. */
-export type SalesforceFailure = HttpResponse | TransportError | FulfillmentOrderInvoiceOutput | MissingRecord;
+/** A field the org's describe lacks though invoicing cannot do without it. */
+export interface MissingField {
+  sobject: string;
+  field: string;
+}
+
+/** Everything that can fail: an HTTP answer, no answer, a 2xx create output saying `success: false`, an absent record or field. */
+export type SalesforceFailure = HttpResponse | TransportError | FulfillmentOrderInvoiceOutput | MissingRecord | MissingField;
 
 const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   INVALID_INPUT: 'Salesforce refused the fulfillment order id.',
@@ -22,7 +29,8 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   NOTHING_TO_CREDIT: '',
   PROVIDER_SETTINGS_MISMATCH: 'The Salesforce org lacks what invoicing needs (Order Management, multiple currencies, or API access).',
   PROVIDER_REFUSED: 'Salesforce refused the request.',
-  PROVIDER_UNAUTHORIZED: "Salesforce refused this service's access token or the integration user's permissions (SALESFORCE_ACCESS_TOKEN).",
+  PROVIDER_UNAUTHORIZED:
+    "Salesforce refused this service's session or the integration user's permissions (SALESFORCE_CLIENT_ID with SALESFORCE_CLIENT_SECRET, or with SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY; or SALESFORCE_ACCESS_TOKEN).",
   RATE_LIMITED: "The Salesforce org's API request limit is used up; it frees up over a rolling 24 hours.",
   PROVIDER_UNAVAILABLE: 'Salesforce failed or could not be reached.',
   IDEMPOTENCY_CONFLICT: '',
@@ -151,6 +159,16 @@ function build(
 export function mapSalesforceFailure(failure: SalesforceFailure, operation: SalesforceOperation): ProviderError {
   const unknownOutcome: FailureDisposition = operation === 'create' ? 'indeterminate' : 'retryable';
 
+  if (operation === 'token' && !(failure instanceof TransportError) && 'status' in failure && 'headers' in failure) return tokenFailure(failure as HttpResponse);
+
+  if ('sobject' in failure) {
+    return new ProviderError(
+      [userError('PROVIDER_SETTINGS_MISMATCH', `${OUR_MESSAGE.PROVIDER_SETTINGS_MISMATCH} (${failure.sobject} has no ${failure.field} for the integration user)`, null, { providerCode: null, providerMessage: null })],
+      'final',
+      `describe:${failure.sobject}.${failure.field}`,
+    );
+  }
+
   if (failure instanceof TransportError) {
     // A refused connection never reached Salesforce; anything later on a create may have.
     const disposition = failure.kind === 'unreachable' ? 'retryable' : unknownOutcome;
@@ -187,4 +205,21 @@ export function mapSalesforceFailure(failure: SalesforceFailure, operation: Sale
   }
   const items = parsed?.items ?? [{ errorCode: '', message: excerpt(failure.text) }];
   return build(items, status, operation, parsed?.origin ?? 'platform', parsed?.conflictingInvoice ?? false, `http:${status}`, failure);
+}
+
+/**
+ * The token endpoint's answer other than a session: OAuth's `{ error, error_description }` (invalid_client,
+ * invalid_grant, ...) on a 400 or 401 means the credentials or the connected app's setup, final until an operator
+ * acts; a 5xx or 429 is worth another try later. Nothing was created either way.
+ */
+function tokenFailure(res: HttpResponse): ProviderError {
+  const body = oauthErrorBody.safeParse(res.json);
+  const details = { providerCode: body.success ? body.data.error : null, providerMessage: body.success ? (body.data.error_description ?? null) : excerpt(res.text) };
+  if (res.status >= 500 || res.status === 429) {
+    return new ProviderError([userError('PROVIDER_UNAVAILABLE', OUR_MESSAGE.PROVIDER_UNAVAILABLE, null, details)], 'retryable', `token:http:${res.status}`);
+  }
+  if (res.status >= 200 && res.status < 300) {
+    return new ProviderError([userError('PROVIDER_UNAVAILABLE', OUR_MESSAGE.PROVIDER_UNAVAILABLE, null, { ...details, providerMessage: 'unexpected token response body' })], 'retryable', `token:http:${res.status}:body`);
+  }
+  return new ProviderError([userError('PROVIDER_UNAUTHORIZED', OUR_MESSAGE.PROVIDER_UNAUTHORIZED, null, details)], 'final', `token:http:${res.status}`);
 }

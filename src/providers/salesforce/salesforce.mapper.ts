@@ -31,8 +31,19 @@ export function statusOf(status: string | null | undefined, total: Decimal, bala
   return balance.lessThan(total) ? 'PARTIALLY_PAID' : 'ISSUED';
 }
 
-/** InvoiceLine.Type 'Tax' lines carry taxes of the invoice, not goods or services. */
-const isTaxLine = (line: InvoiceLineRecord): boolean => word(line.Type) === 'tax';
+type LineKind = 'charge' | 'adjustment' | 'tax';
+
+/** InvoiceLine.Type: 'Tax' and 'Adjustment' lines belong to a charge line; anything else is a charge (goods, services, fees). */
+function kindOf(line: InvoiceLineRecord): LineKind {
+  const type = word(line.Type);
+  return type === 'tax' ? 'tax' : type === 'adjustment' ? 'adjustment' : 'charge';
+}
+
+/** Whether two ids name one record: an 18-character id begins with the 15-character one. */
+const sameId = (a: string | null | undefined, b: string): boolean => Boolean(a) && a!.slice(0, 15) === b.slice(0, 15);
+
+/** A line's own amount: LineAmount (API 55.0 and later), else ChargeAmount, which every version has. */
+const ownAmount = (line: InvoiceLineRecord): Raw => line.LineAmount ?? line.ChargeAmount;
 
 function lineTax(line: InvoiceLineRecord, currency: string, amount: Raw): TaxLine | null {
   const money = toMoney(amount, currency);
@@ -40,9 +51,23 @@ function lineTax(line: InvoiceLineRecord, currency: string, amount: Raw): TaxLin
   return { name: line.TaxName || null, code: line.TaxCode || null, ratePercent: parseOptionalAmount(line.TaxRate), amount: money };
 }
 
-function toLine(line: InvoiceLineRecord, currency: string): InvoiceLine {
-  const subtotal = toMoney(line.LineAmount ?? line.ChargeAmount, currency);
-  const tax = lineTax(line, currency, line.TaxAmount);
+const sum = (items: Money[], currency: string): Money | null =>
+  items.length === 0 ? null : { amount: items.slice(1).reduce((acc, m) => acc.plus(m.amount), items[0]!.amount), currencyCode: currency };
+
+/**
+ * A charge line with the adjustment and tax lines that name it in RelatedLineId: its subtotal is its own amount
+ * plus its adjustments (negative), its taxes are its tax lines. An org that puts tax on the charge line itself
+ * (no related tax lines) has it read from there.
+ */
+function toLine(line: InvoiceLineRecord, adjustments: InvoiceLineRecord[], taxLines: InvoiceLineRecord[], currency: string, ownTax = true): InvoiceLine {
+  const own = toMoney(ownAmount(line), currency);
+  const adjusted = adjustments.map((a) => toMoney(ownAmount(a), currency));
+  // An adjustment without an amount makes the subtotal unknown rather than wrong.
+  const subtotal = own && adjusted.every(Boolean) ? sum([own, ...(adjusted as Money[])], currency) : null;
+  const taxes = taxLines.length > 0 ? taxLines.flatMap((t) => lineTax(t, currency, t.TaxAmount ?? ownAmount(t)) ?? []) : ownTax
+        ? [lineTax(line, currency, line.TaxAmount)].flatMap((t) => t ?? [])
+        : [];
+  const taxTotal = sum(taxes.map((t) => t.amount), currency);
   return {
     description: line.Description || null,
     // Product2Id is a record id, not a SKU; the SKU (Product2.StockKeepingUnit) is not among the fields read.
@@ -51,23 +76,37 @@ function toLine(line: InvoiceLineRecord, currency: string): InvoiceLine {
     quantity: parseOptionalAmount(line.Quantity) ?? parseAmount(1),
     unitPrice: toMoney(line.UnitPrice, currency),
     subtotal,
-    taxTotal: tax?.amount ?? null,
-    // Without TaxAmount the line's total is unknown, not its subtotal.
-    total: subtotal && tax ? { amount: subtotal.amount.plus(tax.amount.amount), currencyCode: currency } : null,
-    taxes: tax ? [tax] : [],
+    taxTotal,
+    // Without a tax amount the line's total is unknown, not its subtotal.
+    total: subtotal && taxTotal ? { amount: subtotal.amount.plus(taxTotal.amount), currencyCode: currency } : null,
+    taxes,
   };
 }
 
 /**
- * The invoice's taxes summed per (name, rate, code). When Salesforce sends 'Tax' lines they are the invoice's
- * taxes, and the charge lines' own tax fields would count them twice; otherwise the charge lines' taxes are. An
+ * The invoice's lines: each charge line joined to its adjustment and tax lines through RelatedLineId. Adjustment
+ * lines that name no charge line of the invoice (an order-level promotion) are lines of their own, so that the lines
+ * add up to the header; tax lines that name none are kept for the invoice's taxes.
+ */
+function joinLines(records: InvoiceLineRecord[], currency: string): { lines: InvoiceLine[]; unrelatedTaxes: TaxLine[] } {
+  const charges = records.filter((l) => kindOf(l) === 'charge');
+  const owner = (l: InvoiceLineRecord) => charges.find((c) => sameId(l.RelatedLineId, c.Id));
+  const related = (c: InvoiceLineRecord, kind: LineKind) => records.filter((l) => kindOf(l) === kind && owner(l) === c);
+  // Where the invoice has Tax lines they carry its taxes: a charge line's own tax fields would count them twice.
+  const ownTax = !records.some((l) => kindOf(l) === 'tax');
+  const lines = charges.map((c) => toLine(c, related(c, 'adjustment'), related(c, 'tax'), currency, ownTax));
+  for (const a of records.filter((l) => kindOf(l) === 'adjustment' && !owner(l))) lines.push(toLine({ ...a, TaxAmount: null }, [], [], currency));
+  const unrelatedTaxes = records.filter((l) => kindOf(l) === 'tax' && !owner(l)).flatMap((t) => lineTax(t, currency, t.TaxAmount ?? ownAmount(t)) ?? []);
+  return { lines, unrelatedTaxes };
+}
+
+/**
+ * The invoice's taxes summed per (name, rate, code): every line's taxes and the tax lines of no line, each once. An
  * invoice whose lines name no tax but whose header has some gets it as one unnamed line.
  */
-function invoiceTaxes(records: InvoiceLineRecord[], lines: InvoiceLine[], headerTax: Money | null, currency: string): TaxLine[] {
-  const taxLines = records.filter(isTaxLine);
-  const taxes = taxLines.length > 0 ? taxLines.flatMap((l) => lineTax(l, currency, l.TaxAmount ?? l.LineAmount) ?? []) : lines.flatMap((l) => l.taxes);
+function invoiceTaxes(lines: InvoiceLine[], unrelated: TaxLine[], headerTax: Money | null): TaxLine[] {
   const byKey = new Map<string, TaxLine>();
-  for (const tax of taxes) {
+  for (const tax of [...lines.flatMap((l) => l.taxes), ...unrelated]) {
     const key = [tax.name ?? '', tax.ratePercent?.toFixed() ?? '', tax.code ?? ''].join('\u0000');
     const seen = byKey.get(key);
     byKey.set(key, seen ? { ...seen, amount: { ...seen.amount, amount: seen.amount.amount.plus(tax.amount.amount) } } : tax);
@@ -96,10 +135,11 @@ function kpisOf(inv: InvoiceRecord, status: InvoiceStatus, currency: string, tod
   };
 }
 
-function invoiceCurrency(inv: InvoiceRecord): string {
-  // Only multi-currency orgs have CurrencyIsoCode; a single-currency org fails the query before we get here.
-  if (!inv.CurrencyIsoCode) throw new Error(`Salesforce invoice ${inv.Id} carries no CurrencyIsoCode`);
-  return parseCurrency(inv.CurrencyIsoCode);
+/** CurrencyIsoCode where the org has it (multi-currency orgs only); the org's one currency otherwise. */
+function invoiceCurrency(inv: InvoiceRecord, orgCurrency: string | null): string {
+  const code = inv.CurrencyIsoCode || orgCurrency;
+  if (!code) throw new Error(`Salesforce invoice ${inv.Id} carries no CurrencyIsoCode and the org's currency is unknown`);
+  return parseCurrency(code);
 }
 
 /**
@@ -107,8 +147,8 @@ function invoiceCurrency(inv: InvoiceRecord): string {
  * fulfillment order). Salesforce credit memos are another object (CreditMemo), so every Invoice is of kind INVOICE.
  * The invoice document is not a URL field: documentUrl stays null.
  */
-export function toHeader(inv: InvoiceRecord, orderId: string): InvoiceHeader {
-  const currency = invoiceCurrency(inv);
+export function toHeader(inv: InvoiceRecord, orderId: string, orgCurrency: string | null = null): InvoiceHeader {
+  const currency = invoiceCurrency(inv, orgCurrency);
   const subtotal = toMoney(inv.TotalAmount, currency);
   const taxTotal = toMoney(inv.TotalTaxAmount, currency);
   // TotalAmountWithTax is TotalAmount + TotalTaxAmount by definition; the sum stands in only when it is absent.
@@ -131,15 +171,18 @@ export function toHeader(inv: InvoiceRecord, orderId: string): InvoiceHeader {
   };
 }
 
-/** Header, lines, taxes and KPIs of an Invoice and its InvoiceLines. `today` (YYYY-MM-DD, UTC) decides overdue. */
-export function toDetails(inv: InvoiceRecord, lineRecords: InvoiceLineRecord[], context: { orderId: string; today: string }): InvoiceDetails {
-  const header = toHeader(inv, context.orderId);
+/**
+ * Header, lines, taxes and KPIs of an Invoice and its InvoiceLines. `today` (YYYY-MM-DD, UTC) decides overdue;
+ * `orgCurrency` is the currency of a single-currency org, whose records carry no CurrencyIsoCode.
+ */
+export function toDetails(inv: InvoiceRecord, lineRecords: InvoiceLineRecord[], context: { orderId: string; today: string; orgCurrency?: string | null }): InvoiceDetails {
+  const header = toHeader(inv, context.orderId, context.orgCurrency ?? null);
   const currency = header.currencyCode;
-  const lines = lineRecords.filter((l) => !isTaxLine(l)).map((l) => toLine(l, currency));
+  const { lines, unrelatedTaxes } = joinLines(lineRecords, currency);
   return {
     header,
     lines,
-    taxes: invoiceTaxes(lineRecords, lines, header.taxTotal, currency),
+    taxes: invoiceTaxes(lines, unrelatedTaxes, header.taxTotal),
     kpis: kpisOf(inv, header.status, currency, context.today),
   };
 }

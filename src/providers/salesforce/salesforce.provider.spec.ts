@@ -42,7 +42,10 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
   const create = (fulfillmentOrderId: string, p = provider()) => p.create({ fulfillmentOrderId }, { idempotencyKey: 'k' });
   const ref = (d: InvoiceDetails): ProviderInvoiceRef => ({ provider: 'SALESFORCE', providerInvoiceId: d.header.providerInvoiceId, orderId: d.header.orderId });
   const money = (m: Money | null) => (m ? `${m.amount.toFixed(2)} ${m.currencyCode}` : null);
-  const calls = (emulator = salesforce) => emulator.server.calls.map((c) => `${c.method} ${c.path.replace(/^\/services\/data\/v\d+\.0/, '')}`);
+  /** The calls made, without the describes each new provider makes once (a test of their own counts those). */
+  const calls = (emulator = salesforce) => allCalls(emulator).filter((c) => !c.endsWith('/describe'));
+  const allCalls = (emulator = salesforce) => emulator.server.calls.map((c) => `${c.method} ${c.path.replace(/^\/services\/data\/v\d+\.0/, '')}`);
+  const QUERY = /\/query/;
   const failure = providerFailure;
   /** Invoices for fulfillment orders, with the call log cleared after. */
   const invoiced = async (ids: string[], emulator = salesforce): Promise<InvoiceDetails[]> => {
@@ -122,7 +125,8 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
   it('an expired session: PROVIDER_UNAUTHORIZED after one call, never a retry', async () => {
     const err = await failure(create(CA_ORDER, provider({ accessToken: 'expired' })));
     expect(err.userErrors[0]).toMatchObject({ code: 'PROVIDER_UNAUTHORIZED', providerCode: 'INVALID_SESSION_ID' });
-    expect(salesforce.server.calls).toHaveLength(1);
+    // The describe goes first: each of its two GETs once, and no create.
+    expect(allCalls()).toEqual(['GET /sobjects/Invoice/describe', 'GET /sobjects/InvoiceLine/describe']);
   });
 
   it("the org's daily limit: RATE_LIMITED with the usage, retryable, and no read retried against it", async () => {
@@ -134,8 +138,9 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
       expect(err.disposition).toBe('retryable');
       const [slot] = await provider({}, exhausted).loadDetails([{ provider: 'SALESFORCE', providerInvoiceId: salesforceId('3tt', 1), orderId: '' }]);
       expect((slot as ProviderError).userErrors[0]!.code).toBe('RATE_LIMITED');
-      // One create, then one query per object: nothing retried, nothing re-authenticated.
-      expect(calls(exhausted)).toEqual([`POST /commerce/fulfillment/fulfillment-orders/${CA_ORDER}/actions/create-invoice`, 'GET /query', 'GET /query']);
+      // Each provider's describe, refused before anything else is sent: nothing retried, nothing re-authenticated, no create.
+      const describe = ['GET /sobjects/Invoice/describe', 'GET /sobjects/InvoiceLine/describe'];
+      expect(allCalls(exhausted)).toEqual([...describe, ...describe]);
     } finally {
       await exhausted.stop();
     }
@@ -160,9 +165,10 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
 
   it('every answer reports the API usage in Sforce-Limit-Info', async () => {
     await create(CA_ORDER);
-    expect(salesforce.apiUsage).toBe(4);
+    // Two describes, the create, three queries.
+    expect(salesforce.apiUsage).toBe(6);
     const res = await fetch(`${salesforce.baseUrl}/services/data/v62.0/query?q=x`, { headers: { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` } });
-    expect(res.headers.get('sforce-limit-info')).toBe('api-usage=5/15000');
+    expect(res.headers.get('sforce-limit-info')).toBe('api-usage=7/15000');
   });
 
   it('never retries a create, even on a 503', async () => {
@@ -173,7 +179,7 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
   });
 
   it('a created invoice whose read-back fails is unknown, not refused; findCreated then finds it', async () => {
-    salesforce.server.injectFault({ method: 'GET', status: 500, times: Infinity });
+    salesforce.server.injectFault({ method: 'GET', path: QUERY, status: 500, times: Infinity });
     const err = await failure(create(CA_ORDER));
     expect(err.disposition).toBe('indeterminate');
     expect(err.cause_).toMatch(/^created 3tt/);
@@ -220,14 +226,14 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
   it('loadDetails: a batch of 20 invoices costs 2 HTTP calls, as does a batch of 5 (flat in the page size)', async () => {
     const made = await invoiced(BULK_IDS);
     const twenty = await provider().loadDetails(made.map(ref));
-    expect(salesforce.server.calls).toHaveLength(2);
+    expect(calls()).toHaveLength(2);
     expect(twenty.map((d) => (d as InvoiceDetails).header.providerInvoiceId)).toEqual(made.map((d) => d.header.providerInvoiceId));
     expect(twenty.every((d) => (d as InvoiceDetails).lines.length === 2)).toBe(true);
     expect(money((twenty[19] as InvoiceDetails).lines[0]!.total)).toBe('4.20 USD'); // 20 × 0.20 + 5 %
 
     salesforce.server.resetCalls();
     await provider().loadDetails(made.slice(0, 5).map(ref));
-    expect(salesforce.server.calls).toHaveLength(2);
+    expect(calls()).toHaveLength(2);
   });
 
   it('loadDetails: results in order, an Error in the slot of an invoice Salesforce does not have or of a malformed id', async () => {
@@ -242,9 +248,9 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     expect((out[1] as ProviderError).userErrors[0]!.code).toBe('PROVIDER_REFUSED');
     expect((out[2] as InvoiceDetails).header.currencyCode).toBe('USD');
     expect(out[3]).toBeInstanceOf(ProviderError);
-    expect(salesforce.server.calls).toHaveLength(2);
+    expect(calls()).toHaveLength(2);
     // Nothing but record ids reaches a query.
-    for (const c of salesforce.server.calls) expect(String(c.query.q)).toMatch(/ IN \('3tt[A-Za-z0-9]{15}'(,'3tt[A-Za-z0-9]{15}')*\)$/);
+    for (const c of salesforce.server.calls.filter((c) => !c.path.endsWith('/describe'))) expect(String(c.query.q)).toMatch(/ IN \('3tt[A-Za-z0-9]{15}'(,'3tt[A-Za-z0-9]{15}')*\)$/);
   });
 
   it('loadDetails follows nextRecordsUrl past the page size until done', async () => {
@@ -255,7 +261,7 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
       const out = await provider({}, paged).loadDetails(made.map(ref));
       expect(out.every((d) => !(d instanceof Error) && d.lines.length === 2)).toBe(true);
       // 20 invoices in 4 pages, 40 lines in 8: the first page of each by SOQL, the rest through their locator.
-      expect(paged.server.countCalls('GET')).toBe(12);
+      expect(paged.server.countCalls('GET', QUERY)).toBe(12);
       expect(paged.server.countCalls('GET', /\/query\/01g[A-Za-z0-9]{15}-\d+$/)).toBe(10);
     } finally {
       await paged.stop();
@@ -266,15 +272,15 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     const refs = Array.from({ length: 450 }, () => ({ provider: 'SALESFORCE' as const, providerInvoiceId: randomSalesforceId('3tt'), orderId: '' }));
     const out = await provider().loadDetails(refs);
     expect(out.every((d) => d instanceof ProviderError)).toBe(true);
-    expect(salesforce.server.countCalls('GET')).toBe(6);
+    expect(salesforce.server.countCalls('GET', QUERY)).toBe(6);
   });
 
   it('retries a read once after a transient 503, with backoff', async () => {
     const [made] = await invoiced([CA_ORDER]);
-    salesforce.server.injectFault({ method: 'GET', status: 503 });
+    salesforce.server.injectFault({ method: 'GET', path: QUERY, status: 503 });
     const [d] = await provider().loadDetails([ref(made!)]);
     expect(d).not.toBeInstanceOf(Error);
-    expect(salesforce.server.countCalls('GET')).toBe(3);
+    expect(salesforce.server.countCalls('GET', QUERY)).toBe(3);
   });
 
   it('loadDetails keeps at most readConcurrency queries in flight', async () => {

@@ -2,15 +2,30 @@ import type { z } from 'zod';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
-import { HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
+import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
+import { sharedAs, TokenSource, withTokenRetry, type SharedTokenStore } from '../shared/token-source';
+import { DEFAULT_SALESFORCE_LOGIN_URL, issueSalesforceSession, type SalesforceCredentials } from './salesforce.auth';
 import { mapSalesforceFailure, type SalesforceOperation } from './salesforce.errors';
 import type { SalesforceCreateInput } from './salesforce.input';
 import { toDetails } from './salesforce.mapper';
 import { validateSalesforceInput } from './salesforce.rules';
-import { chunks, fulfillmentOrdersById, invoiceLinesByInvoiceId, invoicesById, isRecordId } from './salesforce.soql';
 import {
+  chunks,
+  fulfillmentOrdersById,
+  INVOICE_FIELDS,
+  INVOICE_LINE_FIELDS,
+  invoiceLinesByInvoiceId,
+  invoicesById,
+  isRecordId,
+  ORGANIZATION_CURRENCY,
+  REQUIRED_INVOICE_FIELDS,
+  REQUIRED_INVOICE_LINE_FIELDS,
+} from './salesforce.soql';
+import {
+  describeResult,
   fulfillmentOrderInvoiceOutput,
+  organizationRecord,
   fulfillmentOrderRecord,
   invoiceLineRecord,
   invoiceRecord,
@@ -23,8 +38,14 @@ import {
 export interface SalesforceConfig {
   /** The org's instance URL (https://mydomain.my.salesforce.com), or the sandbox emulator's origin. */
   instanceUrl: string;
-  /** An OAuth access token (session id) of the integration user, sent as `Authorization: Bearer`. */
-  accessToken: string;
+  /** How sessions are had: a connected app's client credentials, a JWT bearer key, or a fixed session id. */
+  credentials?: SalesforceCredentials;
+  /** A fixed session id (SALESFORCE_ACCESS_TOKEN), never renewed: the same as `credentials: { accessToken }`. */
+  accessToken?: string;
+  /** Where JWT bearer assertions go, and their `aud`; default https://login.salesforce.com. */
+  loginUrl?: string;
+  /** Shares the session with the other replicas (the ledger's shared_tokens); without it each process logs in alone. */
+  sharedTokens?: SharedTokenStore;
   /** The REST API version, e.g. '62.0'; create-invoice exists from 48.0. */
   apiVersion: string;
   timeoutMs?: number;
@@ -54,11 +75,23 @@ function versionSegment(apiVersion: string): string {
 }
 
 /**
+ * What this org has, from one describe of Invoice and of InvoiceLine at the configured version: the fields to
+ * select, and, in a single-currency org (no CurrencyIsoCode), the org's currency.
+ */
+interface OrgShape {
+  invoiceFields: string[];
+  lineFields: string[];
+  /** null in a multi-currency org: each record says its own. */
+  orgCurrency: string | null;
+}
+
+/**
  * Salesforce Order Management as an InvoiceProvider. Create is the create-invoice action on a fulfillment order,
  * followed by one batch of SOQL reads (the fulfillment order for its OrderSummary, the invoice, its lines); reads
  * batch many invoices into one query per object. Salesforce has no idempotency header: it creates one invoice
  * per fulfillment order and refuses a second, which is what stops a duplicate, and findCreated asks the
- * fulfillment order which invoice it has.
+ * fulfillment order which invoice it has. Sessions come from the TokenSource: renewed once on INVALID_SESSION_ID and
+ * shared with the other replicas; the org's fields are described once per instance.
  */
 export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput> {
   readonly code = 'SALESFORCE' as const;
@@ -66,15 +99,31 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
   private readonly resilience: ProviderResilience;
   private readonly api: string;
   private readonly now: () => Date;
+  private readonly tokens: TokenSource;
+  private shape: Promise<OrgShape> | null = null;
+  /** Describes made since start: tests prove the describe is cached by counting them. */
+  describes = 0;
 
   constructor(config: SalesforceConfig) {
     this.api = `/services/data/${versionSegment(config.apiVersion)}`;
     this.now = config.now ?? (() => new Date());
-    this.http = new HttpClient({
-      baseUrl: config.instanceUrl,
-      timeoutMs: config.timeoutMs ?? 10_000,
-      headers: () => ({ authorization: `Bearer ${config.accessToken}` }),
-    });
+    const timeoutMs = config.timeoutMs ?? 10_000;
+    this.http = new HttpClient({ baseUrl: config.instanceUrl, timeoutMs, headers: () => ({}) });
+    const credentials = config.credentials ?? (config.accessToken ? { accessToken: config.accessToken } : null);
+    if (!credentials) throw new Error('Salesforce needs credentials: client id and secret, client id, username and private key, or an access token');
+    if ('accessToken' in credentials) {
+      this.tokens = TokenSource.fixed(credentials.accessToken);
+    } else {
+      const loginUrl = config.loginUrl ?? DEFAULT_SALESFORCE_LOGIN_URL;
+      const keyCache = {};
+      // JWT sessions are the named user's: the user is part of the shared name, and the private key seals it.
+      const account = 'clientSecret' in credentials ? credentials : { clientId: `${credentials.clientId} ${credentials.username}`, clientSecret: credentials.privateKey };
+      this.tokens = new TokenSource({
+        issue: () => issueSalesforceSession(credentials, { instanceUrl: config.instanceUrl, loginUrl, timeoutMs, now: this.now }, keyCache),
+        now: () => this.now().getTime(),
+        shared: sharedAs(config.sharedTokens, this.code, config.instanceUrl, account),
+      });
+    }
     // A used-up daily limit shuts the gate for the cool-down, longer than any read waits: reads are not retried against it.
     this.resilience = new ProviderResilience({
       provider: 'Salesforce',
@@ -96,10 +145,12 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
 
   /** One create-invoice POST, never retried, then three SOQL reads in parallel (fulfillment order, invoice, lines). */
   async create(input: SalesforceCreateInput, _ctx: CreateContext): Promise<InvoiceDetails[]> {
+    // Before the POST: an org whose fields cannot be read back is found out before anything is created.
+    const shape = await this.orgShape();
     const path = `${this.api}/commerce/fulfillment/fulfillment-orders/${encodeURIComponent(input.fulfillmentOrderId)}/actions/create-invoice`;
     // Never repeated: a repeat of an action that did create is refused as the fulfillment order's second invoice,
     // which would hide ours; an unknown outcome is settled by findCreated instead.
-    const res = await this.resilience.write(() => this.call('create', () => this.http.request('POST', path, { json: {} })));
+    const res = await this.resilience.write(() => this.call('create', 'POST', path, { json: {} }));
     const output = fulfillmentOrderInvoiceOutput.safeParse(res.json);
     if (!output.success) throw mapSalesforceFailure(res, 'create');
     if (!output.data.success) throw mapSalesforceFailure(output.data, 'create');
@@ -107,13 +158,13 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     if (!invoiceId || !isRecordId(invoiceId)) throw mapSalesforceFailure(res, 'create');
     // The invoice exists from here on: a failed read must not look like a refused create.
     try {
-      const [orders, details] = await settled(this.fulfillmentOrders([input.fulfillmentOrderId]), this.readInvoices([invoiceId]));
+      const [orders, details] = await settled(this.fulfillmentOrders([input.fulfillmentOrderId]), this.readInvoices([invoiceId], shape));
       const order = orders.find((fo) => sameId(fo.Id, input.fulfillmentOrderId));
       const found = details.get(invoiceId);
       if (!found) throw mapSalesforceFailure({ missing: 'Invoice', id: invoiceId }, 'read');
       const orderId = order?.OrderSummaryId || found.invoice.ReferenceEntityId;
       if (!orderId) throw mapSalesforceFailure({ missing: 'FulfillmentOrder', id: input.fulfillmentOrderId }, 'read');
-      return [toDetails(found.invoice, found.lines, { orderId, today: this.today() })];
+      return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency })];
     } catch (err) {
       if (err instanceof ProviderError) throw new ProviderError(err.userErrors, 'indeterminate', `created ${invoiceId}, read failed: ${err.cause_}`);
       throw err;
@@ -127,10 +178,11 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
   async findCreated(input: SalesforceCreateInput): Promise<InvoiceDetails[]> {
     const [order] = await this.fulfillmentOrders([input.fulfillmentOrderId]);
     if (!order?.InvoiceId) return [];
-    const found = (await this.readInvoices([order.InvoiceId])).get(order.InvoiceId);
+    const shape = await this.orgShape();
+    const found = (await this.readInvoices([order.InvoiceId], shape)).get(order.InvoiceId);
     if (!found) throw mapSalesforceFailure({ missing: 'Invoice', id: order.InvoiceId }, 'read');
     const orderId = order.OrderSummaryId || found.invoice.ReferenceEntityId || input.fulfillmentOrderId;
-    return [toDetails(found.invoice, found.lines, { orderId, today: this.today() })];
+    return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency })];
   }
 
   /**
@@ -140,10 +192,16 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
     const ids = [...new Set(refs.map((r) => r.providerInvoiceId).filter(isRecordId))];
     const results = new Map<string, { invoice: InvoiceRecord; lines: InvoiceLineRecord[] } | Error>();
+    let shape: OrgShape | null = null;
+    try {
+      if (ids.length > 0) shape = await this.orgShape();
+    } catch (err) {
+      return refs.map(() => err as Error);
+    }
     await Promise.all(
       chunks(ids).map(async (chunk) => {
         try {
-          const found = await this.readInvoices(chunk);
+          const found = await this.readInvoices(chunk, shape!);
           for (const id of chunk) results.set(id, found.get(id) ?? mapSalesforceFailure({ missing: 'Invoice', id }, 'read'));
         } catch (err) {
           for (const id of chunk) results.set(id, err as Error);
@@ -155,7 +213,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
       const found = results.get(ref.providerInvoiceId) ?? mapSalesforceFailure({ missing: 'Invoice', id: ref.providerInvoiceId }, 'read');
       if (found instanceof Error) return found;
       try {
-        return toDetails(found.invoice, found.lines, { orderId: ref.orderId || found.invoice.ReferenceEntityId || '', today });
+        return toDetails(found.invoice, found.lines, { orderId: ref.orderId || found.invoice.ReferenceEntityId || '', today, orgCurrency: shape?.orgCurrency ?? null });
       } catch (err) {
         return err as Error;
       }
@@ -170,9 +228,45 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     return this.query(fulfillmentOrdersById(ids), fulfillmentOrderRecord);
   }
 
+  /**
+   * The org's shape, described once per instance (two GETs, then one query in a single-currency org) and kept; a
+   * failed describe is not kept, and a query refused for a field (INVALID_FIELD: the org changed) drops it.
+   */
+  private orgShape(): Promise<OrgShape> {
+    this.shape ??= this.describeOrg().catch((err: unknown) => {
+      this.shape = null;
+      throw err;
+    });
+    return this.shape;
+  }
+
+  private async describeOrg(): Promise<OrgShape> {
+    this.describes++;
+    const [invoice, line] = await settled(this.describe('Invoice'), this.describe('InvoiceLine'));
+    for (const field of REQUIRED_INVOICE_FIELDS) if (!invoice.has(field)) throw mapSalesforceFailure({ sobject: 'Invoice', field }, 'read');
+    for (const field of REQUIRED_INVOICE_LINE_FIELDS) if (!line.has(field)) throw mapSalesforceFailure({ sobject: 'InvoiceLine', field }, 'read');
+    // Below API 55.0 InvoiceLine has no LineAmount: the mapper falls back to ChargeAmount, which every version has.
+    const shape: OrgShape = { invoiceFields: INVOICE_FIELDS.filter((f) => invoice.has(f)), lineFields: INVOICE_LINE_FIELDS.filter((f) => line.has(f)), orgCurrency: null };
+    if (invoice.has('CurrencyIsoCode')) return shape;
+    const [org] = await this.query(ORGANIZATION_CURRENCY, organizationRecord);
+    if (!org?.DefaultCurrencyIsoCode) throw mapSalesforceFailure({ sobject: 'Organization', field: 'DefaultCurrencyIsoCode' }, 'read');
+    return { ...shape, orgCurrency: org.DefaultCurrencyIsoCode };
+  }
+
+  /** GET …/sobjects/{name}/describe: the names of the fields the integration user can see at this version. */
+  private async describe(sobject: 'Invoice' | 'InvoiceLine'): Promise<Set<string>> {
+    const res = await this.resilience.read(() => this.call('read', 'GET', `${this.api}/sobjects/${sobject}/describe`, {}));
+    const parsed = describeResult.safeParse(res.json);
+    if (!parsed.success) throw mapSalesforceFailure(res, 'read');
+    return new Set(parsed.data.fields.map((f) => f.name));
+  }
+
   /** Invoices and their lines by invoice id (as the caller wrote it, 15 or 18 characters): two queries, in parallel. */
-  private async readInvoices(ids: string[]): Promise<Map<string, { invoice: InvoiceRecord; lines: InvoiceLineRecord[] }>> {
-    const [invoices, lines] = await settled(this.query(invoicesById(ids), invoiceRecord), this.query(invoiceLinesByInvoiceId(ids), invoiceLineRecord));
+  private async readInvoices(ids: string[], shape: OrgShape): Promise<Map<string, { invoice: InvoiceRecord; lines: InvoiceLineRecord[] }>> {
+    const [invoices, lines] = await settled(
+      this.query(invoicesById(ids, shape.invoiceFields), invoiceRecord),
+      this.query(invoiceLinesByInvoiceId(ids, shape.lineFields), invoiceLineRecord),
+    );
     const out = new Map<string, { invoice: InvoiceRecord; lines: InvoiceLineRecord[] }>();
     for (const id of ids) {
       const invoice = invoices.find((inv) => sameId(inv.Id, id));
@@ -191,7 +285,13 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     let query: Record<string, string> | undefined = { q: soql };
     for (;;) {
       const [p, q] = [path, query];
-      const res = await this.resilience.read(() => this.call('read', () => this.http.request('GET', p, { query: q })));
+      let res: HttpResponse;
+      try {
+        res = await this.resilience.read(() => this.call('read', 'GET', p, { query: q }));
+      } catch (err) {
+        if (err instanceof ProviderError && err.userErrors.some((e) => e.providerCode === 'INVALID_FIELD')) this.shape = null;
+        throw err;
+      }
       const page = queryResult.safeParse(res.json);
       if (!page.success) throw mapSalesforceFailure(res, 'read');
       for (const raw of page.data.records) {
@@ -207,11 +307,15 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     }
   }
 
-  /** Runs one HTTP call; transport failures and error statuses become the mapped ProviderError. */
-  private async call(operation: SalesforceOperation, send: () => Promise<HttpResponse>): Promise<HttpResponse> {
+  /**
+   * Runs one HTTP call with the session, and once more with a renewed one when Salesforce answers 401
+   * (INVALID_SESSION_ID: the session timed out or was revoked). A 401 is sent before anything is processed, so even a
+   * create is safe to resend. Transport failures and error statuses become the mapped ProviderError.
+   */
+  private async call(operation: SalesforceOperation, method: 'GET' | 'POST', path: string, opts: RequestOptions): Promise<HttpResponse> {
     let res: HttpResponse;
     try {
-      res = await send();
+      res = await withTokenRetry(this.tokens, (token) => this.http.request(method, path, { ...opts, headers: { ...opts.headers, authorization: `Bearer ${token}` } }));
     } catch (err) {
       if (err instanceof TransportError) throw mapSalesforceFailure(err, operation);
       throw err;

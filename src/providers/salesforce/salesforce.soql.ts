@@ -25,6 +25,7 @@ export const INVOICE_FIELDS = [
 export const INVOICE_LINE_FIELDS = [
   'Id',
   'InvoiceId',
+  'RelatedLineId',
   'Type',
   'Description',
   'Product2Id',
@@ -32,6 +33,7 @@ export const INVOICE_LINE_FIELDS = [
   'UnitPrice',
   'LineAmount',
   'ChargeAmount',
+  'AdjustmentAmount',
   'TaxAmount',
   'TaxRate',
   'TaxCode',
@@ -55,9 +57,19 @@ function idList(ids: readonly string[]): string {
 
 export const fulfillmentOrdersById = (ids: readonly string[]) => `SELECT ${FULFILLMENT_ORDER_FIELDS.join(', ')} FROM FulfillmentOrder WHERE Id IN ${idList(ids)}`;
 
-export const invoicesById = (ids: readonly string[]) => `SELECT ${INVOICE_FIELDS.join(', ')} FROM Invoice WHERE Id IN ${idList(ids)}`;
+/** `fields`: those of INVOICE_FIELDS the org has (describe); a single-currency org has no CurrencyIsoCode. */
+export const invoicesById = (ids: readonly string[], fields: readonly string[] = INVOICE_FIELDS) => `SELECT ${fields.join(', ')} FROM Invoice WHERE Id IN ${idList(ids)}`;
 
-export const invoiceLinesByInvoiceId = (ids: readonly string[]) => `SELECT ${INVOICE_LINE_FIELDS.join(', ')} FROM InvoiceLine WHERE InvoiceId IN ${idList(ids)}`;
+/** `fields`: those of INVOICE_LINE_FIELDS the org has at the configured version (LineAmount from 55.0). */
+export const invoiceLinesByInvoiceId = (ids: readonly string[], fields: readonly string[] = INVOICE_LINE_FIELDS) =>
+  `SELECT ${fields.join(', ')} FROM InvoiceLine WHERE InvoiceId IN ${idList(ids)}`;
+
+/** The org's currency, for a single-currency org (whose records carry no CurrencyIsoCode). */
+export const ORGANIZATION_CURRENCY = 'SELECT DefaultCurrencyIsoCode FROM Organization';
+
+/** Fields without which an invoice cannot be read at all: an org lacking one is not an Order Management org. */
+export const REQUIRED_INVOICE_FIELDS = ['Id', 'TotalAmountWithTax'] as const;
+export const REQUIRED_INVOICE_LINE_FIELDS = ['Id', 'InvoiceId'] as const;
 
 export const isRecordId = (value: string): boolean => RECORD_ID.test(value);
 

@@ -79,6 +79,7 @@ export const invoiceLineRecord = z.looseObject({
   attributes,
   Id: z.string(),
   InvoiceId: z.string(),
+  RelatedLineId: text,
   Type: text,
   Description: text,
   Product2Id: text,
@@ -86,9 +87,32 @@ export const invoiceLineRecord = z.looseObject({
   UnitPrice: amount,
   LineAmount: amount,
   ChargeAmount: amount,
+  AdjustmentAmount: amount,
   TaxAmount: amount,
   TaxRate: amount,
   TaxCode: text,
   TaxName: text,
 });
 export type InvoiceLineRecord = z.infer<typeof invoiceLineRecord>;
+
+/** GET …/sobjects/{sObject}/describe: only the field names are read. */
+export const describeResult = z.looseObject({
+  name: z.string(),
+  fields: z.array(z.looseObject({ name: z.string() })),
+});
+
+/** SELECT DefaultCurrencyIsoCode FROM Organization. */
+export const organizationRecord = z.looseObject({ attributes, DefaultCurrencyIsoCode: text });
+
+/** The token endpoint's answer (both flows): no expires_in, the session lasts the org's timeout. */
+export const tokenResponse = z.looseObject({
+  access_token: z.string().min(1),
+  instance_url: text,
+  id: text,
+  token_type: text,
+  issued_at: text,
+  signature: text,
+});
+
+/** The token endpoint's failure: `{ error, error_description }` (OAuth 2.0). */
+export const oauthErrorBody = z.looseObject({ error: z.string(), error_description: text });

@@ -1,10 +1,14 @@
-import { randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import Decimal from 'decimal.js';
+import { importSPKI, jwtVerify, type KeyLike } from 'jose';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from '../shared/emulator-server';
 import { randomSalesforceId, toId18 } from './salesforce.ids';
 import {
+  SALESFORCE_SANDBOX_CLIENT_ID,
+  SALESFORCE_SANDBOX_CLIENT_SECRET,
   SALESFORCE_SANDBOX_ORDER_SUMMARIES,
   SALESFORCE_SANDBOX_TOKEN,
+  SALESFORCE_SANDBOX_USERNAME,
   type SalesforceFulfillmentOrderSeed,
   type SalesforceOrderSummarySeed,
 } from './salesforce.seed';
@@ -14,9 +18,11 @@ import { ProviderEmulator } from '../shared/provider-emulator';
 /**
  * An HTTP emulator of the parts of a Salesforce org that invoicing uses (seed 000 and Salesforce's public docs):
  * the Order Management create-invoice and create-multiple-invoices actions, SOQL queries over FulfillmentOrder,
- * Invoice and InvoiceLine with query-locator paging, Bearer sessions, the daily API request limit with its
- * Sforce-Limit-Info header, and Salesforce's two error shapes (the classic `[{ errorCode, message }]` array and the
- * create action's Error with Output). State lives in memory.
+ * Invoice, InvoiceLine and Organization with query-locator paging, sObject describes, Bearer sessions that time out
+ * and the OAuth 2.0 token endpoint that issues them (client credentials and JWT bearer flows), single- and
+ * multi-currency orgs, the daily API request limit with its Sforce-Limit-Info header, and Salesforce's two error
+ * shapes (the classic `[{ errorCode, message }]` array and the create action's Error with Output). State lives in
+ * memory.
  */
 
 const API_ROOT = '/services/data';
@@ -29,6 +35,15 @@ const DEFAULT_MAX_API_VERSION = 66;
 const DEFAULT_API_REQUEST_LIMIT = 15_000;
 /** Salesforce's default batch size for query results. */
 const DEFAULT_QUERY_PAGE_SIZE = 2_000;
+/**
+ * Session Settings' default timeout, two hours (an admin chooses 15 minutes to 24 hours):
+ * https://help.salesforce.com/s/articleView?id=sf.admin_sessions.htm
+ * Assumption: measured from issue; Salesforce also extends a session that is used after half its timeout, which
+ * only makes real sessions last longer than these.
+ */
+const DEFAULT_SESSION_TIMEOUT_SECONDS = 7_200;
+/** The JWT bearer flow's assertion must expire within three minutes (the flow's documentation, step "exp"). */
+const JWT_MAX_LIFETIME_SECONDS = 180;
 
 /** Money arithmetic only; currency fields hold cents, rounded half up. */
 const Money = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });
@@ -47,6 +62,26 @@ export interface SalesforceEmulatorOptions {
   queryPageSize?: number;
   /** The newest API version served; default 66.0. */
   maxApiVersion?: number;
+  /**
+   * false: a single-currency org. Its objects have no CurrencyIsoCode field (a query naming it fails with
+   * INVALID_FIELD, and describes leave it out) and every amount is in `orgCurrency`. Default true (multi-currency).
+   */
+  multiCurrency?: boolean;
+  /**
+   * true: each charge line's adjustments and taxes are Adjustment and Tax lines of their own that point at it through
+   * RelatedLineId (Order Management's shape, PROVIDERS.md). Default false: the shape of the committed fixtures, each
+   * charge line carrying its own tax and a LineAmount net of its adjustments.
+   */
+  relatedLines?: boolean;
+  /** Organization.DefaultCurrencyIsoCode, the single-currency org's currency; default 'USD'. */
+  orgCurrency?: string;
+  /** How long an issued session lives; default 7,200 s (Salesforce's default session timeout). */
+  sessionTimeoutSeconds?: number;
+  /**
+   * The connected app: consumer key and secret (client credentials flow, run as `username`), and the public key of
+   * the certificate uploaded for the JWT bearer flow (PEM SPKI or a KeyLike). Default: the sandbox's, without a key.
+   */
+  connectedApp?: { clientId: string; clientSecret: string; username: string; jwtPublicKey?: KeyLike | string };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -110,7 +145,10 @@ interface FulfillmentOrderState {
 }
 
 interface StoredLine extends SalesforcePricedLine {
+  /** The charge line's id; its adjustment line (when adjusted) and tax line point at it through RelatedLineId. */
   id: string;
+  adjustmentLineId: string;
+  taxLineId: string;
   invoiceId: string;
 }
 
@@ -152,52 +190,82 @@ export interface SalesforceInvoiceRecord {
 type FieldType = 'id' | 'text' | 'number';
 type Row = Record<string, string | number | null>;
 
-interface SObjectType {
-  name: 'FulfillmentOrder' | 'Invoice' | 'InvoiceLine';
-  /** The fields the project reads (PROVIDERS.md), with their canonical spelling. */
-  fields: Record<string, FieldType>;
+/** A field as the org has it: from which API version, and whether only a multi-currency org has it. */
+interface FieldSpec {
+  type: FieldType;
+  since?: number;
+  multiCurrencyOnly?: boolean;
 }
 
+interface SObjectType {
+  name: 'FulfillmentOrder' | 'Invoice' | 'InvoiceLine' | 'Organization';
+  /** The fields the project reads (PROVIDERS.md), with their canonical spelling. */
+  fields: Record<string, FieldSpec>;
+}
+
+const f = (type: FieldType, more: Omit<FieldSpec, 'type'> = {}): FieldSpec => ({ type, ...more });
+
+/**
+ * CurrencyIsoCode exists only in multi-currency orgs ("CurrencyIsoCode ... Available only for organizations with the
+ * multicurrency feature enabled", Object Reference, Invoice:
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm).
+ * InvoiceLine.LineAmount from API 55.0, as PROVIDERS.md's reading of the InvoiceLine reference has it:
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoiceline.htm
+ * Assumption: RelatedLineId and AdjustmentAmount from 48.0, with the object.
+ */
 const SOBJECTS: Record<string, SObjectType> = {
-  fulfillmentorder: { name: 'FulfillmentOrder', fields: { Id: 'id', OrderSummaryId: 'id', InvoiceId: 'id', Status: 'text' } },
+  fulfillmentorder: { name: 'FulfillmentOrder', fields: { Id: f('id'), OrderSummaryId: f('id'), InvoiceId: f('id'), Status: f('text') } },
   invoice: {
     name: 'Invoice',
     fields: {
-      Id: 'id',
-      DocumentNumber: 'text',
-      Status: 'text',
-      InvoiceDate: 'text',
-      DueDate: 'text',
-      CurrencyIsoCode: 'text',
-      TotalAmount: 'number',
-      TotalTaxAmount: 'number',
-      TotalAmountWithTax: 'number',
-      Balance: 'number',
-      NetPaymentsApplied: 'number',
-      NetCreditsApplied: 'number',
-      ReferenceEntityId: 'id',
-      CreatedDate: 'text',
+      Id: f('id'),
+      DocumentNumber: f('text'),
+      Status: f('text'),
+      InvoiceDate: f('text'),
+      DueDate: f('text'),
+      CurrencyIsoCode: f('text', { multiCurrencyOnly: true }),
+      TotalAmount: f('number'),
+      TotalTaxAmount: f('number'),
+      TotalAmountWithTax: f('number'),
+      Balance: f('number'),
+      NetPaymentsApplied: f('number'),
+      NetCreditsApplied: f('number'),
+      ReferenceEntityId: f('id'),
+      CreatedDate: f('text'),
     },
   },
   invoiceline: {
     name: 'InvoiceLine',
     fields: {
-      Id: 'id',
-      InvoiceId: 'id',
-      Type: 'text',
-      Description: 'text',
-      Product2Id: 'id',
-      Quantity: 'number',
-      UnitPrice: 'number',
-      LineAmount: 'number',
-      ChargeAmount: 'number',
-      TaxAmount: 'number',
-      TaxRate: 'number',
-      TaxCode: 'text',
-      TaxName: 'text',
+      Id: f('id'),
+      InvoiceId: f('id'),
+      RelatedLineId: f('id'),
+      Type: f('text'),
+      Description: f('text'),
+      Product2Id: f('id'),
+      Quantity: f('number'),
+      UnitPrice: f('number'),
+      LineAmount: f('number', { since: 55 }),
+      ChargeAmount: f('number'),
+      AdjustmentAmount: f('number'),
+      TaxAmount: f('number'),
+      TaxRate: f('number'),
+      TaxCode: f('text'),
+      TaxName: f('text'),
+      CurrencyIsoCode: f('text', { multiCurrencyOnly: true }),
     },
   },
+  // https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm
+  organization: { name: 'Organization', fields: { Id: f('id'), Name: f('text'), DefaultCurrencyIsoCode: f('text') } },
 };
+
+/** Seeded Organization id (key prefix 00D) and integration user id (005), for session ids and the identity URL. */
+const ORG_ID = '00DDn00000Invc1MAA';
+const USER_ID = '005Dn00000Invc1IAA';
+
+interface Session {
+  expiresAt: number;
+}
 
 interface QueryLocator {
   version: string;
@@ -239,7 +307,17 @@ export class SalesforceEmulator extends ProviderEmulator {
   private readonly apiRequestLimit: number;
   private readonly queryPageSize: number;
   private readonly maxApiVersion: number;
-  private readonly tokens = new Set([SALESFORCE_SANDBOX_TOKEN]);
+  /** Whether the org has multiple currencies (CurrencyIsoCode fields), and the org's currency. */
+  readonly multiCurrency: boolean;
+  readonly orgCurrency: string;
+  private readonly relatedLines: boolean;
+  private readonly sessionTimeoutSeconds: number;
+  private readonly connectedApp: { clientId: string; clientSecret: string; username: string; jwtPublicKey?: KeyLike | string };
+  private jwtKey: Promise<KeyLike> | null = null;
+  /** Sessions issued by the token endpoint, by access token; the seeded SALESFORCE_SANDBOX_TOKEN never times out. */
+  private sessions = new Map<string, Session>();
+  /** Sessions issued since start (or reset), by grant type: tests prove renewals collapse by counting them. */
+  sessionsIssued = { client_credentials: 0, jwt_bearer: 0 };
   private fulfillmentOrders = new Map<string, FulfillmentOrderState>();
   private stored: StoredInvoice[] = [];
   private locators = new Map<string, QueryLocator>();
@@ -253,6 +331,11 @@ export class SalesforceEmulator extends ProviderEmulator {
     this.apiRequestLimit = options.apiRequestLimit ?? DEFAULT_API_REQUEST_LIMIT;
     this.queryPageSize = options.queryPageSize ?? DEFAULT_QUERY_PAGE_SIZE;
     this.maxApiVersion = options.maxApiVersion ?? DEFAULT_MAX_API_VERSION;
+    this.multiCurrency = options.multiCurrency ?? true;
+    this.orgCurrency = options.orgCurrency ?? 'USD';
+    this.relatedLines = options.relatedLines ?? false;
+    this.sessionTimeoutSeconds = options.sessionTimeoutSeconds ?? DEFAULT_SESSION_TIMEOUT_SECONDS;
+    this.connectedApp = options.connectedApp ?? { clientId: SALESFORCE_SANDBOX_CLIENT_ID, clientSecret: SALESFORCE_SANDBOX_CLIENT_SECRET, username: SALESFORCE_SANDBOX_USERNAME };
     this.server = new EmulatorServer({
       notFound: () => classic(404, 'NOT_FOUND', MESSAGE.notFound),
       // The handlers report a malformed body themselves, as Salesforce's JSON_PARSER_ERROR.
@@ -267,7 +350,20 @@ export class SalesforceEmulator extends ProviderEmulator {
     this.server.get(`${fo}/:fulfillmentOrderId/actions/create-invoice`, () => classic(405, 'METHOD_NOT_ALLOWED', "HTTP Method 'GET' not allowed. Allowed are POST"));
     this.server.get(`${API_ROOT}/:version/query`, (req) => this.query(req));
     this.server.get(`${API_ROOT}/:version/query/:locator`, (req) => this.queryMore(req));
+    this.server.get(`${API_ROOT}/:version/sobjects/:sobject/describe`, (req) => this.describe(req));
+    this.server.post('/services/oauth2/token', (req) => this.token(req));
     this.restoreSeed();
+  }
+
+  /** Ends every issued session, as the org's timeout or an admin's "Remove" in Session Management does. */
+  expireSessions(): void {
+    this.sessions.clear();
+  }
+
+  /** Issued sessions still live. */
+  get liveSessions(): number {
+    const now = this.now().getTime();
+    return [...this.sessions.values()].filter((s) => s.expiresAt > now).length;
   }
 
 
@@ -346,6 +442,8 @@ export class SalesforceEmulator extends ProviderEmulator {
     this.locators = new Map();
     this.nextDocumentNumber = 1;
     this.used = 0;
+    this.sessions = new Map();
+    this.sessionsIssued = { client_credentials: 0, jwt_bearer: 0 };
   }
 
   /**
@@ -355,7 +453,9 @@ export class SalesforceEmulator extends ProviderEmulator {
   private async guard(req: EmulatorRequest, next: () => Promise<EmulatorResponse>): Promise<EmulatorResponse> {
     if (req.path !== API_ROOT && !req.path.startsWith(`${API_ROOT}/`)) return next();
     const match = /^(?:Bearer|OAuth)\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
-    if (!match || !this.tokens.has(match[1]!)) return classic(401, 'INVALID_SESSION_ID', MESSAGE.invalidSession);
+    // An expired session is answered 401 INVALID_SESSION_ID, "Session expired or invalid" (REST API Developer Guide,
+    // Status Codes and Error Responses: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
+    if (!match || !this.liveSession(match[1]!)) return classic(401, 'INVALID_SESSION_ID', MESSAGE.invalidSession);
 
     const limitInfo = () => ({ 'Sforce-Limit-Info': `api-usage=${this.used}/${this.apiRequestLimit}` });
     if (this.used >= this.apiRequestLimit) return { ...classic(403, 'REQUEST_LIMIT_EXCEEDED', MESSAGE.limitExceeded), headers: limitInfo() };
@@ -365,6 +465,106 @@ export class SalesforceEmulator extends ProviderEmulator {
     const supported = version !== null && Number(version[1]) >= MIN_API_VERSION && Number(version[1]) <= this.maxApiVersion;
     const res = supported ? await next() : classic(404, 'NOT_FOUND', MESSAGE.notFound);
     return { ...res, headers: { ...res.headers, ...limitInfo() } };
+  }
+
+  private liveSession(token: string): boolean {
+    if (token === SALESFORCE_SANDBOX_TOKEN) return true;
+    const session = this.sessions.get(token);
+    if (!session) return false;
+    if (session.expiresAt > this.now().getTime()) return true;
+    this.sessions.delete(token);
+    return false;
+  }
+
+  // POST /services/oauth2/token --------------------------------------------------------------------------------------
+
+  /**
+   * The token endpoint of the two server-to-server flows:
+   * - client credentials (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm):
+   *   `grant_type=client_credentials` with `client_id` and `client_secret` in the form or in HTTP Basic, run as the
+   *   connected app's execution user;
+   * - JWT bearer (https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm):
+   *   `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` and an RS256 `assertion` with iss = consumer key,
+   *   sub = username, aud = the login URL (here the emulator's origin), exp within three minutes.
+   * The answer has no expires_in (the session lasts the org's timeout): access_token, signature, scope, instance_url,
+   * id, token_type, issued_at. Assumption: failures are 400 `{ error, error_description }` with the descriptions
+   * Salesforce is commonly seen to send.
+   */
+  private async token(req: EmulatorRequest): Promise<EmulatorResponse> {
+    const oauthError = (error: string, description: string): EmulatorResponse => ({ status: 400, body: { error, error_description: description } });
+    if (!/^application\/x-www-form-urlencoded/i.test(req.header('content-type') ?? '')) return oauthError('invalid_request', 'unsupported content type');
+    const form = new URLSearchParams(req.rawBody.toString('utf8'));
+    const grant = form.get('grant_type');
+    const app = this.connectedApp;
+    if (grant === 'client_credentials') {
+      const basic = /^Basic\s+(\S+)$/i.exec(req.header('authorization') ?? '');
+      const [id, secret] = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':') : [form.get('client_id'), form.get('client_secret')];
+      if (id !== app.clientId || secret !== app.clientSecret) return oauthError('invalid_client', 'invalid client credentials');
+      return this.issueSession('client_credentials');
+    }
+    if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
+      const assertion = form.get('assertion');
+      if (!assertion) return oauthError('invalid_request', 'assertion is required');
+      if (!app.jwtPublicKey) return oauthError('invalid_client', 'invalid client credentials');
+      const key = (this.jwtKey ??= typeof app.jwtPublicKey === 'string' ? importSPKI(app.jwtPublicKey, 'RS256') : Promise.resolve(app.jwtPublicKey));
+      try {
+        const { payload } = await jwtVerify(assertion, await key, {
+          algorithms: ['RS256'],
+          issuer: app.clientId,
+          audience: this.baseUrl,
+          subject: app.username,
+          requiredClaims: ['exp'],
+          currentDate: this.now(),
+        });
+        if (payload.exp! - Math.floor(this.now().getTime() / 1000) > JWT_MAX_LIFETIME_SECONDS) return oauthError('invalid_grant', 'expiration time is too far in the future');
+      } catch {
+        return oauthError('invalid_grant', 'invalid assertion');
+      }
+      return this.issueSession('jwt_bearer');
+    }
+    return oauthError('unsupported_grant_type', 'grant type not supported');
+  }
+
+  private issueSession(grant: 'client_credentials' | 'jwt_bearer'): EmulatorResponse {
+    const at = this.now().getTime();
+    const accessToken = `${ORG_ID.slice(0, 15)}!${randomBytes(24).toString('base64url')}`;
+    this.sessions.set(accessToken, { expiresAt: at + this.sessionTimeoutSeconds * 1000 });
+    this.sessionsIssued[grant] += 1;
+    const id = `${this.baseUrl}/id/${ORG_ID}/${USER_ID}`;
+    const issuedAt = String(at);
+    return {
+      status: 200,
+      body: {
+        access_token: accessToken,
+        // HMAC-SHA256 of id + issued_at under the consumer secret, base64, as the flows document it.
+        signature: createHmac('sha256', this.connectedApp.clientSecret).update(id + issuedAt).digest('base64'),
+        scope: 'api',
+        instance_url: this.baseUrl,
+        id,
+        token_type: 'Bearer',
+        issued_at: issuedAt,
+      },
+    };
+  }
+
+  // GET …/sobjects/{sObject}/describe -------------------------------------------------------------------------------
+
+  /**
+   * Describe (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm):
+   * the object's fields as this org and API version have them. Only the parts the project reads: name, label, fields.
+   */
+  private describe(req: EmulatorRequest): EmulatorResponse {
+    const type = SOBJECTS[(req.params.sobject ?? '').toLowerCase()];
+    if (!type) return classic(404, 'NOT_FOUND', MESSAGE.notFound);
+    const version = versionOf(req.params.version);
+    const fields = Object.entries(type.fields)
+      .filter(([, spec]) => this.hasField(spec, version))
+      .map(([name, spec]) => ({ name, type: spec.type === 'number' ? 'currency' : spec.type === 'id' ? (name === 'Id' ? 'id' : 'reference') : 'string', nillable: name !== 'Id' }));
+    return { status: 200, body: { name: type.name, label: type.name.replace(/([a-z])([A-Z])/g, '$1 $2'), queryable: true, fields } };
+  }
+
+  private hasField(spec: FieldSpec, version: number): boolean {
+    return (!spec.multiCurrencyOnly || this.multiCurrency) && (spec.since === undefined || version >= spec.since);
   }
 
   // POST …/fulfillment-orders/{id}/actions/create-invoice -----------------------------------------------------------
@@ -423,7 +623,8 @@ export class SalesforceEmulator extends ProviderEmulator {
       status: 'Posted',
       invoiceDate,
       dueDate: due.toISOString().slice(0, 10),
-      currency: fo.orderSummary.currency,
+      // A single-currency org has one currency for everything.
+      currency: this.multiCurrency ? fo.orderSummary.currency : this.orgCurrency,
       totalAmount: priced.totalAmount,
       totalTaxAmount: priced.totalTaxAmount,
       totalAmountWithTax: priced.totalAmountWithTax,
@@ -432,7 +633,7 @@ export class SalesforceEmulator extends ProviderEmulator {
       orderSummaryId: fo.orderSummary.id,
       fulfillmentOrderId: fo.seed.id,
       createdDate: at.toISOString().replace('Z', '+0000'),
-      lines: priced.lines.map((l) => ({ ...l, id: randomSalesforceId('5TV'), invoiceId: id })),
+      lines: priced.lines.map((l) => ({ ...l, id: randomSalesforceId('5TV'), adjustmentLineId: randomSalesforceId('5TV'), taxLineId: randomSalesforceId('5TV'), invoiceId: id })),
     };
     fo.invoiceId = id;
     this.stored.push(invoice);
@@ -489,24 +690,28 @@ export class SalesforceEmulator extends ProviderEmulator {
     }
     const field = (name: string, position: number): string => {
       const canonical = Object.keys(type.fields).find((f) => f.toLowerCase() === name.toLowerCase());
-      if (canonical) return canonical;
+      // A field the org or the version lacks is refused as Salesforce refuses any unknown column (INVALID_FIELD, 400).
+      if (canonical && this.hasField(type.fields[canonical]!, versionOf(version))) return canonical;
       throw new SoqlError(
         'INVALID_FIELD',
         positioned(soql, position, `No such column '${name}' on entity '${type.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`),
       );
     };
     const fields = parsed.fields.map((f) => field(f.name, f.position));
-    const filterField = field(parsed.filter.field, parsed.filter.position);
-    const wanted = new Set(
-      parsed.filter.values.map(({ value }) => {
-        if (type.fields[filterField] !== 'id') return value;
-        const id = toId18(value);
-        if (!id) throw new SoqlError('INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${value}`);
-        return id;
-      }),
-    );
+    const filter = parsed.filter;
+    const filterField = filter ? field(filter.field, filter.position) : null;
+    const wanted = filter
+      ? new Set(
+          filter.values.map(({ value }) => {
+            if (type.fields[filterField!]!.type !== 'id') return value;
+            const id = toId18(value);
+            if (!id) throw new SoqlError('INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${value}`);
+            return id;
+          }),
+        )
+      : null;
     return this.rows(type.name)
-      .filter((row) => wanted.has(String(row[filterField])))
+      .filter((row) => !wanted || wanted.has(String(row[filterField!])))
       .map((row) => {
         const out: Record<string, unknown> = { attributes: { type: type.name, url: `${API_ROOT}/${version}/sobjects/${type.name}/${row.Id}` } };
         for (const f of fields) out[f] = row[f];
@@ -537,23 +742,81 @@ export class SalesforceEmulator extends ProviderEmulator {
           CreatedDate: inv.createdDate,
         }));
       case 'InvoiceLine':
+        // Order Management's lines: a Charge line per product or delivery charge, and Adjustment and Tax lines that
+        // point at it through RelatedLineId (PROVIDERS.md). Assumption: a charge line's LineAmount and ChargeAmount
+        // are its own charge, and its adjustments and taxes are only on the related lines.
         return this.stored.flatMap((inv) =>
-          inv.lines.map((l) => ({
-            Id: l.id,
-            InvoiceId: l.invoiceId,
-            Type: 'Charge',
-            Description: l.description,
-            Product2Id: l.productId,
-            Quantity: num(l.quantity),
-            UnitPrice: num(l.unitPrice),
-            LineAmount: num(l.lineAmount),
-            ChargeAmount: num(l.chargeAmount),
-            TaxAmount: num(l.taxAmount),
-            TaxRate: num(l.taxRate),
-            TaxCode: l.taxCode,
-            TaxName: l.taxName,
-          })),
+          inv.lines.flatMap((l) => {
+            const currency = { CurrencyIsoCode: inv.currency };
+            const charge: Row = {
+              Id: l.id,
+              InvoiceId: l.invoiceId,
+              RelatedLineId: null,
+              Type: 'Charge',
+              Description: l.description,
+              Product2Id: l.productId,
+              Quantity: num(l.quantity),
+              UnitPrice: num(l.unitPrice),
+              LineAmount: num(l.chargeAmount),
+              ChargeAmount: num(l.chargeAmount),
+              AdjustmentAmount: num(l.lineAmount.minus(l.chargeAmount)),
+              TaxAmount: null,
+              TaxRate: null,
+              TaxCode: null,
+              TaxName: null,
+              ...currency,
+            };
+            if (!this.relatedLines) {
+              return [
+                {
+                  ...charge,
+                  LineAmount: num(l.lineAmount),
+                  TaxAmount: num(l.taxAmount),
+                  TaxRate: num(l.taxRate),
+                  TaxCode: l.taxCode,
+                  TaxName: l.taxName,
+                },
+              ];
+            }
+            const adjustment = l.lineAmount.minus(l.chargeAmount);
+            const adjustmentLine: Row[] = adjustment.isZero()
+              ? []
+              : [
+                  {
+                    ...charge,
+                    Id: l.adjustmentLineId,
+                    RelatedLineId: l.id,
+                    Type: 'Adjustment',
+                    Description: `${l.description} adjustment`,
+                    Quantity: null,
+                    UnitPrice: null,
+                    LineAmount: num(adjustment),
+                    ChargeAmount: num(adjustment),
+                    AdjustmentAmount: null,
+                  },
+                ];
+            const taxLine: Row = {
+              ...charge,
+              Id: l.taxLineId,
+              RelatedLineId: l.id,
+              Type: 'Tax',
+              Description: l.taxName,
+              Product2Id: null,
+              Quantity: null,
+              UnitPrice: null,
+              LineAmount: num(l.taxAmount),
+              ChargeAmount: null,
+              AdjustmentAmount: null,
+              TaxAmount: num(l.taxAmount),
+              TaxRate: num(l.taxRate),
+              TaxCode: l.taxCode,
+              TaxName: l.taxName,
+            };
+            return [charge, ...adjustmentLine, taxLine];
+          }),
         );
+      case 'Organization':
+        return [{ Id: ORG_ID, Name: 'Invoicing Sandbox', DefaultCurrencyIsoCode: this.orgCurrency }];
     }
   }
 }
@@ -586,6 +849,9 @@ function refuseBody(req: EmulatorRequest, properties: string[]): EmulatorRespons
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const firstValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** 'v62.0' as 62. */
+const versionOf = (segment: string | undefined): number => Number(/^v(\d+)/.exec(segment ?? '')?.[1] ?? 0);
 
 if (require.main === module) {
   const port = Number(process.env.SALESFORCE_EMULATOR_PORT ?? 0);

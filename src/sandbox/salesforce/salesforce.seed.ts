@@ -51,8 +51,14 @@ export interface SalesforceOrderSummarySeed {
   fulfillmentOrders: readonly SalesforceFulfillmentOrderSeed[];
 }
 
-/** The sandbox org's integration user's session id: send it as `Authorization: Bearer`. */
+/** The sandbox org's integration user's session id: send it as `Authorization: Bearer`. It never times out. */
 export const SALESFORCE_SANDBOX_TOKEN = 'salesforce-sandbox-token';
+
+/** The sandbox org's connected app: its consumer key and secret (client credentials flow, run as the integration user). */
+export const SALESFORCE_SANDBOX_CLIENT_ID = '3MVG9sandbox.invoicing.subgraph.connected.app';
+export const SALESFORCE_SANDBOX_CLIENT_SECRET = 'salesforce-sandbox-consumer-secret';
+/** The integration user: the connected app's client credentials run-as user, and the JWT bearer flow's `sub`. */
+export const SALESFORCE_SANDBOX_USERNAME = 'integration@invoicing.sandbox';
 
 const product = (id: string, name: string, sku: string): SalesforceProductSeed => ({ id, name, sku });
 

@@ -1,6 +1,6 @@
 /**
  * The SOQL the emulator understands: `SELECT f1, f2 FROM Object WHERE Field IN ('v1', 'v2')`, the form of every read
- * the project documents (PROVIDERS.md). Keywords, object and field names are case-insensitive, as in Salesforce.
+ * the project documents (PROVIDERS.md), and `SELECT f1 FROM Object` without a filter (the Organization's one row). Keywords, object and field names are case-insensitive, as in Salesforce.
  * Anything else is refused the way Salesforce refuses it: MALFORMED_QUERY with the query echoed and a caret under
  * the offending token.
  */
@@ -9,7 +9,8 @@ export interface SoqlSelect {
   /** As written (the caller's case); `position` is each one's 1-based column, for error messages. */
   fields: Array<{ name: string; position: number }>;
   object: { name: string; position: number };
-  filter: { field: string; position: number; values: Array<{ value: string; position: number }> };
+  /** null: no WHERE clause, every row. */
+  filter: { field: string; position: number; values: Array<{ value: string; position: number }> } | null;
 }
 
 export class SoqlError extends Error {
@@ -110,20 +111,24 @@ export function parseSoql(soql: string): SoqlSelect {
   }
   keyword('FROM');
   const object = name();
-  keyword('WHERE');
-  const filterField = name();
-  keyword('IN');
-  punct('(');
-  const values: SoqlSelect['filter']['values'] = [];
-  for (;;) {
-    const v = tokens[at++]!;
-    if (v.kind !== 'string') unexpected(v);
-    values.push({ value: v.text, position: v.position });
-    const sep = tokens[at++]!;
-    if (sep.kind === 'punct' && sep.text === ')') break;
-    if (sep.kind !== 'punct' || sep.text !== ',') unexpected(sep);
+  let filter: SoqlSelect['filter'] = null;
+  if (peek().kind !== 'end') {
+    keyword('WHERE');
+    const filterField = name();
+    keyword('IN');
+    punct('(');
+    const values: Array<{ value: string; position: number }> = [];
+    for (;;) {
+      const v = tokens[at++]!;
+      if (v.kind !== 'string') unexpected(v);
+      values.push({ value: v.text, position: v.position });
+      const sep = tokens[at++]!;
+      if (sep.kind === 'punct' && sep.text === ')') break;
+      if (sep.kind !== 'punct' || sep.text !== ',') unexpected(sep);
+    }
+    if (peek().kind !== 'end') unexpected(peek());
+    filter = { field: filterField.text, position: filterField.position, values };
   }
-  if (peek().kind !== 'end') unexpected(peek());
 
   const seen = new Set<string>();
   for (const f of fields) {
@@ -131,5 +136,5 @@ export function parseSoql(soql: string): SoqlSelect {
     if (seen.has(key)) throw new SoqlError('MALFORMED_QUERY', `duplicate field selected: ${f.name}`);
     seen.add(key);
   }
-  return { fields, object: { name: object.text, position: object.position }, filter: { field: filterField.text, position: filterField.position, values } };
+  return { fields, object: { name: object.text, position: object.position }, filter };
 }
