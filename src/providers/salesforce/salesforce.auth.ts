@@ -1,6 +1,5 @@
 import { importPKCS8, SignJWT } from 'jose';
-import { request } from 'undici';
-import { TransportError, type HttpResponse } from '../shared/http-client';
+import { postForm, TransportError, type HttpResponse } from '../shared/http-client';
 import type { IssuedToken } from '../shared/token-source';
 import { mapSalesforceFailure } from './salesforce.errors';
 import { tokenResponse } from './salesforce.wire';
@@ -74,29 +73,12 @@ export async function issueSalesforceSession(credentials: Exclude<SalesforceCred
 
 type CryptoKeyLike = Awaited<ReturnType<typeof importPKCS8>>;
 
-/** A form POST with the same deadlines as every other provider request; transport failures as the mapped error. */
+/** The token request; transport failures as the mapped error. */
 async function post(url: string, form: URLSearchParams, timeoutMs: number): Promise<HttpResponse> {
   try {
-    const answer = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: form.toString(),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs * 3),
-    });
-    const text = await answer.body.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const headers = Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v]));
-    return { status: answer.statusCode, headers, json, text };
+    return await postForm(url, Object.fromEntries(form), timeoutMs);
   } catch (err) {
-    const code = String((err as { code?: unknown }).code ?? '');
-    const kind = /TIMEOUT/.test(code) || (err as Error).name === 'TimeoutError' ? 'timeout' : /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(code) ? 'unreachable' : 'reset';
-    throw mapSalesforceFailure(new TransportError(kind, `token request failed (${code || (err as Error).message})`), 'token');
+    if (err instanceof TransportError) throw mapSalesforceFailure(new TransportError(err.kind, `token request failed (${err.message})`, err.status), 'token');
+    throw err;
   }
 }

@@ -121,6 +121,14 @@ export class HttpClient {
 }
 
 /**
+ * One form-encoded POST to a whole URL (an OAuth token endpoint, RFC 6749 §4.4 and §6) with the deadlines of every
+ * other provider request. Called once per token renewal; transport failures are TransportErrors for the caller to map.
+ */
+export function postForm(url: string, form: Record<string, string>, timeoutMs: number): Promise<HttpResponse> {
+  return new HttpClient({ baseUrl: url, timeoutMs, headers: () => ({}) }).request('POST', '', { urlencoded: form });
+}
+
+/**
  * The JSON text of a request body, called once per request with a `json` body; one walk of the value, like
  * JSON.stringify, whose output it equals for ordinary values. A LosslessNumber (lossless-json) is written as its own
  * text, so an exact decimal can go out as a JSON number without passing through a float.

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
 import type { z } from 'zod';
 import { ProviderError } from '../../domain/errors';
 import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
-import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
+import { HttpClient, postForm, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
 import { idempotencyWindowPassed, mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
@@ -484,35 +483,15 @@ function omitEmpty(values: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * POST /oauth/token with the form-encoded client credentials. Sent with undici directly: the shared HttpClient
- * speaks JSON and multipart only.
+ * POST /oauth/token with the form-encoded client credentials; called by the TokenSource only, once per refresh.
  */
 async function issueToken(baseUrl: string, credentials: { clientId: string; clientSecret: string }, timeoutMs: number): Promise<IssuedToken> {
-  const body = new URLSearchParams({ client_id: credentials.clientId, client_secret: credentials.clientSecret, grant_type: 'client_credentials' }).toString();
   let res: HttpResponse;
   try {
-    const answer = await request(`${baseUrl.replace(/\/+$/, '')}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      // The same total deadline as every other provider request: a trickling answer cannot hold a call open.
-      signal: AbortSignal.timeout(timeoutMs * 3),
-    });
-    const text = await answer.body.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const headers = Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : v]));
-    res = { status: answer.statusCode, headers, json, text };
+    res = await postForm(`${baseUrl.replace(/\/+$/, '')}/oauth/token`, { client_id: credentials.clientId, client_secret: credentials.clientSecret, grant_type: 'client_credentials' }, timeoutMs);
   } catch (err) {
-    const code = String((err as { code?: unknown }).code ?? '');
-    const kind = /TIMEOUT/.test(code) || (err as Error).name === 'TimeoutError' ? 'timeout' : /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(code) ? 'unreachable' : 'reset';
-    throw mapZuoraFailure(new TransportError(kind, `token request failed (${(err as Error).name === 'TimeoutError' ? 'total deadline' : code || (err as Error).message})`), 'token');
+    if (err instanceof TransportError) throw mapZuoraFailure(new TransportError(err.kind, `token request failed (${err.message})`, err.status), 'token');
+    throw err;
   }
   const token = zuoraToken.safeParse(res.json);
   if (res.status !== 200 || !token.success) throw mapZuoraFailure(res, 'token');
