@@ -22,7 +22,7 @@ describe('a Salesforce org reached with client credentials, through a real serve
 
   beforeAll(async () => {
     await salesforce.start(0);
-    const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
+    const store: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
     replica = await start({
       PORT: '0',
       HOST: '127.0.0.1',
