@@ -3,7 +3,7 @@ import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed
 import { ExsitedEmulator } from '../../src/sandbox/exsited/exsited.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
 import { dropTestSchema } from '../support/store';
-import { startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
+import { deployedEnv, startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
 
 /**
  * Two replicas of the subgraph, each a real process started as `npm start` starts it, on one PostgreSQL: the
@@ -21,12 +21,7 @@ withPostgres('idempotency across replicas on one PostgreSQL', () => {
   beforeAll(async () => {
     await Promise.all([commerce.start(0), exsited.start(0)]);
     const env = {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'production',
-      DATABASE_URL: process.env.DATABASE_URL!,
-      DATABASE_SCHEMA: schema,
+      ...deployedEnv(schema),
       COMMERCE_BASE_URL: commerce.baseUrl,
       COMMERCE_ACCESS_TOKEN: COMMERCE_SANDBOX_TOKEN,
       COMMERCE_CURRENCY: 'USD',

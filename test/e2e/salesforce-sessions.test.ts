@@ -1,7 +1,7 @@
 import { SalesforceEmulator } from '../../src/sandbox/salesforce/salesforce.emulator';
 import { SALESFORCE_SANDBOX_CLIENT_ID, SALESFORCE_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/salesforce/salesforce.seed';
 import { dropTestSchema } from '../support/store';
-import { startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
+import { deployedEnv, startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
 
 /**
  * The subgraph as an operator deploys it against a Salesforce org with the OAuth client credentials flow: a real
@@ -22,13 +22,8 @@ describe('a Salesforce org reached with client credentials, through a real serve
 
   beforeAll(async () => {
     await salesforce.start(0);
-    const store: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
     replica = await start({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'production',
-      ...store,
+      ...deployedEnv(schema),
       SALESFORCE_INSTANCE_URL: salesforce.baseUrl,
       SALESFORCE_CLIENT_ID: SALESFORCE_SANDBOX_CLIENT_ID,
       SALESFORCE_CLIENT_SECRET: SALESFORCE_SANDBOX_CLIENT_SECRET,

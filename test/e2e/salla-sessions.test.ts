@@ -2,7 +2,7 @@ import { FIRST_BENCH_ORDER, sallaBenchStore } from '../../bench/fixtures';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/salla/salla.seed';
 import { dropTestSchema } from '../support/store';
-import { startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
+import { deployedEnv, startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
 
 /**
  * Two replicas, each a real process started as `npm start` starts it, on one PostgreSQL, sharing one Salla session
@@ -32,12 +32,7 @@ withPostgres('one Salla session renewed under load by two replicas on one Postgr
   beforeAll(async () => {
     await salla.start(0);
     const env = {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'production',
-      DATABASE_URL: process.env.DATABASE_URL!,
-      DATABASE_SCHEMA: schema,
+      ...deployedEnv(schema),
       SALLA_BASE_URL: salla.baseUrl,
       SALLA_CLIENT_ID: SALLA_SANDBOX_CLIENT_ID,
       SALLA_CLIENT_SECRET: SALLA_SANDBOX_CLIENT_SECRET,

@@ -86,6 +86,15 @@ export function spawnTs(entry: string, env: Record<string, string>): TsChild {
   };
 }
 
+/**
+ * The environment of a subgraph process as deployed (production, any free port, JSON logs at info) on the suite's
+ * store: a schema of its own on DATABASE_URL, else an in-memory embedded store. Providers are the caller's to add.
+ */
+export function deployedEnv(schema: string): Record<string, string> {
+  const store: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
+  return { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'production', ...store };
+}
+
 /** The subgraph as `npm start` runs it (src/server/main.ts), in a child process with exactly `env`; resolves once it listens. */
 export async function startSubgraphProcess(env: Record<string, string>): Promise<{ child: TsChild; url: string }> {
   const child = spawnTs('src/server/main.ts', env);

@@ -5,7 +5,7 @@ import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError, userError } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
-import { FormData, HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
+import { FormData, HttpClient, postForm, TransportError, type HttpResponse } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
 import { RefreshTokenRefused, RotatingTokenSource, SessionEnded, SessionUnavailable, type RotatedSession } from '../shared/rotating-token-source';
 import { sharedAs, TokenSource, withTokenRetry, type BearerTokens, type SharedTokenStore } from '../shared/token-source';
@@ -178,10 +178,11 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   private session(config: SallaConfig, oauth: SallaOAuth): RotatingTokenSource {
     const shared = sharedAs(config.sharedTokens, this.code, config.baseUrl, oauth);
     if (!shared) throw new Error('SallaProvider: an OAuth session needs a token store (sharedTokens): a rotated refresh token must outlive the process');
-    const tokenHttp = new HttpClient({ baseUrl: oauth.tokenUrl ?? SALLA_TOKEN_URL, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({}) });
+    const tokenUrl = oauth.tokenUrl ?? SALLA_TOKEN_URL;
+    const timeoutMs = config.timeoutMs ?? 10_000;
     return new RotatingTokenSource({
       refreshToken: oauth.refreshToken,
-      refresh: (refreshToken) => this.refresh(tokenHttp, oauth, refreshToken),
+      refresh: (refreshToken) => this.refresh(tokenUrl, timeoutMs, oauth, refreshToken),
       shared,
       refreshAheadMs: config.refreshAheadMs,
       logger: config.logger,
@@ -194,12 +195,10 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
    * Salla's examples send them). Called by the session source under the store's lock, once per renewal; never
    * repeated here, since a refresh token is single use.
    */
-  private async refresh(http: HttpClient, oauth: SallaOAuth, refreshToken: string): Promise<RotatedSession> {
+  private async refresh(tokenUrl: string, timeoutMs: number, oauth: SallaOAuth, refreshToken: string): Promise<RotatedSession> {
     let res: HttpResponse;
     try {
-      res = await http.request('POST', '', {
-        urlencoded: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: oauth.clientId, client_secret: oauth.clientSecret },
-      });
+      res = await postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: oauth.clientId, client_secret: oauth.clientSecret }, timeoutMs);
     } catch (err) {
       if (err instanceof TransportError) throw mapSallaTokenFailure(err);
       throw err;
