@@ -23,6 +23,9 @@ class BatchRecorder implements InvoiceProvider<unknown> {
   async findCreated(): Promise<InvoiceDetails[]> {
     return [];
   }
+  contentFinal() {
+    return false;
+  }
   async loadDetails(refs: readonly ProviderInvoiceRef[]) {
     this.batches.push(refs.map((r) => r.providerInvoiceId));
     return refs.map((r) => (r.providerInvoiceId === 'missing' ? new Error('not found') : details(this.code, r.providerInvoiceId)));

@@ -1,4 +1,4 @@
-import type { InvoiceDetails, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
+import type { InvoiceDetails, InvoiceHeader, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
 import type { UserError } from '../domain/errors';
 
 /** What a provider knows about the attempt it is serving. */
@@ -60,6 +60,13 @@ export interface InvoiceProvider<TInput = unknown> {
    * Cost: one call per invoice with bounded concurrency, or one per batch where the provider can batch.
    */
   loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>>;
+
+  /**
+   * Whether the invoice's lines and taxes can no longer change at the provider, by its rules (a posted invoice is
+   * fixed, a Zuora Draft is not): the ledger then serves them without a provider call. Pure; called on every read.
+   * Status and payment figures may change on a final invoice too; they are refreshed by age, not by this.
+   */
+  contentFinal(header: InvoiceHeader): boolean;
 
   /** Releases connections; called once at shutdown. */
   close?(): Promise<void>;

@@ -45,6 +45,9 @@ export class RecordingProvider implements InvoiceProvider<FakeInput> {
     if (failure) throw failure;
     return this.existing.filter((d) => d.header.orderId === input.orderId);
   }
+  contentFinal(header: InvoiceDetails['header']) {
+    return header.status !== 'DRAFT';
+  }
   async loadDetails(refs: readonly ProviderInvoiceRef[]) {
     return refs.map((r) => this.existing.find((d) => d.header.providerInvoiceId === r.providerInvoiceId) ?? new Error('not found'));
   }

@@ -1,4 +1,4 @@
-import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
+import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { parseCurrency } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
@@ -79,6 +79,11 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   async findCreated(input: CommerceCreateInput): Promise<InvoiceDetails[]> {
     const invoices = await this.invoicesOfOrder(input.orderId);
     return invoices.map((inv) => toDetails(inv, this.currency));
+  }
+
+  /** A draft can still change; anything posted or issued cannot. */
+  contentFinal(header: InvoiceHeader): boolean {
+    return header.status !== 'DRAFT';
   }
 
   /** Per request batch of lazy fields: one GET per invoice (no batch read), at most `readConcurrency` at once. */

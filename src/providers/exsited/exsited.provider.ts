@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
+import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
@@ -118,6 +118,11 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   async findCreated(input: ExsitedCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
     const found = await this.readOwn(input.invoiceId || derivedInvoiceId(input.orderId, ctx.idempotencyKey), input.orderId);
     return found ? [found] : [];
+  }
+
+  /** A draft can still change; anything posted or issued cannot. */
+  contentFinal(header: InvoiceHeader): boolean {
+    return header.status !== 'DRAFT';
   }
 
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
+import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
@@ -183,6 +183,11 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     if (!found) throw mapSalesforceFailure({ missing: 'Invoice', id: order.InvoiceId }, 'read');
     const orderId = order.OrderSummaryId || found.invoice.ReferenceEntityId || input.fulfillmentOrderId;
     return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency })];
+  }
+
+  /** A draft can still change; anything posted or issued cannot. */
+  contentFinal(header: InvoiceHeader): boolean {
+    return header.status !== 'DRAFT';
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LosslessNumber } from 'lossless-json';
 import type { Logger } from 'pino';
-import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
+import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError, userError } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
@@ -140,6 +140,11 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
       const totalPages = list.data.pagination?.totalPages ?? 1;
       if (page >= totalPages || list.data.data.length === 0) return found;
     }
+  }
+
+  /** A draft can still change; anything posted or issued cannot. */
+  contentFinal(header: InvoiceHeader): boolean {
+    return header.status !== 'DRAFT';
   }
 
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {

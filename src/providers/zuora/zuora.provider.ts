@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { ProviderError } from '../../domain/errors';
-import type { InvoiceDetails, ProviderInvoiceRef } from '../../domain/invoice';
+import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, postForm, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
@@ -226,6 +226,11 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
       );
     }
     return this.readCreated(distinct, input);
+  }
+
+  /** A draft can still change; anything posted or issued cannot. */
+  contentFinal(header: InvoiceHeader): boolean {
+    return header.status !== 'DRAFT';
   }
 
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
