@@ -28,12 +28,31 @@ export interface InvoiceHeader {
   documentUrl: string | null;
 }
 
-/** An invoice recorded in the ledger: the header snapshot taken when it was created through us. */
+/** Whether an invoice was made through createInvoice or found at its provider. */
+export type InvoiceOrigin = 'CREATED_HERE' | 'EXTERNAL';
+
+/**
+ * An invoice recorded in the ledger: its header as last read from the provider, and what the ledger keeps of its
+ * details (lines and taxes once final, payment figures as last read).
+ */
 export interface Invoice extends InvoiceHeader {
   /** Opaque id, stable and unique across providers and tenants. */
   id: string;
   tenantId: string;
   createdAt: Date;
+  origin: InvoiceOrigin;
+  /** When status and kpis were last read from the provider; null: not since the invoice was recorded. */
+  syncedAt: Date | null;
+  /** Lines and taxes, kept once they can no longer change at the provider; null: read them from the provider. */
+  readonly content: InvoiceContent | null;
+  /** Payment figures as last read from the provider; null: never read. */
+  readonly kpis: InvoiceKpis | null;
+}
+
+/** The part of an invoice that stops changing once it is posted or issued. */
+export interface InvoiceContent {
+  lines: InvoiceLine[];
+  taxes: TaxLine[];
 }
 
 export interface TaxLine {

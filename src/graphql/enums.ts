@@ -52,6 +52,19 @@ registerEnumType(InvoiceStatusEnum, {
   },
 });
 
+export enum InvoiceOriginEnum {
+  CREATED_HERE = 'CREATED_HERE',
+  EXTERNAL = 'EXTERNAL',
+}
+registerEnumType(InvoiceOriginEnum, {
+  name: 'InvoiceOrigin',
+  description: 'Where an invoice was made.',
+  valuesConfig: {
+    CREATED_HERE: { description: 'Through createInvoice.' },
+    EXTERNAL: { description: 'At the provider, outside this service (found by its sync).' },
+  },
+});
+
 type ErrorCode = keyof typeof INVOICE_ERROR_CODES;
 export const InvoiceErrorCodeEnum = Object.fromEntries(Object.keys(INVOICE_ERROR_CODES).map((k) => [k, k])) as { [K in ErrorCode]: K };
 registerEnumType(InvoiceErrorCodeEnum, {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ProviderError, underField, userError, type UserError } from '../domain/errors';
 import { fingerprint } from '../domain/fingerprint';
 import type { Invoice, InvoiceDetails, ProviderCode } from '../domain/invoice';
-import type { Attempt, Ledger } from '../ledger/ledger';
+import type { Attempt, InvoiceRecord, Ledger } from '../ledger/ledger';
 import type { CreateContext } from '../providers/provider';
 import type { ProviderRegistry } from '../providers/registry';
 
@@ -277,7 +277,8 @@ export class InvoiceService {
 
   /** Records what the provider created as the attempt's invoices, with their details to prime the lazy fields. */
   private async record(attempt: Attempt, cmd: CreateInvoiceCommand, details: InvoiceDetails[]): Promise<CreateInvoiceResult> {
-    const invoices = await this.ledger.succeed(attempt.id, cmd.tenantId, details.map((d) => d.header));
+    const provider = this.providers.get(cmd.provider);
+    const invoices = await this.ledger.succeed(attempt.id, cmd.tenantId, details.map((d) => recordOf(d, provider.contentFinal(d.header))));
     const byProviderId = new Map(details.map((d) => [d.header.providerInvoiceId, d]));
     return result(invoices, [], new Map(invoices.map((i) => [i.id, byProviderId.get(i.providerInvoiceId)!])));
   }
@@ -297,6 +298,11 @@ export class InvoiceService {
     await this.ledger.fail(attempt, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', "The provider's answer could not be read.")]).catch(() => undefined);
     throw err;
   }
+}
+
+/** What the ledger keeps of a provider read: lines and taxes only once they can no longer change. */
+export function recordOf(d: InvoiceDetails, contentFinal: boolean): InvoiceRecord {
+  return { header: d.header, content: contentFinal ? { lines: d.lines, taxes: d.taxes } : null, kpis: d.kpis };
 }
 
 const RETRY_CODES = new Set(['PROVIDER_UNAVAILABLE', 'RATE_LIMITED', 'IN_PROGRESS']);

@@ -1,6 +1,6 @@
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 import type { Invoice, InvoiceKpis, InvoiceLine, TaxLine } from '../domain/invoice';
-import { InvoiceKindEnum, InvoiceProviderEnum, InvoiceStatusEnum } from '../graphql/enums';
+import { InvoiceKindEnum, InvoiceOriginEnum, InvoiceProviderEnum, InvoiceStatusEnum } from '../graphql/enums';
 import { MoneyType, presentMoney } from '../graphql/money.type';
 import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars';
 
@@ -109,11 +109,20 @@ export class InvoiceType {
   @Field(() => String, { nullable: true, description: 'Link to the invoice document (PDF) at the provider, when it has one.' })
   documentUrl!: string | null;
 
-  @Field(() => DateTimeScalar, { description: 'When the invoice was created through this service.' })
+  @Field(() => InvoiceOriginEnum, { description: 'Whether the invoice was made through createInvoice or found at its provider.' })
+  origin!: InvoiceOriginEnum;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When status and kpis were last read from the provider; null: not since the invoice was recorded.' })
+  syncedAt!: Date | null;
+
+  @Field(() => DateTimeScalar, { description: 'When the invoice was recorded here: created through this service, or found at its provider.' })
   createdAt!: Date;
 
   /** The order at its provider; resolved by `order`. */
   orderId!: string;
+
+  /** The ledger's invoice, for the fields resolved from what it stores (lines, taxes, kpis, status freshness). */
+  readonly source!: Invoice;
 }
 
 /**
@@ -131,10 +140,12 @@ class PresentedInvoice implements InvoiceType {
   readonly issueDate: string | null;
   readonly dueDate: string | null;
   readonly documentUrl: string | null;
+  readonly origin: InvoiceOriginEnum;
+  readonly syncedAt: Date | null;
   readonly createdAt: Date;
   readonly orderId: string;
 
-  constructor(private readonly source: Invoice) {
+  constructor(readonly source: Invoice) {
     this.id = source.id;
     this.provider = source.provider as InvoiceProviderEnum;
     this.providerInvoiceId = source.providerInvoiceId;
@@ -144,6 +155,8 @@ class PresentedInvoice implements InvoiceType {
     this.issueDate = source.issueDate;
     this.dueDate = source.dueDate;
     this.documentUrl = source.documentUrl;
+    this.origin = source.origin as InvoiceOriginEnum;
+    this.syncedAt = source.syncedAt;
     this.createdAt = source.createdAt;
     this.orderId = source.orderId;
   }

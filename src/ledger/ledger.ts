@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FailureDisposition, UserError } from '../domain/errors';
-import type { Invoice, InvoiceHeader } from '../domain/invoice';
-import { headerFromJson, headerToJson, type InvoiceHeaderJson } from '../domain/invoice.codec';
+import type { Invoice, InvoiceContent, InvoiceHeader, InvoiceKpis } from '../domain/invoice';
+import { contentToJson, headerToJson, kpisToJson } from '../domain/invoice.codec';
 import type { Database } from './database';
 import { GroupCommit } from './group-commit';
+import { INVOICE_COLUMNS, toInvoice, type InvoiceRow } from './invoice-row';
 
 export type AttemptState = 'pending' | 'succeeded' | 'failed' | 'unknown';
 
@@ -27,12 +28,41 @@ export interface Attempt {
   updatedAt: Date;
 }
 
+/**
+ * An invoice as read from its provider, to record: the header, its lines and taxes when they can no longer change
+ * (else null: they are read from the provider each time), and its payment figures when known.
+ */
+export interface InvoiceRecord {
+  header: InvoiceHeader;
+  content: InvoiceContent | null;
+  kpis: InvoiceKpis | null;
+}
+
 /** What the provider created for an attempt, to record. */
 interface Success {
   attemptId: string;
   tenantId: string;
-  headers: InvoiceHeader[];
+  records: InvoiceRecord[];
 }
+
+/** The columns an invoice's record fills besides its ids, as text for one statement's parameters or unnest. */
+const RECORD_COLUMNS = ['snapshot', 'status', 'kind', 'currency_code', 'issue_date', 'due_date', 'total', 'content', 'kpis'] as const;
+const RECORD_CASTS = ['jsonb', 'text', 'text', 'text', 'date', 'date', 'numeric', 'jsonb', 'jsonb'] as const;
+function recordValues(r: InvoiceRecord): Array<string | null> {
+  const h = r.header;
+  return [
+    JSON.stringify(headerToJson(h)),
+    h.status,
+    h.kind,
+    h.total.currencyCode,
+    h.issueDate,
+    h.dueDate,
+    h.total.amount.toFixed(),
+    r.content && JSON.stringify(contentToJson(r.content)),
+    r.kpis && JSON.stringify(kpisToJson(r.kpis)),
+  ];
+}
+const asRecord = (x: InvoiceHeader | InvoiceRecord): InvoiceRecord => ('header' in x ? x : { header: x, content: null, kpis: null });
 
 /** Who holds an attempt: its id and the try it was claimed or taken over at. */
 export type AttemptOwner = Pick<Attempt, 'id' | 'tries'>;
@@ -65,13 +95,6 @@ interface AttemptRow {
   updated_at: Date;
 }
 
-interface InvoiceRow {
-  id: string;
-  tenant_id: string;
-  snapshot: InvoiceHeaderJson;
-  created_at: Date;
-}
-
 const toAttempt = (r: AttemptRow): Attempt => ({
   id: r.id,
   tenantId: r.tenant_id,
@@ -90,14 +113,6 @@ const toAttempt = (r: AttemptRow): Attempt => ({
   updatedAt: new Date(r.updated_at),
 });
 
-const toInvoice = (r: InvoiceRow): Invoice => ({
-  ...headerFromJson(r.snapshot),
-  id: r.id,
-  tenantId: r.tenant_id,
-  createdAt: new Date(r.created_at),
-});
-
-const INVOICE_COLUMNS = 'id, tenant_id, snapshot, created_at';
 const INSERTED_COLUMNS = `${INVOICE_COLUMNS}, provider, provider_invoice_id`;
 type InsertedRow = InvoiceRow & { provider: string; provider_invoice_id: string };
 
@@ -221,28 +236,29 @@ export class Ledger {
    * provider and provider id) is kept, not duplicated. Returns the attempt's invoices, in the order given. One
    * statement, shared with the successes that arrive meanwhile.
    */
-  succeed(attemptId: string, tenantId: string, headers: InvoiceHeader[]): Promise<Invoice[]> {
-    return this.successes.write({ attemptId, tenantId, headers });
+  succeed(attemptId: string, tenantId: string, invoices: ReadonlyArray<InvoiceHeader | InvoiceRecord>): Promise<Invoice[]> {
+    return this.successes.write({ attemptId, tenantId, records: invoices.map(asRecord) });
   }
 
   /** One success: the invoices' inserts and the attempt's close in one transaction (cheaper than the batch's CTE). */
   private async succeedOne(s: Success): Promise<Invoice[]> {
     const inserted = await this.db.transaction(async (tx) => {
       const rows: InsertedRow[] = [];
-      for (const h of s.headers) {
+      for (const r of s.records) {
+        const h = r.header;
         rows.push(
           ...(await tx.query<InsertedRow>(
-            `INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, snapshot)
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+            `INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, ${RECORD_COLUMNS.join(', ')})
+             VALUES ($1, $2, $3, $4, $5, $6, ${RECORD_CASTS.map((c, i) => `$${i + 7}::${c}`).join(', ')})
              ON CONFLICT DO NOTHING
              RETURNING ${INSERTED_COLUMNS}`,
-            [randomUUID(), s.tenantId, h.provider, h.providerInvoiceId, h.orderId, s.attemptId, JSON.stringify(headerToJson(h))],
+            [randomUUID(), s.tenantId, h.provider, h.providerInvoiceId, h.orderId, s.attemptId, ...recordValues(r)],
           )),
         );
       }
       await tx.query(
         `UPDATE invoice_attempts SET ${closeSucceeded('$2::text[]')} WHERE id = $1`,
-        [s.attemptId, [...new Set(s.headers.map((h) => h.providerInvoiceId))]],
+        [s.attemptId, [...new Set(s.records.map((r) => r.header.providerInvoiceId))]],
       );
       return rows;
     });
@@ -254,21 +270,24 @@ export class Ledger {
    * were already recorded (a replay, a repair, a concurrent owner) is then read back on its own.
    */
   private async succeedMany(ss: readonly Success[]): Promise<Invoice[][]> {
-    const rows = ss.flatMap((s) => s.headers.map((h) => ({ tenantId: s.tenantId, attemptId: s.attemptId, h })));
+    const rows = ss.flatMap((s) => s.records.map((r) => ({ tenantId: s.tenantId, attemptId: s.attemptId, h: r.header, values: recordValues(r) })));
+    const recordParams = RECORD_COLUMNS.map((_, i) => `$${i + 8}::text[]`).join(', ');
     const inserted = await this.db.query<InsertedRow>(
       `WITH h AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY
-                AS h(id, attempt_id, tenant_id, provider, provider_invoice_id, order_id, snapshot, n)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], ${recordParams}) WITH ORDINALITY
+                AS h(id, attempt_id, tenant_id, provider, provider_invoice_id, order_id, ${RECORD_COLUMNS.join(', ')}, n)
        ), ins AS (
-         INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, snapshot)
-         SELECT id::uuid, tenant_id, provider, provider_invoice_id, order_id, attempt_id::uuid, snapshot::jsonb FROM h ORDER BY n
+         INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, ${RECORD_COLUMNS.join(', ')})
+         SELECT id::uuid, tenant_id, provider, provider_invoice_id, order_id, attempt_id::uuid,
+                ${RECORD_COLUMNS.map((c, i) => `${c}::${RECORD_CASTS[i]}`).join(', ')}
+           FROM h ORDER BY n
          ON CONFLICT DO NOTHING
          RETURNING ${INSERTED_COLUMNS}
        ), closed AS (
          UPDATE invoice_attempts t SET ${closeSucceeded('c.ids')}
            FROM (SELECT a::uuid AS attempt_id,
                         ARRAY(SELECT provider_invoice_id FROM h WHERE h.attempt_id = a GROUP BY provider_invoice_id ORDER BY min(n)) AS ids
-                   FROM unnest($8::text[]) AS a) c
+                   FROM unnest($7::text[]) AS a) c
           WHERE t.id = c.attempt_id
          RETURNING t.id
        )
@@ -280,8 +299,8 @@ export class Ledger {
         rows.map((r) => r.h.provider),
         rows.map((r) => r.h.providerInvoiceId),
         rows.map((r) => r.h.orderId),
-        rows.map((r) => JSON.stringify(headerToJson(r.h))),
         ss.map((s) => s.attemptId),
+        ...RECORD_COLUMNS.map((_, i) => rows.map((r) => r.values[i] ?? null)),
       ],
     );
     return this.answer(ss, inserted);
@@ -293,7 +312,7 @@ export class Ledger {
     const recorded = new Map(inserted.map((r) => [key(r.tenant_id, r.provider, r.provider_invoice_id), toInvoice(r)]));
     return Promise.all(
       ss.map(async (s) => {
-        const invoices = s.headers.map((h) => recorded.get(key(s.tenantId, h.provider, h.providerInvoiceId)));
+        const invoices = s.records.map(({ header: h }) => recorded.get(key(s.tenantId, h.provider, h.providerInvoiceId)));
         return invoices.every((i) => i) ? [...new Set(invoices as Invoice[])] : this.invoicesOf(s);
       }),
     );
@@ -303,9 +322,9 @@ export class Ledger {
   private async invoicesOf(s: Success): Promise<Invoice[]> {
     const rows = await this.db.query<InvoiceRow>(
       `SELECT ${INVOICE_COLUMNS} FROM invoices WHERE tenant_id = $1 AND provider = $2 AND provider_invoice_id = ANY($3::text[])`,
-      [s.tenantId, s.headers[0]?.provider ?? '', s.headers.map((h) => h.providerInvoiceId)],
+      [s.tenantId, s.records[0]?.header.provider ?? '', s.records.map((r) => r.header.providerInvoiceId)],
     );
-    const order = new Map(s.headers.map((h, i) => [h.providerInvoiceId, i]));
+    const order = new Map(s.records.map((r, i) => [r.header.providerInvoiceId, i]));
     return rows.map(toInvoice).sort((a, b) => order.get(a.providerInvoiceId)! - order.get(b.providerInvoiceId)!);
   }
 

@@ -79,4 +79,51 @@ export const MIGRATIONS: SqlMigration[] = [
       );
     `,
   },
+  {
+    name: '0005_invoice_read_model',
+    // Admin UIs list, filter and sort invoices (Query.invoices) and read their lines, taxes and payment figures
+    // from the ledger: the header fields they filter on become columns (filled from the snapshot), lines and taxes
+    // are kept once they can no longer change, payment figures as last read, with the time of that read.
+    // Invoices found at a provider (origin EXTERNAL) have no attempt of ours.
+    up: `
+      ALTER TABLE invoices
+        ADD COLUMN origin text NOT NULL DEFAULT 'CREATED_HERE' CHECK (origin IN ('CREATED_HERE', 'EXTERNAL')),
+        ADD COLUMN status text,
+        ADD COLUMN kind text,
+        ADD COLUMN currency_code text,
+        ADD COLUMN issue_date date,
+        ADD COLUMN due_date date,
+        ADD COLUMN total numeric,
+        -- {lines, taxes} once final at the provider (InvoiceProvider.contentFinal); null: read from the provider.
+        ADD COLUMN content jsonb,
+        -- InvoiceKpis as last read; null: never read.
+        ADD COLUMN kpis jsonb,
+        -- When status and kpis were last read from the provider; null: not since creation.
+        ADD COLUMN synced_at timestamptz,
+        -- A replica refreshing the invoice holds it until then; a failed refresh backs off to then.
+        ADD COLUMN refresh_held_until timestamptz,
+        ALTER COLUMN attempt_id DROP NOT NULL,
+        ADD CONSTRAINT invoices_created_here_have_attempts CHECK (origin = 'EXTERNAL' OR attempt_id IS NOT NULL);
+      UPDATE invoices SET
+        status = snapshot->>'status',
+        kind = snapshot->>'kind',
+        currency_code = snapshot->'total'->>'currencyCode',
+        issue_date = (snapshot->>'issueDate')::date,
+        due_date = (snapshot->>'dueDate')::date,
+        total = (snapshot->'total'->>'amount')::numeric;
+      ALTER TABLE invoices
+        ALTER COLUMN status SET NOT NULL,
+        ALTER COLUMN kind SET NOT NULL,
+        ALTER COLUMN currency_code SET NOT NULL,
+        ALTER COLUMN total SET NOT NULL;
+      -- One index per ordering of Query.invoices, led by the tenant and ended by seq (the unique tie-break), so a
+      -- page is an ordered index range. Missing dates sort as infinity: last ascending, first descending.
+      CREATE INDEX invoices_list_issue_date ON invoices (tenant_id, (COALESCE(issue_date, 'infinity'::date)), seq);
+      CREATE INDEX invoices_list_due_date ON invoices (tenant_id, (COALESCE(due_date, 'infinity'::date)), seq);
+      CREATE INDEX invoices_list_created ON invoices (tenant_id, seq);
+      CREATE INDEX invoices_list_total ON invoices (tenant_id, total, seq);
+      -- The commonest admin filter (a provider's unpaid invoices) and its count, as an index-only scan.
+      CREATE INDEX invoices_list_provider_status ON invoices (tenant_id, provider, status);
+    `,
+  },
 ];
