@@ -107,3 +107,18 @@ export interface ProviderInvoiceRef {
 export function refKey(ref: Pick<ProviderInvoiceRef, 'provider' | 'providerInvoiceId'>): string {
   return `${ref.provider}:${ref.providerInvoiceId}`;
 }
+
+/**
+ * An invoice as read from its provider, as the ledger records it: the header, its lines and taxes once they can no
+ * longer change (else null: they are read from the provider each time), and its payment figures when known.
+ */
+export interface InvoiceRecord {
+  header: InvoiceHeader;
+  content: InvoiceContent | null;
+  kpis: InvoiceKpis | null;
+}
+
+/** What the ledger keeps of a provider read: lines and taxes only once they can no longer change. Pure. */
+export function recordOf(d: InvoiceDetails, contentFinal: boolean): InvoiceRecord {
+  return { header: d.header, content: contentFinal ? { lines: d.lines, taxes: d.taxes } : null, kpis: d.kpis };
+}

@@ -1,6 +1,18 @@
 import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { GraphQLError, isInputObjectType, type GraphQLFieldResolver, type GraphQLSchema, parse } from 'graphql';
+import {
+  DirectiveLocation,
+  GraphQLBoolean,
+  GraphQLDirective,
+  GraphQLEnumType,
+  GraphQLError,
+  GraphQLInt,
+  isInputObjectType,
+  parse,
+  specifiedDirectives,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+} from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.resolver';
 import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
@@ -23,12 +35,35 @@ const ONE_OF_LINK = [
   'directive @oneOf on INPUT_OBJECT',
 ].join('\n');
 
+/**
+ * Apollo Server's cache hints (the @cacheControl directive, which it reads from the schema): they set each response's
+ * Cache-Control header, from which a router's entity cache takes its TTLs. Not composed: the router reads the header.
+ */
+const CACHE_CONTROL = new GraphQLDirective({
+  name: 'cacheControl',
+  description: 'How long a response holding this field or type may be cached (Apollo Server computes Cache-Control from it).',
+  locations: [DirectiveLocation.FIELD_DEFINITION, DirectiveLocation.OBJECT, DirectiveLocation.INTERFACE, DirectiveLocation.UNION],
+  args: {
+    maxAge: { type: GraphQLInt, description: 'Seconds the value stays valid.' },
+    scope: {
+      type: new GraphQLEnumType({
+        name: 'CacheControlScope',
+        description: 'Who may share a cached value.',
+        values: { PUBLIC: { description: 'Any caller.' }, PRIVATE: { description: 'Only the caller it was answered to.' } },
+      }),
+      description: 'PRIVATE: for one caller only.',
+    },
+    inheritMaxAge: { type: GraphQLBoolean, description: "Take the parent field's maxAge." },
+  },
+});
+
 /** The code-first schema's SDL, with directives, as the subgraph serves it to composition. */
 export async function buildSubgraphSdl(): Promise<{ sdl: string; schema: GraphQLSchema }> {
   const schema = await buildSchema({
     resolvers: [InvoiceResolver, OrderResolver],
     // Order has no root field here; without this it would be dropped from the schema.
     orphanedTypes: [OrderType],
+    directives: [...specifiedDirectives, CACHE_CONTROL],
     // Input rules are checked by the service and returned as userErrors, not thrown by the framework.
     validate: false,
   });

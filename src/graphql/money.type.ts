@@ -1,7 +1,8 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Directive, Field, ObjectType } from 'type-graphql';
 import { formatMoneyAmount, type Money } from '../domain/money';
 import { DecimalScalar } from './scalars';
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType('Money', { simpleResolvers: true, description: 'An exact amount of money in one currency.' })
 export class MoneyType {
   @Field(() => DecimalScalar, { description: 'The amount as an exact decimal string, with at least the currency\'s minor digits ("90.50").' })

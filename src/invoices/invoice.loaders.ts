@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { refKey, type Invoice, type InvoiceDetails, type ProviderCode, type ProviderInvoiceRef } from '../domain/invoice';
+import type { Logger } from 'pino';
+import { recordOf, refKey, type Invoice, type InvoiceDetails, type ProviderCode, type ProviderInvoiceRef } from '../domain/invoice';
 import { ProviderError } from '../domain/errors';
 import type { Ledger } from '../ledger/ledger';
 import { notConnected } from './invoice.service';
@@ -21,6 +22,8 @@ export interface InvoiceLoaders {
  */
 export interface LoaderOptions {
   naive?: boolean;
+  /** Where a failed write of what a read found is reported (the read itself still answers). */
+  logger?: Logger;
 }
 
 export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry, tenantId: string, options: LoaderOptions = {}): InvoiceLoaders {
@@ -49,11 +52,14 @@ export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry
               for (const i of indexes) out[i] = err;
               return;
             }
-            const loaded = await providers
-              .get(code)
-              .loadDetails(indexes.map((i) => refs[i]!))
-              .catch((err: Error) => indexes.map(() => err));
+            const provider = providers.get(code);
+            const readAt = new Date();
+            const loaded: Array<InvoiceDetails | Error> = await provider.loadDetails(indexes.map((i) => refs[i]!)).catch((err: Error) => indexes.map(() => err));
             indexes.forEach((i, j) => (out[i] = loaded[j] ?? new Error(`provider ${code} returned no result`)));
+            // What the read found is kept: lines and taxes once final are then never read again, and status and
+            // kpis are as fresh as this read. One ledger write per provider batch; its failure costs only that.
+            const reads = loaded.filter((d): d is InvoiceDetails => !(d instanceof Error)).map((d) => ({ record: recordOf(d, provider.contentFinal(d.header)), readAt }));
+            await ledger.recordReads(reads).catch((err: unknown) => options.logger?.warn({ err, provider: code }, 'could not store what an invoice read found'));
           }),
         );
         return out;

@@ -1,9 +1,12 @@
-import { GraphQLError } from 'graphql';
-import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { InvoiceStatusEnum } from '../graphql/enums';
 import { ProviderError } from '../domain/errors';
 import type { InvoiceDetails } from '../domain/invoice';
 import type { Context } from '../server/context';
+import { DateTimeScalar } from '../graphql/scalars';
 import { OrderType } from '../orders/order.type';
+import { freshFor } from './cache-hints';
 import { CreateInvoiceInput } from './inputs/create-invoice.input';
 import { CreateInvoicePayload } from './invoice.payload';
 import { InvoiceKpisType, InvoiceLineType, InvoiceType, TaxLineType, presentInvoice, presentKpis, presentLine, presentTax } from './invoice.type';
@@ -61,15 +64,34 @@ export class InvoiceResolver {
     return { id: invoice.orderId };
   }
 
-  // Demand control: a provider read (shared with taxes and kpis); an invoice has a handful of lines.
+  @FieldResolver(() => InvoiceStatusEnum, {
+    description:
+      'The state at the provider (paid, partly paid, void, ...) as last read, at most INVOICE_FRESHNESS_MS old when read: an older one is answered at once and refreshed in the background (see syncedAt). No provider call in the request.',
+  })
+  status(@Root() invoice: InvoiceType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): InvoiceStatusEnum {
+    ctx.refresher.touch(invoice.source);
+    freshFor(info, ctx);
+    return invoice.status;
+  }
+
+  @FieldResolver(() => DateTimeScalar, { nullable: true, description: 'When status and kpis were last read from the provider; null: not since the invoice was recorded.' })
+  syncedAt(@Root() invoice: InvoiceType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Date | null {
+    freshFor(info, ctx);
+    return invoice.syncedAt;
+  }
+
+  // Demand control: a provider read (shared with taxes and kpis) until the ledger keeps them; a handful of lines.
   @Directive('@cost(weight: 10)')
   @Directive('@listSize(assumedSize: 20)')
   @FieldResolver(() => [InvoiceLineType], {
     nullable: true,
     description:
-      'The billed lines, read from the provider only when selected (one read per invoice, shared with taxes and kpis, batched per request). Null, with an error naming the provider, when the provider cannot be read.',
+      'The billed lines. Kept by the ledger once the invoice can no longer change (posted or issued, by its provider\'s rules) and then served without a provider call; before that read from the provider (one read per invoice, shared with taxes and kpis, batched per request). Null, with an error naming the provider, when the provider cannot be read.',
   })
-  async lines(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceLineType[]> {
+  async lines(@Root() invoice: InvoiceType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<InvoiceLineType[]> {
+    const stored = invoice.source.content;
+    if (stored) return stored.lines.map(presentLine);
+    freshFor(info, ctx);
     return (await detailsOf(invoice, ctx)).lines.map(presentLine);
   }
 
@@ -77,18 +99,29 @@ export class InvoiceResolver {
   @Directive('@listSize(assumedSize: 5)')
   @FieldResolver(() => [TaxLineType], {
     nullable: true,
-    description: 'The invoice-level taxes, read from the provider only when selected (shared read with lines and kpis). Null, with an error naming the provider, when the provider cannot be read.',
+    description:
+      'The invoice-level taxes: from the ledger once final, else from the provider (shared read with lines and kpis). Null, with an error naming the provider, when the provider cannot be read.',
   })
-  async taxes(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<TaxLineType[]> {
+  async taxes(@Root() invoice: InvoiceType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<TaxLineType[]> {
+    const stored = invoice.source.content;
+    if (stored) return stored.taxes.map(presentTax);
+    freshFor(info, ctx);
     return (await detailsOf(invoice, ctx)).taxes.map(presentTax);
   }
 
   @Directive('@cost(weight: 10)')
   @FieldResolver(() => InvoiceKpisType, {
     nullable: true,
-    description: 'Payment figures, read live from the provider only when selected (shared read with lines and taxes). Null, with an error naming the provider, when the provider cannot be read.',
+    description:
+      'Payment figures as last read from the provider, refreshed like status (stale-while-revalidate, see syncedAt); read from the provider in the request only the first time. Null, with an error naming the provider, when that first read fails.',
   })
-  async kpis(@Root() invoice: InvoiceType, @Ctx() ctx: Context): Promise<InvoiceKpisType> {
+  async kpis(@Root() invoice: InvoiceType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<InvoiceKpisType> {
+    freshFor(info, ctx);
+    const stored = invoice.source.kpis;
+    if (stored) {
+      ctx.refresher.touch(invoice.source);
+      return presentKpis(stored);
+    }
     return presentKpis((await detailsOf(invoice, ctx)).kpis);
   }
 }

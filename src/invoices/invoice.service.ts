@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ProviderError, underField, userError, type UserError } from '../domain/errors';
 import { fingerprint } from '../domain/fingerprint';
-import type { Invoice, InvoiceDetails, ProviderCode } from '../domain/invoice';
-import type { Attempt, InvoiceRecord, Ledger } from '../ledger/ledger';
+import { recordOf, type Invoice, type InvoiceDetails, type ProviderCode } from '../domain/invoice';
+import type { Attempt, Ledger } from '../ledger/ledger';
 import type { CreateContext } from '../providers/provider';
 import type { ProviderRegistry } from '../providers/registry';
 
@@ -298,11 +298,6 @@ export class InvoiceService {
     await this.ledger.fail(attempt, 'unknown', 'indeterminate', [userError('PROVIDER_UNAVAILABLE', "The provider's answer could not be read.")]).catch(() => undefined);
     throw err;
   }
-}
-
-/** What the ledger keeps of a provider read: lines and taxes only once they can no longer change. */
-export function recordOf(d: InvoiceDetails, contentFinal: boolean): InvoiceRecord {
-  return { header: d.header, content: contentFinal ? { lines: d.lines, taxes: d.taxes } : null, kpis: d.kpis };
 }
 
 const RETRY_CODES = new Set(['PROVIDER_UNAVAILABLE', 'RATE_LIMITED', 'IN_PROGRESS']);

@@ -4,6 +4,7 @@ import { InvoiceKindEnum, InvoiceOriginEnum, InvoiceProviderEnum, InvoiceStatusE
 import { MoneyType, presentMoney } from '../graphql/money.type';
 import { DateScalar, DateTimeScalar, DecimalScalar } from '../graphql/scalars';
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType('TaxLine', { simpleResolvers: true, description: 'One tax applied to an invoice or to one of its lines.' })
 export class TaxLineType {
   @Field(() => String, { nullable: true, description: 'The tax\'s name at the provider (e.g. "VAT"); null when the provider does not name it.' })
@@ -19,6 +20,7 @@ export class TaxLineType {
   amount!: MoneyType;
 }
 
+@Directive('@cacheControl(inheritMaxAge: true)')
 @ObjectType('InvoiceLine', { simpleResolvers: true, description: 'One billed item of an invoice, as the provider reports it.' })
 export class InvoiceLineType {
   @Field(() => String, { nullable: true, description: 'What was billed (product or charge name).' })
@@ -46,7 +48,8 @@ export class InvoiceLineType {
   taxes!: TaxLineType[];
 }
 
-@ObjectType('InvoiceKpis', { simpleResolvers: true, description: 'Payment figures of an invoice, read live from its provider. A figure the provider does not report is null.' })
+@Directive('@cacheControl(inheritMaxAge: true)')
+@ObjectType('InvoiceKpis', { simpleResolvers: true, description: 'Payment figures of an invoice as its provider last reported them. A figure the provider does not report is null.' })
 export class InvoiceKpisType {
   @Field(() => MoneyType, { nullable: true, description: 'Amount still to be paid.' })
   outstanding!: MoneyType | null;
@@ -69,6 +72,9 @@ export class InvoiceKpisType {
  * `taxes`, `kpis` and `order` are field resolvers (InvoiceResolver).
  */
 @Directive('@key(fields: "id")')
+// A router's entity cache may keep what never changes for a day; status, kpis, syncedAt and the lines of a draft
+// say (dynamically) that they are good only for INVOICE_FRESHNESS_MS. Private: an invoice is one tenant's.
+@Directive('@cacheControl(maxAge: 86400, scope: PRIVATE)')
 // simpleResolvers: plain fields are read by graphql-js's default resolver, not through type-graphql's middleware
 // wrapper (no field here has middleware or auth); on a 100-representation _entities that is 1,700 calls saved.
 @ObjectType('Invoice', { simpleResolvers: true, description: 'An invoice or credit note created through this service at one of the billing providers.' })
@@ -88,7 +94,7 @@ export class InvoiceType {
   @Field(() => InvoiceKindEnum, { description: 'Invoice or credit note.' })
   kind!: InvoiceKindEnum;
 
-  @Field(() => InvoiceStatusEnum, { description: 'State at the provider when the invoice was created through us.' })
+  /** Resolved by `status` (InvoiceResolver), which refreshes it when stale. */
   status!: InvoiceStatusEnum;
 
   @Field(() => DateScalar, { nullable: true, description: 'Issue date.' })
@@ -112,7 +118,7 @@ export class InvoiceType {
   @Field(() => InvoiceOriginEnum, { description: 'Whether the invoice was made through createInvoice or found at its provider.' })
   origin!: InvoiceOriginEnum;
 
-  @Field(() => DateTimeScalar, { nullable: true, description: 'When status and kpis were last read from the provider; null: not since the invoice was recorded.' })
+  /** Resolved by `syncedAt` (InvoiceResolver). */
   syncedAt!: Date | null;
 
   @Field(() => DateTimeScalar, { description: 'When the invoice was recorded here: created through this service, or found at its provider.' })

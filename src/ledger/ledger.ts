@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FailureDisposition, UserError } from '../domain/errors';
-import type { Invoice, InvoiceContent, InvoiceHeader, InvoiceKpis } from '../domain/invoice';
+import type { Invoice, InvoiceHeader, InvoiceRecord } from '../domain/invoice';
 import { contentToJson, headerToJson, kpisToJson } from '../domain/invoice.codec';
 import type { Database } from './database';
 import { GroupCommit } from './group-commit';
@@ -26,16 +26,6 @@ export interface Attempt {
   leaseExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
-}
-
-/**
- * An invoice as read from its provider, to record: the header, its lines and taxes when they can no longer change
- * (else null: they are read from the provider each time), and its payment figures when known.
- */
-export interface InvoiceRecord {
-  header: InvoiceHeader;
-  content: InvoiceContent | null;
-  kpis: InvoiceKpis | null;
 }
 
 /** What the provider created for an attempt, to record. */
@@ -394,6 +384,58 @@ export class Ledger {
       [tenantId, orderIds],
     );
     return rows.map(toInvoice);
+  }
+
+  /**
+   * Stores what provider reads found (header, payment figures, and lines and taxes once final) on the invoices they
+   * read, across tenants (a provider invoice is recorded once). A read older than the one stored is ignored, so a
+   * slow read never overwrites a newer one. The order and a document link only the create answer carried are kept.
+   * One statement for the batch; returns how many invoices it updated.
+   */
+  async recordReads(reads: ReadonlyArray<{ record: InvoiceRecord; readAt: Date }>): Promise<number> {
+    if (reads.length === 0) return 0;
+    const recordParams = RECORD_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(', ');
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE invoices i SET
+          snapshot = u.snapshot::jsonb || jsonb_build_object(
+            'orderId', i.snapshot->'orderId',
+            'documentUrl', COALESCE(NULLIF(u.snapshot::jsonb->'documentUrl', 'null'::jsonb), i.snapshot->'documentUrl')),
+          status = u.status, kind = u.kind, currency_code = u.currency_code, issue_date = u.issue_date::date,
+          due_date = u.due_date::date, total = u.total::numeric,
+          content = COALESCE(u.content::jsonb, i.content), kpis = COALESCE(u.kpis::jsonb, i.kpis),
+          synced_at = u.read_at::timestamptz, refresh_held_until = NULL
+         FROM unnest($1::text[], $2::text[], $3::text[], ${recordParams})
+              AS u(provider, provider_invoice_id, read_at, ${RECORD_COLUMNS.join(', ')})
+        WHERE i.provider = u.provider AND i.provider_invoice_id = u.provider_invoice_id
+          AND (i.synced_at IS NULL OR i.synced_at <= u.read_at::timestamptz)
+       RETURNING i.id`,
+      [
+        reads.map((r) => r.record.header.provider),
+        reads.map((r) => r.record.header.providerInvoiceId),
+        reads.map((r) => r.readAt.toISOString()),
+        ...RECORD_COLUMNS.map((_, i) => reads.map((r) => recordValues(r.record)[i] ?? null)),
+      ],
+    );
+    return rows.length;
+  }
+
+  /**
+   * Of these invoices, holds for `holdMs` those whose status and kpis were last read over `freshnessMs` ago and that
+   * no replica holds: the caller refreshes exactly those. Compare-and-set, so of many replicas wanting the same
+   * stale invoice one reads it; a refresh that fails leaves the hold to run out, which paces the retries. One statement.
+   */
+  async holdForRefresh(ids: readonly string[], freshnessMs: number, holdMs: number): Promise<Array<{ id: string; provider: string; providerInvoiceId: string; orderId: string }>> {
+    const uuids = ids.filter(isUuid);
+    if (uuids.length === 0) return [];
+    const rows = await this.db.query<{ id: string; provider: string; provider_invoice_id: string; order_id: string }>(
+      `UPDATE invoices SET refresh_held_until = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = ANY($1::uuid[])
+          AND (refresh_held_until IS NULL OR refresh_held_until < now())
+          AND COALESCE(synced_at, created_at) <= now() - make_interval(secs => $2::double precision / 1000)
+       RETURNING id, provider, provider_invoice_id, order_id`,
+      [uuids, freshnessMs, holdMs],
+    );
+    return rows.map((r) => ({ id: r.id, provider: r.provider, providerInvoiceId: r.provider_invoice_id, orderId: r.order_id }));
   }
 
   /**

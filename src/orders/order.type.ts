@@ -5,6 +5,7 @@ import { Directive, Field, ID, ObjectType } from 'type-graphql';
  * `invoices` (OrderResolver).
  */
 @Directive('@key(fields: "id")')
+@Directive('@cacheControl(maxAge: 86400, scope: PRIVATE)')
 @ObjectType('Order', { simpleResolvers: true, description: 'An order, owned by the orders subgraph; this subgraph adds its invoices.' })
 export class OrderType {
   @Field(() => ID, {

@@ -19,6 +19,7 @@ import { InvoiceService } from '../invoices/invoice.service';
 import type { Database } from '../ledger/database';
 import { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
+import { DEFAULT_FRESHNESS_MS, InvoiceRefresher } from '../sync/invoice-refresher';
 import { createAuthenticator, DEFAULT_TENANT, requireScope, type Caller, type JwtConfig } from './auth';
 import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
 import { DEFAULT_REQUEST_LIMITS, KnownOperationTypesRule, requestGuard, type RequestLimits } from './request-guard';
@@ -59,12 +60,18 @@ export interface AppDeps {
   limits?: RequestLimits;
   /** The HTTP server's timeouts; HTTP_TIMEOUTS otherwise. */
   httpTimeouts?: HttpTimeouts;
+  /** How old status and kpis may be before a read refreshes them in the background (INVOICE_FRESHNESS_MS); default 60 s. */
+  freshnessMs?: number;
+  /** How long a failed refresh waits before the next try; tests shorten it. Default: the freshness window, at least 5 s. */
+  refreshHoldMs?: number;
 }
 
 export interface App {
   apollo: ApolloServer<Context>;
   http: Server;
   invoices: InvoiceService;
+  /** Background refreshes of stale status and kpis; tests wait on `idle()`. */
+  refresher: InvoiceRefresher;
   /** Builds a request's context: fresh loaders, so nothing is cached across requests or tenants. */
   contextFor(caller?: Caller): Context;
   listen(port: number, host?: string): Promise<string>;
@@ -76,12 +83,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const { schema } = await buildFederatedSchema();
   const ledger = new Ledger(deps.db);
   const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger, leaseMs: deps.attemptLeaseMs });
+  const refresher = new InvoiceRefresher(ledger, deps.providers, { freshnessMs: deps.freshnessMs ?? DEFAULT_FRESHNESS_MS, holdMs: deps.refreshHoldMs, logger: deps.logger });
   const authenticate = createAuthenticator(deps.jwt ?? null);
   const contextFor = (caller: Caller = { tenantId: DEFAULT_TENANT, scopes: null }): Context => ({
     tenantId: caller.tenantId,
     caller,
     invoices,
-    loaders: createInvoiceLoaders(ledger, deps.providers, caller.tenantId, { naive: deps.naiveLoaders }),
+    refresher,
+    loaders: createInvoiceLoaders(ledger, deps.providers, caller.tenantId, { naive: deps.naiveLoaders, logger: deps.logger }),
   });
 
   const http = createServer(deps.httpTimeouts ?? HTTP_TIMEOUTS);
@@ -214,6 +223,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     apollo,
     http,
     invoices,
+    refresher,
     contextFor,
     listen: (port, host = '0.0.0.0') =>
       new Promise((resolve, reject) => {
@@ -227,6 +237,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     stop: async () => {
       await apollo.stop();
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+      await refresher.close();
     },
   };
 }

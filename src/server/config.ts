@@ -93,6 +93,7 @@ const env = z.object({
   PROVIDER_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(120_000)).default(10_000),
   ATTEMPT_LEASE_MS: optional(z.coerce.number().int().min(200).max(3_600_000)).default(60_000),
   RECONCILE_INTERVAL_MS: optional(z.coerce.number().int().min(0).max(86_400_000)).default(60_000),
+  INVOICE_FRESHNESS_MS: optional(z.coerce.number().int().min(0).max(30 * 86_400_000)).default(60_000),
   SANDBOX_PROVIDERS: optional(
     z
       .string()
@@ -131,6 +132,8 @@ export interface Config {
    * and how often the reconciler looks for such attempts after the pass at start (0: only at start).
    */
   attempts: { leaseMs: number; reconcileIntervalMs: number };
+  /** How old an invoice's status and kpis may be before a read refreshes them in the background (INVOICE_FRESHNESS_MS). */
+  freshnessMs: number;
   /** GraphOS: federated tracing (ftv1, what the router reports usage from) is on only when both are set. */
   graphos: { key: string; graphRef: string } | null;
   /** When set, only callers presenting it in `router-authorization` (the gateway) are served. */
@@ -252,6 +255,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     attempts: { leaseMs: e.ATTEMPT_LEASE_MS, reconcileIntervalMs: e.RECONCILE_INTERVAL_MS },
+    freshnessMs: e.INVOICE_FRESHNESS_MS,
     routerSecret: e.ROUTER_SECRET ?? null,
     jwt: jwtAny
       ? {

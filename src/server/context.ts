@@ -1,5 +1,6 @@
 import type { InvoiceLoaders } from '../invoices/invoice.loaders';
 import type { InvoiceService } from '../invoices/invoice.service';
+import type { InvoiceRefresher } from '../sync/invoice-refresher';
 import type { Caller } from './auth';
 
 /** Everything a resolver may use, built once per request before any resolver runs. */
@@ -10,4 +11,6 @@ export interface Context {
   caller: Caller;
   loaders: InvoiceLoaders;
   invoices: InvoiceService;
+  /** Refreshes stale status and kpis in the background; shared by every request of the process. */
+  refresher: InvoiceRefresher;
 }

@@ -47,6 +47,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     routerSecret: config.routerSecret,
     jwt: config.jwt,
     attemptLeaseMs: config.attempts.leaseMs,
+    freshnessMs: config.freshnessMs,
   });
   const url = await app.listen(config.port, config.host);
   logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');

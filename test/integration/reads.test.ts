@@ -74,20 +74,48 @@ describe(`reads: invoice(id), Order.invoices and _entities (${storeName()})`, ()
     expect(h.salla.server.calls).toHaveLength(0);
   });
 
-  it('lines, taxes and kpis of a page of orders cost one Salla read per invoice, shared by the three fields', async () => {
-    // Every order twice: the loader deduplicates.
+  /** Forgets what the ledger keeps of these invoices' details, as for invoices recorded before it kept them. */
+  const forgetDetails = (orderIds: string[]) => h.db.query('UPDATE invoices SET content = NULL, kpis = NULL, synced_at = NULL WHERE order_id = ANY($1::text[])', [orderIds]);
+
+  it('lines, taxes and kpis of a page of orders come from the ledger once stored (at creation): no Salla call', async () => {
+    const representations = [...ORDERS, ...ORDERS].map((id) => ({ __typename: 'Order', id }));
+    const [res, queries] = await ledgerQueries(() => h.execute(OrderEntitiesWithDetailsDocument, { representations }));
+    expect(res.errors).toBeUndefined();
+    expect(h.salla.server.calls).toHaveLength(0);
+    expect(queries).toBe(1);
+    const first = (res.data!._entities as Array<{ invoices: Array<{ lines: unknown[]; taxes: unknown[]; kpis: unknown }> }>)[0]!;
+    expect(first.invoices[0]!.lines.length).toBeGreaterThan(0);
+    expect(first.invoices[0]!.kpis).not.toBeNull();
+  });
+
+  it('invoices without stored details cost one Salla read each, shared by the three fields, and none once read', async () => {
+    await forgetDetails(ORDERS);
     const representations = [...ORDERS, ...ORDERS].map((id) => ({ __typename: 'Order', id }));
     const res = await h.execute(OrderEntitiesWithDetailsDocument, { representations });
     expect(res.errors).toBeUndefined();
     const invoiceCount = Object.values(ids).flat().length;
     expect(h.salla.server.countCalls('GET')).toBe(invoiceCount);
-    const paths = h.salla.server.calls.map((c) => c.path).sort();
-    expect(new Set(paths).size).toBe(invoiceCount);
-    const first = (res.data!._entities as Array<{ invoices: Array<{ lines: unknown[] }> }>)[0]!;
-    expect(first.invoices[0]!.lines.length).toBeGreaterThan(0);
+    expect(new Set(h.salla.server.calls.map((c) => c.path)).size).toBe(invoiceCount);
+    h.salla.server.resetCalls();
+    const again = await h.execute(OrderEntitiesWithDetailsDocument, { representations });
+    expect(h.salla.server.calls).toHaveLength(0);
+    expect(again.data).toEqual(res.data);
   });
 
-  it('a failed Salla read errors only the lazy field, with a code', async () => {
+  it('stored details still answer while Salla is down', async () => {
+    h.salla.server.injectFault({ method: 'GET', status: 503, times: Infinity });
+    try {
+      const res = await h.execute(OrderEntitiesWithDetailsDocument, { representations: [{ __typename: 'Order', id: ORDERS[1]! }] });
+      expect(res.errors).toBeUndefined();
+      const order = (res.data!._entities as Array<{ invoices: Array<{ lines: unknown[] }> }>)[0]!;
+      expect(order.invoices[0]!.lines.length).toBeGreaterThan(0);
+    } finally {
+      h.salla.server.clearFaults();
+    }
+  });
+
+  it('a failed Salla read of details not yet stored errors only the lazy field, with a code', async () => {
+    await forgetDetails([ORDERS[1]!]);
     h.salla.server.injectFault({ method: 'GET', status: 503, times: 10 });
     const res = await h.execute(OrderEntitiesWithDetailsDocument, { representations: [{ __typename: 'Order', id: ORDERS[1]! }] });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', provider: 'SALLA' });
@@ -96,6 +124,7 @@ describe(`reads: invoice(id), Order.invoices and _entities (${storeName()})`, ()
 
   it("an invoice the provider no longer knows (a sandbox that restarted) errors with the provider's words", async () => {
     h.salla.server.clearFaults();
+    await forgetDetails([ORDERS[1]!]);
     h.salla.server.injectFault({
       method: 'GET',
       status: 404,
@@ -105,6 +134,7 @@ describe(`reads: invoice(id), Order.invoices and _entities (${storeName()})`, ()
     const res = await h.execute(OrderEntitiesWithDetailsDocument, { representations: [{ __typename: 'Order', id: ORDERS[1]! }] });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_REFUSED', provider: 'SALLA' });
     expect(res.errors?.[0]?.message).toMatch(/Could not read invoice .* from SALLA: .* The provider said: The content you are trying to access is not available\./);
+    h.salla.server.clearFaults();
   });
 });
 
