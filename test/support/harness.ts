@@ -36,11 +36,28 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /** INVOICE_FRESHNESS_MS; the default (60 s) otherwise. */
+  freshnessMs?: number;
+  /** How long a failed background refresh waits before the next try. */
+  refreshHoldMs?: number;
+  /** Receives the app's log lines (as pino objects); silent otherwise. */
+  logs?: Array<Record<string, unknown>>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await openTestDatabase();
-  const logger = pino({ level: 'silent' });
+  const logs = options.logs;
+  const logger = logs ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }) : pino({ level: 'silent' });
   const providers = await startProviders(loadConfig({ PROVIDER_TIMEOUT_MS: '2000' }), logger);
-  const app = await createApp({ db, providers: providers.registry, logger, production: false });
+  const app = await createApp({
+    db,
+    providers: providers.registry,
+    logger,
+    production: false,
+    freshnessMs: options.freshnessMs,
+    refreshHoldMs: options.refreshHoldMs,
+  });
   const apollo: ApolloServer<Context> = app.apollo;
   return {
     app,

@@ -1,0 +1,106 @@
+import { createApp } from '../../src/server/app';
+import { CreateSallaInvoiceDocument, InvoiceStatusDocument } from '../generated/graphql';
+import { startHarness, type Harness } from '../support/harness';
+import { storeName } from '../support/store';
+import pino from 'pino';
+
+const ORDERS = ['1818813486', '389701957', '213320125'];
+
+/** Creates a Salla tax invoice (by URL) for an order and returns its id. */
+async function invoiceFor(h: Harness, orderId: string): Promise<string> {
+  const res = await h.execute(CreateSallaInvoiceDocument, { input: { orderId, dataType: 'URL', url: `https://x.example/${orderId}.pdf` } });
+  const id = res.data?.createInvoice.invoice?.id;
+  if (!id) throw new Error(`create failed: ${JSON.stringify(res)}`);
+  return id;
+}
+
+const sallaReads = (h: Harness) => h.salla.server.calls.filter((c) => c.method === 'GET' && c.path.includes('/orders/invoices/')).length;
+
+describe(`status and kpis: fresh reads cost nothing, stale ones answer at once and refresh in the background (${storeName()})`, () => {
+  describe('within the freshness window', () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await startHarness({ freshnessMs: 60_000 });
+    });
+    afterAll(() => h.close());
+
+    it('a just-created invoice answers status and kpis from the ledger: no provider call, syncedAt null', async () => {
+      const id = await invoiceFor(h, ORDERS[0]!);
+      h.salla.server.resetCalls();
+      const res = await h.execute(InvoiceStatusDocument, { id });
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.invoice).toMatchObject({ id, status: 'ISSUED', syncedAt: null, origin: 'CREATED_HERE' });
+      expect(res.data!.invoice!.kpis).not.toBeNull();
+      await h.app.refresher.idle();
+      expect(h.salla.server.calls).toHaveLength(0);
+      expect(h.app.refresher.stats.refreshed).toBe(0);
+    });
+  });
+
+  describe('past the freshness window', () => {
+    let h: Harness;
+    const logs: Array<Record<string, unknown>> = [];
+    beforeAll(async () => {
+      h = await startHarness({ freshnessMs: 0, refreshHoldMs: 60_000, logs });
+    });
+    afterAll(() => h.close());
+    beforeEach(() => h.salla.server.resetCalls());
+
+    it('concurrent stale reads answer at once and cause one background read, after which syncedAt is set', async () => {
+      const id = await invoiceFor(h, ORDERS[0]!);
+      h.salla.server.resetCalls();
+      const before = Date.now();
+      const answers = await Promise.all(Array.from({ length: 10 }, () => h.execute(InvoiceStatusDocument, { id })));
+      for (const a of answers) expect(a.data!.invoice).toMatchObject({ status: 'ISSUED', syncedAt: null });
+      await h.app.refresher.idle();
+      expect(sallaReads(h)).toBe(1);
+      const after = await h.execute(InvoiceStatusDocument, { id });
+      const syncedAt = Date.parse(after.data!.invoice!.syncedAt as string);
+      expect(syncedAt).toBeGreaterThanOrEqual(before - 1000);
+      expect(syncedAt).toBeLessThanOrEqual(Date.now());
+    });
+
+    it('two replicas on one ledger refresh a stale invoice once between them', async () => {
+      const id = await invoiceFor(h, ORDERS[1]!);
+      const replica = await createApp({ db: h.db, providers: h.providers.registry, logger: pino({ level: 'silent' }), production: false, freshnessMs: 0, refreshHoldMs: 60_000 });
+      try {
+        h.salla.server.resetCalls();
+        const read = (app: typeof replica) =>
+          app.apollo.executeOperation({ query: InvoiceStatusDocument, variables: { id } }, { contextValue: app.contextFor() });
+        await Promise.all([read(h.app), read(replica), read(h.app), read(replica)]);
+        await Promise.all([h.app.refresher.idle(), replica.refresher.idle()]);
+        expect(sallaReads(h)).toBe(1);
+      } finally {
+        await replica.stop();
+      }
+    });
+
+    it('a refresh that fails keeps the stored status and kpis, logs why, and is not retried within its hold', async () => {
+      const id = await invoiceFor(h, ORDERS[2]!);
+      const stored = await h.execute(InvoiceStatusDocument, { id });
+      await h.app.refresher.idle();
+      // The first read above refreshed it; age it again so the next read is stale.
+      await h.db.query('UPDATE invoices SET synced_at = NULL, refresh_held_until = NULL WHERE id = $1', [id]);
+      h.salla.server.injectFault({ method: 'GET', status: 503, times: Infinity });
+      try {
+        h.salla.server.resetCalls();
+        logs.length = 0;
+        const during = await h.execute(InvoiceStatusDocument, { id });
+        expect(during.errors).toBeUndefined();
+        expect(during.data!.invoice).toMatchObject({ status: stored.data!.invoice!.status, kpis: stored.data!.invoice!.kpis, syncedAt: null });
+        await h.app.refresher.idle();
+        const calls = sallaReads(h);
+        expect(calls).toBeGreaterThanOrEqual(1);
+        expect(logs).toContainEqual(expect.objectContaining({ provider: 'SALLA', msg: expect.stringMatching(/could not refresh invoices/) }));
+        // Within the hold, further stale reads do not call the failing provider again.
+        await h.execute(InvoiceStatusDocument, { id });
+        await h.app.refresher.idle();
+        expect(sallaReads(h)).toBe(calls);
+        const later = await h.execute(InvoiceStatusDocument, { id });
+        expect(later.data!.invoice).toMatchObject({ status: stored.data!.invoice!.status, kpis: stored.data!.invoice!.kpis, syncedAt: null });
+      } finally {
+        h.salla.server.clearFaults();
+      }
+    });
+  });
+});
