@@ -42,6 +42,8 @@ describe.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))(`a p
     const after = calls();
     return { data, ledger: invoicing.db.stats.queries - queries, provider: Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - before[k]!])) };
   };
+  /** Forgets what the ledger keeps of invoice details, as for invoices recorded before it kept them: reads go to the providers. */
+  const forget = () => invoicing.db.query('UPDATE invoices SET content = NULL, kpis = NULL, synced_at = NULL');
   const page = (provider: string, first: number, lazy: boolean) =>
     `{ orders(provider: "${provider}", first: ${first}) { id invoices { number total { amount }${lazy ? ' lines { quantity } taxes { amount { amount } } kpis { outstanding { amount } }' : ''} } } }`;
 
@@ -68,17 +70,25 @@ describe.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))(`a p
     expect(ledger).toBe(1);
   });
 
-  it('Salesforce batches: the provider calls of a page do not grow with the page size', async () => {
+  it('Salesforce batches: the provider calls of a page do not grow with the page size, and are none once stored', async () => {
+    await forget();
     const small = await cost(page('SALESFORCE', 2, true));
+    await forget();
     const large = await cost(page('SALESFORCE', 100, true));
     const invoices = (large.data.orders as Array<{ invoices: unknown[] }>).flatMap((o) => o.invoices).length;
     expect(invoices).toBe(8);
     expect(small.provider.SALESFORCE).toBe(2);
     expect(large.provider.SALESFORCE).toBe(2);
-    expect(large.ledger).toBe(1);
+    // One ledger query for the page, one write of what the batch read found.
+    expect(large.ledger).toBe(2);
+    const again = await cost(page('SALESFORCE', 100, true));
+    expect(again.provider.SALESFORCE).toBe(0);
+    expect(again.ledger).toBe(1);
+    expect(again.data).toEqual(large.data);
   });
 
-  it.each(['SALLA', 'EXSITED', 'COMMERCE', 'ZUORA'])('%s: at most one read per invoice, shared by lines, taxes and KPIs', async (code) => {
+  it.each(['SALLA', 'EXSITED', 'COMMERCE', 'ZUORA'])('%s: at most one read per invoice, shared by lines, taxes and KPIs; none once stored, even while it is down', async (code) => {
+    await forget();
     const { data, provider } = await cost(page(code, 100, true));
     const invoices = (data.orders as Array<{ invoices: unknown[] }>).flatMap((o) => o.invoices).length;
     const perDocument = code === 'ZUORA' ? 2 : 1; // Zuora: the invoice and its items are two endpoints
@@ -87,5 +97,14 @@ describe.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))(`a p
     expect(provider[code]).toBeGreaterThanOrEqual(invoices * perDocument);
     expect(provider[code]).toBeLessThanOrEqual(invoices * perDocument + 1);
     expect(Object.entries(provider).filter(([k, n]) => k !== code && n > 0)).toEqual([]);
+    const emulator = invoicing.emulators[code as ProviderCode]!;
+    emulator.server.injectFault({ status: 503, times: Infinity });
+    try {
+      const again = await cost(page(code, 100, true));
+      expect(again.provider[code]).toBe(0);
+      expect(again.data).toEqual(data);
+    } finally {
+      emulator.server.clearFaults();
+    }
   });
 });

@@ -19,6 +19,9 @@ describe.each(GATEWAYS.map((kind) => [GATEWAY_NAMES[kind], kind] as const))(`par
   });
   afterAll(() => dev.stop());
   afterEach(() => dev.invoicing.emulators.SALLA!.server.clearFaults());
+  // These tests are about details the ledger does not hold yet (invoices recorded before it kept them, or drafts):
+  // it forgets what it keeps, so that lines, taxes and kpis must be read from the provider.
+  beforeEach(() => dev.invoicing.db.query('UPDATE invoices SET content = NULL, kpis = NULL, synced_at = NULL'));
 
   it('Salla down: the orders and their invoice headers still come from the ledger, the other provider reads, and only Salla is named in errors', async () => {
     const salla = dev.invoicing.emulators.SALLA!;

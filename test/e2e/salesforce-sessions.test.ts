@@ -47,11 +47,15 @@ describe('a Salesforce org reached with client credentials, through a real serve
     expect(salesforce.sessionsIssued.client_credentials).toBe(1);
 
     salesforce.expireSessions();
-    const read = await post('query ($id: ID!) { invoice(id: $id) { id lines { quantity } kpis { outstanding { amount } } } }', { id: invoice.id });
-    expect(read.status).toBe(200);
-    expect(read.body.errors).toBeUndefined();
-    expect(read.body.data.invoice.lines.length).toBeGreaterThan(0);
-    // One renewal for the whole read (lines and KPIs are read in parallel), and the refused calls sent once more.
+    // The first invoice's lines are kept by the ledger now: a second create is what needs the org.
+    const next = await post('mutation ($i: CreateInvoiceInput!) { createInvoice(input: $i) { invoice { id lines { quantity } } userErrors { code message } } }', {
+      i: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXHIA2' } },
+    });
+    expect(next.status).toBe(200);
+    expect(next.body.errors).toBeUndefined();
+    expect(next.body.data.createInvoice.userErrors).toEqual([]);
+    expect(next.body.data.createInvoice.invoice.lines.length).toBeGreaterThan(0);
+    // One renewal, and the refused call sent once more.
     expect(salesforce.sessionsIssued.client_credentials).toBe(2);
     const refused = salesforce.server.calls.filter((c) => c.status === 401);
     expect(refused.length).toBeGreaterThan(0);
