@@ -16,7 +16,9 @@ import type { SutRequest, SutUrls } from './sut';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** BENCH_ONLY=c (or "a,b") runs some scenarios and prints them without touching BENCHMARKS.md. */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
-const runs = (scenario: 'a' | 'b' | 'c') => !ONLY || ONLY.has(scenario);
+const runs = (scenario: 'a' | 'b' | 'c' | 'd') => !ONLY || ONLY.has(scenario);
+/** Invoices in the ledger that scenario (d) pages through (BENCH_LIST_INVOICES, default a million). */
+const LIST_INVOICES = Number(process.env.BENCH_LIST_INVOICES ?? 1_000_000);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 interface Row {
@@ -45,7 +47,7 @@ class Sut {
   }
 
   /** Sends a request to the system under test and resolves with its answer of that type. */
-  private ask<T>(request: SutRequest & { type: 'counters' | 'ledgerLoad' }): Promise<T> {
+  private ask<T>(request: SutRequest & { type: 'counters' | 'ledgerLoad' | 'forget' }): Promise<T> {
     return new Promise((resolve) => {
       const onMessage = (m: { type: string }) => {
         if (m.type !== request.type) return;
@@ -57,12 +59,12 @@ class Sut {
     });
   }
 
-  counters(store: 'pglite' | 'postgres' = 'pglite'): Promise<{ providerCalls: number; ledgerQueries: number }> {
+  counters(store: 'pglite' | 'postgres' | 'list' = 'pglite'): Promise<{ providerCalls: number; ledgerQueries: number }> {
     return this.ask({ type: 'counters', store });
   }
 
   /** Waits until no request is still running in the system (counters unchanged for a while). */
-  async settle(store: 'pglite' | 'postgres' = 'pglite'): Promise<void> {
+  async settle(store: 'pglite' | 'postgres' | 'list' = 'pglite'): Promise<void> {
     let last = await this.counters(store);
     for (;;) {
       await sleep(250);
@@ -73,7 +75,7 @@ class Sut {
   }
 
   /** The upstream cost of one request, counted exactly on a quiet system. */
-  async countOne(url: string, body: string, store: 'pglite' | 'postgres' = 'pglite'): Promise<{ provider: number; ledger: number }> {
+  async countOne(url: string, body: string, store: 'pglite' | 'postgres' | 'list' = 'pglite'): Promise<{ provider: number; ledger: number }> {
     await this.settle(store);
     const before = await this.counters(store);
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -86,6 +88,11 @@ class Sut {
   /** The ledger alone doing what creates write, in the system under test (see ledgerLoad in sut.ts). */
   ledgerLoad(store: 'pglite' | 'postgres', seconds: number, writers = 10): Promise<{ perSecond: number; batchSize: number }> {
     return this.ask({ type: 'ledgerLoad', store, seconds, writers });
+  }
+
+  /** Makes the ledger forget what it keeps of invoice details, as for invoices recorded before it kept them. */
+  async forget(): Promise<void> {
+    await this.ask({ type: 'forget' });
   }
 
   async stop(): Promise<void> {
@@ -110,6 +117,11 @@ async function federatedPage(sut: Sut): Promise<void> {
       query: `{ orders(provider: "${provider}", first: ${page}) { id number invoices { number total { amount currencyCode }
         lines { description quantity total { amount } } taxes { ratePercent amount { amount } } kpis { outstanding { amount } paid { amount } } } } }`,
     });
+    // The first read of details the ledger does not hold yet (invoices recorded before it kept them) goes to the
+    // provider; from then on they are stored, and every load below reads them from the ledger.
+    await sut.forget();
+    const first = await sut.countOne(sut.urls.gatewayBatched, body);
+    notes.push(`(a) ${provider}: the first read of the page, before the ledger holds the details: ${first.provider} provider calls, ${first.ledger} ledger queries; every later read: stored.`);
     for (const [variant, gateway] of GATEWAY_VARIANTS) {
       const url = sut.urls[gateway];
       const one = await sut.countOne(url, body);
@@ -132,9 +144,18 @@ async function federatedPage(sut: Sut): Promise<void> {
         calls: one.provider,
       });
     }
-    const headerOnly = JSON.stringify({ query: `{ orders(provider: "${provider}", first: ${page}) { id invoices { number total { amount } } } }` });
+    // The baseline of the stored page: the same orders and invoice headers, without lines, taxes or KPIs.
+    const headerOnly = JSON.stringify({ query: `{ orders(provider: "${provider}", first: ${page}) { id number invoices { number total { amount currencyCode } } } }` });
     const lazyFree = await sut.countOne(sut.urls.gatewayBatched, headerOnly);
-    notes.push(`(a) ${provider}: the same page without lines, taxes or KPIs: ${lazyFree.provider} provider calls, ${lazyFree.ledger} ledger query.`);
+    await warm({ url: sut.urls.gatewayBatched, body: headerOnly });
+    const headerResult = await load({ url: sut.urls.gatewayBatched, body: headerOnly, durationSec: SECONDS });
+    rows.push({
+      scenario: `(a) federated page of ${page} ${label} orders with invoices, lines, taxes, KPIs, through a gateway`,
+      variant: `${provider}: the same page without lines, taxes or KPIs (baseline), @apollo/gateway`,
+      result: headerResult,
+      upstream: `${lazyFree.provider} provider calls, ${lazyFree.ledger} ledger queries`,
+      calls: lazyFree.provider,
+    });
   }
 }
 
@@ -242,6 +263,45 @@ async function creates(sut: Sut, nextOrder: { n: number }): Promise<void> {
   }
 }
 
+/**
+ * (d) Admin list pages (`Query.invoices`) on PostgreSQL holding LIST_INVOICES invoices (half of them the bench
+ * tenant's), straight to the subgraph: each page alone on one connection for its latency percentiles (the target is
+ * about one page's answer), then on ten for throughput.
+ */
+async function listPages(sut: Sut): Promise<void> {
+  const url = sut.urls.subgraphList;
+  if (!url) return;
+  const fields = 'edges { cursor } nodes { id number status issueDate dueDate total { amount currencyCode } } pageInfo { hasNextPage endCursor }';
+  const pageOf = (args: string, count = false) => JSON.stringify({ query: `{ invoices(${args}) { ${fields}${count ? ' totalCount' : ''} } }` });
+  const unpaid = 'filter: { provider: [SALLA], status: [ISSUED, PARTIALLY_PAID] }, orderBy: { field: ISSUE_DATE, direction: DESC }, first: 50';
+  // A cursor 20 pages into the unpaid Salla invoices, found by walking there.
+  let after: string | null = null;
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: pageOf(`${unpaid}${after ? `, after: "${after}"` : ''}`) });
+    const json = (await res.json()) as { data?: { invoices: { pageInfo: { endCursor: string | null } } }; errors?: unknown };
+    if (!json.data) throw new Error(`(d) page walk failed: ${JSON.stringify(json).slice(0, 500)}`);
+    after = json.data.invoices.pageInfo.endCursor;
+  }
+  const pages: Array<[string, string]> = [
+    ['unpaid invoices of one provider, newest first (first page)', pageOf(unpaid)],
+    ['the same, 20 pages in (after a cursor)', pageOf(`${unpaid}, after: "${after}"`)],
+    ['the same with totalCount', pageOf(unpaid, true)],
+    ['overdue invoices, soonest due first', pageOf('filter: { overdue: true }, orderBy: { field: DUE_DATE, direction: ASC }, first: 50')],
+    ['one currency issued in 2025, largest total first', pageOf('filter: { currencyCode: ["EUR"], issuedFrom: "2025-01-01", issuedTo: "2025-12-31" }, orderBy: { field: TOTAL, direction: DESC }, first: 50')],
+    ['credit notes, oldest first (backward: last 50)', pageOf('filter: { kind: [CREDIT_NOTE] }, orderBy: { field: CREATED_AT, direction: DESC }, last: 50')],
+    ['no filter, newest first, with totalCount (counts half the ledger)', pageOf('first: 50', true)],
+  ];
+  const scenario = `(d) \`invoices\` page of 50 on PostgreSQL holding ${fmt(LIST_INVOICES)} invoices (${fmt(LIST_INVOICES / 2)} of them the tenant's), straight to the subgraph`;
+  for (const [variant, body] of pages) {
+    const one = await sut.countOne(url, body, 'list');
+    await warm({ url, body });
+    const single = await load({ url, body, durationSec: Math.max(2, SECONDS / 2), connections: 1 });
+    const many = await load({ url, body, durationSec: Math.max(2, SECONDS / 2) });
+    rows.push({ scenario, variant: `${variant}, one connection`, result: single, upstream: `${one.provider} provider calls, ${one.ledger} ledger queries` });
+    rows.push({ scenario, variant: `${variant}, 10 connections`, result: many, upstream: `${one.provider} provider calls, ${one.ledger} ledger queries` });
+  }
+}
+
 async function postgresReachable(): Promise<boolean> {
   const pool = new Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 2000 });
   try {
@@ -264,6 +324,12 @@ function report(seconds: number): string {
         `(a) ${p}, DataLoader vs naive: ${(an.calls! / Math.max(1, a.calls!)).toFixed(1)}× fewer provider calls per page${p === 'SALESFORCE' ? ' (target ≥ 10)' : ''}, ${(a.result.rps / an.result.rps).toFixed(2)}× the throughput.`,
       );
     }
+    const bare = by(`${p}: the same page without lines`);
+    if (a && bare) {
+      ratio.push(
+        `(a) ${p}, the page with stored lines, taxes and KPIs vs the same page without them: ${(a.result.rps / bare.result.rps).toFixed(2)}× the throughput (target ≥ 0.8), ${a.calls} provider calls (target 0).`,
+      );
+    }
     const [off, on] = [by(`${p}: DataLoader, Hive Gateway (Rust planner), deduplication off`), by(`${p}: DataLoader, Hive Gateway (Rust planner), deduplication on`)];
     if (a && off && on) {
       ratio.push(
@@ -271,6 +337,14 @@ function report(seconds: number): string {
           `${(on.result.rps / a.result.rps).toFixed(2)}× with it on (as deployed: identical page requests in flight share their subgraph fetches).`,
       );
     }
+  }
+  const listed = rows.filter((r) => r.scenario.startsWith('(d)') && r.variant.endsWith('one connection'));
+  if (listed.length > 0) {
+    const filtered = listed.filter((r) => !r.variant.startsWith('no filter'));
+    const worst = (f: (r: Row) => number) => Math.max(...filtered.map(f));
+    ratio.push(
+      `(d) filtered pages of 50 on one connection: p50 at most ${worst((r) => r.result.p50)} ms (target < 20), p99 at most ${worst((r) => r.result.p99)} ms (target < 50), over ${filtered.length} filters and orderings.`,
+    );
   }
   const [b, bn] = [by('invoicing subgraph (type'), by('minimal SDL-first')];
   if (b && bn) ratio.push(`(b) invoicing subgraph vs minimal SDL-first: ${(b.result.rps / bn.result.rps).toFixed(2)}× the throughput (target ≥ 0.90).`);
@@ -310,11 +384,15 @@ async function main(): Promise<void> {
   const schema = `bench_${Date.now().toString(36)}`;
   const pg = await postgresReachable();
   if (!pg) notes.push('PostgreSQL was not reachable: its create scenario was skipped.');
-  const sut = await Sut.start(pg ? { BENCH_PG_URL: PG_URL, BENCH_PG_SCHEMA: schema } : {});
+  if (!pg && runs('d')) notes.push('PostgreSQL was not reachable: the list scenario (d) was skipped.');
+  // (d)'s ledger is kept between runs (schema bench_list_<size>): seeding a million invoices takes minutes.
+  const listEnv: Record<string, string> = pg && runs('d') ? { BENCH_LIST_SCHEMA: `bench_list_${LIST_INVOICES}`, BENCH_LIST_INVOICES: String(LIST_INVOICES) } : {};
+  const sut = await Sut.start(pg ? { BENCH_PG_URL: PG_URL, BENCH_PG_SCHEMA: schema, ...listEnv } : {});
   try {
     if (runs('a')) await federatedPage(sut);
     if (runs('b')) await entities(sut);
     if (runs('c')) await creates(sut, { n: sut.urls.firstFreeOrder });
+    if (runs('d')) await listPages(sut);
   } finally {
     await sut.stop();
     if (pg) {

@@ -1,23 +1,21 @@
 import type { Database } from '../src/ledger/database';
 
-/** The tenant whose pages scenario (d) reads: it holds half of the seeded ledger, the other half is spread over 96 more. */
-export const LIST_BENCH_TENANT = 'bench-admin';
-
 /**
- * Fills a ledger with `count` invoices (and their attempts) in PostgreSQL itself, with generate_series: a million
+ * Fills a ledger with `count` invoices, half of them `tenantId`'s and the rest spread over 96 other tenants, (and their attempts) in PostgreSQL itself, with generate_series: a million
  * rows take about a minute, instead of hours through the API. Spread like an admin's ledger: five providers, their
  * currencies, every status (40 % issued, 35 % paid, 10 % partly paid, 5 % draft without dates, 10 % void), a tenth
  * credit notes, issue dates over three years, due 30 days later, totals up to 10,000.00, stored lines and kpis.
  * Idempotent: a ledger already holding `count` invoices is left as it is. Returns whether it seeded.
  */
-export async function seedLedger(db: Database, count: number): Promise<boolean> {
+export async function seedLedger(db: Database, count: number, tenantId: string): Promise<boolean> {
+  if (!/^[\w-]{1,64}$/.test(tenantId)) throw new Error(`seedLedger: a plain tenant id, not ${tenantId}`);
   const [{ n }] = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM invoices');
   if (Number(n) === count) return false;
   await db.query('TRUNCATE invoices, invoice_attempts');
   // One row per i; h1..h4 are independent pseudo-random draws from i (Knuth's multiplicative hash).
   const rows = `
     SELECT i,
-           CASE WHEN i % 2 = 0 THEN '${LIST_BENCH_TENANT}' ELSE 'tenant-' || (i % 96) END AS tenant_id,
+           CASE WHEN i % 2 = 0 THEN '${tenantId}' ELSE 'tenant-' || (i % 96) END AS tenant_id,
            (ARRAY['SALESFORCE','SALLA','ZUORA','EXSITED','COMMERCE'])[1 + ((i / 2) % 5)] AS provider,
            (ARRAY['USD','SAR','EUR','AUD','USD'])[1 + ((i / 2) % 5)] AS currency,
            (i * 2654435761::bigint) % 100 AS h1,

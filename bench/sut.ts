@@ -18,6 +18,7 @@ import { ORDERS_SDL } from '../examples/orders-subgraph/schema';
 import { startOrdersSubgraph } from '../examples/orders-subgraph/server';
 import { composeSupergraph, startGateway, startGatewayOfKind } from '../examples/supergraph/gateway';
 import { FIRST_BENCH_ORDER, SALLA_BENCH_ORDERS, salesforceBenchOrders, sallaBenchStore } from './fixtures';
+import { seedLedger } from './seed-ledger';
 import { startSdlFirstBaseline } from './sdl-first';
 
 /**
@@ -37,6 +38,8 @@ export interface SutUrls {
   subgraph: string;
   sdlFirst: string;
   subgraphPostgres: string | null;
+  /** Scenario (d): the subgraph on a PostgreSQL ledger seeded with BENCH_LIST_INVOICES invoices; null without it. */
+  subgraphList: string | null;
   emulatorCreate: string;
   invoiceIds: string[];
   page: number;
@@ -44,7 +47,8 @@ export interface SutUrls {
 }
 
 export type SutRequest =
-  | { type: 'counters'; store: 'pglite' | 'postgres' }
+  | { type: 'counters'; store: 'pglite' | 'postgres' | 'list' }
+  | { type: 'forget' }
   | { type: 'ledgerLoad'; store: 'pglite' | 'postgres'; seconds: number; writers: number }
   | { type: 'stop' };
 
@@ -77,6 +81,15 @@ async function main(): Promise<void> {
   const batched = await appOn(pglite, salla);
   const naive = await appOn(pglite, salla, true);
   const onPostgres = pg ? await appOn(pg, salla) : null;
+  const listSchema = process.env.BENCH_LIST_SCHEMA;
+  const listDb = pgUrl && listSchema ? await openDatabase({ databaseUrl: pgUrl, dataDir: '', schema: listSchema }) : null;
+  if (listDb) {
+    const started = Date.now();
+    if (await seedLedger(listDb, Number(process.env.BENCH_LIST_INVOICES ?? 1_000_000), DEFAULT_TENANT)) {
+      process.stderr.write(`bench: seeded ${listSchema} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    }
+  }
+  const onList = listDb ? await appOn(listDb, salla) : null;
   const orderIds = Array.from({ length: PAGE }, (_, i) => String(FIRST_BENCH_ORDER + i));
   for (const orderId of orderIds) {
     const out = await batched.app.invoices.create({
@@ -124,6 +137,7 @@ async function main(): Promise<void> {
     subgraph: batched.url,
     sdlFirst: sdlFirst.url,
     subgraphPostgres: onPostgres?.url ?? null,
+    subgraphList: onList?.url ?? null,
     emulatorCreate: `${salla.baseUrl}/orders/invoices`,
     invoiceIds,
     page: PAGE,
@@ -132,8 +146,11 @@ async function main(): Promise<void> {
   process.send!({ type: 'ready', urls });
 
   process.on('message', async (msg: SutRequest) => {
-    if (msg.type === 'counters') {
-      const db = msg.store === 'postgres' && pg ? pg : pglite;
+    if (msg.type === 'forget') {
+      await pglite.query('UPDATE invoices SET content = NULL, kpis = NULL, synced_at = NULL');
+      process.send!({ type: 'forget' });
+    } else if (msg.type === 'counters') {
+      const db = msg.store === 'list' && listDb ? listDb : msg.store === 'postgres' && pg ? pg : pglite;
       // The call log only counts; dropping old entries keeps a long run's memory flat.
       const providerCalls = salla.server.calls.length + salesforce.server.calls.length;
       process.send!({ type: 'counters', providerCalls, ledgerQueries: db.stats.queries });
@@ -141,8 +158,8 @@ async function main(): Promise<void> {
       const db = msg.store === 'postgres' && pg ? pg : pglite;
       process.send!({ type: 'ledgerLoad', ...(await ledgerLoad(new Ledger(db), msg.seconds, msg.writers)) });
     } else if (msg.type === 'stop') {
-      await Promise.allSettled([gatewayBatched.stop(), gatewayNaive.stop(), gatewayHive.stop(), gatewayHiveDeduplicated.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop()]);
-      await Promise.allSettled([pglite.close(), pg?.close(), salla.stop(), salesforce.stop()]);
+      await Promise.allSettled([gatewayBatched.stop(), gatewayNaive.stop(), gatewayHive.stop(), gatewayHiveDeduplicated.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop(), onList?.app.stop()]);
+      await Promise.allSettled([pglite.close(), pg?.close(), listDb?.close(), salla.stop(), salesforce.stop()]);
       process.exit(0);
     }
   });
