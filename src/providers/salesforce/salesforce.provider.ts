@@ -98,8 +98,8 @@ interface Found {
 
 /**
  * Salesforce Order Management as an InvoiceProvider. Create is the create-invoice action on a fulfillment order,
- * followed by one batch of SOQL reads (the fulfillment order for its OrderSummary, the invoice, its lines); reads
- * batch many invoices into one query per object. Salesforce has no idempotency header: it creates one invoice
+ * followed by one batch of SOQL reads (the fulfillment order for its OrderSummary, the invoice, its lines, its
+ * payment and credit applications); reads batch many invoices into one query per object. Salesforce has no idempotency header: it creates one invoice
  * per fulfillment order and refuses a second, which is what stops a duplicate, and findCreated asks the
  * fulfillment order which invoice it has. Sessions come from the TokenSource: renewed once on INVALID_SESSION_ID and
  * shared with the other replicas; the org's fields are described once per instance.
@@ -154,7 +154,10 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     return input.fulfillmentOrderId;
   }
 
-  /** One create-invoice POST, never retried, then three SOQL reads in parallel (fulfillment order, invoice, lines). */
+  /**
+   * One create-invoice POST, never retried, then five SOQL reads in parallel (fulfillment order, invoice, lines,
+   * payment and credit applications: Order Management may apply a payment at once).
+   */
   async create(input: SalesforceCreateInput, _ctx: CreateContext): Promise<InvoiceDetails[]> {
     // Before the POST: an org whose fields cannot be read back is found out before anything is created.
     const shape = await this.orgShape();
@@ -184,7 +187,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
 
   /**
    * The fulfillment order's invoice, whoever created it (Salesforce allows one): one query for the fulfillment
-   * order, and two more when it has an invoice. [] when it has none, or when no such fulfillment order is visible.
+   * order, and four more when it has an invoice. [] when it has none, or when no such fulfillment order is visible.
    */
   async findCreated(input: SalesforceCreateInput): Promise<InvoiceDetails[]> {
     const [order] = await this.fulfillmentOrders([input.fulfillmentOrderId]);
@@ -206,8 +209,9 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
   }
 
   /**
-   * Per request batch of lazy fields: one Invoice query and one InvoiceLine query for up to 200 invoices (more pages
-   * only past Salesforce's page size), whatever the batch's size. An Error in the slot of an invoice not returned.
+   * Per request batch of lazy fields: one query each of Invoice, InvoiceLine, PaymentLineInvoice and
+   * CreditMemoInvApplication for up to 200 invoices (more pages only past Salesforce's page size), whatever the
+   * batch's size: four calls for a batch of 1 or of 200. An Error in the slot of an invoice not returned.
    */
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
     const ids = [...new Set(refs.map((r) => r.providerInvoiceId).filter(isRecordId))];

@@ -87,6 +87,12 @@ describe('sandbox control routes on a bare EmulatorServer', () => {
     expect(seen).toEqual([]);
   });
 
+  it('reads the body as JSON whatever its content type (curl -d sends a form type)', async () => {
+    const res = await fetch(`${server.url}/_sandbox/invoices/INV-1/payments`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '{"amount":"2.00"}' });
+    expect(res.status).toBe(200);
+    expect(seen).toEqual([['payment', '2.00', undefined]]);
+  });
+
   it('other methods and paths under /_sandbox are not control routes', async () => {
     expect((await fetch(`${server.url}/_sandbox/invoices/INV-1/payments`)).status).toBe(401);
   });

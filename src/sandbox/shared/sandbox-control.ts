@@ -94,8 +94,10 @@ export function registerSandboxRoutes(server: EmulatorServer, control: SandboxLe
   const run = (req: EmulatorRequest, act: (id: string, body: Record<string, unknown>) => SandboxInvoiceState): EmulatorResponse => {
     let body: Record<string, unknown> = {};
     if (req.rawBody.length > 0) {
-      if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) return { status: 400, body: { error: 'bad_request', message: 'the body must be a JSON object' } };
-      body = req.body as Record<string, unknown>;
+      // `curl -d` sends a form content type: the body is read as JSON whatever the content type says.
+      const parsed = req.body !== undefined ? req.body : parseJson(req.rawBody);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { status: 400, body: { error: 'bad_request', message: 'the body must be a JSON object' } };
+      body = parsed as Record<string, unknown>;
     }
     try {
       return { status: 200, body: act(req.params.providerInvoiceId!, body) };
@@ -108,6 +110,14 @@ export function registerSandboxRoutes(server: EmulatorServer, control: SandboxLe
   server.control('POST', SANDBOX_ROUTES.payments, (req) => run(req, (id, b) => control.recordPayment(id, amountOf(b), optionalString(b.date))));
   server.control('POST', SANDBOX_ROUTES.credits, (req) => run(req, (id, b) => control.recordCredit(id, amountOf(b), optionalString(b.date))));
   server.control('POST', SANDBOX_ROUTES.void, (req) => run(req, (id) => control.voidInvoice(id)));
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function amountOf(body: Record<string, unknown>): string {
