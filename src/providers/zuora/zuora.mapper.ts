@@ -46,10 +46,11 @@ const sum = (amounts: Decimal[], currencyCode: string): Money => moneyOf(amounts
  * The one rule of a Zuora document's status. Draft (and Zuora's other not-yet-issued states) is DRAFT; Canceled is
  * VOID, and so is a reversed invoice: Zuora cannot cancel a posted invoice, it reverses it with a credit memo that
  * settles it, and the invoice stays Posted
- * (https://developer.zuora.com/v1-api-reference/api/operation/PUT_ReverseInvoice/). A posted document is ISSUED until
+ * (https://developer.zuora.com/api-references/api/operation/PUT_ReverseInvoice). A posted document is ISSUED until
  * its open amount (an invoice's balance, a credit memo's unapplied amount) goes down, then PARTIALLY_PAID, then PAID:
- * the invoice's balance is what payments and applied credit memos leave
- * (https://developer.zuora.com/v1-api-reference/api/operation/GET_InvoiceByKey/).
+ * the invoice's balance is what payments ("Create a payment",
+ * https://developer.zuora.com/api-references/api/operation/POST_CreatePayment) and applied credit memos ("Apply a
+ * credit memo", https://developer.zuora.com/api-references/api/operation/PUT_ApplyCreditMemo) leave.
  */
 export function statusOf(status: string, total: Decimal, open: Decimal | null, reversed = false): InvoiceStatus {
   if (status === 'Canceled' || status === 'CancelInProgress' || reversed) return 'VOID';

@@ -440,8 +440,9 @@ export class SalesforceEmulator extends ProviderEmulator {
   }
 
   /**
-   * A payment applied to a posted invoice: one PaymentLineInvoice of Type Applied ("After an invoice is posted, users
-   * can make payments against it to reduce its balance", Invoice in the Object Reference:
+   * A payment applied to a posted invoice: one PaymentLineInvoice of Type Applied, as the Apply Payment action makes
+   * (https://developer.salesforce.com/docs/platform/api-action/guide/actions-obj-payment-apply.html; "After an
+   * invoice is posted, users can make payments against it to reduce its balance", Invoice in the Object Reference:
    * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm).
    * Invoice.Balance does not move: it is documented as the total with tax "ignoring payments and adjustments".
    * Assumption: the Payment record itself is not modelled, only its id.
@@ -457,8 +458,9 @@ export class SalesforceEmulator extends ProviderEmulator {
   }
 
   /**
-   * A credit memo's amount applied to a posted invoice: one CreditMemoInvApplication of Type Applied (Object
-   * Reference, CreditMemoInvApplication, linked above StoredApplication). Assumption: the CreditMemo itself is not
+   * A credit memo's amount applied to a posted invoice: one CreditMemoInvApplication of Type Applied, as the Apply
+   * Credit action makes (https://developer.salesforce.com/docs/revenue/revenue-management/guide/actions-obj-run-apply-credit.html;
+   * Object Reference, CreditMemoInvApplication, linked above StoredApplication). Assumption: the CreditMemo itself is not
    * modelled, only its id.
    */
   override recordCredit(providerInvoiceId: string, amount: string, date?: string): SandboxInvoiceState {

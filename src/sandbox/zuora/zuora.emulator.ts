@@ -339,7 +339,7 @@ export class ZuoraEmulator extends ProviderEmulator {
   /**
    * A payment applied to a posted invoice (by id or number), as "Create a payment" with the invoice in `invoices`
    * does: the invoice's paymentAmount goes up and its balance down
-   * (https://developer.zuora.com/v1-api-reference/api/operation/POST_CreatePayment/). Payments apply to posted
+   * (https://developer.zuora.com/api-references/api/operation/POST_CreatePayment). Payments apply to posted
    * invoices only. Assumption: the Payment object itself is not kept (no payment read is emulated).
    */
   override recordPayment(invoiceKey: string, amount: string, date?: string): SandboxInvoiceState {
@@ -355,7 +355,7 @@ export class ZuoraEmulator extends ProviderEmulator {
   /**
    * A credit: a posted credit memo of `amount` for the invoice's account, applied to the invoice at once ("Create a
    * credit memo" then "Apply a credit memo", Invoice Settlement:
-   * https://developer.zuora.com/v1-api-reference/api/operation/PUT_ApplyCreditMemo/). The invoice's creditMemoAmount
+   * https://developer.zuora.com/api-references/api/operation/PUT_ApplyCreditMemo). The invoice's creditMemoAmount
    * goes up and its balance down. Assumption: the memo has no items (a standalone credit memo without charges).
    */
   override recordCredit(invoiceKey: string, amount: string, date?: string): SandboxInvoiceState {
@@ -370,7 +370,7 @@ export class ZuoraEmulator extends ProviderEmulator {
 
   /**
    * Zuora's void of a posted invoice is a reversal ("Reverse an invoice",
-   * https://developer.zuora.com/v1-api-reference/api/operation/PUT_ReverseInvoice/): refused when payments or credit
+   * https://developer.zuora.com/api-references/api/operation/PUT_ReverseInvoice): refused when payments or credit
    * memos are applied, or the invoice is not Posted; it creates a credit memo for the whole invoice and applies it,
    * so the balance is 0, and marks the invoice reversed. Cancel is for drafts (see cancelInvoice).
    * Assumption: the invoice answer's `reversed` flag, as Zuora's Invoice object names it.
