@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toDetails } from './commerce.mapper';
+import { Decimal } from '../../domain/money';
+import { statusOf, toDetails } from './commerce.mapper';
 import { commerceInvoiceEnvelope, type CommerceInvoice } from './commerce.wire';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'commerce');
@@ -62,5 +63,37 @@ describe("the Commerce API's invoice, normalised", () => {
   it('leaves the issue date null when createdAt is missing or not a date', () => {
     expect(toDetails({ ...sample(), createdAt: undefined }, 'USD').header.issueDate).toBeNull();
     expect(toDetails({ ...sample(), createdAt: 'yesterday' }, 'USD').header.issueDate).toBeNull();
+  });
+});
+
+describe('statusOf and the KPIs: what the sandbox adds to an invoice (an assumption: no public docs)', () => {
+  const d = (v: string) => new Decimal(v);
+  it.each<[string | null, string, string | null, string]>([
+    [null, '100', null, 'ISSUED'],
+    ['issued', '100', '0', 'ISSUED'],
+    ['partially_paid', '100', '40', 'PARTIALLY_PAID'],
+    ['paid', '100', '100', 'PAID'],
+    ['void', '100', '0', 'VOID'],
+    ['cancelled', '100', null, 'VOID'],
+    [null, '0', '0', 'ISSUED'],
+  ])('status %s, total %s, settled %s → %s', (status, total, settled, expected) => {
+    expect(statusOf(status, d(total), settled === null ? null : d(settled))).toBe(expected);
+  });
+
+  it("the seed's invoice reports no payment: ISSUED, no KPIs", () => {
+    expect(toDetails(sample(), 'USD').kpis).toEqual({ outstanding: null, paid: null, overdue: null, lastPaymentDate: null, creditApplied: null });
+  });
+
+  it('an invoice with paid, credited, balance and lastPaymentDate: exact KPIs, overdue unknown (no due date)', () => {
+    const inv = { ...sample(), total: 100, status: 'partially_paid', paid: 60.1, credited: '9.90', balance: 30, lastPaymentDate: '2026-12-02' };
+    const { header, kpis } = toDetails(inv, 'USD');
+    expect([header.status, kpis.paid!.amount.toFixed(2), kpis.creditApplied!.amount.toFixed(2), kpis.outstanding!.amount.toFixed(2), kpis.lastPaymentDate, kpis.overdue]).toEqual([
+      'PARTIALLY_PAID',
+      '60.10',
+      '9.90',
+      '30.00',
+      '2026-12-02',
+      null,
+    ]);
   });
 });

@@ -244,4 +244,32 @@ describe('CommerceProvider over HTTP (sandbox emulator)', () => {
       await slow.stop();
     }
   });
+  it('status and KPIs follow payments, credits and a void recorded in the sandbox (an assumption: no public docs)', async () => {
+    const [made] = await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
+    const id = made!.header.providerInvoiceId;
+    const total = made!.header.total.amount;
+    const read = async () => details((await provider().loadDetails([ref(id)]))[0]);
+    const kpis = (d: InvoiceDetails) => [d.header.status, d.kpis.paid?.amount.toFixed(2), d.kpis.creditApplied?.amount.toFixed(2), d.kpis.outstanding?.amount.toFixed(2), d.kpis.lastPaymentDate];
+    expect(kpis(await read())).toEqual(['ISSUED', undefined, undefined, undefined, null]);
+
+    commerce.recordPayment(id, '10.00', '2026-12-01');
+    expect(kpis(await read())).toEqual(['PARTIALLY_PAID', '10.00', '0.00', total.minus(10).toFixed(2), '2026-12-01']);
+    commerce.recordCredit(id, '5.00');
+    const rest = total.minus(15).toFixed(2);
+    expect(() => commerce.recordPayment(id, total.toFixed(2))).toThrow(/more than the .* outstanding/);
+    commerce.recordPayment(id, rest, '2026-12-02');
+    expect(kpis(await read())).toEqual(['PAID', total.minus(5).toFixed(2), '5.00', '0.00', '2026-12-02']);
+    expect(() => commerce.voidInvoice(id)).toThrow(/payments or credits/);
+
+    const [other] = await provider().create(order(COMMERCE_REQUEST_ORDER_ID), ctx);
+    expect(commerce.voidInvoice(other!.header.providerInvoiceId)).toMatchObject({ status: 'void', voided: true, outstanding: '0.00' });
+    const voided = details((await provider().loadDetails([ref(other!.header.providerInvoiceId)]))[0]);
+    expect([voided.header.status, voided.kpis.outstanding!.amount.toFixed(2)]).toEqual(['VOID', '0.00']);
+    expect(() => commerce.recordPayment('0123456789abcdef01234567', '1.00')).toThrow(/no invoice/);
+  });
+
+  it('contentFinal: every Commerce invoice is final once created (an assumption); a DRAFT would not be', () => {
+    const header = (status: InvoiceDetails['header']['status']) => ({ status }) as InvoiceDetails['header'];
+    expect((['DRAFT', 'ISSUED', 'PAID', 'VOID'] as const).map((s) => provider().contentFinal(header(s)))).toEqual([false, true, true, true]);
+  });
 });

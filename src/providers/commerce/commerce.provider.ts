@@ -81,7 +81,10 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
     return invoices.map((inv) => toDetails(inv, this.currency));
   }
 
-  /** A draft can still change; anything posted or issued cannot. */
+  /**
+   * Assumption (seed 001 documents no draft and no way to change an invoice once created): every Commerce invoice
+   * is final; none is ever DRAFT, so this is `status !== 'DRAFT'` and stays right should drafts appear.
+   */
   contentFinal(header: InvoiceHeader): boolean {
     return header.status !== 'DRAFT';
   }

@@ -31,6 +31,13 @@ export const commerceInvoice = z
     metaFields: z.array(z.unknown()).optional().nullable(),
     createdAt: z.string().optional().nullable(),
     updatedAt: z.string().optional().nullable(),
+    // Assumption (no public docs): an invoice's payment state, where the API reports one; the sandbox answers it
+    // once a payment, credit or void is recorded.
+    status: z.string().optional().nullable(),
+    paid: rawAmount.optional().nullable(),
+    credited: rawAmount.optional().nullable(),
+    balance: rawAmount.optional().nullable(),
+    lastPaymentDate: z.string().optional().nullable(),
   })
   .refine((inv) => Boolean(inv.id ?? inv._id), { message: 'an invoice needs an id' });
 export type CommerceInvoice = z.infer<typeof commerceInvoice>;

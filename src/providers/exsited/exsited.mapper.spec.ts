@@ -110,6 +110,7 @@ describe("Exsited's invoice, normalised", () => {
     ['DRAFT', 'UNPAID', 'DRAFT'],
     ['CANCELLED', 'PAID', 'VOID'],
     ['VOIDED', '', 'VOID'],
+    ['VOIDED', 'UNPAID', 'VOID'],
     ['SOMETHING_NEW', null, 'ISSUED'],
   ])('status %s with payment status %s is %s', (status, paymentStatus, expected) => {
     expect(statusOf(status, paymentStatus)).toBe(expected);

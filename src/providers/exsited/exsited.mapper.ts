@@ -19,8 +19,12 @@ function toDate(value: string | null | undefined): string | null {
 const word = (value: string | null | undefined): string => (value ?? '').trim().toUpperCase().replace(/[\s-]+/g, '_');
 
 /**
- * Exsited's invoice status (ACTIVE, DRAFT, CANCELLED, …) and payment status (UNPAID, PARTIALLY_PAID, PAID) as one
- * normalised status. A status we do not know reads as issued: the invoice exists and is not known to be void.
+ * The one rule of an Exsited invoice's status: its `status` (ACTIVE, DRAFT, VOIDED, CANCELLED, …) first, then its
+ * `payment_status` (UNPAID, PARTIALLY_PAID, PAID), which Exsited moves as payments and credit are applied to the
+ * invoice (POST /api/v3/invoices/{id}/payments with payment_applied / credit_applied, official SDK:
+ * https://github.com/exsited/exsited-php/blob/main/src/AppService/Payment/PaymentData.php). The KPIs are Exsited's
+ * own (kpis.outstanding, payment_applied, credit_applied, last_payment_date, overdue). A status we do not know reads
+ * as issued: the invoice exists and is not known to be void.
  */
 export function statusOf(status: string | null | undefined, paymentStatus: string | null | undefined): InvoiceStatus {
   const s = word(status);

@@ -389,6 +389,30 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
       exsited.recordPayment(id!, '300.00');
       d = await read();
       expect([d.header.status, money(d.kpis.outstanding), d.kpis.overdue]).toEqual(['PAID', '0.00 AUD', false]);
+      expect(() => exsited.recordPayment(id!, '0.01')).toThrow(/more than the 0.00 outstanding/);
+      expect(() => exsited.voidInvoice(id!)).toThrow(/payments or credit applied/);
+    });
+
+    it('the uniform sandbox controls: a payment with a date, a credit, then a void of another invoice reads as VOID', async () => {
+      const [id, other] = await created(['ORD-7K2M4P', 'ORD-2V5X7Z']);
+      const p = provider();
+      const read = async (which: string) => (await p.loadDetails([ref(which)]))[0] as InvoiceDetails;
+      expect(exsited.recordPayment(id!, '100.00', '2024-05-03')).toMatchObject({ status: 'ACTIVE', paid: '100.00', lastPaymentDate: '2024-05-03' });
+      expect(exsited.recordCredit(id!, '10.00')).toMatchObject({ credited: '10.00' });
+      let d = await read(id!);
+      expect([d.header.status, money(d.kpis.paid), money(d.kpis.creditApplied), d.kpis.lastPaymentDate]).toEqual(['PARTIALLY_PAID', '100.00 AUD', '10.00 AUD', '2024-05-03']);
+
+      expect(exsited.voidInvoice(other!)).toMatchObject({ status: 'VOIDED', outstanding: '0.00', voided: true });
+      d = await read(other!);
+      expect([d.header.status, money(d.kpis.outstanding), d.kpis.overdue]).toEqual(['VOID', '0.00 USD', false]);
+      expect(() => exsited.recordPayment(other!, '1.00')).toThrow(/VOIDED/);
+      expect(() => exsited.recordPayment('INV-NOPE', '1.00')).toThrow(/no invoice/);
+      expect(() => exsited.recordPayment(id!, '1.005')).toThrow(/decimal string/);
+    });
+
+    it('contentFinal: an issued invoice can still be amended (lines change); only a void one is final', () => {
+      const header = (status: InvoiceDetails['header']['status']) => ({ status }) as InvoiceDetails['header'];
+      expect((['DRAFT', 'ISSUED', 'PARTIALLY_PAID', 'PAID', 'VOID'] as const).map((s) => provider().contentFinal(header(s)))).toEqual([false, false, false, false, true]);
     });
   });
 });

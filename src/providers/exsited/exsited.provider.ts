@@ -120,9 +120,15 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
     return found ? [found] : [];
   }
 
-  /** A draft can still change; anything posted or issued cannot. */
+  /**
+   * Only a void invoice is final. An issued Exsited invoice can still be amended, lines added or updated
+   * (POST /api/v3/invoices/{id}/amend with `lines` operations ADD/UPDATE, in the official SDK:
+   * https://github.com/exsited/exsited-php/blob/main/src/AppService/Invoice/InvoiceData.php, createAmend, and
+   * src/test/invoice.php; the invoice's kpis carry last_amended_on), and a draft is not issued yet.
+   * Assumption: a voided invoice can no longer be amended.
+   */
   contentFinal(header: InvoiceHeader): boolean {
-    return header.status !== 'DRAFT';
+    return header.status === 'VOID';
   }
 
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Decimal } from '../../domain/money';
-import { statusOf, toDetails } from './salesforce.mapper';
-import { invoiceLineRecord, invoiceRecord, type InvoiceLineRecord, type InvoiceRecord } from './salesforce.wire';
+import { netApplied, statusOf, toDetails, type SalesforceApplications } from './salesforce.mapper';
+import { applicationRecord, invoiceLineRecord, invoiceRecord, type ApplicationRecord, type InvoiceLineRecord, type InvoiceRecord } from './salesforce.wire';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'salesforce');
 const records = (name: string): unknown[] => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')).body.records;
@@ -14,7 +14,11 @@ const lines: InvoiceLineRecord[] = [
 ].map((r) => invoiceLineRecord.parse(r));
 
 const ORDER = '1OsDn000000KCdwKAG';
-const details = (inv: Partial<InvoiceRecord> = {}, ls: InvoiceLineRecord[] = lines, today = '2024-05-02') => toDetails({ ...invoice, ...inv }, ls, { orderId: ORDER, today });
+const details = (inv: Partial<InvoiceRecord> = {}, ls: InvoiceLineRecord[] = lines, today = '2024-05-02', applications?: SalesforceApplications) =>
+  toDetails({ ...invoice, ...inv }, ls, { orderId: ORDER, today, applications });
+/** A PaymentLineInvoice or CreditMemoInvApplication row of the fixture's invoice. */
+const applied = (Amount: number | string, AppliedDate = '2024-05-03T00:00:00.000+0000', Type = 'Applied'): ApplicationRecord =>
+  applicationRecord.parse({ Id: '0bYDn0000000001AAA', InvoiceId: invoice.Id, Amount, Type, AppliedDate });
 const money = (m: { amount: Decimal; currencyCode: string } | null) => (m ? `${m.amount.toFixed(2)} ${m.currencyCode}` : null);
 
 describe('toDetails: an Invoice and its InvoiceLines (the query fixtures) as the domain sees them', () => {
@@ -56,23 +60,42 @@ describe('toDetails: an Invoice and its InvoiceLines (the query fixtures) as the
     expect(d.taxes.reduce((s, t) => s.plus(t.amount.amount), new Decimal(0)).equals(d.header.taxTotal!.amount)).toBe(true);
   });
 
-  it('KPIs: Balance outstanding, NetPaymentsApplied paid, NetCreditsApplied credited, no last payment date', () => {
-    const { kpis } = details({ Balance: 100.5, NetPaymentsApplied: 200, NetCreditsApplied: 29.44 });
-    expect([money(kpis.outstanding), money(kpis.paid), money(kpis.creditApplied), kpis.lastPaymentDate]).toEqual(['100.50 EUR', '200.00 EUR', '29.44 EUR', null]);
+  it('KPIs come from the applications, not from Balance (which ignores payments): paid, credited, outstanding, last payment', () => {
+    const { header, kpis } = details({ Balance: 329.94 }, lines, '2024-05-02', {
+      payments: [applied(150, '2024-05-03T10:00:00.000+0000'), applied(50.5, '2024-05-09T00:00:00.000+0000'), applied(0.5, '2024-05-10T00:00:00.000+0000', 'Unapplied')],
+      credits: [applied(29.44)],
+    });
+    expect([header.status, money(kpis.outstanding), money(kpis.paid), money(kpis.creditApplied), kpis.lastPaymentDate]).toEqual([
+      'PARTIALLY_PAID',
+      '100.50 EUR',
+      '200.00 EUR',
+      '29.44 EUR',
+      '2024-05-09',
+    ]);
+  });
+
+  it('no applications: nothing paid or credited, the whole total outstanding, no last payment date', () => {
+    const { kpis } = details();
+    expect([money(kpis.outstanding), money(kpis.paid), money(kpis.creditApplied), kpis.lastPaymentDate]).toEqual(['329.94 EUR', '0.00 EUR', '0.00 EUR', null]);
+  });
+
+  it('a voided invoice (its own credit memo applied) is VOID with nothing outstanding and not overdue', () => {
+    const d = details({ Status: 'Voided' }, lines, '2024-06-01', { payments: [], credits: [applied('329.94')] });
+    expect([d.header.status, money(d.kpis.outstanding), money(d.kpis.creditApplied), d.kpis.overdue]).toEqual(['VOID', '0.00 EUR', '329.94 EUR', false]);
   });
 
   it('overdue: past the due date with a balance; not on the due date, not when paid, not when canceled', () => {
     expect(details({}, lines, '2024-05-15').kpis.overdue).toBe(false);
     expect(details({}, lines, '2024-05-16').kpis.overdue).toBe(true);
-    expect(details({ Balance: 0 }, lines, '2024-05-16').kpis.overdue).toBe(false);
+    expect(details({}, lines, '2024-05-16', { payments: [applied('329.94')], credits: [] }).kpis.overdue).toBe(false);
     expect(details({ Status: 'Canceled' }, lines, '2024-05-16').kpis.overdue).toBe(false);
     expect(details({ DueDate: null }, lines, '2024-05-16').kpis.overdue).toBeNull();
   });
 
   it('amounts sent as strings read the same (a proxy that stringifies decimals)', () => {
-    const d = details({ TotalAmountWithTax: '329.94', Balance: '0.10' });
+    const d = details({ TotalAmountWithTax: '329.94', Balance: '329.94' }, lines, '2024-05-02', { payments: [applied('329.84')], credits: [] });
     expect(money(d.header.total)).toBe('329.94 EUR');
-    expect(d.header.status).toBe('PARTIALLY_PAID');
+    expect([d.header.status, money(d.kpis.outstanding)]).toEqual(['PARTIALLY_PAID', '0.10 EUR']);
   });
 
   it("'Tax' lines are the invoice's taxes: not lines, and the charge lines' own tax fields are not counted twice", () => {
@@ -103,19 +126,27 @@ describe('toDetails: an Invoice and its InvoiceLines (the query fixtures) as the
   });
 });
 
-describe('statusOf: Invoice.Status and the balance', () => {
+describe('statusOf: Invoice.Status, then what was settled (payments + credits applied) against the total', () => {
   const d = (v: string) => new Decimal(v);
-  it.each<[string | null, string, string | null, string]>([
-    ['Draft', '100', '100', 'DRAFT'],
-    ['Pending', '100', '100', 'DRAFT'],
-    ['Canceled', '100', '100', 'VOID'],
-    ['Posted', '100', '100', 'ISSUED'],
-    ['Posted', '100', '40', 'PARTIALLY_PAID'],
-    ['Posted', '100', '0', 'PAID'],
-    ['Posted', '100', null, 'ISSUED'],
+  it.each<[string | null, string, string, string]>([
+    ['Draft', '100', '0', 'DRAFT'],
+    ['Pending', '100', '0', 'DRAFT'],
+    ['Canceled', '100', '0', 'VOID'],
+    ['Voided', '100', '100', 'VOID'],
+    ['Void In Progress', '100', '0', 'VOID'],
+    ['Posted', '100', '0', 'ISSUED'],
+    ['Posted', '100', '60', 'PARTIALLY_PAID'],
+    ['Posted', '100', '100', 'PAID'],
+    ['Posted', '100', '100.01', 'PAID'],
     ['Posted', '0', '0', 'ISSUED'],
-    ['SomethingNew', '100', '0', 'PAID'],
-  ])('%s, total %s, balance %s → %s', (status, total, balance, expected) => {
-    expect(statusOf(status, d(total), balance === null ? null : d(balance))).toBe(expected);
+    ['SomethingNew', '100', '100', 'PAID'],
+    [null, '100', '0', 'ISSUED'],
+  ])('%s, total %s, settled %s → %s', (status, total, settled, expected) => {
+    expect(statusOf(status, d(total), d(settled))).toBe(expected);
+  });
+
+  it('netApplied: Applied rows add, Unapplied rows take back (whatever the sign they are written with)', () => {
+    expect(netApplied([applied(100), applied(-30, undefined, 'Unapplied'), applied('5.5')]).toFixed(2)).toBe('75.50');
+    expect(netApplied([]).toFixed(2)).toBe('0.00');
   });
 });

@@ -1,6 +1,6 @@
 import type { InvoiceDetails, InvoiceHeader, InvoiceKpis, InvoiceLine, InvoiceStatus, TaxLine } from '../../domain/invoice';
 import { parseAmount, parseCurrency, parseOptionalAmount, type Decimal, type Money } from '../../domain/money';
-import type { InvoiceLineRecord, InvoiceRecord } from './salesforce.wire';
+import type { ApplicationRecord, InvoiceLineRecord, InvoiceRecord } from './salesforce.wire';
 
 type Raw = string | number | null | undefined;
 
@@ -17,18 +17,39 @@ function toDate(value: string | null | undefined): string | null {
 
 const word = (value: string | null | undefined): string => (value ?? '').trim().toLowerCase();
 
+/** What was applied to an invoice: its PaymentLineInvoice and CreditMemoInvApplication rows. */
+export interface SalesforceApplications {
+  payments: ApplicationRecord[];
+  credits: ApplicationRecord[];
+}
+
+export const NO_APPLICATIONS: SalesforceApplications = Object.freeze({ payments: [], credits: [] });
+
+/** What a set of applications adds up to: Applied rows add their Amount, Unapplied rows take theirs back. */
+export function netApplied(records: readonly ApplicationRecord[]): Decimal {
+  return records.reduce((acc, r) => {
+    const amount = parseOptionalAmount(r.Amount);
+    if (!amount) return acc;
+    return word(r.Type) === 'unapplied' ? acc.minus(amount.abs()) : acc.plus(amount);
+  }, parseAmount(0));
+}
+
 /**
- * Invoice.Status (Draft, Pending, Posted, Canceled) and the balance as one normalised status: a posted invoice is
- * paid when nothing of a positive total is outstanding, partly paid when some of it is. A status we do not know
- * reads as issued: the invoice exists and is not known to be void.
+ * The one rule of a Salesforce invoice's status. Invoice.Status first: Draft and Pending are not issued yet;
+ * Canceled, Voided and Void In Progress are void (Revenue Cloud's void ends in Voided:
+ * https://developer.salesforce.com/docs/revenue/revenue-management/guide/connect-resources-void-a-posted-invoice.html).
+ * Otherwise what was settled (payments plus credits applied) against the total with tax: all of it PAID, some of it
+ * PARTIALLY_PAID, none ISSUED. Invoice.Balance cannot tell: it is documented as the total with tax "ignoring
+ * payments and adjustments"
+ * (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm).
+ * A status we do not know reads as issued: the invoice exists and is not known to be void.
  */
-export function statusOf(status: string | null | undefined, total: Decimal, balance: Decimal | null): InvoiceStatus {
+export function statusOf(status: string | null | undefined, total: Decimal, settled: Decimal): InvoiceStatus {
   const s = word(status);
   if (s === 'draft' || s === 'pending') return 'DRAFT';
-  if (s === 'canceled' || s === 'cancelled') return 'VOID';
-  if (!balance || !total.greaterThan(0)) return 'ISSUED';
-  if (!balance.greaterThan(0)) return 'PAID';
-  return balance.lessThan(total) ? 'PARTIALLY_PAID' : 'ISSUED';
+  if (s === 'canceled' || s === 'cancelled' || s === 'voided' || s === 'void in progress') return 'VOID';
+  if (!total.greaterThan(0) || !settled.greaterThan(0)) return 'ISSUED';
+  return settled.greaterThanOrEqualTo(total) ? 'PAID' : 'PARTIALLY_PAID';
 }
 
 type LineKind = 'charge' | 'adjustment' | 'tax';
@@ -116,22 +137,31 @@ function invoiceTaxes(lines: InvoiceLine[], unrelated: TaxLine[], headerTax: Mon
 }
 
 /**
- * Balance is what is outstanding, NetPaymentsApplied what was paid, NetCreditsApplied what credit memos took off.
- * Overdue: a due date before `today` with something outstanding, on an invoice that is neither void nor a draft.
- * Salesforce keeps no last payment date on the invoice: null.
+ * The KPIs from the applications: paid is the net of PaymentLineInvoice rows, creditApplied that of
+ * CreditMemoInvApplication rows, outstanding the total with tax less both (never below zero), lastPaymentDate the
+ * latest AppliedDate of an Applied payment row. Overdue: a due date before `today` with something outstanding, on an
+ * invoice that is neither void nor a draft.
  */
-function kpisOf(inv: InvoiceRecord, status: InvoiceStatus, currency: string, today: string): InvoiceKpis {
-  const outstanding = toMoney(inv.Balance, currency);
-  const dueDate = toDate(inv.DueDate);
+function kpisOf(header: InvoiceHeader, applications: SalesforceApplications, today: string): InvoiceKpis {
+  const currency = header.currencyCode;
+  const paid = netApplied(applications.payments);
+  const credited = netApplied(applications.credits);
+  const left = header.total.amount.minus(paid).minus(credited);
+  const outstanding = header.status === 'VOID' || left.isNegative() ? parseAmount(0) : left;
   let overdue: boolean | null = null;
-  if (status === 'VOID' || status === 'DRAFT') overdue = false;
-  else if (dueDate && outstanding) overdue = dueDate < today && outstanding.amount.greaterThan(0);
+  if (header.status === 'VOID' || header.status === 'DRAFT') overdue = false;
+  else if (header.dueDate) overdue = header.dueDate < today && outstanding.greaterThan(0);
+  const paymentDates = applications.payments
+    .filter((p) => word(p.Type) !== 'unapplied')
+    .map((p) => toDate(p.AppliedDate))
+    .filter((d): d is string => d !== null)
+    .sort();
   return {
-    outstanding,
-    paid: toMoney(inv.NetPaymentsApplied, currency),
+    outstanding: { amount: outstanding, currencyCode: currency },
+    paid: { amount: paid, currencyCode: currency },
     overdue,
-    lastPaymentDate: null,
-    creditApplied: toMoney(inv.NetCreditsApplied, currency),
+    lastPaymentDate: paymentDates.at(-1) ?? null,
+    creditApplied: { amount: credited, currencyCode: currency },
   };
 }
 
@@ -147,7 +177,7 @@ function invoiceCurrency(inv: InvoiceRecord, orgCurrency: string | null): string
  * fulfillment order). Salesforce credit memos are another object (CreditMemo), so every Invoice is of kind INVOICE.
  * The invoice document is not a URL field: documentUrl stays null.
  */
-export function toHeader(inv: InvoiceRecord, orderId: string, orgCurrency: string | null = null): InvoiceHeader {
+export function toHeader(inv: InvoiceRecord, orderId: string, orgCurrency: string | null = null, applications: SalesforceApplications = NO_APPLICATIONS): InvoiceHeader {
   const currency = invoiceCurrency(inv, orgCurrency);
   const subtotal = toMoney(inv.TotalAmount, currency);
   const taxTotal = toMoney(inv.TotalTaxAmount, currency);
@@ -160,7 +190,7 @@ export function toHeader(inv: InvoiceRecord, orderId: string, orgCurrency: strin
     orderId,
     number: inv.DocumentNumber || null,
     kind: 'INVOICE',
-    status: statusOf(inv.Status, total.amount, parseOptionalAmount(inv.Balance)),
+    status: statusOf(inv.Status, total.amount, netApplied(applications.payments).plus(netApplied(applications.credits))),
     issueDate: toDate(inv.InvoiceDate),
     dueDate: toDate(inv.DueDate),
     currencyCode: currency,
@@ -172,17 +202,22 @@ export function toHeader(inv: InvoiceRecord, orderId: string, orgCurrency: strin
 }
 
 /**
- * Header, lines, taxes and KPIs of an Invoice and its InvoiceLines. `today` (YYYY-MM-DD, UTC) decides overdue;
- * `orgCurrency` is the currency of a single-currency org, whose records carry no CurrencyIsoCode.
+ * Header, lines, taxes and KPIs of an Invoice, its InvoiceLines and what was applied to it. `today` (YYYY-MM-DD, UTC)
+ * decides overdue; `orgCurrency` is the currency of a single-currency org, whose records carry no CurrencyIsoCode.
  */
-export function toDetails(inv: InvoiceRecord, lineRecords: InvoiceLineRecord[], context: { orderId: string; today: string; orgCurrency?: string | null }): InvoiceDetails {
-  const header = toHeader(inv, context.orderId, context.orgCurrency ?? null);
+export function toDetails(
+  inv: InvoiceRecord,
+  lineRecords: InvoiceLineRecord[],
+  context: { orderId: string; today: string; orgCurrency?: string | null; applications?: SalesforceApplications },
+): InvoiceDetails {
+  const applications = context.applications ?? NO_APPLICATIONS;
+  const header = toHeader(inv, context.orderId, context.orgCurrency ?? null, applications);
   const currency = header.currencyCode;
   const { lines, unrelatedTaxes } = joinLines(lineRecords, currency);
   return {
     header,
     lines,
     taxes: invoiceTaxes(lines, unrelatedTaxes, header.taxTotal),
-    kpis: kpisOf(inv, header.status, currency, context.today),
+    kpis: kpisOf(header, applications, context.today),
   };
 }

@@ -85,7 +85,7 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     ]);
     expect([money(d!.kpis.outstanding), money(d!.kpis.paid), d!.kpis.overdue]).toEqual(['329.94 EUR', '0.00 EUR', false]);
     expect(d!.header.providerInvoiceId).toBe(salesforce.invoices()[0]!.id);
-    expect(calls()).toEqual([`POST /commerce/fulfillment/fulfillment-orders/${DE_ORDER}/actions/create-invoice`, 'GET /query', 'GET /query', 'GET /query']);
+    expect(calls()).toEqual([`POST /commerce/fulfillment/fulfillment-orders/${DE_ORDER}/actions/create-invoice`, 'GET /query', 'GET /query', 'GET /query', 'GET /query', 'GET /query']);
   });
 
   it('accepts the 15-character form of the fulfillment order id', async () => {
@@ -165,10 +165,10 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
 
   it('every answer reports the API usage in Sforce-Limit-Info', async () => {
     await create(CA_ORDER);
-    // Two describes, the create, three queries.
-    expect(salesforce.apiUsage).toBe(6);
+    // Two describes, the create, five queries (the fulfillment order, the invoice, its lines, its payment and credit applications).
+    expect(salesforce.apiUsage).toBe(8);
     const res = await fetch(`${salesforce.baseUrl}/services/data/v62.0/query?q=x`, { headers: { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` } });
-    expect(res.headers.get('sforce-limit-info')).toBe('api-usage=7/15000');
+    expect(res.headers.get('sforce-limit-info')).toBe('api-usage=9/15000');
   });
 
   it('never retries a create, even on a 503', async () => {
@@ -220,20 +220,20 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     salesforce.server.resetCalls();
     const found = await provider().findCreated({ fulfillmentOrderId: CA_ORDER });
     expect(found.map((d) => [d.header.providerInvoiceId, d.header.orderId, money(d.header.total)])).toEqual([[made!.header.providerInvoiceId, '1OsDn000000KCduKAG', '292.20 USD']]);
-    expect(calls()).toEqual(['GET /query', 'GET /query', 'GET /query']);
+    expect(calls()).toEqual(['GET /query', 'GET /query', 'GET /query', 'GET /query', 'GET /query']);
   });
 
-  it('loadDetails: a batch of 20 invoices costs 2 HTTP calls, as does a batch of 5 (flat in the page size)', async () => {
+  it('loadDetails: a batch of 20 invoices costs 4 HTTP calls (invoices, lines, payment and credit applications), as does a batch of 5 (flat in the page size)', async () => {
     const made = await invoiced(BULK_IDS);
     const twenty = await provider().loadDetails(made.map(ref));
-    expect(calls()).toHaveLength(2);
+    expect(calls()).toHaveLength(4);
     expect(twenty.map((d) => (d as InvoiceDetails).header.providerInvoiceId)).toEqual(made.map((d) => d.header.providerInvoiceId));
     expect(twenty.every((d) => (d as InvoiceDetails).lines.length === 2)).toBe(true);
     expect(money((twenty[19] as InvoiceDetails).lines[0]!.total)).toBe('4.20 USD'); // 20 × 0.20 + 5 %
 
     salesforce.server.resetCalls();
     await provider().loadDetails(made.slice(0, 5).map(ref));
-    expect(calls()).toHaveLength(2);
+    expect(calls()).toHaveLength(4);
   });
 
   it('loadDetails: results in order, an Error in the slot of an invoice Salesforce does not have or of a malformed id', async () => {
@@ -248,7 +248,7 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     expect((out[1] as ProviderError).userErrors[0]!.code).toBe('PROVIDER_REFUSED');
     expect((out[2] as InvoiceDetails).header.currencyCode).toBe('USD');
     expect(out[3]).toBeInstanceOf(ProviderError);
-    expect(calls()).toHaveLength(2);
+    expect(calls()).toHaveLength(4);
     // Nothing but record ids reaches a query.
     for (const c of salesforce.server.calls.filter((c) => !c.path.endsWith('/describe'))) expect(String(c.query.q)).toMatch(/ IN \('3tt[A-Za-z0-9]{15}'(,'3tt[A-Za-z0-9]{15}')*\)$/);
   });
@@ -260,8 +260,9 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
       const made = await invoiced(BULK_IDS, paged);
       const out = await provider({}, paged).loadDetails(made.map(ref));
       expect(out.every((d) => !(d instanceof Error) && d.lines.length === 2)).toBe(true);
-      // 20 invoices in 4 pages, 40 lines in 8: the first page of each by SOQL, the rest through their locator.
-      expect(paged.server.countCalls('GET', QUERY)).toBe(12);
+      // 20 invoices in 4 pages, 40 lines in 8: the first page of each by SOQL, the rest through their locator; and
+      // one page each of (no) payment and credit applications.
+      expect(paged.server.countCalls('GET', QUERY)).toBe(14);
       expect(paged.server.countCalls('GET', /\/query\/01g[A-Za-z0-9]{15}-\d+$/)).toBe(10);
     } finally {
       await paged.stop();
@@ -272,7 +273,7 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     const refs = Array.from({ length: 450 }, () => ({ provider: 'SALESFORCE' as const, providerInvoiceId: randomSalesforceId('3tt'), orderId: '' }));
     const out = await provider().loadDetails(refs);
     expect(out.every((d) => d instanceof ProviderError)).toBe(true);
-    expect(salesforce.server.countCalls('GET', QUERY)).toBe(6);
+    expect(salesforce.server.countCalls('GET', QUERY)).toBe(12);
   });
 
   it('retries a read once after a transient 503, with backoff', async () => {
@@ -280,7 +281,7 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     salesforce.server.injectFault({ method: 'GET', path: QUERY, status: 503 });
     const [d] = await provider().loadDetails([ref(made!)]);
     expect(d).not.toBeInstanceOf(Error);
-    expect(salesforce.server.countCalls('GET', QUERY)).toBe(3);
+    expect(salesforce.server.countCalls('GET', QUERY)).toBe(5);
   });
 
   it('loadDetails keeps at most readConcurrency queries in flight', async () => {
@@ -303,25 +304,46 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     expect(peak).toBe(2);
   });
 
-  it('KPIs and status follow payments, credits and cancellation; overdue by the clock', async () => {
+  it('status and KPIs follow payments and credits recorded in the sandbox (PaymentLineInvoice, CreditMemoInvApplication); overdue by the clock', async () => {
     const [made] = await invoiced([CA_ORDER]);
     const id = made!.header.providerInvoiceId;
     const read = async (now?: Date) => (await provider(now ? { now: () => now } : {}).loadDetails([ref(made!)]))[0] as InvoiceDetails;
+    const kpis = (d: InvoiceDetails) => [d.header.status, money(d.kpis.paid), money(d.kpis.creditApplied), money(d.kpis.outstanding), d.kpis.lastPaymentDate];
 
-    salesforce.applyPayment(id, '100.00');
+    expect(kpis(await read())).toEqual(['ISSUED', '0.00 USD', '0.00 USD', '292.20 USD', null]);
+    salesforce.server.resetCalls();
+    expect(salesforce.recordPayment(id, '100.00', '2026-12-01')).toMatchObject({ status: 'Posted', paid: '100.00', outstanding: '192.20' });
     let d = await read();
-    expect([d.header.status, money(d.kpis.outstanding), money(d.kpis.paid)]).toEqual(['PARTIALLY_PAID', '192.20 USD', '100.00 USD']);
+    expect(kpis(d)).toEqual(['PARTIALLY_PAID', '100.00 USD', '0.00 USD', '192.20 USD', '2026-12-01']);
+    // One batch: the Invoice, its lines and the two application queries, each once.
+    expect(calls().filter((c) => QUERY.test(c))).toHaveLength(4);
 
     const afterDue = new Date(`${d.header.dueDate}T12:00:00Z`);
     afterDue.setUTCDate(afterDue.getUTCDate() + 1);
     expect((await read(afterDue)).kpis.overdue).toBe(true);
 
-    salesforce.applyCredit(id, '12.20');
-    salesforce.applyPayment(id, '180.00');
+    salesforce.recordCredit(id, '12.20');
+    expect(kpis(await read())).toEqual(['PARTIALLY_PAID', '100.00 USD', '12.20 USD', '180.00 USD', '2026-12-01']);
+    expect(() => salesforce.recordPayment(id, '180.01')).toThrow(/more than the 180.00 outstanding/);
+    salesforce.recordPayment(id, '180.00', '2026-12-02');
     d = await read(afterDue);
-    expect([d.header.status, money(d.kpis.outstanding), money(d.kpis.creditApplied), d.kpis.overdue]).toEqual(['PAID', '0.00 USD', '12.20 USD', false]);
+    expect([...kpis(d), d.kpis.overdue]).toEqual(['PAID', '280.00 USD', '12.20 USD', '0.00 USD', '2026-12-02', false]);
+    // A paid invoice cannot be voided: Salesforce voids only an invoice whose balance equals its total.
+    expect(() => salesforce.voidInvoice(id)).toThrow(/payments or credits applied/);
+  });
 
-    salesforce.cancelInvoice(id);
-    expect((await read()).header.status).toBe('VOID');
+  it('void: a posted invoice with nothing applied becomes Voided, its own credit memo applied: VOID, nothing outstanding', async () => {
+    const [made] = await invoiced([DE_ORDER]);
+    expect(salesforce.voidInvoice(made!.header.providerInvoiceId)).toMatchObject({ status: 'Voided', credited: '329.94', outstanding: '0.00', voided: true });
+    const d = (await provider().loadDetails([ref(made!)]))[0] as InvoiceDetails;
+    expect([d.header.status, money(d.kpis.outstanding), money(d.kpis.creditApplied), d.kpis.overdue]).toEqual(['VOID', '0.00 EUR', '329.94 EUR', false]);
+    expect(() => salesforce.recordPayment(made!.header.providerInvoiceId, '1.00')).toThrow(/Voided, not Posted/);
+    expect(() => salesforce.recordPayment('3ttDn0000000000AAA', '1.00')).toThrow(/no invoice/);
+  });
+
+  it('contentFinal: a Draft or Pending invoice can still be edited; Posted, Canceled and Voided ones cannot', () => {
+    const p = provider();
+    const header = (status: InvoiceDetails['header']['status']) => ({ status }) as InvoiceDetails['header'];
+    expect([p.contentFinal(header('DRAFT')), p.contentFinal(header('ISSUED')), p.contentFinal(header('PAID')), p.contentFinal(header('VOID'))]).toEqual([false, true, true, true]);
   });
 });

@@ -8,11 +8,13 @@ import { sharedAs, TokenSource, withTokenRetry, type SharedTokenStore } from '..
 import { DEFAULT_SALESFORCE_LOGIN_URL, issueSalesforceSession, type SalesforceCredentials } from './salesforce.auth';
 import { mapSalesforceFailure, type SalesforceOperation } from './salesforce.errors';
 import type { SalesforceCreateInput } from './salesforce.input';
-import { toDetails } from './salesforce.mapper';
+import { toDetails, type SalesforceApplications } from './salesforce.mapper';
 import { validateSalesforceInput } from './salesforce.rules';
 import {
   chunks,
+  creditApplicationsByInvoiceId,
   fulfillmentOrdersById,
+  paymentLinesByInvoiceId,
   INVOICE_FIELDS,
   INVOICE_LINE_FIELDS,
   invoiceLinesByInvoiceId,
@@ -23,6 +25,7 @@ import {
   REQUIRED_INVOICE_LINE_FIELDS,
 } from './salesforce.soql';
 import {
+  applicationRecord,
   describeResult,
   fulfillmentOrderInvoiceOutput,
   organizationRecord,
@@ -30,6 +33,7 @@ import {
   invoiceLineRecord,
   invoiceRecord,
   queryResult,
+  type ApplicationRecord,
   type FulfillmentOrderRecord,
   type InvoiceLineRecord,
   type InvoiceRecord,
@@ -85,10 +89,17 @@ interface OrgShape {
   orgCurrency: string | null;
 }
 
+/** An invoice as one batch of reads found it: the Invoice, its lines, and what was paid and credited on it. */
+interface Found {
+  invoice: InvoiceRecord;
+  lines: InvoiceLineRecord[];
+  applications: SalesforceApplications;
+}
+
 /**
  * Salesforce Order Management as an InvoiceProvider. Create is the create-invoice action on a fulfillment order,
- * followed by one batch of SOQL reads (the fulfillment order for its OrderSummary, the invoice, its lines); reads
- * batch many invoices into one query per object. Salesforce has no idempotency header: it creates one invoice
+ * followed by one batch of SOQL reads (the fulfillment order for its OrderSummary, the invoice, its lines, its
+ * payment and credit applications); reads batch many invoices into one query per object. Salesforce has no idempotency header: it creates one invoice
  * per fulfillment order and refuses a second, which is what stops a duplicate, and findCreated asks the
  * fulfillment order which invoice it has. Sessions come from the TokenSource: renewed once on INVALID_SESSION_ID and
  * shared with the other replicas; the org's fields are described once per instance.
@@ -143,7 +154,10 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     return input.fulfillmentOrderId;
   }
 
-  /** One create-invoice POST, never retried, then three SOQL reads in parallel (fulfillment order, invoice, lines). */
+  /**
+   * One create-invoice POST, never retried, then five SOQL reads in parallel (fulfillment order, invoice, lines,
+   * payment and credit applications: Order Management may apply a payment at once).
+   */
   async create(input: SalesforceCreateInput, _ctx: CreateContext): Promise<InvoiceDetails[]> {
     // Before the POST: an org whose fields cannot be read back is found out before anything is created.
     const shape = await this.orgShape();
@@ -164,7 +178,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
       if (!found) throw mapSalesforceFailure({ missing: 'Invoice', id: invoiceId }, 'read');
       const orderId = order?.OrderSummaryId || found.invoice.ReferenceEntityId;
       if (!orderId) throw mapSalesforceFailure({ missing: 'FulfillmentOrder', id: input.fulfillmentOrderId }, 'read');
-      return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency })];
+      return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency, applications: found.applications })];
     } catch (err) {
       if (err instanceof ProviderError) throw new ProviderError(err.userErrors, 'indeterminate', `created ${invoiceId}, read failed: ${err.cause_}`);
       throw err;
@@ -173,7 +187,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
 
   /**
    * The fulfillment order's invoice, whoever created it (Salesforce allows one): one query for the fulfillment
-   * order, and two more when it has an invoice. [] when it has none, or when no such fulfillment order is visible.
+   * order, and four more when it has an invoice. [] when it has none, or when no such fulfillment order is visible.
    */
   async findCreated(input: SalesforceCreateInput): Promise<InvoiceDetails[]> {
     const [order] = await this.fulfillmentOrders([input.fulfillmentOrderId]);
@@ -182,21 +196,26 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     const found = (await this.readInvoices([order.InvoiceId], shape)).get(order.InvoiceId);
     if (!found) throw mapSalesforceFailure({ missing: 'Invoice', id: order.InvoiceId }, 'read');
     const orderId = order.OrderSummaryId || found.invoice.ReferenceEntityId || input.fulfillmentOrderId;
-    return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency })];
+    return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency, applications: found.applications })];
   }
 
-  /** A draft can still change; anything posted or issued cannot. */
+  /**
+   * "Users can edit non-posted invoices. Posted invoices can't be deleted" (Invoice, Object Reference:
+   * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm):
+   * Draft and Pending (both DRAFT here) can change; Posted, Canceled and Voided ones cannot.
+   */
   contentFinal(header: InvoiceHeader): boolean {
     return header.status !== 'DRAFT';
   }
 
   /**
-   * Per request batch of lazy fields: one Invoice query and one InvoiceLine query for up to 200 invoices (more pages
-   * only past Salesforce's page size), whatever the batch's size. An Error in the slot of an invoice not returned.
+   * Per request batch of lazy fields: one query each of Invoice, InvoiceLine, PaymentLineInvoice and
+   * CreditMemoInvApplication for up to 200 invoices (more pages only past Salesforce's page size), whatever the
+   * batch's size: four calls for a batch of 1 or of 200. An Error in the slot of an invoice not returned.
    */
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
     const ids = [...new Set(refs.map((r) => r.providerInvoiceId).filter(isRecordId))];
-    const results = new Map<string, { invoice: InvoiceRecord; lines: InvoiceLineRecord[] } | Error>();
+    const results = new Map<string, Found | Error>();
     let shape: OrgShape | null = null;
     try {
       if (ids.length > 0) shape = await this.orgShape();
@@ -218,7 +237,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
       const found = results.get(ref.providerInvoiceId) ?? mapSalesforceFailure({ missing: 'Invoice', id: ref.providerInvoiceId }, 'read');
       if (found instanceof Error) return found;
       try {
-        return toDetails(found.invoice, found.lines, { orderId: ref.orderId || found.invoice.ReferenceEntityId || '', today, orgCurrency: shape?.orgCurrency ?? null });
+        return toDetails(found.invoice, found.lines, { orderId: ref.orderId || found.invoice.ReferenceEntityId || '', today, orgCurrency: shape?.orgCurrency ?? null, applications: found.applications });
       } catch (err) {
         return err as Error;
       }
@@ -266,18 +285,38 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     return new Set(parsed.data.fields.map((f) => f.name));
   }
 
-  /** Invoices and their lines by invoice id (as the caller wrote it, 15 or 18 characters): two queries, in parallel. */
-  private async readInvoices(ids: string[], shape: OrgShape): Promise<Map<string, { invoice: InvoiceRecord; lines: InvoiceLineRecord[] }>> {
-    const [invoices, lines] = await settled(
-      this.query(invoicesById(ids, shape.invoiceFields), invoiceRecord),
-      this.query(invoiceLinesByInvoiceId(ids, shape.lineFields), invoiceLineRecord),
+  /**
+   * Invoices, their lines and their payment and credit applications by invoice id (as the caller wrote it, 15 or 18
+   * characters): four queries in parallel, whatever the number of ids (up to MAX_IDS_PER_QUERY). The applications
+   * are read because Invoice.Balance ignores payments (see statusOf in the mapper).
+   */
+  private async readInvoices(ids: string[], shape: OrgShape): Promise<Map<string, Found>> {
+    const [[invoices, lines], [payments, credits]] = await settled(
+      settled(this.query(invoicesById(ids, shape.invoiceFields), invoiceRecord), this.query(invoiceLinesByInvoiceId(ids, shape.lineFields), invoiceLineRecord)),
+      settled(this.applications(paymentLinesByInvoiceId(ids)), this.applications(creditApplicationsByInvoiceId(ids))),
     );
-    const out = new Map<string, { invoice: InvoiceRecord; lines: InvoiceLineRecord[] }>();
+    const out = new Map<string, Found>();
     for (const id of ids) {
       const invoice = invoices.find((inv) => sameId(inv.Id, id));
-      if (invoice) out.set(id, { invoice, lines: lines.filter((l) => sameId(l.InvoiceId, invoice.Id)) });
+      if (!invoice) continue;
+      const of = (rows: ApplicationRecord[]) => rows.filter((r) => sameId(r.InvoiceId, invoice.Id));
+      out.set(id, { invoice, lines: lines.filter((l) => sameId(l.InvoiceId, invoice.Id)), applications: { payments: of(payments), credits: of(credits) } });
     }
     return out;
+  }
+
+  /**
+   * One application query. An org without the object (no Payment Platform, no credit memos) refuses it with
+   * INVALID_TYPE; such an org records no such applications, so none is what it has. Assumption: the integration user
+   * can read the objects wherever the org has them.
+   */
+  private async applications(soql: string): Promise<ApplicationRecord[]> {
+    try {
+      return await this.query(soql, applicationRecord);
+    } catch (err) {
+      if (err instanceof ProviderError && err.userErrors.some((e) => e.providerCode === 'INVALID_TYPE')) return [];
+      throw err;
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * The three SOQL reads the data source makes (PROVIDERS.md), in the exact forms the emulator parses. Each takes
+ * The SOQL reads the data source makes (PROVIDERS.md), in the exact forms the emulator parses. Each takes
  * many ids at once: one query serves a whole batch of invoices.
  */
 
@@ -16,8 +16,6 @@ export const INVOICE_FIELDS = [
   'TotalTaxAmount',
   'TotalAmountWithTax',
   'Balance',
-  'NetPaymentsApplied',
-  'NetCreditsApplied',
   'ReferenceEntityId',
   'CreatedDate',
 ] as const;
@@ -79,3 +77,18 @@ export function chunks<T>(items: readonly T[], size = MAX_IDS_PER_QUERY): T[][] 
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/**
+ * The fields read of PaymentLineInvoice ("a payment allocated to or unallocated from an invoice") and of
+ * CreditMemoInvApplication ("an amount applied from a credit memo to an invoice"): both have InvoiceId, Amount, Type
+ * (Applied or Unapplied) and AppliedDate.
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_paymentlineinvoice.htm
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_creditmemoinvapplication.htm
+ */
+export const APPLICATION_FIELDS = ['Id', 'InvoiceId', 'Amount', 'Type', 'AppliedDate'] as const;
+
+/** Every payment application of the invoices: one query for a whole batch. */
+export const paymentLinesByInvoiceId = (ids: readonly string[]) => `SELECT ${APPLICATION_FIELDS.join(', ')} FROM PaymentLineInvoice WHERE InvoiceId IN ${idList(ids)}`;
+
+/** Every credit memo application of the invoices: one query for a whole batch. */
+export const creditApplicationsByInvoiceId = (ids: readonly string[]) => `SELECT ${APPLICATION_FIELDS.join(', ')} FROM CreditMemoInvApplication WHERE InvoiceId IN ${idList(ids)}`;

@@ -68,12 +68,21 @@ export const invoiceRecord = z.looseObject({
   TotalTaxAmount: amount,
   TotalAmountWithTax: amount,
   Balance: amount,
-  NetPaymentsApplied: amount,
-  NetCreditsApplied: amount,
   ReferenceEntityId: text,
   CreatedDate: text,
 });
 export type InvoiceRecord = z.infer<typeof invoiceRecord>;
+
+/** A PaymentLineInvoice or CreditMemoInvApplication row: an amount applied to (or unapplied from) an invoice. */
+export const applicationRecord = z.looseObject({
+  attributes,
+  Id: z.string(),
+  InvoiceId: z.string(),
+  Amount: amount,
+  Type: text,
+  AppliedDate: text,
+});
+export type ApplicationRecord = z.infer<typeof applicationRecord>;
 
 export const invoiceLineRecord = z.looseObject({
   attributes,

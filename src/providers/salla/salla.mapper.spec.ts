@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toDetails, toHeader } from './salla.mapper';
+import { statusOf, toDetails, toHeader } from './salla.mapper';
 import { sallaInvoiceEnvelope } from './salla.wire';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'salla');
@@ -45,5 +45,17 @@ describe("Salla's invoice, normalised", () => {
 
   it('refuses an invoice whose currency it cannot tell rather than guessing', () => {
     expect(() => toHeader({ ...example1(), total: { amount: 1, currency: '¤' } })).toThrow(/currency/);
+  });
+});
+
+describe('statusOf: a Salla invoice is ISSUED whatever its order went through (payment lives on the order)', () => {
+  it('ISSUED for a tax invoice and for a credit note', () => {
+    const files = readdirSync(FIXTURES).filter((f) => /^response\.200\..*\.json$/.test(f));
+    const invoices = files.flatMap((f) => {
+      const parsed = sallaInvoiceEnvelope.safeParse(JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')).body);
+      return parsed.success ? [parsed.data.data] : [];
+    });
+    expect(invoices.length).toBeGreaterThan(0);
+    for (const inv of invoices) expect(statusOf(inv)).toBe('ISSUED');
   });
 });

@@ -1,4 +1,4 @@
-import { EMPTY_KPIS, type InvoiceDetails, type InvoiceHeader, type InvoiceLine, type TaxLine } from '../../domain/invoice';
+import { EMPTY_KPIS, type InvoiceDetails, type InvoiceHeader, type InvoiceLine, type InvoiceStatus, type TaxLine } from '../../domain/invoice';
 import { parseAmount, parseCurrency, type Money } from '../../domain/money';
 import type { SallaInvoice } from './salla.wire';
 
@@ -30,9 +30,19 @@ function kindOf(type: string): InvoiceHeader['kind'] {
 }
 
 /**
- * A Salla invoice as the domain sees it. Salla knows no due date, payment state or tax names: those stay null.
- * A Salla invoice is an issued document once it exists, so its status is ISSUED.
+ * The one rule of a Salla invoice's status: ISSUED, whatever happens to its order. Salla's tax invoice and credit
+ * note carry no payment or cancellation state (InvoiceDetails: https://docs.salla.dev/5394158e0); payment and
+ * cancellation live on the order (its status slug, `is_pending_payment`, the order.payment.updated /
+ * order.cancelled / order.refunded events), and a credit note is a document of its own. Reading the order would cost
+ * one more call per invoice (Salla has no batch read of orders by id), which the lazy-field loader must not pay, so
+ * Salla's KPIs stay unknown and a paid, refunded or canceled order's invoice still reads as ISSUED. Salla has no
+ * draft invoices: one exists only once issued.
  */
+export function statusOf(_inv: SallaInvoice): InvoiceStatus {
+  return 'ISSUED';
+}
+
+/** A Salla invoice as the domain sees it. Salla knows no due date, payment state or tax names: those stay null. */
 export function toHeader(inv: SallaInvoice): InvoiceHeader {
   const currency = invoiceCurrency(inv);
   const total = toMoney(inv.total, currency);
@@ -43,7 +53,7 @@ export function toHeader(inv: SallaInvoice): InvoiceHeader {
     orderId: String(inv.order_id),
     number: inv.invoice_number ?? null,
     kind: kindOf(inv.type),
-    status: 'ISSUED',
+    status: statusOf(inv),
     issueDate: inv.date ? inv.date.slice(0, 10) : null,
     dueDate: null,
     currencyCode: currency,

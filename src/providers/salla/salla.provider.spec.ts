@@ -1,3 +1,4 @@
+import type { InvoiceDetails } from '../../domain/invoice';
 import { createHash } from 'node:crypto';
 import { Decimal } from '../../domain/money';
 import { ProviderError } from '../../domain/errors';
@@ -263,5 +264,30 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
     // A later read has no link: the ledger keeps the create's.
     const [again] = await provider().loadDetails([{ provider: 'SALLA', providerInvoiceId: u!.header.providerInvoiceId, orderId: '389701957' }]);
     expect((again as { header: { documentUrl: string | null } }).header.documentUrl).toBeNull();
+  });
+  it("payments, credits and a cancellation recorded on the order leave the tax invoice ISSUED with unknown KPIs, at one GET per read (Salla reports them on the order)", async () => {
+    const [d] = await provider().create(url('389701957'), { idempotencyKey: 'k' });
+    const id = d!.header.providerInvoiceId;
+    const ref = { provider: 'SALLA' as const, providerInvoiceId: id, orderId: '389701957' };
+    const read = async () => (await provider().loadDetails([ref]))[0] as InvoiceDetails;
+
+    expect(salla.recordPayment(id, '100.00', '2026-12-01')).toMatchObject({ paid: '100.00', outstanding: '158.75', lastPaymentDate: '2026-12-01' });
+    expect(salla.recordCredit(id, '8.75')).toMatchObject({ credited: '8.75', outstanding: '150.00' });
+    expect(() => salla.recordPayment(id, '150.01')).toThrow(/more than the 150.00 outstanding/);
+    salla.server.resetCalls();
+    let r = await read();
+    expect([r.header.status, r.kpis]).toEqual(['ISSUED', { outstanding: null, paid: null, overdue: null, lastPaymentDate: null, creditApplied: null }]);
+    expect(salla.server.countCalls('GET')).toBe(1);
+
+    expect(salla.voidInvoice(id)).toMatchObject({ voided: true, outstanding: '0.00' });
+    r = await read();
+    expect(r.header.status).toBe('ISSUED');
+    expect(() => salla.recordPayment(id, '1.00')).toThrow(/canceled/);
+    expect(() => salla.recordPayment('404404404', '1.00')).toThrow(/no invoice/);
+  });
+
+  it('contentFinal: an issued Salla invoice cannot change (Salla has no update and no drafts)', () => {
+    const header = (status: InvoiceDetails['header']['status']) => ({ status }) as InvoiceDetails['header'];
+    expect((['ISSUED', 'PAID', 'VOID', 'DRAFT'] as const).map((st) => provider().contentFinal(header(st)))).toEqual([true, true, true, false]);
   });
 });

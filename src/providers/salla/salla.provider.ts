@@ -142,7 +142,12 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     }
   }
 
-  /** A draft can still change; anything posted or issued cannot. */
+  /**
+   * An issued Salla invoice cannot change: Salla's invoice API creates and reads invoices (Create Invoice:
+   * https://docs.salla.dev/5394156e0, List: https://docs.salla.dev/5394157e0, Details: https://docs.salla.dev/5394158e0)
+   * and has no update; a correction is a credit note, a document of its own. Salla has no drafts, so every invoice is
+   * final.
+   */
   contentFinal(header: InvoiceHeader): boolean {
     return header.status !== 'DRAFT';
   }

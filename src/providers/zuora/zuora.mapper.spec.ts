@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { creditMemoDetails, documentKeyOf, invoiceDetails, orderIdOfLineItem, orderLineItemIdOf, providerInvoiceIdOf } from './zuora.mapper';
+import { Decimal } from '../../domain/money';
+import { creditMemoDetails, documentKeyOf, invoiceDetails, orderIdOfLineItem, orderLineItemIdOf, providerInvoiceIdOf, statusOf } from './zuora.mapper';
 import { zuoraCreditMemo, zuoraCreditMemoItem, zuoraInvoice, zuoraInvoiceItem, zuoraInvoiceItems, type ZuoraInvoice } from './zuora.wire';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'zuora');
@@ -59,8 +60,9 @@ describe("Zuora's invoice, normalised", () => {
       documentUrl: null,
     });
     expect([d.header.subtotal!.amount.toFixed(2), d.header.taxTotal!.amount.toFixed(2), d.header.total.amount.toFixed(2)]).toEqual(['700.00', '0.00', '700.00']);
-    // The example reports no creditMemoAmount: what was paid and credited is not known, rather than guessed as 0.
-    expect(d.kpis).toEqual({ outstanding: { amount: expect.anything(), currencyCode: 'USD' }, paid: null, overdue: true, lastPaymentDate: null, creditApplied: null });
+    // The example reports paymentAmount 0 but no creditMemoAmount: paid is 0, what was credited is not known, rather than guessed as 0.
+    expect(d.kpis).toEqual({ outstanding: { amount: expect.anything(), currencyCode: 'USD' }, paid: expect.anything(), overdue: true, lastPaymentDate: null, creditApplied: null });
+    expect(d.kpis.paid!.amount.toFixed(2)).toBe('0.00');
     expect(d.kpis.outstanding!.amount.toFixed(2)).toBe('700.00');
   });
 
@@ -107,6 +109,16 @@ describe("Zuora's invoice, normalised", () => {
     expect(d.kpis.creditApplied?.amount.toFixed(2) ?? null).toBe(credited);
     // paid + credit applied + outstanding is the total, exactly.
     expect(d.kpis.paid!.amount.plus(d.kpis.creditApplied!.amount).plus(d.kpis.outstanding!.amount).equals(d.header.total.amount)).toBe(true);
+  });
+
+  it('paymentAmount, where Zuora sends it, is what was paid (not inferred from the balance)', () => {
+    const d = invoiceDetails(nycInvoice({ balance: 10, paymentAmount: 50, creditMemoAmount: 0.43 }), [nycItem], 'O', '2024-05-01');
+    expect([d.header.status, d.kpis.paid!.amount.toFixed(2), d.kpis.creditApplied!.amount.toFixed(2), d.kpis.outstanding!.amount.toFixed(2)]).toEqual(['PARTIALLY_PAID', '50.00', '0.43', '10.00']);
+  });
+
+  it('a reversed invoice (settled by its reversal credit memo, still Posted) is VOID, not PAID, and not overdue', () => {
+    const d = invoiceDetails(nycInvoice({ balance: 0, creditMemoAmount: 60.43, paymentAmount: 0, reversed: true }), [], 'O', '2024-12-31');
+    expect([d.header.status, d.kpis.overdue, d.kpis.creditApplied!.amount.toFixed(2)]).toEqual(['VOID', false, '60.43']);
   });
 
   it('Draft is DRAFT and Canceled is VOID; neither is overdue', () => {
@@ -183,5 +195,22 @@ describe('keys', () => {
     expect(orderLineItemIdOf(nycItem)).toBe('8ad0887e8a0f4f2c018a10a1d6e70301');
     expect(orderLineItemIdOf(zuoraCreditMemoItem.parse({ id: 'i', quantity: 1, amount: 1, sourceItemType: 'OrderLineItem', sourceItemId: 'oli' }))).toBe('oli');
     expect(orderLineItemIdOf(zuoraCreditMemoItem.parse({ id: 'i', quantity: 1, amount: 1, sourceItemType: 'InvoiceDetail', sourceItemId: 'inv-item' }))).toBeNull();
+  });
+});
+
+describe('statusOf: status, then the open amount against the total', () => {
+  const d = (v: string) => new Decimal(v);
+  it.each<[string, string, string | null, boolean, string]>([
+    ['Draft', '100', '100', false, 'DRAFT'],
+    ['Canceled', '100', '100', false, 'VOID'],
+    ['CancelInProgress', '100', '100', false, 'VOID'],
+    ['Posted', '100', '0', true, 'VOID'],
+    ['Posted', '100', '100', false, 'ISSUED'],
+    ['Posted', '100', '40', false, 'PARTIALLY_PAID'],
+    ['Posted', '100', '0', false, 'PAID'],
+    ['Posted', '100', null, false, 'ISSUED'],
+    ['Posted', '0', '0', false, 'ISSUED'],
+  ])('%s, total %s, open %s, reversed %s → %s', (status, total, open, reversed, expected) => {
+    expect(statusOf(status, d(total), open === null ? null : d(open), reversed)).toBe(expected);
   });
 });

@@ -43,11 +43,17 @@ const optionalMoney = (value: unknown, currencyCode: string): Money | null => {
 const sum = (amounts: Decimal[], currencyCode: string): Money => moneyOf(amounts.reduce((a, b) => a.plus(b), new Decimal(0)), currencyCode);
 
 /**
- * Draft (and Zuora's other not-yet-issued states) is DRAFT, Canceled is VOID; a posted document is ISSUED until its
- * open amount (an invoice's balance, a credit memo's unapplied amount) goes down, then PARTIALLY_PAID, then PAID.
+ * The one rule of a Zuora document's status. Draft (and Zuora's other not-yet-issued states) is DRAFT; Canceled is
+ * VOID, and so is a reversed invoice: Zuora cannot cancel a posted invoice, it reverses it with a credit memo that
+ * settles it, and the invoice stays Posted
+ * (https://developer.zuora.com/api-references/api/operation/PUT_ReverseInvoice). A posted document is ISSUED until
+ * its open amount (an invoice's balance, a credit memo's unapplied amount) goes down, then PARTIALLY_PAID, then PAID:
+ * the invoice's balance is what payments ("Create a payment",
+ * https://developer.zuora.com/api-references/api/operation/POST_CreatePayment) and applied credit memos ("Apply a
+ * credit memo", https://developer.zuora.com/api-references/api/operation/PUT_ApplyCreditMemo) leave.
  */
-function statusOf(status: string, total: Decimal, open: Decimal | null): InvoiceStatus {
-  if (status === 'Canceled' || status === 'CancelInProgress') return 'VOID';
+export function statusOf(status: string, total: Decimal, open: Decimal | null, reversed = false): InvoiceStatus {
+  if (status === 'Canceled' || status === 'CancelInProgress' || reversed) return 'VOID';
   if (status !== 'Posted') return 'DRAFT';
   if (open === null || total.lte(0) || open.gte(total)) return 'ISSUED';
   return open.lte(0) ? 'PAID' : 'PARTIALLY_PAID';
@@ -113,7 +119,8 @@ function creditMemoLine(item: ZuoraCreditMemoItem, currencyCode: string): Invoic
 
 /**
  * An invoice read with GET /v1/invoices/{key} and its items. `today` (YYYY-MM-DD) decides `overdue`: a posted
- * invoice with a balance past its due date. Zuora's invoice carries no last payment date: that KPI stays null.
+ * invoice with a balance past its due date. paid is `paymentAmount`, creditApplied `creditMemoAmount`, outstanding
+ * `balance`, as Zuora reports them. Zuora's invoice carries no last payment date: that KPI stays null.
  */
 export function invoiceDetails(inv: ZuoraInvoice, items: ZuoraInvoiceItem[], orderId: string, today: string, documentUrl: string | null = null): InvoiceDetails {
   const currencyCode = parseCurrency(inv.currency);
@@ -122,13 +129,14 @@ export function invoiceDetails(inv: ZuoraInvoice, items: ZuoraInvoiceItem[], ord
   const withoutTax = parseOptionalAmount(inv.amountWithoutTax);
   const tax = parseOptionalAmount(inv.taxAmount) ?? (withoutTax ? amount.minus(withoutTax) : null);
   const credited = parseOptionalAmount(inv.creditMemoAmount);
+  const paymentAmount = parseOptionalAmount(inv.paymentAmount);
   const header: InvoiceHeader = {
     provider: 'ZUORA',
     providerInvoiceId: providerInvoiceIdOf({ kind: 'invoice', id: inv.id }),
     orderId,
     number: inv.invoiceNumber || null,
     kind: 'INVOICE',
-    status: statusOf(inv.status, amount, balance),
+    status: statusOf(inv.status, amount, balance, inv.reversed === true),
     issueDate: inv.invoiceDate?.slice(0, 10) || null,
     dueDate: inv.dueDate?.slice(0, 10) || null,
     currencyCode,
@@ -140,9 +148,10 @@ export function invoiceDetails(inv: ZuoraInvoice, items: ZuoraInvoiceItem[], ord
   const lines = items.map((i) => invoiceLine(i, currencyCode));
   const kpis: InvoiceKpis = {
     outstanding: moneyOf(balance, currencyCode),
-    // What was settled other than by credit: Zuora's invoice tells payments apart from credit memos applied.
-    paid: credited ? moneyOf(amount.minus(balance).minus(credited), currencyCode) : null,
-    overdue: inv.status !== 'Posted' ? false : header.dueDate === null ? null : header.dueDate < today && balance.gt(0),
+    // Zuora's invoice tells payments apart from credit memos applied; without paymentAmount, what the balance does
+    // not owe to credit memos was paid.
+    paid: paymentAmount ? moneyOf(paymentAmount, currencyCode) : credited ? moneyOf(amount.minus(balance).minus(credited), currencyCode) : null,
+    overdue: inv.status !== 'Posted' || header.status === 'VOID' ? false : header.dueDate === null ? null : header.dueDate < today && balance.gt(0),
     lastPaymentDate: null,
     creditApplied: credited ? moneyOf(credited, currencyCode) : null,
   };

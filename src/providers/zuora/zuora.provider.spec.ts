@@ -346,20 +346,41 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(calls('GET', '/v1/order-line-items')).toBe(0);
     });
 
-    it('reads the KPIs live: payments, credit applied, cancellation, overdue by our clock', async () => {
+    it('reads the KPIs live: payments and credits recorded in the sandbox, reversal, overdue by our clock', async () => {
       const [inv] = await provider().create(input([fulfillment(BEANS, 3)]), { idempotencyKey: 'a' });
       const load = async (p = provider()) => (await p.loadDetails([ref(inv!)]))[0] as InvoiceDetails;
-      zuora.recordPayment(inv!.header.number!, '20.00');
+      const kpis = (d: InvoiceDetails) => [d.header.status, d.kpis.paid!.amount.toFixed(2), d.kpis.creditApplied!.amount.toFixed(2), d.kpis.outstanding!.amount.toFixed(2)];
+      expect(zuora.recordPayment(inv!.header.number!, '20.00', '2024-05-02')).toMatchObject({ status: 'Posted', paid: '20.00', outstanding: '40.43', lastPaymentDate: '2024-05-02' });
       let d = await load();
-      expect([d.header.status, d.kpis.paid!.amount.toFixed(2), d.kpis.outstanding!.amount.toFixed(2)]).toEqual(['PARTIALLY_PAID', '20.00', '40.43']);
+      expect(kpis(d)).toEqual(['PARTIALLY_PAID', '20.00', '0.00', '40.43']);
       expect((await load(provider({ now: () => new Date('2024-05-17T00:00:00Z') }))).kpis.overdue).toBe(true);
-      zuora.recordPayment(inv!.header.number!, '40.43');
+      // By id as well as by number; a credit is a credit memo applied to the invoice.
+      zuora.recordCredit(inv!.header.providerInvoiceId, '0.43');
+      expect(kpis(await load())).toEqual(['PARTIALLY_PAID', '20.00', '0.43', '40.00']);
+      expect(() => zuora.recordPayment(inv!.header.number!, '40.01')).toThrow(/more than the 40.00 outstanding/);
+      zuora.recordPayment(inv!.header.number!, '40.00');
       d = await load();
-      expect([d.header.status, d.kpis.outstanding!.amount.toFixed(2), d.kpis.overdue]).toEqual(['PAID', '0.00', false]);
+      expect([...kpis(d), d.kpis.overdue]).toEqual(['PAID', '60.00', '0.43', '0.00', false]);
+      // Zuora reverses only an invoice with nothing applied.
+      expect(() => zuora.voidInvoice(inv!.header.number!)).toThrow(/payments or credit memos applied/);
 
       const [other] = await provider().create(input([fulfillment(BEANS, 1)]), { idempotencyKey: 'b' });
-      zuora.cancelInvoice(other!.header.number!);
-      expect(((await provider().loadDetails([ref(other!)]))[0] as InvoiceDetails).header.status).toBe('VOID');
+      expect(zuora.voidInvoice(other!.header.number!)).toMatchObject({ status: 'Posted (reversed)', outstanding: '0.00', voided: true });
+      const reversed = (await provider().loadDetails([ref(other!)]))[0] as InvoiceDetails;
+      expect([reversed.header.status, reversed.kpis.outstanding!.amount.toFixed(2), reversed.kpis.creditApplied!.amount.toFixed(2)]).toEqual(['VOID', '0.00', reversed.header.total.amount.toFixed(2)]);
+      expect(() => zuora.recordPayment(other!.header.number!, '1.00')).toThrow(/reversed, not Posted/);
+      expect(() => zuora.recordPayment('INV99999999', '1.00')).toThrow(/no invoice/);
+    });
+
+    it('an unposted-and-canceled invoice (no payments) is VOID too', async () => {
+      const [inv] = await provider().create(input([fulfillment(BEANS, 1)]), { idempotencyKey: 'c' });
+      zuora.cancelInvoice(inv!.header.number!);
+      expect(((await provider().loadDetails([ref(inv!)]))[0] as InvoiceDetails).header.status).toBe('VOID');
+    });
+
+    it('contentFinal: a Draft can change; Posted (issued, paid) and Canceled cannot', () => {
+      const header = (status: InvoiceDetails['header']['status']) => ({ status }) as InvoiceDetails['header'];
+      expect((['DRAFT', 'ISSUED', 'PARTIALLY_PAID', 'PAID', 'VOID'] as const).map((s) => provider().contentFinal(header(s)))).toEqual([false, true, true, true, true]);
     });
 
     it('a credit memo applied to an invoice shows on both', async () => {

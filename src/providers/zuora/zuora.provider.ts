@@ -228,7 +228,12 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     return this.readCreated(distinct, input);
   }
 
-  /** A draft can still change; anything posted or issued cannot. */
+  /**
+   * A Draft invoice or memo can still change; Posted and Canceled ones cannot. A posted invoice's items change only
+   * after it is unposted back to Draft, which Zuora allows only with no payments, memos or adjustments on it
+   * (https://docs.zuora.com/zuora-platform/data-management/data-loader/data-dictionary-for-data-loader/update/invoices/unpost-invoice-update-fields).
+   * Assumption: the ledger's age-based refresh is what catches such an unpost.
+   */
   contentFinal(header: InvoiceHeader): boolean {
     return header.status !== 'DRAFT';
   }

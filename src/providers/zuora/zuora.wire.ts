@@ -73,6 +73,9 @@ export const zuoraInvoice = z.looseObject({
   taxAmount: optionalAmount,
   balance: rawAmount,
   creditMemoAmount: optionalAmount,
+  paymentAmount: optionalAmount,
+  /** Set once "Reverse an invoice" settled it with a credit memo; absent where Invoice Settlement is off. */
+  reversed: z.boolean().optional().nullable(),
 });
 export type ZuoraInvoice = z.infer<typeof zuoraInvoice>;
 

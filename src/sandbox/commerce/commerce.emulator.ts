@@ -10,6 +10,7 @@ import {
 } from './commerce.seed';
 import { OBJECT_ID, ObjectIdGenerator, type ObjectIdSeed } from './object-id';
 import { ProviderEmulator } from '../shared/provider-emulator';
+import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
 
 /**
  * An HTTP emulator of the Commerce API's invoice endpoints: POST /invoices as seed 001 documents it, and the two
@@ -59,6 +60,20 @@ interface StoredInvoice {
   createdBy: CommerceAdminSeed;
   createdAt: string;
   updatedAt: string;
+  /** Null until a sandbox control records something: the invoice is then answered as the seed shows it. */
+  ledger: CommerceLedger | null;
+}
+
+/**
+ * Assumption (the Commerce API documents no payment, credit or status of an invoice, seed 001): once the sandbox
+ * records one, the invoice answer gains `status` ('issued', 'partially_paid', 'paid', 'void'), `paid`, `credited`,
+ * `balance` (JSON numbers, as `total`) and `lastPaymentDate` (YYYY-MM-DD or null).
+ */
+interface CommerceLedger {
+  voided: boolean;
+  paid: Decimal;
+  credited: Decimal;
+  lastPaymentDate: string | null;
 }
 
 /** An invoice the emulator holds, for tests and tools; the total is an exact decimal string. */
@@ -140,6 +155,48 @@ export class CommerceEmulator extends ProviderEmulator {
     }));
   }
 
+  /** Assumption: a payment on the invoice (see CommerceLedger); it answers with the new fields from then on. */
+  override recordPayment(providerInvoiceId: string, amount: string, date?: string): SandboxInvoiceState {
+    const inv = this.open(providerInvoiceId);
+    const value = sandboxAmount(amount);
+    refuseOverOutstanding('payment', value, balanceOf(inv), inv.id);
+    const on = sandboxDate(date, this.now);
+    const ledger = ledgerOf(inv);
+    ledger.paid = ledger.paid.plus(value);
+    if (!ledger.lastPaymentDate || on > ledger.lastPaymentDate) ledger.lastPaymentDate = on;
+    inv.updatedAt = this.now().toISOString();
+    return this.sandboxEvent({ kind: 'payment', providerInvoiceId: inv.id, amount: value.toFixed(2), date: on, state: stateOf(inv) });
+  }
+
+  /** Assumption: a credit on the invoice (see CommerceLedger). */
+  override recordCredit(providerInvoiceId: string, amount: string, date?: string): SandboxInvoiceState {
+    const inv = this.open(providerInvoiceId);
+    const value = sandboxAmount(amount);
+    refuseOverOutstanding('credit', value, balanceOf(inv), inv.id);
+    const on = sandboxDate(date, this.now);
+    const ledger = ledgerOf(inv);
+    ledger.credited = ledger.credited.plus(value);
+    inv.updatedAt = this.now().toISOString();
+    return this.sandboxEvent({ kind: 'credit', providerInvoiceId: inv.id, amount: value.toFixed(2), date: on, state: stateOf(inv) });
+  }
+
+  /** Assumption: a void of an invoice with nothing paid or credited on it (see CommerceLedger). */
+  override voidInvoice(providerInvoiceId: string): SandboxInvoiceState {
+    const inv = this.open(providerInvoiceId);
+    const ledger = ledgerOf(inv);
+    if (ledger.paid.gt(0) || ledger.credited.gt(0)) throw new SandboxError('invalid', `invoice ${inv.id} has payments or credits recorded`);
+    ledger.voided = true;
+    inv.updatedAt = this.now().toISOString();
+    return this.sandboxEvent({ kind: 'void', providerInvoiceId: inv.id, state: stateOf(inv) });
+  }
+
+  private open(providerInvoiceId: string): StoredInvoice {
+    const inv = this.stored.find((i) => i.id === providerInvoiceId.toLowerCase());
+    if (!inv) throw new SandboxError('notFound', `no invoice ${providerInvoiceId}`);
+    if (inv.ledger?.voided) throw new SandboxError('invalid', `invoice ${inv.id} is void`);
+    return inv;
+  }
+
   private restoreSeed(): void {
     this.ordersById = new Map(this.orders.map((o) => [o.id.toLowerCase(), o]));
     this.stored = [];
@@ -186,6 +243,7 @@ export class CommerceEmulator extends ProviderEmulator {
       createdBy: principal.admin,
       createdAt: stamp,
       updatedAt: stamp,
+      ledger: null,
     };
     this.stored.push(invoice);
     return invoice;
@@ -240,7 +298,36 @@ function render(inv: StoredInvoice): Record<string, unknown> {
     metaFields: [],
     createdAt: inv.createdAt,
     updatedAt: inv.updatedAt,
+    ...(inv.ledger ? ledgerFields(inv, inv.ledger) : {}),
     id: inv.id,
+  };
+}
+
+/** The fields the sandbox adds to an invoice it recorded something on (Assumption: see CommerceLedger). */
+function ledgerFields(inv: StoredInvoice, ledger: CommerceLedger): Record<string, unknown> {
+  const balance = balanceOf(inv);
+  const status = ledger.voided ? 'void' : balance.isZero() ? 'paid' : balance.lt(inv.total) ? 'partially_paid' : 'issued';
+  return { status, paid: ledger.paid.toNumber(), credited: ledger.credited.toNumber(), balance: balance.toNumber(), lastPaymentDate: ledger.lastPaymentDate };
+}
+
+const ledgerOf = (inv: StoredInvoice): CommerceLedger => (inv.ledger ??= { voided: false, paid: new Decimal(0), credited: new Decimal(0), lastPaymentDate: null });
+
+function balanceOf(inv: StoredInvoice): Decimal {
+  if (!inv.ledger) return inv.total;
+  return inv.ledger.voided ? new Decimal(0) : inv.total.minus(inv.ledger.paid).minus(inv.ledger.credited);
+}
+
+function stateOf(inv: StoredInvoice): SandboxInvoiceState {
+  const ledger = ledgerOf(inv);
+  return {
+    providerInvoiceId: inv.id,
+    status: String(ledgerFields(inv, ledger).status),
+    total: inv.total.toFixed(2),
+    paid: ledger.paid.toFixed(2),
+    credited: ledger.credited.toFixed(2),
+    outstanding: balanceOf(inv).toFixed(2),
+    lastPaymentDate: ledger.lastPaymentDate,
+    voided: ledger.voided,
   };
 }
 

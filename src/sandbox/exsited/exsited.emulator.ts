@@ -11,6 +11,7 @@ import {
   type ExsitedTaxCodeSeed,
 } from './exsited.seed';
 import { ProviderEmulator } from '../shared/provider-emulator';
+import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
 
 /**
  * An HTTP emulator of the Exsited endpoints this project uses (seed 002 and PROVIDERS.md): OAuth client-credentials
@@ -115,6 +116,9 @@ interface StoredInvoice {
   paid: Money;
   creditApplied: Money;
   lastPayment: { amount: Money; date: string } | null;
+  /** Assumption: 'VOIDED' is the status of a voided invoice (the invoice answer has kpis.voided_on). */
+  status: 'ACTIVE' | 'VOIDED';
+  voidedOn: string | null;
   version: number;
 }
 
@@ -220,26 +224,75 @@ export class ExsitedEmulator extends ProviderEmulator {
     }));
   }
 
-  /** Records a payment received against an invoice (what Exsited's payments API would do); moves its KPIs. */
-  recordPayment(invoiceId: string, amount: string, on: Date = this.now()): void {
-    const inv = this.settle(invoiceId, amount);
+  /**
+   * A payment received against an invoice, as Exsited's "create a payment" on the invoice does
+   * (POST /api/v3/invoices/{id}/payments with `payment_applied`, in the official SDK:
+   * https://github.com/exsited/exsited-php/blob/main/src/AppService/Payment/PaymentData.php, createSinglePayment):
+   * paid, due, payment_status and the kpis (payment_applied, outstanding, last_payment_date) move.
+   */
+  override recordPayment(invoiceId: string, amount: string, date?: string | Date): SandboxInvoiceState {
+    const on = date instanceof Date ? isoDate(date) : sandboxDate(date, this.now);
+    const inv = this.settle(invoiceId, amount, 'payment');
     inv.paid = inv.paid.plus(amount);
-    inv.lastPayment = { amount: new Money(amount), date: isoDate(on) };
+    if (!inv.lastPayment || on >= inv.lastPayment.date) inv.lastPayment = { amount: new Money(amount), date: on };
+    return this.sandboxEvent({ kind: 'payment', providerInvoiceId: inv.id, amount: text(new Money(amount)), date: on, state: this.stateOf(inv) });
   }
 
-  /** Applies credit (a credit note) to an invoice; moves its KPIs. */
-  applyCredit(invoiceId: string, amount: string): void {
-    const inv = this.settle(invoiceId, amount);
+  /**
+   * Credit applied to an invoice, as the same payment call does with `credit_applied` (a credit note's amount; the
+   * SDK's example, src/test/payment.php): kpis.credit_applied, due and payment_status move; paid does not.
+   */
+  override recordCredit(invoiceId: string, amount: string, date?: string): SandboxInvoiceState {
+    const on = sandboxDate(date, this.now);
+    const inv = this.settle(invoiceId, amount, 'credit');
     inv.creditApplied = inv.creditApplied.plus(amount);
+    return this.sandboxEvent({ kind: 'credit', providerInvoiceId: inv.id, amount: text(new Money(amount)), date: on, state: this.stateOf(inv) });
   }
 
-  private settle(invoiceId: string, amount: string): StoredInvoice {
+  /** recordCredit under its earlier name, for callers that still use it. */
+  applyCredit(invoiceId: string, amount: string): SandboxInvoiceState {
+    return this.recordCredit(invoiceId, amount);
+  }
+
+  /**
+   * Voids an invoice: status VOIDED and kpis.voided_on set (the invoice answer has a voided_on KPI; the SDK has no
+   * void call for sales invoices). Assumption: Exsited refuses to void an invoice with payments or credit applied,
+   * and a voided invoice owes nothing (due 0).
+   */
+  override voidInvoice(invoiceId: string): SandboxInvoiceState {
+    const inv = this.active(invoiceId);
+    if (inv.paid.gt(0) || inv.creditApplied.gt(0)) throw new SandboxError('invalid', `invoice ${invoiceId} has payments or credit applied: void them first`);
+    inv.status = 'VOIDED';
+    inv.voidedOn = this.now().toISOString();
+    inv.version += 1;
+    return this.sandboxEvent({ kind: 'void', providerInvoiceId: inv.id, state: this.stateOf(inv) });
+  }
+
+  private active(invoiceId: string): StoredInvoice {
     const inv = this.invoicesById.get(invoiceId);
-    if (!inv) throw new Error(`no invoice ${invoiceId}`);
-    const value = new Money(amount);
-    if (value.lte(0) || value.gt(outstandingOf(inv))) throw new Error(`amount ${amount} is not between 0 and the outstanding ${text(outstandingOf(inv))}`);
+    if (!inv) throw new SandboxError('notFound', `no invoice ${invoiceId}`);
+    if (inv.status !== 'ACTIVE') throw new SandboxError('invalid', `invoice ${invoiceId} is ${inv.status}`);
+    return inv;
+  }
+
+  private settle(invoiceId: string, amount: string, kind: 'payment' | 'credit'): StoredInvoice {
+    const inv = this.active(invoiceId);
+    refuseOverOutstanding(kind, sandboxAmount(amount), outstandingOf(inv), inv.id);
     inv.version += 1;
     return inv;
+  }
+
+  private stateOf(inv: StoredInvoice): SandboxInvoiceState {
+    return {
+      providerInvoiceId: inv.id,
+      status: inv.status,
+      total: text(inv.pricing.total),
+      paid: text(inv.paid),
+      credited: text(inv.creditApplied),
+      outstanding: text(outstandingOf(inv)),
+      lastPaymentDate: inv.lastPayment?.date ?? null,
+      voided: inv.status === 'VOIDED',
+    };
   }
 
   // Authentication -----------------------------------------------------------------------------------------------
@@ -327,6 +380,8 @@ export class ExsitedEmulator extends ProviderEmulator {
       paid: ZERO,
       creditApplied: ZERO,
       lastPayment: null,
+      status: 'ACTIVE',
+      voidedOn: null,
       version: 1,
     };
     this.invoicesById.set(invoice.id, invoice);
@@ -388,10 +443,11 @@ export class ExsitedEmulator extends ProviderEmulator {
     const outstanding = outstandingOf(inv);
     const overdue = today > inv.dueDate && outstanding.gt(0) ? outstanding : ZERO;
     const settled = inv.paid.plus(inv.creditApplied);
-    const paymentStatus = outstanding.isZero() && inv.pricing.total.gt(0) ? 'PAID' : settled.gt(0) ? 'PARTIALLY_PAID' : 'UNPAID';
+    // Assumption: a voided invoice (nothing was applied to it) stays UNPAID; its status says it is void.
+    const paymentStatus = inv.status === 'VOIDED' ? 'UNPAID' : outstanding.isZero() && inv.pricing.total.gt(0) ? 'PAID' : settled.gt(0) ? 'PARTIALLY_PAID' : 'UNPAID';
     const origin = this.server.url;
     return {
-      status: 'ACTIVE',
+      status: inv.status,
       id: inv.id,
       type: 'INVOICE',
       custom_form: { ...CUSTOM_FORM },
@@ -427,7 +483,7 @@ export class ExsitedEmulator extends ProviderEmulator {
         last_reactivated_on: '',
         last_cancelled_on: '',
         last_amended_on: '',
-        voided_on: '',
+        voided_on: inv.voidedOn ?? '',
         deleted_on: '',
       },
       created_by: inv.createdBy,
@@ -472,6 +528,7 @@ export async function startExsitedEmulator(options: ExsitedEmulatorOptions & { p
 // Helpers
 
 function outstandingOf(inv: StoredInvoice): Money {
+  if (inv.status === 'VOIDED') return ZERO;
   return inv.pricing.total.minus(inv.paid).minus(inv.creditApplied);
 }
 

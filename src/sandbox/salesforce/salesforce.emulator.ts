@@ -14,6 +14,7 @@ import {
 } from './salesforce.seed';
 import { parseSoql, positioned, SoqlError } from './salesforce.soql';
 import { ProviderEmulator } from '../shared/provider-emulator';
+import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
 
 /**
  * An HTTP emulator of the parts of a Salesforce org that invoicing uses (seed 000 and Salesforce's public docs):
@@ -152,10 +153,29 @@ interface StoredLine extends SalesforcePricedLine {
   invoiceId: string;
 }
 
+/**
+ * A PaymentLineInvoice ("a payment allocated to or unallocated from an invoice") or a CreditMemoInvApplication ("an
+ * amount applied from a credit memo to an invoice"): the records that say what was paid and credited, since
+ * Invoice.Balance does not.
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_paymentlineinvoice.htm
+ * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_creditmemoinvapplication.htm
+ */
+interface StoredApplication {
+  id: string;
+  invoiceId: string;
+  /** The Payment or the CreditMemo applied. */
+  sourceId: string;
+  amount: Money;
+  type: 'Applied' | 'Unapplied';
+  /** A dateTime, as Salesforce writes it. */
+  appliedDate: string;
+}
+
 interface StoredInvoice {
   id: string;
   documentNumber: string;
-  status: 'Draft' | 'Pending' | 'Posted' | 'Canceled';
+  /** 'Voided' is what voiding a posted invoice ends in (see voidInvoice). */
+  status: 'Draft' | 'Pending' | 'Posted' | 'Canceled' | 'Voided';
   invoiceDate: string;
   dueDate: string;
   currency: string;
@@ -198,7 +218,7 @@ interface FieldSpec {
 }
 
 interface SObjectType {
-  name: 'FulfillmentOrder' | 'Invoice' | 'InvoiceLine' | 'Organization';
+  name: 'FulfillmentOrder' | 'Invoice' | 'InvoiceLine' | 'Organization' | 'PaymentLineInvoice' | 'CreditMemoInvApplication';
   /** The fields the project reads (PROVIDERS.md), with their canonical spelling. */
   fields: Record<string, FieldSpec>;
 }
@@ -228,6 +248,9 @@ const SOBJECTS: Record<string, SObjectType> = {
       TotalTaxAmount: f('number'),
       TotalAmountWithTax: f('number'),
       Balance: f('number'),
+      // Assumption: NetPaymentsApplied and NetCreditsApplied are not in Order Management's Invoice reference; they are
+      // kept because the committed fixtures select them. The data source reads PaymentLineInvoice and
+      // CreditMemoInvApplication instead.
       NetPaymentsApplied: f('number'),
       NetCreditsApplied: f('number'),
       ReferenceEntityId: f('id'),
@@ -254,6 +277,16 @@ const SOBJECTS: Record<string, SObjectType> = {
       TaxName: f('text'),
       CurrencyIsoCode: f('text', { multiCurrencyOnly: true }),
     },
+  },
+  // The fields of the two application objects that say what was paid and credited (links above StoredApplication).
+  // Assumption: both objects are enabled in the sandbox org (Payment Platform and credit memos).
+  paymentlineinvoice: {
+    name: 'PaymentLineInvoice',
+    fields: { Id: f('id'), InvoiceId: f('id'), PaymentId: f('id'), Amount: f('number'), Type: f('text'), AppliedDate: f('text'), CurrencyIsoCode: f('text', { multiCurrencyOnly: true }) },
+  },
+  creditmemoinvapplication: {
+    name: 'CreditMemoInvApplication',
+    fields: { Id: f('id'), InvoiceId: f('id'), CreditMemoId: f('id'), Amount: f('number'), Type: f('text'), AppliedDate: f('text'), CurrencyIsoCode: f('text', { multiCurrencyOnly: true }) },
   },
   // https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm
   organization: { name: 'Organization', fields: { Id: f('id'), Name: f('text'), DefaultCurrencyIsoCode: f('text') } },
@@ -320,6 +353,8 @@ export class SalesforceEmulator extends ProviderEmulator {
   sessionsIssued = { client_credentials: 0, jwt_bearer: 0 };
   private fulfillmentOrders = new Map<string, FulfillmentOrderState>();
   private stored: StoredInvoice[] = [];
+  private payments: StoredApplication[] = [];
+  private creditApplications: StoredApplication[] = [];
   private locators = new Map<string, QueryLocator>();
   private nextDocumentNumber = 1;
   private used = 0;
@@ -404,34 +439,78 @@ export class SalesforceEmulator extends ProviderEmulator {
     }));
   }
 
-  /** Records a payment on an invoice, as Order Management's ensure-funds does; it lowers the Balance. */
-  applyPayment(invoiceId: string, amount: string): void {
-    const inv = this.invoice(invoiceId);
-    inv.netPaymentsApplied = inv.netPaymentsApplied.plus(this.applicable(inv, amount));
+  /**
+   * A payment applied to a posted invoice: one PaymentLineInvoice of Type Applied, as the Apply Payment action makes
+   * (https://developer.salesforce.com/docs/platform/api-action/guide/actions-obj-payment-apply.html; "After an
+   * invoice is posted, users can make payments against it to reduce its balance", Invoice in the Object Reference:
+   * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm).
+   * Invoice.Balance does not move: it is documented as the total with tax "ignoring payments and adjustments".
+   * Assumption: the Payment record itself is not modelled, only its id.
+   */
+  override recordPayment(providerInvoiceId: string, amount: string, date?: string): SandboxInvoiceState {
+    const inv = this.postedInvoice(providerInvoiceId);
+    const value = sandboxAmount(amount);
+    refuseOverOutstanding('payment', value, outstandingOf(inv, this.payments, this.creditApplications), inv.id);
+    const on = sandboxDate(date, this.now);
+    this.payments.push(application(inv.id, randomSalesforceId('0a0'), value, on));
+    inv.netPaymentsApplied = inv.netPaymentsApplied.plus(value);
+    return this.sandboxEvent({ kind: 'payment', providerInvoiceId: inv.id, amount: value.toFixed(2), date: on, state: this.stateOf(inv) });
   }
 
-  /** Applies a credit memo's amount to an invoice; it lowers the Balance. */
-  applyCredit(invoiceId: string, amount: string): void {
-    const inv = this.invoice(invoiceId);
-    inv.netCreditsApplied = inv.netCreditsApplied.plus(this.applicable(inv, amount));
+  /**
+   * A credit memo's amount applied to a posted invoice: one CreditMemoInvApplication of Type Applied, as the Apply
+   * Credit action makes (https://developer.salesforce.com/docs/revenue/revenue-management/guide/actions-obj-run-apply-credit.html;
+   * Object Reference, CreditMemoInvApplication, linked above StoredApplication). Assumption: the CreditMemo itself is not
+   * modelled, only its id.
+   */
+  override recordCredit(providerInvoiceId: string, amount: string, date?: string): SandboxInvoiceState {
+    const inv = this.postedInvoice(providerInvoiceId);
+    const value = sandboxAmount(amount);
+    refuseOverOutstanding('credit', value, outstandingOf(inv, this.payments, this.creditApplications), inv.id);
+    const on = sandboxDate(date, this.now);
+    this.creditApplications.push(application(inv.id, randomSalesforceId('50g'), value, on));
+    inv.netCreditsApplied = inv.netCreditsApplied.plus(value);
+    return this.sandboxEvent({ kind: 'credit', providerInvoiceId: inv.id, amount: value.toFixed(2), date: on, state: this.stateOf(inv) });
   }
 
-  /** Sets Invoice.Status to Canceled, as an admin can. */
-  cancelInvoice(invoiceId: string): void {
-    this.invoice(invoiceId).status = 'Canceled';
+  /**
+   * Voids a posted invoice as Revenue Cloud's "Void a Posted Invoice" does: refused unless its balance equals its
+   * total (no payments or credits applied), it creates a credit memo for the whole invoice, applies it (a
+   * CreditMemoInvApplication), and the status ends as Voided:
+   * https://developer.salesforce.com/docs/revenue/revenue-management/guide/connect-resources-void-a-posted-invoice.html
+   * Assumption: the intermediate "Void In Progress" status is skipped (the recalculation is instant here).
+   */
+  override voidInvoice(providerInvoiceId: string): SandboxInvoiceState {
+    const inv = this.postedInvoice(providerInvoiceId);
+    const applied = [...this.payments, ...this.creditApplications].filter((a) => a.invoiceId === inv.id);
+    if (applied.length > 0) throw new SandboxError('invalid', `invoice ${inv.id} has payments or credits applied: Salesforce voids only an invoice whose balance equals its total`);
+    this.creditApplications.push(application(inv.id, randomSalesforceId('50g'), inv.totalAmountWithTax, sandboxDate(undefined, this.now)));
+    inv.netCreditsApplied = inv.totalAmountWithTax;
+    inv.status = 'Voided';
+    return this.sandboxEvent({ kind: 'void', providerInvoiceId: inv.id, state: this.stateOf(inv) });
   }
 
-  private invoice(invoiceId: string): StoredInvoice {
+  private postedInvoice(invoiceId: string): StoredInvoice {
     const id = toId18(invoiceId);
-    const inv = this.stored.find((i) => i.id === id);
-    if (!inv) throw new Error(`no invoice ${invoiceId}`);
+    const inv = id ? this.stored.find((i) => i.id === id) : undefined;
+    if (!inv) throw new SandboxError('notFound', `no invoice ${invoiceId}`);
+    if (inv.status !== 'Posted') throw new SandboxError('invalid', `invoice ${inv.id} is ${inv.status}, not Posted`);
     return inv;
   }
 
-  private applicable(inv: StoredInvoice, amount: string): Money {
-    const value = new Money(amount);
-    if (value.isNegative() || value.greaterThan(balanceOf(inv))) throw new Error(`${amount} is not between 0 and the balance ${balanceOf(inv).toFixed(2)}`);
-    return value;
+  private stateOf(inv: StoredInvoice): SandboxInvoiceState {
+    const sum = (list: StoredApplication[]) => list.filter((a) => a.invoiceId === inv.id).reduce((acc, a) => (a.type === 'Applied' ? acc.plus(a.amount) : acc.minus(a.amount)), ZERO);
+    const dates = this.payments.filter((a) => a.invoiceId === inv.id && a.type === 'Applied').map((a) => a.appliedDate.slice(0, 10));
+    return {
+      providerInvoiceId: inv.id,
+      status: inv.status,
+      total: inv.totalAmountWithTax.toFixed(2),
+      paid: sum(this.payments).toFixed(2),
+      credited: sum(this.creditApplications).toFixed(2),
+      outstanding: outstandingOf(inv, this.payments, this.creditApplications).toFixed(2),
+      lastPaymentDate: dates.length > 0 ? dates.sort().at(-1)! : null,
+      voided: inv.status === 'Voided' || inv.status === 'Canceled',
+    };
   }
 
   private restoreSeed(): void {
@@ -439,6 +518,8 @@ export class SalesforceEmulator extends ProviderEmulator {
       this.orderSummaries.flatMap((os) => os.fulfillmentOrders.map((fo) => [fo.id, { seed: fo, orderSummary: os, invoiceId: null }] as const)),
     );
     this.stored = [];
+    this.payments = [];
+    this.creditApplications = [];
     this.locators = new Map();
     this.nextDocumentNumber = 1;
     this.used = 0;
@@ -817,6 +898,20 @@ export class SalesforceEmulator extends ProviderEmulator {
         );
       case 'Organization':
         return [{ Id: ORG_ID, Name: 'Invoicing Sandbox', DefaultCurrencyIsoCode: this.orgCurrency }];
+      case 'PaymentLineInvoice':
+      case 'CreditMemoInvApplication': {
+        const payments = type === 'PaymentLineInvoice';
+        const currencyOf = (invoiceId: string) => this.stored.find((i) => i.id === invoiceId)?.currency ?? this.orgCurrency;
+        return (payments ? this.payments : this.creditApplications).map((a) => ({
+          Id: a.id,
+          InvoiceId: a.invoiceId,
+          [payments ? 'PaymentId' : 'CreditMemoId']: a.sourceId,
+          Amount: num(a.amount),
+          Type: a.type,
+          AppliedDate: a.appliedDate,
+          CurrencyIsoCode: currencyOf(a.invoiceId),
+        }));
+      }
     }
   }
 }
@@ -832,7 +927,25 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-const balanceOf = (inv: StoredInvoice): Money => inv.totalAmountWithTax.minus(inv.netPaymentsApplied).minus(inv.netCreditsApplied);
+/**
+ * Invoice.Balance as documented: "Equal to the invoice's total amount with tax, ignoring payments and adjustments"
+ * (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm).
+ */
+const balanceOf = (inv: StoredInvoice): Money => inv.totalAmountWithTax;
+
+/** What is still to pay: the total less every application (Applied adds, Unapplied takes back). */
+function outstandingOf(inv: StoredInvoice, payments: StoredApplication[], credits: StoredApplication[]): Money {
+  return [...payments, ...credits]
+    .filter((a) => a.invoiceId === inv.id)
+    .reduce((left, a) => (a.type === 'Applied' ? left.minus(a.amount) : left.plus(a.amount)), inv.totalAmountWithTax);
+}
+
+/** An Applied application of `amount` on `date` (midnight UTC, in Salesforce's dateTime form). */
+function application(invoiceId: string, sourceId: string, amount: Money, date: string): StoredApplication {
+  // Assumption: key prefixes 0a0 (Payment), 50g (CreditMemo), 0bY (PaymentLineInvoice), 0cZ (CreditMemoInvApplication).
+  const isCredit = sourceId.startsWith('50g');
+  return { id: randomSalesforceId(isCredit ? '0cZ' : '0bY'), invoiceId, sourceId, amount, type: 'Applied', appliedDate: `${date}T00:00:00.000+0000` };
+}
 
 const alreadyInvoiced = (foId: string, invoiceId: string) => `The fulfillment order ${foId} already has an invoice: ${invoiceId}.`;
 

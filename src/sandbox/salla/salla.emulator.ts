@@ -12,6 +12,7 @@ import {
   type SallaStoreSeed,
 } from './salla.seed';
 import { ProviderEmulator } from '../shared/provider-emulator';
+import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
 
 /**
  * An HTTP emulator of Salla's Merchant API invoice endpoints (seed 003 and Salla's public docs): create, read one,
@@ -311,6 +312,22 @@ interface StoredInvoice {
   items: Array<SallaPricedItem & { id: number }>;
 }
 
+/**
+ * What the sandbox recorded about an invoiced order's money. Salla keeps payment and cancellation on the order (its
+ * `status` slug such as canceled or refunded, `payment_method`, `is_pending_payment`; the order.payment.updated,
+ * order.cancelled and order.refunded events of Salla's webhook list, mirrored at
+ * https://share.apidog.com/apidoc/docs-site/451700/1894252m0), never on the tax invoice, whose details have no
+ * payment field (InvoiceDetails: https://docs.salla.dev/5394158e0). So this changes no invoice answer: it is there to keep
+ * the controls honest (amounts checked against the invoice) and to seed the order webhooks of a later change.
+ * Assumption: the order's own read (GET /orders/{id}) is not emulated.
+ */
+interface OrderLedger {
+  paid: Money;
+  credited: Money;
+  lastPaymentDate: string | null;
+  canceled: boolean;
+}
+
 interface StoreState {
   seed: SallaStoreSeed;
   orders: Map<number, SallaOrderSeed>;
@@ -429,6 +446,8 @@ export class SallaEmulator extends ProviderEmulator {
   private state: StoreState[] = [];
   private tokens = new Map<string, Principal>();
   private invoicesById = new Map<number, StoredInvoice>();
+  /** By invoice id: see OrderLedger. */
+  private ledgers = new Map<number, OrderLedger>();
   private files = new Map<number, Buffer>();
   private buckets = new Map<number, LeakyBucket>();
   private refreshGrants = new Map<string, RefreshGrant>();
@@ -502,6 +521,48 @@ export class SallaEmulator extends ProviderEmulator {
     return this.invoices().find((i) => i.id === invoice.id)!;
   }
 
+  /** A payment on the order a tax invoice bills: recorded on the order's side only (see OrderLedger). */
+  override recordPayment(providerInvoiceId: string, amount: string, date?: string): SandboxInvoiceState {
+    const [inv, ledger] = this.ledgerOf(providerInvoiceId);
+    const value = sandboxAmount(amount);
+    refuseOverOutstanding('payment', value, outstandingOf(inv, ledger), String(inv.id));
+    const on = sandboxDate(date, this.now);
+    ledger.paid = ledger.paid.plus(value);
+    if (!ledger.lastPaymentDate || on > ledger.lastPaymentDate) ledger.lastPaymentDate = on;
+    return this.sandboxEvent({ kind: 'payment', providerInvoiceId: String(inv.id), amount: value.toFixed(2), date: on, state: ledgerState(inv, ledger) });
+  }
+
+  /**
+   * A credit on the order (a refund or a credit note's worth): recorded on the order's side only (see OrderLedger).
+   * A Salla credit note of the order is a document of its own (POST /orders/invoices with type credit_note), read as
+   * a CREDIT_NOTE: it changes nothing on the tax invoice's answer either.
+   */
+  override recordCredit(providerInvoiceId: string, amount: string, date?: string): SandboxInvoiceState {
+    const [inv, ledger] = this.ledgerOf(providerInvoiceId);
+    const value = sandboxAmount(amount);
+    refuseOverOutstanding('credit', value, outstandingOf(inv, ledger), String(inv.id));
+    const on = sandboxDate(date, this.now);
+    ledger.credited = ledger.credited.plus(value);
+    return this.sandboxEvent({ kind: 'credit', providerInvoiceId: String(inv.id), amount: value.toFixed(2), date: on, state: ledgerState(inv, ledger) });
+  }
+
+  /** The order canceled (Salla's order status `canceled`): recorded on the order's side only (see OrderLedger). */
+  override voidInvoice(providerInvoiceId: string): SandboxInvoiceState {
+    const [inv, ledger] = this.ledgerOf(providerInvoiceId);
+    ledger.canceled = true;
+    return this.sandboxEvent({ kind: 'void', providerInvoiceId: String(inv.id), state: ledgerState(inv, ledger) });
+  }
+
+  private ledgerOf(providerInvoiceId: string): [StoredInvoice, OrderLedger] {
+    const inv = /^\d+$/.test(providerInvoiceId) ? this.invoicesById.get(Number(providerInvoiceId)) : undefined;
+    if (!inv) throw new SandboxError('notFound', `no invoice ${providerInvoiceId}`);
+    if (inv.type !== 'tax_invoice') throw new SandboxError('invalid', `invoice ${providerInvoiceId} is a credit note: payments, credits and cancellation concern the order's tax invoice`);
+    const ledger = this.ledgers.get(inv.id) ?? { paid: ZERO, credited: ZERO, lastPaymentDate: null, canceled: false };
+    if (ledger.canceled) throw new SandboxError('invalid', `the order of invoice ${providerInvoiceId} is canceled`);
+    this.ledgers.set(inv.id, ledger);
+    return [inv, ledger];
+  }
+
   /** Back to the seed: no invoices or files, full rate-limit buckets, an empty call log, no staged faults. */
   override reset(): void {
     this.restoreSeed();
@@ -544,6 +605,7 @@ export class SallaEmulator extends ProviderEmulator {
     this.tokenRequests = [];
     this.errorsByStore = new Map();
     this.invoicesById = new Map();
+    this.ledgers = new Map();
     this.files = new Map();
     this.buckets = new Map();
   }
@@ -1140,4 +1202,22 @@ if (require.main === module) {
       process.exit(1);
     },
   );
+}
+
+function outstandingOf(inv: StoredInvoice, ledger: OrderLedger): Money {
+  return ledger.canceled ? ZERO : inv.amounts.total.minus(ledger.paid).minus(ledger.credited);
+}
+
+/** The order's money as the sandbox recorded it; `status` is the invoice's (unchanged) and the order's. */
+function ledgerState(inv: StoredInvoice, ledger: OrderLedger): SandboxInvoiceState {
+  return {
+    providerInvoiceId: String(inv.id),
+    status: ledger.canceled ? 'order canceled (the tax invoice is unchanged)' : 'issued (Salla reports payment on the order)',
+    total: inv.amounts.total.toFixed(2),
+    paid: ledger.paid.toFixed(2),
+    credited: ledger.credited.toFixed(2),
+    outstanding: outstandingOf(inv, ledger).toFixed(2),
+    lastPaymentDate: ledger.lastPaymentDate,
+    voided: ledger.canceled,
+  };
 }

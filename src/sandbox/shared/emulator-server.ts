@@ -125,6 +125,7 @@ export class EmulatorServer {
   readonly calls: RecordedCall[] = [];
 
   private readonly routes: Route[] = [];
+  private readonly controlRoutes: Route[] = [];
   private readonly middleware: Middleware[] = [];
   private faults: StagedFault[] = [];
   private readonly maxBodyBytes: number;
@@ -164,6 +165,16 @@ export class EmulatorServer {
 
   delete(pattern: string, handler: RouteHandler): this {
     return this.route('DELETE', pattern, handler);
+  }
+
+  /**
+   * Registers a route outside the emulated API (the sandbox's own controls, e.g. `/_sandbox/...`): it runs before
+   * staged faults, chaos and middleware (no provider auth, no rate limit) and is not logged in `calls`, so that
+   * tests counting the provider's calls are not disturbed by the setup they do. First match wins.
+   */
+  control(method: string, pattern: string, handler: RouteHandler): this {
+    this.controlRoutes.push({ method: method.toUpperCase(), segments: splitPath(pattern), handler });
+    return this;
   }
 
   /** Adds middleware around routing; the first added is the outermost. */
@@ -279,6 +290,18 @@ export class EmulatorServer {
     const req = buildRequest(method, url, raw.headers, rawBody);
     const recordedBody = req.body !== undefined ? req.body : rawBody.length > 0 ? rawBody : undefined;
 
+    const control = this.matchControl(req);
+    if (control) {
+      let answer: EmulatorResponse;
+      try {
+        answer = await control(req);
+      } catch (err) {
+        answer = { status: 500, body: { error: 'emulator internal error', message: err instanceof Error ? err.message : String(err) } };
+      }
+      if (!res.destroyed) send(res, answer);
+      return;
+    }
+
     let response: EmulatorResponse;
     try {
       const fault = this.takeFault(method, url.pathname);
@@ -315,6 +338,19 @@ export class EmulatorServer {
     // Recorded before the bytes leave, so a client that has its answer always finds the call in the log.
     record(response.status, recordedBody);
     send(res, response);
+  }
+
+  /** The handler of the control route this request names, with its params filled in, if any. */
+  private matchControl(req: EmulatorRequest): RouteHandler | undefined {
+    const segments = splitPath(req.path);
+    for (const route of this.controlRoutes) {
+      if (route.method !== req.method) continue;
+      const params = matchRoute(route.segments, segments);
+      if (!params) continue;
+      Object.assign(req.params as Record<string, string>, params);
+      return route.handler;
+    }
+    return undefined;
   }
 
   private runChain(req: EmulatorRequest): Promise<EmulatorResponse> {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from '../shared/emulator-server';
+import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
 import {
   zuoraSandboxTenant,
   type ZuoraAccountSeed,
@@ -168,6 +169,10 @@ interface StoredInvoice {
   amount: Money;
   paymentAmount: Money;
   creditMemoAmount: Money;
+  /** Set by a reversal (PUT /v1/invoices/{key}/reverse): the invoice stays Posted, settled by its reversal memo. */
+  reversed: boolean;
+  /** The sandbox's own record of the latest payment; Zuora's invoice answer carries no such date. */
+  lastPaymentDate: string | null;
 }
 
 interface StoredCreditMemo {
@@ -331,12 +336,90 @@ export class ZuoraEmulator extends ProviderEmulator {
     ];
   }
 
-  /** Records an external payment on a posted invoice (by id or number), as a payment run would. */
-  recordPayment(invoiceKey: string, amount: Decimal.Value): void {
-    const inv = this.invoiceByKey(invoiceKey);
-    const paid = new Money(amount);
-    if (!inv || inv.status !== 'Posted' || paid.lte(0) || paid.gt(invoiceBalance(inv))) throw new Error(`cannot pay ${String(amount)} on invoice ${invoiceKey}`);
+  /**
+   * A payment applied to a posted invoice (by id or number), as "Create a payment" with the invoice in `invoices`
+   * does: the invoice's paymentAmount goes up and its balance down
+   * (https://developer.zuora.com/api-references/api/operation/POST_CreatePayment). Payments apply to posted
+   * invoices only. Assumption: the Payment object itself is not kept (no payment read is emulated).
+   */
+  override recordPayment(invoiceKey: string, amount: string, date?: string): SandboxInvoiceState {
+    const inv = this.postedInvoice(invoiceKey);
+    const paid = sandboxAmount(amount);
+    refuseOverOutstanding('payment', paid, invoiceBalance(inv), inv.id);
+    const on = sandboxDate(date, this.now);
     inv.paymentAmount = inv.paymentAmount.plus(paid);
+    if (!inv.lastPaymentDate || on > inv.lastPaymentDate) inv.lastPaymentDate = on;
+    return this.sandboxEvent({ kind: 'payment', providerInvoiceId: inv.id, amount: paid.toFixed(2), date: on, state: this.stateOf(inv) });
+  }
+
+  /**
+   * A credit: a posted credit memo of `amount` for the invoice's account, applied to the invoice at once ("Create a
+   * credit memo" then "Apply a credit memo", Invoice Settlement:
+   * https://developer.zuora.com/api-references/api/operation/PUT_ApplyCreditMemo). The invoice's creditMemoAmount
+   * goes up and its balance down. Assumption: the memo has no items (a standalone credit memo without charges).
+   */
+  override recordCredit(invoiceKey: string, amount: string, date?: string): SandboxInvoiceState {
+    const inv = this.postedInvoice(invoiceKey);
+    const credit = sandboxAmount(amount);
+    refuseOverOutstanding('credit', credit, invoiceBalance(inv), inv.id);
+    const on = sandboxDate(date, this.now);
+    this.standaloneMemo(inv, credit, on);
+    inv.creditMemoAmount = inv.creditMemoAmount.plus(credit);
+    return this.sandboxEvent({ kind: 'credit', providerInvoiceId: inv.id, amount: credit.toFixed(2), date: on, state: this.stateOf(inv) });
+  }
+
+  /**
+   * Zuora's void of a posted invoice is a reversal ("Reverse an invoice",
+   * https://developer.zuora.com/api-references/api/operation/PUT_ReverseInvoice): refused when payments or credit
+   * memos are applied, or the invoice is not Posted; it creates a credit memo for the whole invoice and applies it,
+   * so the balance is 0, and marks the invoice reversed. Cancel is for drafts (see cancelInvoice).
+   * Assumption: the invoice answer's `reversed` flag, as Zuora's Invoice object names it.
+   */
+  override voidInvoice(invoiceKey: string): SandboxInvoiceState {
+    const inv = this.postedInvoice(invoiceKey);
+    if (!inv.paymentAmount.isZero() || !inv.creditMemoAmount.isZero()) throw new SandboxError('invalid', `invoice ${inv.invoiceNumber} has payments or credit memos applied: Zuora does not reverse it`);
+    if (!inv.amount.gt(0)) throw new SandboxError('invalid', `invoice ${inv.invoiceNumber} is not positive: Zuora does not reverse it`);
+    this.standaloneMemo(inv, inv.amount, this.today());
+    inv.creditMemoAmount = inv.amount;
+    inv.reversed = true;
+    return this.sandboxEvent({ kind: 'void', providerInvoiceId: inv.id, state: this.stateOf(inv) });
+  }
+
+  private postedInvoice(invoiceKey: string): StoredInvoice {
+    const inv = this.invoiceByKey(invoiceKey);
+    if (!inv) throw new SandboxError('notFound', `no invoice ${invoiceKey}`);
+    if (inv.status !== 'Posted' || inv.reversed) throw new SandboxError('invalid', `invoice ${inv.invoiceNumber} is ${inv.reversed ? 'reversed' : inv.status}, not Posted`);
+    return inv;
+  }
+
+  /** A posted credit memo of `amount`, without items, fully applied to `inv`. */
+  private standaloneMemo(inv: StoredInvoice, amount: Money, on: string): void {
+    this.creditMemos.push({
+      id: zuoraId(),
+      number: `CM${String(++this.counters.creditMemo).padStart(8, '0')}`,
+      account: inv.account,
+      creditMemoDate: on,
+      targetDate: on,
+      status: 'Posted',
+      items: [],
+      taxAmount: ZERO,
+      amount,
+      appliedAmount: amount,
+      refundAmount: ZERO,
+    });
+  }
+
+  private stateOf(inv: StoredInvoice): SandboxInvoiceState {
+    return {
+      providerInvoiceId: inv.id,
+      status: inv.reversed ? 'Posted (reversed)' : inv.status,
+      total: inv.amount.toFixed(2),
+      paid: inv.paymentAmount.toFixed(2),
+      credited: inv.creditMemoAmount.toFixed(2),
+      outstanding: invoiceBalance(inv).toFixed(2),
+      lastPaymentDate: inv.lastPaymentDate,
+      voided: inv.reversed || inv.status === 'Canceled',
+    };
   }
 
   /** Applies part of a credit memo to an invoice of the same account. */
@@ -351,7 +434,11 @@ export class ZuoraEmulator extends ProviderEmulator {
     inv.creditMemoAmount = inv.creditMemoAmount.plus(applied);
   }
 
-  /** Cancels an unpaid invoice (Zuora's "Cancel" on a posted invoice with no payments or credits). */
+  /**
+   * Unposts and cancels an invoice with no payments or credits: Zuora cancels drafts only, and a posted invoice goes
+   * back to Draft first ("verify that the invoice has no payments or adjustments, ... and no applied credit memos":
+   * https://docs.zuora.com/zuora-platform/data-management/data-loader/data-dictionary-for-data-loader/update/invoices/unpost-invoice-update-fields).
+   */
   cancelInvoice(invoiceKey: string): void {
     const inv = this.invoiceByKey(invoiceKey);
     if (!inv || !inv.paymentAmount.isZero() || !inv.creditMemoAmount.isZero()) throw new Error(`cannot cancel invoice ${invoiceKey}`);
@@ -533,6 +620,7 @@ export class ZuoraEmulator extends ProviderEmulator {
       for (const inv of invoices) {
         paid = paid.plus(inv.amount);
         inv.paymentAmount = inv.amount;
+        inv.lastPaymentDate = documentDate;
       }
       body.paidAmount = num(paid);
       body.paymentNumber = `P-${String(++this.counters.payment).padStart(8, '0')}`;
@@ -604,6 +692,8 @@ export class ZuoraEmulator extends ProviderEmulator {
         amount: amountWithoutTax.plus(taxAmount),
         paymentAmount: ZERO,
         creditMemoAmount: ZERO,
+        reversed: false,
+        lastPaymentDate: null,
       };
       this.invoices.push(invoice);
       return invoice;
@@ -678,6 +768,8 @@ export class ZuoraEmulator extends ProviderEmulator {
         paymentAmount: num(inv.paymentAmount),
         refundAmount: 0,
         source: 'API',
+        // Assumption: the flag is sent only once the invoice is reversed (the documented answers predate it).
+        ...(inv.reversed ? { reversed: true } : {}),
         status: inv.status,
         success: true,
         targetDate: inv.targetDate,
