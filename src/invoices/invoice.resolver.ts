@@ -90,7 +90,11 @@ export class InvoiceResolver {
   })
   async lines(@Root() invoice: InvoiceType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<InvoiceLineType[]> {
     const stored = invoice.source.content;
-    if (stored) return stored.lines.map(presentLine);
+    if (stored) {
+      // An amendment (where the provider allows one) reaches the ledger through the age-based refresh.
+      ctx.refresher.touch(invoice.source);
+      return stored.lines.map(presentLine);
+    }
     freshFor(info, ctx);
     return (await detailsOf(invoice, ctx)).lines.map(presentLine);
   }
@@ -104,7 +108,10 @@ export class InvoiceResolver {
   })
   async taxes(@Root() invoice: InvoiceType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<TaxLineType[]> {
     const stored = invoice.source.content;
-    if (stored) return stored.taxes.map(presentTax);
+    if (stored) {
+      ctx.refresher.touch(invoice.source);
+      return stored.taxes.map(presentTax);
+    }
     freshFor(info, ctx);
     return (await detailsOf(invoice, ctx)).taxes.map(presentTax);
   }

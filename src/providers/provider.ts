@@ -62,9 +62,10 @@ export interface InvoiceProvider<TInput = unknown> {
   loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>>;
 
   /**
-   * Whether the invoice's lines and taxes can no longer change at the provider, by its rules (a posted invoice is
-   * fixed, a Zuora Draft is not): the ledger then serves them without a provider call. Pure; called on every read.
-   * Status and payment figures may change on a final invoice too; they are refreshed by age, not by this.
+   * Whether the ledger may serve the invoice's lines and taxes without a provider call: by the provider's rules they
+   * can no longer change (a posted invoice is fixed, a Zuora Draft is not), or change only by a rare amendment that
+   * the age-based refresh picks up (Exsited). Pure; called on every provider read. Status and payment figures may
+   * change on a final invoice too; they are refreshed by age, not by this.
    */
   contentFinal(header: InvoiceHeader): boolean;
 

@@ -410,9 +410,9 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
       expect(() => exsited.recordPayment(id!, '1.005')).toThrow(/decimal string/);
     });
 
-    it('contentFinal: an issued invoice can still be amended (lines change); only a void one is final', () => {
+    it('contentFinal: a draft is read live; issued ones are kept (an amendment shows through the age-based refresh)', () => {
       const header = (status: InvoiceDetails['header']['status']) => ({ status }) as InvoiceDetails['header'];
-      expect((['DRAFT', 'ISSUED', 'PARTIALLY_PAID', 'PAID', 'VOID'] as const).map((s) => provider().contentFinal(header(s)))).toEqual([false, false, false, false, true]);
+      expect((['DRAFT', 'ISSUED', 'PARTIALLY_PAID', 'PAID', 'VOID'] as const).map((s) => provider().contentFinal(header(s)))).toEqual([false, true, true, true, true]);
     });
   });
 });

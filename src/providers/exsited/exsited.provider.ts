@@ -121,14 +121,16 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   }
 
   /**
-   * Only a void invoice is final. An issued Exsited invoice can still be amended, lines added or updated
+   * A draft is read live. An issued Exsited invoice can still be amended, lines added or updated
    * (POST /api/v3/invoices/{id}/amend with `lines` operations ADD/UPDATE, in the official SDK:
    * https://github.com/exsited/exsited-php/blob/main/src/AppService/Invoice/InvoiceData.php, createAmend, and
-   * src/test/invoice.php; the invoice's kpis carry last_amended_on), and a draft is not issued yet.
-   * Assumption: a voided invoice can no longer be amended.
+   * src/test/invoice.php; the invoice's kpis carry last_amended_on), but rarely: its lines are served from the
+   * ledger and an amendment shows within INVOICE_FRESHNESS_MS, when the background refresh (which every read of
+   * lines, taxes, status or kpis asks for once they are stale) stores what it reads. Assumption: a voided invoice
+   * can no longer be amended.
    */
   contentFinal(header: InvoiceHeader): boolean {
-    return header.status === 'VOID';
+    return header.status !== 'DRAFT';
   }
 
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
