@@ -1,5 +1,7 @@
 import { createApp } from '../../src/server/app';
-import { CreateSallaInvoiceDocument, InvoiceStatusDocument } from '../generated/graphql';
+import Decimal from 'decimal.js';
+import type { ProviderEmulator } from '../../src/sandbox/shared/provider-emulator';
+import { CreateInvoiceDocument, CreateSallaInvoiceDocument, InvoiceStatusDocument } from '../generated/graphql';
 import { startHarness, type Harness } from '../support/harness';
 import { storeName } from '../support/store';
 import pino from 'pino';
@@ -102,5 +104,63 @@ describe(`status and kpis: fresh reads cost nothing, stale ones answer at once a
         h.salla.server.clearFaults();
       }
     });
+  });
+});
+
+/** One invoice per provider whose API reports payments; Salla's invoices carry no payment state (see salla.mapper.ts). */
+const PAYABLE: Array<{ provider: string; input: Record<string, unknown>; voidInput: Record<string, unknown>; emulator: (h: Harness) => ProviderEmulator }> = [
+  { provider: 'SALESFORCE', input: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXFIA2' } }, voidInput: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXGIA2' } }, emulator: (h) => h.salesforce },
+  {
+    provider: 'ZUORA',
+    input: { zuora: { fulfillments: [{ orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70201', quantity: '2', fulfillmentDate: '2024-05-01' }] } },
+    voidInput: { zuora: { fulfillments: [{ orderLineItemId: '8ad0887e8a0f4f2c018a10a1d6e70201', quantity: '1', fulfillmentDate: '2024-05-02' }] } },
+    emulator: (h) => h.zuora,
+  },
+  { provider: 'EXSITED', input: { exsited: { orderId: 'ORD-7K2M4P' } }, voidInput: { exsited: { orderId: 'ORD-8N3Q5R' } }, emulator: (h) => h.exsited },
+  { provider: 'COMMERCE', input: { commerce: { orderId: '69ab24db449866373d5e3e35' } }, voidInput: { commerce: { orderId: '6932f96b8cd64c28a4fb5873' } }, emulator: (h) => h.commerce },
+];
+
+describe.each(PAYABLE)(`$provider: status follows payments, credits and voids recorded at the provider (${storeName()})`, (c) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ freshnessMs: 0 });
+  });
+  afterAll(() => h.close());
+
+  /** Reads status and kpis twice: the first answer is the stored one and asks for a refresh; the second shows it. */
+  const readFresh = async (id: string) => {
+    await h.execute(InvoiceStatusDocument, { id });
+    await h.app.refresher.idle();
+    const res = await h.execute(InvoiceStatusDocument, { id });
+    expect(res.errors).toBeUndefined();
+    await h.app.refresher.idle();
+    return res.data!.invoice!;
+  };
+  const created = async (input: Record<string, unknown>) => {
+    const res = await h.execute(CreateInvoiceDocument, { input: input as never });
+    expect(res.data!.createInvoice.userErrors).toEqual([]);
+    return res.data!.createInvoice.invoice!;
+  };
+
+  it('a partial payment, then the rest: ISSUED, PARTIALLY_PAID, PAID, with paid and outstanding exact', async () => {
+    const invoice = await created(c.input);
+    expect(invoice.status).toBe('ISSUED');
+    const total = new Decimal(invoice.total.amount);
+    c.emulator(h).recordPayment(invoice.providerInvoiceId, '1.00', '2026-11-30');
+    const part = await readFresh(invoice.id);
+    expect(part.status).toBe('PARTIALLY_PAID');
+    expect(part.syncedAt).not.toBeNull();
+    expect(new Decimal(part.kpis!.paid!.amount).eq('1.00')).toBe(true);
+    expect(new Decimal(part.kpis!.outstanding!.amount).eq(total.minus('1.00'))).toBe(true);
+    c.emulator(h).recordPayment(invoice.providerInvoiceId, total.minus('1.00').toFixed(2));
+    const paid = await readFresh(invoice.id);
+    expect(paid.status).toBe('PAID');
+    expect(new Decimal(paid.kpis!.outstanding!.amount).eq(0)).toBe(true);
+  });
+
+  it('a void: VOID', async () => {
+    const invoice = await created(c.voidInput);
+    c.emulator(h).voidInvoice(invoice.providerInvoiceId);
+    expect((await readFresh(invoice.id)).status).toBe('VOID');
   });
 });
