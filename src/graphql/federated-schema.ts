@@ -2,6 +2,7 @@ import { buildSubgraphSchema, type GraphQLResolverMap } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { GraphQLError, isInputObjectType, type GraphQLFieldResolver, type GraphQLSchema, parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
+import { InvoiceListResolver } from '../invoices/invoice-list.resolver';
 import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.resolver';
 import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
 import { OrderType } from '../orders/order.type';
@@ -26,7 +27,7 @@ const ONE_OF_LINK = [
 /** The code-first schema's SDL, with directives, as the subgraph serves it to composition. */
 export async function buildSubgraphSdl(): Promise<{ sdl: string; schema: GraphQLSchema }> {
   const schema = await buildSchema({
-    resolvers: [InvoiceResolver, OrderResolver],
+    resolvers: [InvoiceResolver, InvoiceListResolver, OrderResolver],
     // Order has no root field here; without this it would be dropped from the schema.
     orphanedTypes: [OrderType],
     // Input rules are checked by the service and returned as userErrors, not thrown by the framework.

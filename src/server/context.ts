@@ -1,5 +1,6 @@
 import type { InvoiceLoaders } from '../invoices/invoice.loaders';
 import type { InvoiceService } from '../invoices/invoice.service';
+import type { InvoiceList } from '../ledger/invoice-list';
 import type { Caller } from './auth';
 
 /** Everything a resolver may use, built once per request before any resolver runs. */
@@ -10,4 +11,6 @@ export interface Context {
   caller: Caller;
   loaders: InvoiceLoaders;
   invoices: InvoiceService;
+  /** Pages of the tenant's invoices from the ledger (Query.invoices). */
+  invoiceList: InvoiceList;
 }
