@@ -260,6 +260,17 @@ describe(`InvoiceList: keyset pages of the ledger (${storeName()})`, () => {
     expect(desc.edges[0]!.key.value).toBeNull();
   });
 
+  it("cursors hold ISO dates whatever the server's DateStyle", async () => {
+    const order: InvoiceOrder = { field: 'DUE_DATE', direction: 'ASC' };
+    const page = await db.transaction(async (tx) => {
+      await tx.query("SET LOCAL DateStyle = 'SQL, DMY'");
+      return new InvoiceList(tx).page('t1', request({}, order, { first: 3 }));
+    });
+    const key = page.edges[2]!.key;
+    expect(key.value).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(decodeCursor(encodeCursor(order, key), order, 'after')).toEqual(key);
+  });
+
   it('first: 0 is an empty page that still says whether there is more', async () => {
     const page = await list.page('t1', request({}, { field: 'TOTAL', direction: 'ASC' }, { first: 0 }));
     expect(page).toEqual({ edges: [], hasNextPage: true, hasPreviousPage: false });

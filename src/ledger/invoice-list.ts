@@ -18,12 +18,13 @@ export interface InvoicePage {
 
 /**
  * How each ordering sorts: `expr` is exactly the expression of its index (migration 0005), so that a page is one
- * range of it; `value` is what a cursor keeps (null for a missing date, which the expression turns into infinity);
+ * range of it; `value` is what a cursor keeps (null for a missing date, which the expression turns into infinity;
+ * dates through to_char, since date::text follows the server's DateStyle);
  * `param` turns a cursor's value back into the expression's type. CREATED_AT sorts by seq alone.
  */
 const SORTS: Record<InvoiceOrderField, { expr: string | null; value: string; param: (p: string) => string }> = {
-  ISSUE_DATE: { expr: "COALESCE(issue_date, 'infinity'::date)", value: 'issue_date::text', param: (p) => `COALESCE(${p}::date, 'infinity'::date)` },
-  DUE_DATE: { expr: "COALESCE(due_date, 'infinity'::date)", value: 'due_date::text', param: (p) => `COALESCE(${p}::date, 'infinity'::date)` },
+  ISSUE_DATE: { expr: "COALESCE(issue_date, 'infinity'::date)", value: "to_char(issue_date, 'YYYY-MM-DD')", param: (p) => `COALESCE(${p}::date, 'infinity'::date)` },
+  DUE_DATE: { expr: "COALESCE(due_date, 'infinity'::date)", value: "to_char(due_date, 'YYYY-MM-DD')", param: (p) => `COALESCE(${p}::date, 'infinity'::date)` },
   CREATED_AT: { expr: null, value: 'NULL::text', param: () => 'NULL' },
   TOTAL: { expr: 'total', value: 'total::text', param: (p) => `${p}::numeric` },
 };
