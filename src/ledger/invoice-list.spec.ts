@@ -13,7 +13,7 @@ import {
 } from '../domain/invoice-query';
 import { Decimal, money } from '../domain/money';
 import type { Database } from './database';
-import { InvoiceList, pageQuery } from './invoice-list';
+import { countQuery, InvoiceList, pageQuery } from './invoice-list';
 import { Ledger } from './ledger';
 import { openTestDatabase, storeName } from '../../test/support/store';
 
@@ -295,6 +295,20 @@ describe(`InvoiceList: keyset pages of the ledger (${storeName()})`, () => {
     expect(plan).toMatch(/Index Scan Backward using invoices_list_issue_date/);
     expect(plan).toMatch(/Index Cond: \(\(tenant_id = 't1'::text\) AND \(ROW\(COALESCE\(issue_date, 'infinity'::date\), seq\) </);
     expect(plan).not.toMatch(/Sort/);
+  });
+
+  it('the count of overdue or unpaid invoices is a scan of the status index (migration 0006), not of the tenant', async () => {
+    // Statistics and a visibility map, as a table of any size has them in production.
+    await db.query('VACUUM ANALYZE invoices');
+    const plans = await db.transaction(async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      const explain = async (filter: InvoiceFilter) => {
+        const { text, params } = countQuery('t1', filter);
+        return (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params)).map((r) => r['QUERY PLAN']).join('\n');
+      };
+      return [await explain({ overdue: true }), await explain({ status: ['ISSUED', 'PARTIALLY_PAID'] })];
+    });
+    for (const plan of plans) expect(plan).toMatch(/Index (Only )?Scan using invoices_list_status_due[^\n]*\n\s*Index Cond: \(\(tenant_id = 't1'::text\) AND \(status = /);
   });
 
   describe('tenant scoping', () => {
