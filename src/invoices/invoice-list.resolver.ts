@@ -20,7 +20,7 @@ export class InvoiceListResolver {
     description:
       "The tenant's invoices, a page at a time (a Relay cursor connection), filtered and sorted; read from the ledger, no provider call. Costs one ledger query per page, one more when totalCount is selected. Page forward with first/after or backward with last/before; mixing the two is refused. Cursors stay valid while invoices are added.",
   })
-  async invoices(@Args(() => InvoicesArgs) { filter, orderBy, first, after, last, before }: InvoicesArgs, @Ctx() ctx: Context  ): Promise<InvoiceConnectionType> {
+  async invoices(@Args(() => InvoicesArgs) { filter, orderBy, first, after, last, before }: InvoicesArgs, @Ctx() ctx: Context): Promise<InvoiceConnectionType> {
     let request: InvoiceListRequest;
     try {
       request = invoiceListRequest(InvoiceFilterInput.toFilter(filter), InvoiceOrderInput.toOrder(orderBy, DEFAULT_INVOICE_ORDER), { first, after, last, before });
@@ -29,7 +29,7 @@ export class InvoiceListResolver {
     }
     const page = await ctx.invoiceList.page(ctx.tenantId, request);
     const edges = page.edges.map(({ invoice, key }) => {
-      // invoice(id) and _entities later in this request are then answered without a ledger query.
+      // invoice(id) and _entities resolved after the page, with this request's loaders, need no ledger query.
       ctx.loaders.invoiceById.prime(invoice.id, invoice);
       return { cursor: encodeCursor(request.order, key), node: presentInvoice(invoice) };
     });
