@@ -58,6 +58,19 @@ describe('CostEstimator', () => {
     expect(cost).toBe(1);
   });
 
+  it("a connection's slicing argument sizes its edges and nodes (sizedFields), 20 when none is given", () => {
+    // invoices 1 + edges n × (edge 1 + node 1 + total 1) + nodes n × (1 + kpis (10 + paid 1)) + pageInfo 1
+    const q = 'query ($n: Int) { invoices(first: $n) { edges { cursor node { id total { amount } } } nodes { kpis { paid { amount } } } pageInfo { endCursor } totalCount } }';
+    expect(estimate(q, { n: 100 }).cost).toBe(1 + 100 * 3 + 100 * 12 + 1);
+    expect(estimate(q, { n: 5 }).cost).toBe(1 + 5 * 3 + 5 * 12 + 1);
+    expect(estimate(q).cost).toBe(1 + 20 * 3 + 20 * 12 + 1);
+    expect(estimate('{ invoices(last: 40) { nodes { id } } }').cost).toBe(1 + 40);
+    // The same fragment under two page sizes is priced for each.
+    expect(estimate('{ a: invoices(first: 2) { ...P } b: invoices(first: 30) { ...P } } fragment P on InvoiceConnection { nodes { total { amount } } }').cost).toBe(1 + 2 * 2 + 1 + 30 * 2);
+    // A negative size is refused by the resolver; here it must not make the rest of the operation cheaper.
+    expect(estimate('{ invoices(first: -1000) { nodes { id } } invoice(id: "x") { id } }').cost).toBe(1 + 0 + 1);
+  });
+
   it('survives a hostile variable where a list size is expected', () => {
     expect(estimate('query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }', { r: 'not a list' }).representations).toBe(1);
     expect(estimate('query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }', {}).representations).toBe(0);

@@ -26,7 +26,9 @@ import {
  *
  * - A field costs `count × (weight + cost of its selections) + cost of its arguments`. The weight is its
  *   `@cost(weight:)`, else 1 for an object, interface or union and 0 for a scalar or enum. The count is 1, or for a
- *   list its `@listSize` (the largest slicing argument given, else `assumedSize`), else `defaultListSize`.
+ *   list its `@listSize` (the largest slicing argument given, else `assumedSize`), else `defaultListSize`. A field whose
+ *   `@listSize` names `sizedFields` (a connection's `edges` and `nodes`) passes that count on to those fields of its
+ *   selection instead: they are the lists its slicing arguments size.
  * - `_entities` counts as many as the representations it is given: what a caller sends, not what it claims.
  * - Arguments are priced from the values as sent, variables included, before any coercion: an input object costs 1
  *   plus its fields, a list the sum of its items, a scalar 0 (their `@cost` where declared).
@@ -49,6 +51,13 @@ export interface CostOptions {
 interface ListSize {
   assumedSize: number | null;
   slicingArguments: string[];
+  sizedFields: string[];
+}
+
+/** The list fields, one level down, that a connection field's slicing arguments size, and the size. */
+interface Sized {
+  fields: ReadonlySet<string>;
+  count: number;
 }
 
 interface Score {
@@ -95,51 +104,59 @@ export class CostEstimator {
         if (weight && (weight.kind === Kind.INT || weight.kind === Kind.FLOAT || weight.kind === Kind.STRING)) this.weights.set(element, Number(weight.value));
       } else if (d.name.value === 'listSize') {
         const assumed = args.get('assumedSize');
-        const slicing = args.get('slicingArguments');
+        const strings = (v: ValueNode | undefined) => (v?.kind === Kind.LIST ? v.values.flatMap((x) => (x.kind === Kind.STRING ? [x.value] : [])) : []);
         this.listSizes.set(element, {
           assumedSize: assumed?.kind === Kind.INT ? Number(assumed.value) : null,
-          slicingArguments: slicing?.kind === Kind.LIST ? slicing.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [],
+          slicingArguments: strings(args.get('slicingArguments')),
+          sizedFields: strings(args.get('sizedFields')),
         });
       }
     }
   }
 
-  private selectionSet(set: SelectionSetNode, parent: GraphQLNamedType, ctx: Walk): Score {
+  private selectionSet(set: SelectionSetNode, parent: GraphQLNamedType, ctx: Walk, sized?: Sized): Score {
     let cost = 0;
     let representations = 0;
     for (const selection of set.selections) {
       if (skipped(selection.directives, ctx.variables)) continue;
       let s: Score;
-      if (selection.kind === Kind.FIELD) s = this.field(selection, parent, ctx);
+      if (selection.kind === Kind.FIELD) s = this.field(selection, parent, ctx, sized);
       else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
-        s = type ? this.selectionSet(selection.selectionSet, type, ctx) : ZERO;
-      } else s = this.fragment(selection.name.value, ctx);
+        s = type ? this.selectionSet(selection.selectionSet, type, ctx, sized) : ZERO;
+      } else s = this.fragment(selection.name.value, ctx, sized);
       cost += s.cost;
       representations += s.representations;
     }
     return { cost, representations };
   }
 
-  /** A fragment's score does not depend on where it is spread: scored once, however often it is spread. */
-  private fragment(name: string, ctx: Walk): Score {
-    const known = ctx.memo.get(name);
+  /**
+   * A fragment's score depends only on the page size it is spread under (on a connection), if any: scored once per
+   * size, however often it is spread.
+   */
+  private fragment(name: string, ctx: Walk, sized?: Sized): Score {
+    const key = sized ? `${name}\u0000${[...sized.fields].join(',')}\u0000${sized.count}` : name;
+    const known = ctx.memo.get(key);
     if (known) return known;
     const def = ctx.fragments.get(name);
     const type = def && this.schema.getType(def.typeCondition.name.value);
-    ctx.memo.set(name, ZERO); // a cycle (refused by validation anyway) scores nothing instead of recursing
-    const s = def && type ? this.selectionSet(def.selectionSet, type, ctx) : ZERO;
-    ctx.memo.set(name, s);
+    ctx.memo.set(key, ZERO); // a cycle (refused by validation anyway) scores nothing instead of recursing
+    const s = def && type ? this.selectionSet(def.selectionSet, type, ctx, sized) : ZERO;
+    ctx.memo.set(key, s);
     return s;
   }
 
-  private field(node: FieldNode, parent: GraphQLNamedType, ctx: Walk): Score {
+  private field(node: FieldNode, parent: GraphQLNamedType, ctx: Walk, sized?: Sized): Score {
     if (node.name.value.startsWith('__') || !('getFields' in parent)) return ZERO;
     const def = (parent.getFields() as Record<string, GraphQLField<unknown, unknown>>)[node.name.value];
     if (!def) return ZERO;
     const named = getNamedType(def.type);
     const weight = this.weights.get(def) ?? (isCompositeType(named) ? 1 : 0);
-    const inner = node.selectionSet ? this.selectionSet(node.selectionSet, named, ctx) : ZERO;
+    const size = this.listSizes.get(def);
+    // A connection: its slicing arguments size the lists it names one level down, not the field itself.
+    const sizes: Sized | undefined = size && size.sizedFields.length > 0 ? { fields: new Set(size.sizedFields), count: this.slicedCount(size, node.arguments, ctx.variables) } : undefined;
+    const inner = node.selectionSet ? this.selectionSet(node.selectionSet, named, ctx, sizes) : ZERO;
 
     // Representations are only ever asked for at the root (`_entities` is a Query field), so they add up, never multiply.
     let count = 1;
@@ -148,7 +165,7 @@ export class CostEstimator {
       count = listLength(argumentValue(node.arguments, 'representations'), ctx.variables);
       representations += count;
     } else if (isListType(getNullableType(def.type))) {
-      count = this.listCount(def, node.arguments, ctx.variables);
+      count = sized?.fields.has(node.name.value) ? sized.count : sizes ? 1 : this.listCount(def, node.arguments, ctx.variables);
     }
 
     let args = 0;
@@ -161,9 +178,14 @@ export class CostEstimator {
 
   private listCount(def: GraphQLField<unknown, unknown>, args: readonly ArgumentNode[] | undefined, variables: Record<string, unknown>): number {
     const size = this.listSizes.get(def);
-    if (!size) return this.options.defaultListSize;
+    return size ? this.slicedCount(size, args, variables) : this.options.defaultListSize;
+  }
+
+  /** The largest slicing argument given, else the assumed size, else the default. */
+  private slicedCount(size: ListSize, args: readonly ArgumentNode[] | undefined, variables: Record<string, unknown>): number {
     const sliced = size.slicingArguments.map((name) => argumentValue(args, name)).map((v) => rawValue(v, variables)).filter((v): v is number => typeof v === 'number');
-    if (sliced.length > 0) return Math.max(...sliced);
+    // A negative size (refused later by the resolver) must not lower the cost of the rest of the operation.
+    if (sliced.length > 0) return Math.max(0, ...sliced);
     return size.assumedSize ?? this.options.defaultListSize;
   }
 

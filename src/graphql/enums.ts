@@ -72,3 +72,33 @@ registerEnumType(InvoiceErrorCodeEnum, {
   description: 'Why createInvoice did not create an invoice; an expected outcome, returned as data.',
   valuesConfig: Object.fromEntries(Object.entries(INVOICE_ERROR_CODES).map(([k, description]) => [k, { description }])),
 });
+
+export enum InvoiceOrderFieldEnum {
+  ISSUE_DATE = 'ISSUE_DATE',
+  DUE_DATE = 'DUE_DATE',
+  CREATED_AT = 'CREATED_AT',
+  TOTAL = 'TOTAL',
+}
+registerEnumType(InvoiceOrderFieldEnum, {
+  name: 'InvoiceOrderField',
+  description: 'What Query.invoices sorts by. Ties are broken by the order in which invoices were recorded, so every ordering is total and its cursors exact.',
+  valuesConfig: {
+    ISSUE_DATE: { description: 'The issue date. Invoices without one sort as if issued at infinity: last ascending, first descending.' },
+    DUE_DATE: { description: 'The due date. Invoices without one sort as if due at infinity: last ascending, first descending.' },
+    CREATED_AT: { description: 'When the invoice was recorded here (the order of recording).' },
+    TOTAL: { description: 'The total amount, compared as a number whatever the currency (filter by currencyCode to compare like with like).' },
+  },
+});
+
+export enum OrderDirectionEnum {
+  ASC = 'ASC',
+  DESC = 'DESC',
+}
+registerEnumType(OrderDirectionEnum, {
+  name: 'OrderDirection',
+  description: 'The direction of an ordering.',
+  valuesConfig: {
+    ASC: { description: 'Smallest (earliest) first.' },
+    DESC: { description: 'Largest (latest) first.' },
+  },
+});

@@ -14,6 +14,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
+import { InvoiceListResolver } from '../invoices/invoice-list.resolver';
 import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.resolver';
 import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
 import { OrderType } from '../orders/order.type';
@@ -60,7 +61,7 @@ const CACHE_CONTROL = new GraphQLDirective({
 /** The code-first schema's SDL, with directives, as the subgraph serves it to composition. */
 export async function buildSubgraphSdl(): Promise<{ sdl: string; schema: GraphQLSchema }> {
   const schema = await buildSchema({
-    resolvers: [InvoiceResolver, OrderResolver],
+    resolvers: [InvoiceResolver, InvoiceListResolver, OrderResolver],
     // Order has no root field here; without this it would be dropped from the schema.
     orphanedTypes: [OrderType],
     directives: [...specifiedDirectives, CACHE_CONTROL],

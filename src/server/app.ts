@@ -17,6 +17,7 @@ import { buildFederatedSchema } from '../graphql/federated-schema';
 import { createInvoiceLoaders } from '../invoices/invoice.loaders';
 import { InvoiceService } from '../invoices/invoice.service';
 import type { Database } from '../ledger/database';
+import { InvoiceList } from '../ledger/invoice-list';
 import { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
 import { DEFAULT_FRESHNESS_MS, InvoiceRefresher } from '../sync/invoice-refresher';
@@ -84,12 +85,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const ledger = new Ledger(deps.db);
   const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger, leaseMs: deps.attemptLeaseMs });
   const refresher = new InvoiceRefresher(ledger, deps.providers, { freshnessMs: deps.freshnessMs ?? DEFAULT_FRESHNESS_MS, holdMs: deps.refreshHoldMs, logger: deps.logger });
+  const invoiceList = new InvoiceList(deps.db);
   const authenticate = createAuthenticator(deps.jwt ?? null);
   const contextFor = (caller: Caller = { tenantId: DEFAULT_TENANT, scopes: null }): Context => ({
     tenantId: caller.tenantId,
     caller,
     invoices,
     refresher,
+    invoiceList,
     loaders: createInvoiceLoaders(ledger, deps.providers, caller.tenantId, { naive: deps.naiveLoaders, logger: deps.logger }),
   });
 

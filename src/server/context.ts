@@ -1,6 +1,7 @@
 import type { InvoiceLoaders } from '../invoices/invoice.loaders';
 import type { InvoiceService } from '../invoices/invoice.service';
 import type { InvoiceRefresher } from '../sync/invoice-refresher';
+import type { InvoiceList } from '../ledger/invoice-list';
 import type { Caller } from './auth';
 
 /** Everything a resolver may use, built once per request before any resolver runs. */
@@ -13,4 +14,6 @@ export interface Context {
   invoices: InvoiceService;
   /** Refreshes stale status and kpis in the background; shared by every request of the process. */
   refresher: InvoiceRefresher;
+  /** Pages of the tenant's invoices from the ledger (Query.invoices). */
+  invoiceList: InvoiceList;
 }

@@ -38,6 +38,9 @@ describe('the committed subgraph schema', () => {
     expect(sdl).toMatch(/taxes: \[TaxLine!\] @cost\(weight: 10\)/);
     expect(sdl).toMatch(/kpis: InvoiceKpis @cost\(weight: 10\)/);
     expect(sdl).toMatch(/\): CreateInvoicePayload! @cost\(weight: 100\)/);
+    // A page's size is its first or last: the router sizes edges and nodes by them. (Layouts and argument order differ.)
+    const listSize = /\): InvoiceConnection![^{}\n]*@listSize\(([^)]*)\)/.exec(sdl)?.[1]?.replace(/\s+/g, ' ') ?? '';
+    for (const arg of ['assumedSize: 20', 'slicingArguments: ["first", "last"]', 'sizedFields: ["edges", "nodes"]', 'requireOneSlicingArgument: false']) expect(listSize).toContain(arg);
   });
 
   it("composes under The Guild's composition, keeping @oneOf", () => {

@@ -132,4 +132,11 @@ export const MIGRATIONS: SqlMigration[] = [
       CREATE INDEX invoices_list_provider_status ON invoices (tenant_id, provider, status);
     `,
   },
+  {
+    name: '0006_invoices_by_status_due',
+    // Query.invoices filters by status across providers (an admin's unpaid invoices) and by overdue (due before today
+    // and ISSUED or PARTIALLY_PAID), where invoices_list_provider_status, led by the provider, cannot serve: their
+    // totalCount is an index-only scan of this one, and a rare status a range of it rather than a walk of the tenant.
+    up: `CREATE INDEX invoices_list_status_due ON invoices (tenant_id, status, due_date);`,
+  },
 ];
