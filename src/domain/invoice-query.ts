@@ -40,7 +40,7 @@ export const OVERDUE_STATUSES: readonly InvoiceStatus[] = ['ISSUED', 'PARTIALLY_
 
 /**
  * A row's position in an ordering: its sort value (a date, a numeric amount as text, or null for a missing date,
- * which sorts as infinity; always null for CREATED_AT) and its seq (the unique tie-break, as decimal text).
+ * which sorts as the earliest issue date or the latest due date; always null for CREATED_AT) and its seq (the unique tie-break, as decimal text).
  */
 export interface SortKey {
   value: string | null;

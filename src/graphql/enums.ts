@@ -83,8 +83,8 @@ registerEnumType(InvoiceOrderFieldEnum, {
   name: 'InvoiceOrderField',
   description: 'What Query.invoices sorts by. Ties are broken by the order in which invoices were recorded, so every ordering is total and its cursors exact.',
   valuesConfig: {
-    ISSUE_DATE: { description: 'The issue date. Invoices without one sort as if issued at infinity: last ascending, first descending.' },
-    DUE_DATE: { description: 'The due date. Invoices without one sort as if due at infinity: last ascending, first descending.' },
+    ISSUE_DATE: { description: 'The issue date. Invoices without one (drafts) sort as the earliest: last newest-first, first oldest-first.' },
+    DUE_DATE: { description: 'The due date. Invoices without one sort as the latest: last soonest-first, first latest-first.' },
     CREATED_AT: { description: 'When the invoice was recorded here (the order of recording).' },
     TOTAL: { description: 'The total amount, compared as a number whatever the currency (filter by currencyCode to compare like with like).' },
   },
