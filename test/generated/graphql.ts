@@ -107,9 +107,9 @@ export type InvoiceOrder = {
 export type InvoiceOrderField =
   /** When the invoice was recorded here (the order of recording). */
   | 'CREATED_AT'
-  /** The due date. Invoices without one sort as if due at infinity: last ascending, first descending. */
+  /** The due date. Invoices without one sort as the latest: last soonest-first, first latest-first. */
   | 'DUE_DATE'
-  /** The issue date. Invoices without one sort as if issued at infinity: last ascending, first descending. */
+  /** The issue date. Invoices without one (drafts) sort as the earliest: last newest-first, first oldest-first. */
   | 'ISSUE_DATE'
   /** The total amount, compared as a number whatever the currency (filter by currencyCode to compare like with like). */
   | 'TOTAL';
