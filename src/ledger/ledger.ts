@@ -395,6 +395,8 @@ export class Ledger {
   async recordReads(reads: ReadonlyArray<{ record: InvoiceRecord; readAt: Date }>): Promise<number> {
     if (reads.length === 0) return 0;
     const recordParams = RECORD_COLUMNS.map((_, i) => `$${i + 4}::text[]`).join(', ');
+    // Each record's column values once (they hold its JSON), not once per column.
+    const values = reads.map((r) => recordValues(r.record));
     const rows = await this.db.query<{ id: string }>(
       `UPDATE invoices i SET
           snapshot = u.snapshot::jsonb || jsonb_build_object(
@@ -413,7 +415,7 @@ export class Ledger {
         reads.map((r) => r.record.header.provider),
         reads.map((r) => r.record.header.providerInvoiceId),
         reads.map((r) => r.readAt.toISOString()),
-        ...RECORD_COLUMNS.map((_, i) => reads.map((r) => recordValues(r.record)[i] ?? null)),
+        ...RECORD_COLUMNS.map((_, i) => values.map((v) => v[i] ?? null)),
       ],
     );
     return rows.length;
