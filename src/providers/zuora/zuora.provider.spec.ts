@@ -596,5 +596,35 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(zuora.server.calls.some((c) => c.headers['idempotency-key'] === 'race.3')).toBe(false);
       expect(zuora.documents()).toHaveLength(1);
     });
+
+    // What the chaos run found: a failure in Zuora's envelope that Zuora never stored (a proxy's, or its edge's).
+    const unstored = { method: 'POST', path: '/v1/fulfillments', status: 200, body: { success: false, processId: 'EDGE', reasons: [{ code: 50000000, message: 'Internal error' }] } };
+
+    it("an envelope-shaped failure Zuora never stored on key 1: a later take finds key 2's invoice, never performs key 1 anew", async () => {
+      const att = input([fulfillment(TENT, 2)]); // all of the line's quantity: a second create is refused
+      zuora.server.injectFault(unstored);
+      expect((await failure(provider().create(att, { idempotencyKey: 'edge' }))).disposition).toBe('indeterminate');
+      // Take 2: key 1 gets the same unstored failure, key 2 creates and its answer is lost.
+      zuora.server.injectFault(unstored);
+      // Every answer lost, the repeats' under the same key too.
+      zuora.server.injectFault({ method: 'POST', path: '/v1/fulfillments', afterHandler: true, reset: true, times: 10 });
+      expect((await failure(provider().create(att, { idempotencyKey: 'edge', tryNumber: 2 }))).disposition).toBe('indeterminate');
+      zuora.server.clearFaults();
+      expect(zuora.documents()).toHaveLength(1);
+      zuora.server.resetCalls();
+      // Take 3: key 1 was never stored, so sending it would perform it (refused now: the quantity is used up). The
+      // lookup this take begins with finds key 2's invoice first.
+      const [d] = await provider().create(att, { idempotencyKey: 'edge', tryNumber: 3 });
+      expect(d!.header.number).toBe(zuora.documents()[0]!.number);
+      expect(keys()).toEqual([]);
+      expect(zuora.documents()).toHaveLength(1);
+    });
+
+    it('a lookup that fails inside a create leaves the attempt open, never refused', async () => {
+      zuora.server.injectFault(unstored);
+      zuora.server.injectFault({ method: 'GET', path: '/object-query/fulfillments', status: 200, body: { success: false, reasons: [{ code: 50000000, message: 'Internal error' }] } });
+      const err = await failure(provider().create(input([fulfillment(FILTER, 1)]), { idempotencyKey: 'looked' }));
+      expect([err.userErrors[0]!.code, err.disposition]).toEqual(['PROVIDER_REFUSED', 'indeterminate']);
+    });
   });
 });

@@ -148,6 +148,14 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     let last: ProviderError | null = null;
     // Take n walks keys 1..n: each take adds at most one key, so a failure storm cannot burn keys within one call.
     const keys = Math.min(Math.max(1, ctx.tryNumber ?? 1), MAX_KEYS);
+    // A later take looks first. The walk trusts an answer to be Zuora's stored one; an envelope-shaped failure that
+    // Zuora never stored (from a proxy or its edge) would let a later take perform key 1 anew after key 2 created,
+    // billing twice, or be refused (quantity used up) and lose key 2's invoice. The externalIds are the same on every key.
+    const lookFirst = keys > 1 || mode === 'find';
+    if (lookFirst) {
+      const found = await this.lookUpWithin(input, ctx);
+      if (found.length > 0) return found;
+    }
     for (let n = 1; n <= keys; n++) {
       let created: ZuoraCreateResponse;
       try {
@@ -156,13 +164,19 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
         if (!(err instanceof ProviderError)) throw err;
         const stored = storedFailure(err);
         if (stored === 'refused') {
+          // After earlier takes, a refusal of this key says nothing of the others: one still in flight may have landed.
+          if (keys > 1) {
+            const found = await this.lookUpWithin(input, ctx);
+            if (found.length > 0) return found;
+          }
           if (mode === 'find') return [];
           throw err;
         }
         if (stored === null) throw err;
-        if (stored === 'unknown') {
-          // Zuora stored an internal error: whether that request created anything is for the lookup to say.
-          const found = await this.lookUpCreated(input, ctx);
+        // Zuora stored an internal error: whether that request created anything is for the lookup to say. A stored
+        // answer to an earlier take's key is a finished request, so the lookup this take began with has already said it.
+        if (stored === 'unknown' && (!lookFirst || n === keys)) {
+          const found = await this.lookUpWithin(input, ctx);
           if (found.length > 0) return found;
         }
         last = err;
@@ -183,6 +197,16 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
       'indeterminate',
       `${MAX_KEYS} keys answered with stored failures; last: ${last!.cause_}`,
     );
+  }
+
+  /** lookUpCreated inside a create or a find: a read that fails there leaves the outcome open, never refused. */
+  private async lookUpWithin(input: ZuoraCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
+    try {
+      return await this.lookUpCreated(input, ctx);
+    } catch (err) {
+      if (err instanceof ProviderError && err.disposition !== 'indeterminate') throw new ProviderError(err.userErrors, 'indeterminate', `lookup failed: ${err.cause_}`);
+      throw err;
+    }
   }
 
   /**
