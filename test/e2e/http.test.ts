@@ -73,7 +73,8 @@ describe(`end to end over HTTP, as npm start runs (${storeName()})`, () => {
     expect(invoice).toMatchObject({ kind: 'INVOICE', status: 'ISSUED', total: { amount: '378.35', currencyCode: 'SAR' } });
     expect(invoice.lines.map((l: { sku: string }) => l.sku)).toEqual(['EARBUDS-WL-BLACK', 'CABLE-USBC-1M']);
     expect(invoice.taxes).toEqual([{ ratePercent: '15', amount: { amount: expect.stringMatching(/^\d+\.\d{2}$/), currencyCode: 'SAR' } }]);
-    expect(invoice.kpis).toEqual({ outstanding: null, paid: null, overdue: null });
+    // From the order's status: the sandbox's order awaits payment, so all of it is outstanding.
+    expect(invoice.kpis).toEqual({ outstanding: { amount: '378.35' }, paid: { amount: '0.00' }, overdue: null });
 
     // The same curl again: same invoice (same idempotency key), nothing new at Salla.
     const again = await post(server.url, createBody!);

@@ -40,9 +40,10 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
     expect(payload.invoice!.total.currencyCode).toBe('SAR');
     expect(payload.invoice!.total.amount).toMatch(/^\d+\.\d{2}$/);
     expect(payload.invoices.map((i) => i.id)).toEqual([payload.invoice!.id]);
-    // POST, then one read of the new invoice for its amounts.
+    // POST, then one read of the new invoice for its amounts and one of its order for the status.
     expect(h.salla.server.countCalls('POST', '/admin/v2/orders/invoices')).toBe(1);
-    expect(h.salla.server.countCalls('GET')).toBe(1);
+    expect(h.salla.server.countCalls('GET', '/admin/v2/orders/invoices')).toBe(1);
+    expect(h.salla.server.countCalls('GET', `/admin/v2/orders/${ORDER}`)).toBe(1);
   });
 
   it('reads lines, taxes and KPIs back: the totals add up exactly', async () => {
@@ -61,8 +62,8 @@ describe(`createInvoice through Apollo with the Salla sandbox (${storeName()})`,
       expect(sum.toFixed(2)).toBe(line.total!.amount);
     }
     expect(inv.taxes).toEqual([expect.objectContaining({ ratePercent: '15', amount: inv.taxTotal })]);
-    // Salla reports no payment figures: they are null, not invented.
-    expect(inv.kpis).toEqual({ outstanding: null, paid: null, overdue: null, lastPaymentDate: null, creditApplied: null });
+    // From the order's status (awaiting payment, as it is paid whole): all of it outstanding. Salla reports no dates.
+    expect(inv.kpis).toEqual({ outstanding: inv.total, paid: { amount: '0.00', currencyCode: 'SAR' }, overdue: null, lastPaymentDate: null, creditApplied: null });
     // The ledger kept them from the create's read-back: an issued Salla invoice no longer changes.
     expect(h.salla.server.countCalls('GET')).toBe(0);
   });

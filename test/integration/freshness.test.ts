@@ -107,7 +107,7 @@ describe(`status and kpis: fresh reads cost nothing, stale ones answer at once a
   });
 });
 
-/** One invoice per provider whose API reports payments; Salla's invoices carry no payment state (see salla.mapper.ts). */
+/** One invoice per provider whose invoices report payments; Salla's are read from the order (below). */
 const PAYABLE: Array<{ provider: string; input: Record<string, unknown>; voidInput: Record<string, unknown>; emulator: (h: Harness) => ProviderEmulator }> = [
   { provider: 'SALESFORCE', input: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXFIA2' } }, voidInput: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXGIA2' } }, emulator: (h) => h.salesforce },
   {
@@ -162,5 +162,46 @@ describe.each(PAYABLE)(`$provider: status follows payments, credits and voids re
     const invoice = await created(c.voidInput);
     c.emulator(h).voidInvoice(invoice.providerInvoiceId);
     expect((await readFresh(invoice.id)).status).toBe('VOID');
+  });
+});
+
+describe(`SALLA: status follows the order, where Salla keeps payment and cancellation (${storeName()})`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ freshnessMs: 0 });
+  });
+  afterAll(() => h.close());
+
+  const readFresh = async (id: string) => {
+    await h.execute(InvoiceStatusDocument, { id });
+    await h.app.refresher.idle();
+    const res = await h.execute(InvoiceStatusDocument, { id });
+    expect(res.errors).toBeUndefined();
+    await h.app.refresher.idle();
+    return res.data!.invoice!;
+  };
+  const providerIdOf = (orderId: string) => String(h.salla.invoices().find((i) => String(i.orderId) === orderId)!.id);
+
+  it('awaiting payment: ISSUED, all of it outstanding even part paid (an order is paid whole); paid: PAID', async () => {
+    const id = await invoiceFor(h, '213320125');
+    const pid = providerIdOf('213320125');
+    h.salla.recordPayment(pid, '1.00');
+    const part = await readFresh(id);
+    expect([part.status, part.kpis!.paid!.amount]).toEqual(['ISSUED', '0.00']);
+    const total = new Decimal(part.kpis!.outstanding!.amount);
+    h.salla.recordPayment(pid, total.minus('1.00').toFixed(2));
+    const paid = await readFresh(id);
+    expect([paid.status, paid.kpis!.outstanding!.amount, paid.kpis!.paid!.amount]).toEqual(['PAID', '0.00', total.toFixed(2)]);
+  });
+
+  it('a canceled order: VOID; cash on delivery: PAID once delivered', async () => {
+    const canceled = await invoiceFor(h, '1124455667');
+    h.salla.voidInvoice(providerIdOf('1124455667'));
+    expect((await readFresh(canceled)).status).toBe('VOID');
+    const cod = await invoiceFor(h, '1056403210');
+    h.salla.setOrderStatus(1056403210, 'shipped');
+    expect((await readFresh(cod)).status).toBe('ISSUED');
+    h.salla.setOrderStatus(1056403210, 'delivered');
+    expect((await readFresh(cod)).status).toBe('PAID');
   });
 });

@@ -48,8 +48,30 @@ describe("Salla's invoice, normalised", () => {
   });
 });
 
-describe('statusOf: a Salla invoice is ISSUED whatever its order went through (payment lives on the order)', () => {
-  it('ISSUED for a tax invoice and for a credit note', () => {
+describe("statusOf: a Salla invoice's status comes from its order (payment lives on the order)", () => {
+  const order = (slug: string, payment_method = 'credit_card', is_pending_payment?: boolean) => ({ id: 1, status: { slug }, payment_method, is_pending_payment });
+  const tax = { type: 'Tax Invoice' };
+  it.each([
+    ['payment_pending', 'credit_card', undefined, 'ISSUED'],
+    ['under_review', 'credit_card', undefined, 'PAID'],
+    ['under_review', 'bank', undefined, 'ISSUED'],
+    ['in_progress', 'mada', undefined, 'PAID'],
+    ['a_store_own_status', 'apple_pay', true, 'ISSUED'],
+    ['a_store_own_status', 'apple_pay', false, 'PAID'],
+    ['shipped', 'cod', undefined, 'ISSUED'],
+    ['delivered', 'cod', undefined, 'PAID'],
+    ['completed', 'COD', undefined, 'PAID'],
+    ['canceled', 'credit_card', undefined, 'VOID'],
+    ['restored', 'cod', undefined, 'VOID'],
+    ['restoring', 'credit_card', undefined, 'PAID'],
+  ] as const)('order %s paid by %s (pending: %s): %s', (slug, method, pending, status) => {
+    expect(statusOf(tax, order(slug, method, pending))).toBe(status);
+  });
+  it('a credit note is ISSUED whatever its order; so is an invoice whose order was not read', () => {
+    expect(statusOf({ type: 'Credit Note' }, order('canceled'))).toBe('ISSUED');
+    expect(statusOf(tax, null)).toBe('ISSUED');
+  });
+  it('ISSUED for every recorded tax invoice and credit note read without its order', () => {
     const files = readdirSync(FIXTURES).filter((f) => /^response\.200\..*\.json$/.test(f));
     const invoices = files.flatMap((f) => {
       const parsed = sallaInvoiceEnvelope.safeParse(JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')).body);

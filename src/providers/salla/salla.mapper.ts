@@ -1,6 +1,6 @@
-import { EMPTY_KPIS, type InvoiceDetails, type InvoiceHeader, type InvoiceLine, type InvoiceStatus, type TaxLine } from '../../domain/invoice';
+import { EMPTY_KPIS, type InvoiceDetails, type InvoiceHeader, type InvoiceKpis, type InvoiceLine, type InvoiceStatus, type TaxLine } from '../../domain/invoice';
 import { parseAmount, parseCurrency, type Money } from '../../domain/money';
-import type { SallaInvoice } from './salla.wire';
+import type { SallaInvoice, SallaOrder } from './salla.wire';
 
 type Amount = NonNullable<SallaInvoice['total']>;
 
@@ -30,20 +30,47 @@ function kindOf(type: string): InvoiceHeader['kind'] {
 }
 
 /**
- * The one rule of a Salla invoice's status: ISSUED, whatever happens to its order. Salla's tax invoice and credit
- * note carry no payment or cancellation state (InvoiceDetails: https://docs.salla.dev/5394158e0); payment and
- * cancellation live on the order (its status slug, `is_pending_payment`, the order.payment.updated /
- * order.cancelled / order.refunded events), and a credit note is a document of its own. Reading the order would cost
- * one more call per invoice (Salla has no batch read of orders by id), which the lazy-field loader must not pay, so
- * Salla's KPIs stay unknown and a paid, refunded or canceled order's invoice still reads as ISSUED. Salla has no
- * draft invoices: one exists only once issued.
+ * The one rule of a Salla invoice's status, read from its order: Salla's tax invoice carries no payment or
+ * cancellation state (InvoiceDetails: https://docs.salla.dev/5394158e0); they live on the order (Order Details,
+ * GET /orders/{order_id}: `status.slug`, `is_pending_payment`, `payment_method`). A credit note is a document of its
+ * own and stays ISSUED. Without the order (not read): ISSUED. Salla has no draft invoices, and no partial payment of
+ * an order, so a Salla invoice is ISSUED, PAID or VOID.
+ * - canceled: VOID. restored (the order returned and refunded): VOID. Assumption: a partial return keeps the slug
+ *   `restored` only under a store's own sub-status, which is read as its parent.
+ * - payment_pending, or is_pending_payment: ISSUED.
+ * - cash on delivery ("cod"): PAID once delivered or completed, else ISSUED. Assumption: the courier's collection
+ *   is not visible otherwise.
+ * - under_review with a bank transfer: ISSUED (the merchant checks the transfer's receipt). Assumption.
+ * - any other status (under_review, in_progress, shipped, delivering, delivered, completed, restoring, a store's own
+ *   slug): PAID, as Salla takes online payment before the order leaves payment_pending.
  */
-export function statusOf(_inv: SallaInvoice): InvoiceStatus {
-  return 'ISSUED';
+export function statusOf(inv: Pick<SallaInvoice, 'type'>, order?: SallaOrder | null): InvoiceStatus {
+  if (!order || kindOf(inv.type) === 'CREDIT_NOTE') return 'ISSUED';
+  const slug = (order.status?.slug ?? '').toLowerCase();
+  const method = (order.payment_method ?? '').toLowerCase();
+  if (slug === 'canceled' || slug === 'cancelled' || slug === 'restored') return 'VOID';
+  if (slug === 'payment_pending' || order.is_pending_payment === true) return 'ISSUED';
+  if (method === 'cod') return slug === 'delivered' || slug === 'completed' ? 'PAID' : 'ISSUED';
+  if (slug === 'under_review' && /bank/.test(method)) return 'ISSUED';
+  return 'PAID';
+}
+
+/** What is paid and owed on a Salla invoice, from its status: Salla reports no amounts paid, nor payment dates. */
+export function kpisOf(header: InvoiceHeader, order: SallaOrder | null | undefined): InvoiceKpis {
+  if (!order || header.kind === 'CREDIT_NOTE') return EMPTY_KPIS;
+  const zero = { amount: parseAmount('0'), currencyCode: header.currencyCode };
+  switch (header.status) {
+    case 'PAID':
+      return { outstanding: zero, paid: header.total, overdue: false, lastPaymentDate: null, creditApplied: null };
+    case 'VOID':
+      return { outstanding: zero, paid: null, overdue: false, lastPaymentDate: null, creditApplied: null };
+    default:
+      return { outstanding: header.total, paid: zero, overdue: null, lastPaymentDate: null, creditApplied: null };
+  }
 }
 
 /** A Salla invoice as the domain sees it. Salla knows no due date, payment state or tax names: those stay null. */
-export function toHeader(inv: SallaInvoice): InvoiceHeader {
+export function toHeader(inv: SallaInvoice, order?: SallaOrder | null): InvoiceHeader {
   const currency = invoiceCurrency(inv);
   const total = toMoney(inv.total, currency);
   if (!total) throw new Error(`Salla invoice ${inv.id} has no total`);
@@ -53,7 +80,7 @@ export function toHeader(inv: SallaInvoice): InvoiceHeader {
     orderId: String(inv.order_id),
     number: inv.invoice_number ?? null,
     kind: kindOf(inv.type),
-    status: statusOf(inv),
+    status: statusOf(inv, order),
     issueDate: inv.date ? inv.date.slice(0, 10) : null,
     dueDate: null,
     currencyCode: currency,
@@ -80,14 +107,14 @@ function toLine(item: NonNullable<SallaInvoice['items']>[number], currency: stri
   };
 }
 
-/** Header, lines and taxes of a Salla invoice read back with GET /orders/invoices/{id}. Salla reports no KPIs. */
-export function toDetails(inv: SallaInvoice): InvoiceDetails {
-  const header = toHeader(inv);
+/** A Salla invoice read back with GET /orders/invoices/{id}, and its status and KPIs from its order where read. */
+export function toDetails(inv: SallaInvoice, order?: SallaOrder | null): InvoiceDetails {
+  const header = toHeader(inv, order);
   const tax = taxLine(inv.tax, header.currencyCode);
   return {
     header,
     lines: (inv.items ?? []).map((i) => toLine(i, header.currencyCode)),
     taxes: tax ? [tax] : [],
-    kpis: EMPTY_KPIS,
+    kpis: kpisOf(header, order),
   };
 }

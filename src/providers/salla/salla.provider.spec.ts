@@ -45,7 +45,9 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
     ]);
     // Every line's net and tax add up to its total, exactly.
     for (const l of d!.lines) expect(l.subtotal!.amount.plus(l.taxTotal!.amount).equals(l.total!.amount)).toBe(true);
-    expect(salla.server.calls.map((c) => c.method)).toEqual(['POST', 'GET']);
+    // The POST, then the new invoice and its order (for the status), read at once.
+    expect(salla.server.calls.map((c) => `${c.method} ${c.path}`).sort()).toEqual(['GET /admin/v2/orders/389701957', 'GET /admin/v2/orders/invoices/' + d!.header.providerInvoiceId, 'POST /admin/v2/orders/invoices']);
+    expect(d!.header.status).toBe('ISSUED'); // the sandbox's order awaits payment
   });
 
   it('sends DATA amounts as JSON numbers with the exact decimal text', async () => {
@@ -124,7 +126,7 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
   });
 
   it('a created invoice whose read-back fails is reported as unknown, not refused', async () => {
-    salla.server.injectFault({ method: 'GET', status: 500, times: 5 });
+    salla.server.injectFault({ method: 'GET', path: '/admin/v2/orders/invoices', status: 500, times: 5 });
     const err = await failure(provider().create(url('1818813486'), { idempotencyKey: 'k' }));
     expect(err.disposition).toBe('indeterminate');
     expect(salla.invoices()).toHaveLength(1);
@@ -149,13 +151,15 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
   it('retries a read once after a transient 503, with backoff', async () => {
     const [created] = await provider().create(url('1818813486'), { idempotencyKey: 'k' });
     salla.server.resetCalls();
-    salla.server.injectFault({ method: 'GET', status: 503 });
+    salla.server.injectFault({ method: 'GET', path: '/admin/v2/orders/invoices', status: 503 });
     const [d] = await provider().loadDetails([{ provider: 'SALLA', providerInvoiceId: created!.header.providerInvoiceId, orderId: '1818813486' }]);
     expect(d).not.toBeInstanceOf(Error);
-    expect(salla.server.countCalls('GET')).toBe(2);
+    // The invoice twice (the 503, then the retry), its order once.
+    expect(salla.server.countCalls('GET', '/admin/v2/orders/invoices')).toBe(2);
+    expect(salla.server.countCalls('GET')).toBe(3);
   });
 
-  it('loadDetails: one GET per invoice, results in order, an Error in the slot of a missing one', async () => {
+  it('loadDetails: one GET per invoice and one per distinct order, results in order, an Error in the slot of a missing one', async () => {
     const a = (await provider().create(url('1818813486'), { idempotencyKey: 'a' }))[0]!.header.providerInvoiceId;
     const b = (await provider().create(url('389701957'), { idempotencyKey: 'b' }))[0]!.header.providerInvoiceId;
     salla.server.resetCalls();
@@ -163,17 +167,21 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
       { provider: 'SALLA', providerInvoiceId: b, orderId: '389701957' },
       { provider: 'SALLA', providerInvoiceId: '404404404', orderId: '1' },
       { provider: 'SALLA', providerInvoiceId: a, orderId: '1818813486' },
+      { provider: 'SALLA', providerInvoiceId: a, orderId: '1818813486' },
     ]);
     expect((out[0] as { header: { orderId: string } }).header.orderId).toBe('389701957');
     expect(out[1]).toBeInstanceOf(ProviderError);
     expect((out[2] as { header: { orderId: string } }).header.orderId).toBe('1818813486');
-    expect(salla.server.countCalls('GET')).toBe(3);
+    expect(out[3]).toEqual(out[2]);
+    // Four invoice reads (Salla has no batch read), three distinct orders.
+    expect(salla.server.countCalls('GET', '/admin/v2/orders/invoices')).toBe(4);
+    expect(salla.server.countCalls('GET')).toBe(7);
   });
 
   it('loadDetails keeps at most readConcurrency reads in flight', async () => {
-    const ids: string[] = [];
+    const refs: Array<{ provider: 'SALLA'; providerInvoiceId: string; orderId: string }> = [];
     for (const o of ['1818813486', '389701957', '213320125', '1056403210', '1124455667', '1371877152']) {
-      ids.push((await provider().create(url(o), { idempotencyKey: o }))[0]!.header.providerInvoiceId);
+      refs.push({ provider: 'SALLA', providerInvoiceId: (await provider().create(url(o), { idempotencyKey: o }))[0]!.header.providerInvoiceId, orderId: o });
     }
     let inFlight = 0;
     let peak = 0;
@@ -186,7 +194,7 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
         inFlight--;
       }
     });
-    const out = await provider(SALLA_SANDBOX_TOKEN, { readConcurrency: 2 }).loadDetails(ids.map((id) => ({ provider: 'SALLA', providerInvoiceId: id, orderId: '' })));
+    const out = await provider(SALLA_SANDBOX_TOKEN, { readConcurrency: 2 }).loadDetails(refs);
     expect(out.filter((d) => d instanceof Error)).toEqual([]);
     expect(peak).toBe(2);
   });
@@ -265,25 +273,60 @@ describe('SallaProvider over HTTP (sandbox emulator)', () => {
     const [again] = await provider().loadDetails([{ provider: 'SALLA', providerInvoiceId: u!.header.providerInvoiceId, orderId: '389701957' }]);
     expect((again as { header: { documentUrl: string | null } }).header.documentUrl).toBeNull();
   });
-  it("payments, credits and a cancellation recorded on the order leave the tax invoice ISSUED with unknown KPIs, at one GET per read (Salla reports them on the order)", async () => {
-    const [d] = await provider().create(url('389701957'), { idempotencyKey: 'k' });
-    const id = d!.header.providerInvoiceId;
-    const ref = { provider: 'SALLA' as const, providerInvoiceId: id, orderId: '389701957' };
-    const read = async () => (await provider().loadDetails([ref]))[0] as InvoiceDetails;
+  describe("the status, from the invoice's order (Salla keeps payment and cancellation on the order)", () => {
+    const refOf = (d: InvoiceDetails) => ({ provider: 'SALLA' as const, providerInvoiceId: d.header.providerInvoiceId, orderId: d.header.orderId });
+    const read = async (d: InvoiceDetails) => (await provider().loadDetails([refOf(d)]))[0] as InvoiceDetails;
+    const money = (amount: string) => ({ amount: new Decimal(amount), currencyCode: 'SAR' });
 
-    expect(salla.recordPayment(id, '100.00', '2026-12-01')).toMatchObject({ paid: '100.00', outstanding: '158.75', lastPaymentDate: '2026-12-01' });
-    expect(salla.recordCredit(id, '8.75')).toMatchObject({ credited: '8.75', outstanding: '150.00' });
-    expect(() => salla.recordPayment(id, '150.01')).toThrow(/more than the 150.00 outstanding/);
-    salla.server.resetCalls();
-    let r = await read();
-    expect([r.header.status, r.kpis]).toEqual(['ISSUED', { outstanding: null, paid: null, overdue: null, lastPaymentDate: null, creditApplied: null }]);
-    expect(salla.server.countCalls('GET')).toBe(1);
+    it('awaiting payment: ISSUED and all of it outstanding, even part paid (a Salla order is paid whole); paid in full: PAID', async () => {
+      const [d] = await provider().create(url('389701957'), { idempotencyKey: 'k' });
+      const id = d!.header.providerInvoiceId;
+      expect(salla.recordPayment(id, '100.00', '2026-12-01')).toMatchObject({ paid: '100.00', outstanding: '158.75', lastPaymentDate: '2026-12-01' });
+      expect(salla.recordCredit(id, '8.75')).toMatchObject({ credited: '8.75', outstanding: '150.00' });
+      expect(() => salla.recordPayment(id, '150.01')).toThrow(/more than the 150.00 outstanding/);
+      salla.server.resetCalls();
+      let r = await read(d!);
+      expect([r.header.status, r.kpis]).toEqual(['ISSUED', { outstanding: money('258.75'), paid: money('0'), overdue: null, lastPaymentDate: null, creditApplied: null }]);
+      // One read of the invoice, one of its order.
+      expect(salla.server.calls.map((c) => `${c.method} ${c.path}`).sort()).toEqual(['GET /admin/v2/orders/389701957', `GET /admin/v2/orders/invoices/${id}`]);
+      salla.recordPayment(id, '150.00');
+      r = await read(d!);
+      expect([r.header.status, r.kpis]).toEqual(['PAID', { outstanding: money('0'), paid: money('258.75'), overdue: false, lastPaymentDate: null, creditApplied: null }]);
+    });
 
-    expect(salla.voidInvoice(id)).toMatchObject({ voided: true, outstanding: '0.00' });
-    r = await read();
-    expect(r.header.status).toBe('ISSUED');
-    expect(() => salla.recordPayment(id, '1.00')).toThrow(/canceled/);
-    expect(() => salla.recordPayment('404404404', '1.00')).toThrow(/no invoice/);
+    it('canceled or returned in full: VOID; the credit note itself stays ISSUED', async () => {
+      const [d] = await provider().create(url('213320125'), { idempotencyKey: 'k' });
+      salla.voidInvoice(d!.header.providerInvoiceId);
+      expect((await read(d!)).header.status).toBe('VOID');
+      expect(() => salla.recordPayment(d!.header.providerInvoiceId, '1.00')).toThrow(/canceled/);
+      expect(() => salla.recordPayment('404404404', '1.00')).toThrow(/no invoice/);
+      const [e] = await provider().create(url('1124455667'), { idempotencyKey: 'e' });
+      salla.setOrderStatus(1124455667, 'restored');
+      expect((await read(e!)).header.status).toBe('VOID');
+      const [note] = await provider().create(url('1124455667', 'credit_note'), { idempotencyKey: 'n' });
+      expect([note!.header.kind, (await read(note!)).header.status]).toEqual(['CREDIT_NOTE', 'ISSUED']);
+    });
+
+    it('cash on delivery: ISSUED until delivered, then PAID', async () => {
+      const [d] = await provider().create(url('1818813486'), { idempotencyKey: 'k' });
+      const seen: string[] = [];
+      for (const slug of ['under_review', 'in_progress', 'shipped', 'delivering', 'delivered'] as const) {
+        salla.setOrderStatus(1818813486, slug);
+        seen.push((await read(d!)).header.status);
+      }
+      expect(seen).toEqual(['ISSUED', 'ISSUED', 'ISSUED', 'ISSUED', 'PAID']);
+    });
+
+    it("an order that cannot be read fails its invoices' reads (a stale ISSUED must not replace a PAID), but never a create", async () => {
+      salla.server.injectFault({ method: 'GET', path: '/admin/v2/orders/389701957', status: 404, body: { status: 404, success: false, error: { code: 'error', message: 'not found' } } });
+      const [d] = await provider().create(url('389701957'), { idempotencyKey: 'k' });
+      expect(d!.header.status).toBe('ISSUED');
+      salla.recordPayment(d!.header.providerInvoiceId, '258.75');
+      salla.server.injectFault({ method: 'GET', path: '/admin/v2/orders/389701957', status: 404, body: { status: 404, success: false, error: { code: 'error', message: 'not found' } } });
+      const [failed] = await provider().loadDetails([refOf(d!)]);
+      expect(failed).toBeInstanceOf(ProviderError);
+      expect((await read(d!)).header.status).toBe('PAID');
+    });
   });
 
   it('contentFinal: an issued Salla invoice cannot change (Salla has no update and no drafts)', () => {

@@ -13,7 +13,7 @@ import { mapSallaFailure, mapSallaSessionFailure, mapSallaTokenFailure, sallaTok
 import type { SallaCreateInput } from './salla.input';
 import { toDetails } from './salla.mapper';
 import { validateSallaInput } from './salla.rules';
-import { oauthErrorBody, sallaExpiresInMs, sallaInvoiceEnvelope, sallaInvoiceListEnvelope, sallaTokenResponse, type SallaInvoice } from './salla.wire';
+import { oauthErrorBody, sallaExpiresInMs, sallaInvoiceEnvelope, sallaInvoiceListEnvelope, sallaOrderEnvelope, sallaTokenResponse, type SallaInvoice, type SallaOrder } from './salla.wire';
 
 /** Salla's token endpoint (https://docs.salla.dev/421118m0, "Authorization": Token and Refresh Token Endpoint). */
 export const SALLA_TOKEN_URL = 'https://accounts.salla.sa/oauth2/token';
@@ -88,9 +88,11 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     );
     const created = sallaInvoiceEnvelope.safeParse(res.json);
     if (!created.success) throw mapSallaFailure(res, 'create');
-    // The invoice exists from here on: a failed read must not look like a refused create.
+    // The invoice exists from here on: a failed read must not look like a refused create. Its order gives the
+    // status; an order that cannot be read now leaves it ISSUED until the next refresh, and never fails the create.
     try {
-      const details = await this.readOne(String(created.data.data.id));
+      const [invoice, order] = await Promise.all([this.readInvoice(String(created.data.data.id)), this.readOrder(input.orderId).catch(() => null)]);
+      const details = toDetails(invoice, order);
       // Salla's invoice details carry no `url`: a URL or FILE invoice's document link is in the create answer only.
       const documentUrl = created.data.data.url ?? details.header.documentUrl;
       return [{ ...details, header: { ...details.header, documentUrl } }];
@@ -108,11 +110,12 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
    * PDF we sent. ORDER asks Salla to issue the order's own invoice, so the one of that kind is it. An invoice of the
    * kind that cannot be told ours or the store's is never adopted: the attempt is left for a person
    * (NEEDS_MANUAL_SETTLEMENT), rather than recorded as ours or declared absent (which would let a retry create again).
-   * Costs one list call per 60 of the order's invoices.
+   * Costs one list call per 60 of the order's invoices, and one read of the order (for the status; not needed to match).
    */
   async findCreated(input: SallaCreateInput): Promise<InvoiceDetails[]> {
     const wantKind = input.type === 'credit_note' ? 'CREDIT_NOTE' : 'INVOICE';
-    const ofKind = (await this.invoicesOfOrder(input.orderId)).filter((d) => d.header.kind === wantKind);
+    const [invoices, order] = await Promise.all([this.invoicesOfOrder(input.orderId), this.readOrder(input.orderId).catch(() => null)]);
+    const ofKind = invoices.map((inv) => toDetails(inv, order)).filter((d) => d.header.kind === wantKind);
     switch (input.dataType) {
       case 'data':
         return ofKind.filter((d) => d.header.number === input.invoiceNumber);
@@ -128,15 +131,15 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     }
   }
 
-  private async invoicesOfOrder(orderId: string): Promise<InvoiceDetails[]> {
-    const found: InvoiceDetails[] = [];
+  private async invoicesOfOrder(orderId: string): Promise<SallaInvoice[]> {
+    const found: SallaInvoice[] = [];
     for (let page = 1; ; page++) {
       const res = await this.resilience.read(() =>
         this.call('read', (auth) => this.http.request('GET', '/orders/invoices', { query: { order_id: orderId, page, per_page: MAX_PER_PAGE }, headers: auth })),
       );
       const list = sallaInvoiceListEnvelope.safeParse(res.json);
       if (!list.success) throw mapSallaFailure(res, 'read');
-      found.push(...list.data.data.map(toDetails));
+      found.push(...list.data.data);
       const totalPages = list.data.pagination?.totalPages ?? 1;
       if (page >= totalPages || list.data.data.length === 0) return found;
     }
@@ -152,18 +155,44 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     return header.status !== 'DRAFT';
   }
 
+  /**
+   * Salla has no batch read: one GET per invoice and one per distinct order (the status lives on the order; see
+   * statusOf), at most `readConcurrency` at once. An order that cannot be read fails its invoices' reads: a stale
+   * ISSUED must not overwrite what an earlier read found.
+   */
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
-    // Salla has no batch read: one GET per invoice, at most `readConcurrency` at once.
-    return Promise.all(refs.map((ref) => this.readOne(ref.providerInvoiceId).catch((err: Error) => err)));
+    const orders = new Map<string, Promise<SallaOrder>>();
+    for (const ref of refs) if (!orders.has(ref.orderId)) orders.set(ref.orderId, this.readOrder(ref.orderId));
+    for (const read of orders.values()) read.catch(() => undefined); // awaited below, per invoice
+    return Promise.all(
+      refs.map(async (ref) => {
+        try {
+          const [invoice, order] = await Promise.all([this.readInvoice(ref.providerInvoiceId), orders.get(ref.orderId)!]);
+          return toDetails(invoice, order);
+        } catch (err) {
+          return err as Error;
+        }
+      }),
+    );
   }
 
-  private async readOne(invoiceId: string): Promise<InvoiceDetails> {
+  private async readInvoice(invoiceId: string): Promise<SallaInvoice> {
     const res = await this.resilience.read(() =>
       this.call('read', (auth) => this.http.request('GET', `/orders/invoices/${encodeURIComponent(invoiceId)}`, { headers: auth })),
     );
     const parsed = sallaInvoiceEnvelope.safeParse(res.json);
     if (!parsed.success) throw mapSallaFailure(res, 'read');
-    return toDetails(parsed.data.data as SallaInvoice);
+    return parsed.data.data as SallaInvoice;
+  }
+
+  /** Order Details, light (no items or shipments: https://docs.salla.dev, Orders; `format=light`): the invoice's status. */
+  private async readOrder(orderId: string): Promise<SallaOrder> {
+    const res = await this.resilience.read(() =>
+      this.call('read', (auth) => this.http.request('GET', `/orders/${encodeURIComponent(orderId)}`, { query: { format: 'light' }, headers: auth })),
+    );
+    const parsed = sallaOrderEnvelope.safeParse(res.json);
+    if (!parsed.success) throw mapSallaFailure(res, 'read');
+    return parsed.data.data;
   }
 
   /**

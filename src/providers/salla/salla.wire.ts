@@ -50,6 +50,20 @@ export type SallaInvoice = z.infer<typeof sallaInvoice>;
 
 export const sallaInvoiceEnvelope = z.looseObject({ success: z.literal(true), data: sallaInvoice });
 
+/**
+ * The part of Order Details (GET /orders/{order_id}) the invoice's status is read from: `status.slug` (Salla's base
+ * statuses, or a store's own status under one of them), `is_pending_payment`, `payment_method`.
+ */
+export const sallaOrder = z.looseObject({
+  id: z.union([z.number(), z.string()]),
+  status: z.looseObject({ slug: z.string().optional().nullable(), name: z.string().optional().nullable() }).optional().nullable(),
+  is_pending_payment: z.boolean().optional().nullable(),
+  payment_method: z.string().optional().nullable(),
+});
+export type SallaOrder = z.infer<typeof sallaOrder>;
+
+export const sallaOrderEnvelope = z.looseObject({ success: z.literal(true), data: sallaOrder });
+
 export const sallaInvoiceListEnvelope = z.looseObject({
   success: z.literal(true),
   data: z.array(sallaInvoice),

@@ -317,9 +317,8 @@ interface StoredInvoice {
  * `status` slug such as canceled or refunded, `payment_method`, `is_pending_payment`; the order.payment.updated,
  * order.cancelled and order.refunded events of Salla's webhook list, mirrored at
  * https://share.apidog.com/apidoc/docs-site/451700/1894252m0), never on the tax invoice, whose details have no
- * payment field (InvoiceDetails: https://docs.salla.dev/5394158e0). So this changes no invoice answer: it is there to keep
- * the controls honest (amounts checked against the invoice) and to seed the order webhooks of a later change.
- * Assumption: the order's own read (GET /orders/{id}) is not emulated.
+ * payment field (InvoiceDetails: https://docs.salla.dev/5394158e0). So this changes no invoice answer, only the order's.
+ * GET /orders/{id} shows it as the order's status (readOrder).
  */
 interface OrderLedger {
   paid: Money;
@@ -327,6 +326,22 @@ interface OrderLedger {
   lastPaymentDate: string | null;
   canceled: boolean;
 }
+
+/** Salla's base order statuses (a store's GET /orders/statuses), by slug: their ids and English names. */
+const ORDER_STATUSES = {
+  payment_pending: { id: 1473353380, name: 'Payment Pending' },
+  under_review: { id: 566146469, name: 'Under Review' },
+  in_progress: { id: 1939592358, name: 'In Progress' },
+  completed: { id: 1298199463, name: 'Completed' },
+  delivering: { id: 349994915, name: 'Delivering' },
+  delivered: { id: 1723506348, name: 'Delivered' },
+  shipped: { id: 814202285, name: 'Shipped' },
+  canceled: { id: 525144736, name: 'Canceled' },
+  restoring: { id: 1548352431, name: 'Restoring' },
+  restored: { id: 989286562, name: 'Restored' },
+} as const;
+
+export type SallaOrderSlug = keyof typeof ORDER_STATUSES;
 
 interface StoreState {
   seed: SallaStoreSeed;
@@ -448,6 +463,8 @@ export class SallaEmulator extends ProviderEmulator {
   private invoicesById = new Map<number, StoredInvoice>();
   /** By invoice id: see OrderLedger. */
   private ledgers = new Map<number, OrderLedger>();
+  /** Order statuses the merchant set (setOrderStatus), by store and order id. */
+  private orderSlugs = new Map<string, SallaOrderSlug>();
   private files = new Map<number, Buffer>();
   private buckets = new Map<number, LeakyBucket>();
   private refreshGrants = new Map<string, RefreshGrant>();
@@ -473,6 +490,8 @@ export class SallaEmulator extends ProviderEmulator {
     this.server.post(`${API}/orders/invoices`, (req) => this.create(req));
     this.server.get(`${API}/orders/invoices`, (req) => this.list(req));
     this.server.get(`${API}/orders/invoices/:invoiceId`, (req) => this.readOne(req));
+    // After the invoice routes: `/orders/invoices` is not an order id.
+    this.server.get(`${API}/orders/:orderId`, (req) => this.readOrder(req));
     this.server.get('/files/invoices/:file', (req) => this.download(req));
     // Salla's token endpoint is https://accounts.salla.sa/oauth2/token; here it shares the emulator's origin.
     this.server.post('/oauth2/token', (req) => this.token(req));
@@ -553,6 +572,16 @@ export class SallaEmulator extends ProviderEmulator {
     return this.sandboxEvent({ kind: 'void', providerInvoiceId: String(inv.id), state: ledgerState(inv, ledger) });
   }
 
+  /**
+   * The merchant moves an order to one of Salla's statuses (in the dashboard, or PUT /orders/{id}/status): a cash on
+   * delivery order to `delivered`, say. Until then the order's status follows the sandbox's payments (see readOrder).
+   */
+  setOrderStatus(orderId: number, slug: SallaOrderSlug, options: { storeToken?: string } = {}): void {
+    const store = options.storeToken === undefined ? this.state[0]! : this.tokens.get(options.storeToken)?.store;
+    if (!store?.orders.has(orderId)) throw new Error(`no order ${orderId} in that store`);
+    this.orderSlugs.set(`${store.seed.id}:${orderId}`, slug);
+  }
+
   private ledgerOf(providerInvoiceId: string): [StoredInvoice, OrderLedger] {
     const inv = /^\d+$/.test(providerInvoiceId) ? this.invoicesById.get(Number(providerInvoiceId)) : undefined;
     if (!inv) throw new SandboxError('notFound', `no invoice ${providerInvoiceId}`);
@@ -606,6 +635,7 @@ export class SallaEmulator extends ProviderEmulator {
     this.errorsByStore = new Map();
     this.invoicesById = new Map();
     this.ledgers = new Map();
+    this.orderSlugs = new Map();
     this.files = new Map();
     this.buckets = new Map();
   }
@@ -813,6 +843,60 @@ export class SallaEmulator extends ProviderEmulator {
   private nextInvoiceNumber(store: StoreState): string {
     while (store.invoiceNumbers.has(String(store.nextInvoiceNumber))) store.nextInvoiceNumber += 1;
     return String(store.nextInvoiceNumber++);
+  }
+
+  // GET /orders/:orderId ----------------------------------------------------------------------------------------
+
+  /**
+   * Order Details (GET /orders/{order_id}, docs.salla.dev, Merchant API, Orders; fields as in the public OpenAPI copy
+   * api-evangelist/salla openapi/salla-orders-api-openapi.yml): `status` {id, name, slug, customized},
+   * `is_pending_payment`, `payment_method`, `amounts`. Only the fields the invoicing service reads are rendered, and
+   * `format=light` (which drops items and shipments) changes nothing here. Salla's base statuses and their ids are
+   * those a store's GET /orders/statuses lists (payment_pending, under_review, in_progress, completed, delivering,
+   * delivered, shipped, canceled, restoring, restored). Assumption: absent a status the merchant set, the sandbox's
+   * order moves with its payments: nothing paid is payment_pending (cash on delivery: under_review), fully paid is
+   * in_progress, fully credited back is restored, canceled is canceled.
+   */
+  private readOrder(req: EmulatorRequest): EmulatorResponse {
+    const principal = principalOf(req);
+    if (!canRead(principal)) return unauthorized('The access token should have access to one of those scopes: orders.read, orders.read_write');
+    const id = /^\d{1,15}$/.test(req.params.orderId ?? '') ? Number(req.params.orderId) : NaN;
+    const store = principal.store;
+    const order = store.orders.get(id);
+    if (!order) return this.notFound(req);
+    const slug = this.orderSlugOf(store, order);
+    const pricing = priceSallaOrder(order);
+    const money = (m: Money) => ({ amount: num(m), currency: order.currency });
+    const status = ORDER_STATUSES[slug];
+    return {
+      status: 200,
+      body: {
+        status: 200,
+        success: true,
+        data: {
+          id: order.id,
+          reference_id: order.id,
+          status: { id: status.id, name: status.name, slug, customized: { id: status.id, name: status.name } },
+          can_cancel: slug === 'payment_pending' || slug === 'under_review',
+          is_pending_payment: slug === 'payment_pending',
+          payment_method: order.paymentMethod,
+          amounts: { sub_total: money(pricing.subTotal), shipping_cost: money(pricing.shippingCost), tax: money(pricing.tax), discounts: money(pricing.discount), total: money(pricing.total) },
+          currency: order.currency,
+        },
+      },
+    };
+  }
+
+  private orderSlugOf(store: StoreState, order: SallaOrderSeed): SallaOrderSlug {
+    const set = this.orderSlugs.get(`${store.seed.id}:${order.id}`);
+    if (set) return set;
+    const taxInvoices = (store.byOrder.get(order.id) ?? []).filter((i) => i.type === 'tax_invoice' && this.ledgers.has(i.id));
+    const [inv] = taxInvoices;
+    const ledger = inv ? this.ledgers.get(inv.id)! : null;
+    if (ledger?.canceled) return 'canceled';
+    if (inv && ledger && ledger.credited.gte(inv.amounts.total)) return 'restored';
+    if (inv && ledger && outstandingOf(inv, ledger).lte(0)) return 'in_progress';
+    return order.paymentMethod === 'cod' ? 'under_review' : 'payment_pending';
   }
 
   // GET /orders/invoices/:invoiceId and GET /orders/invoices ----------------------------------------------------
