@@ -209,7 +209,7 @@ function mean(results: LoadResult[]): LoadResult {
 }
 
 async function creates(sut: Sut, nextOrder: { n: number }): Promise<void> {
-  const scenario = '(c) `createInvoice` (Salla URL invoice: POST + read-back), emulator answering at once';
+  const scenario = '(c) `createInvoice` (Salla URL invoice: POST, then the invoice and its order read back), emulator answering at once';
   const emulatorBody = () => JSON.stringify({ order_id: nextOrder.n++, type: 'tax_invoice', data_type: 'url', url: 'https://files.example.com/b.pdf' });
   // The emulator's loads are the fastest and would use up the store's orders: each stops at a share of them.
   const amount = Math.floor(SALLA_BENCH_ORDERS / 4);

@@ -16,6 +16,16 @@ async function invoiceFor(h: Harness, orderId: string): Promise<string> {
   return id;
 }
 
+/** Reads status and kpis twice: the first answer is the stored one and asks for a refresh; the second shows it. */
+async function readFreshly(h: Harness, id: string) {
+  await h.execute(InvoiceStatusDocument, { id });
+  await h.app.refresher.idle();
+  const res = await h.execute(InvoiceStatusDocument, { id });
+  expect(res.errors).toBeUndefined();
+  await h.app.refresher.idle();
+  return res.data!.invoice!;
+}
+
 const sallaReads = (h: Harness) => h.salla.server.calls.filter((c) => c.method === 'GET' && c.path.includes('/orders/invoices/')).length;
 
 describe(`status and kpis: fresh reads cost nothing, stale ones answer at once and refresh in the background (${storeName()})`, () => {
@@ -127,15 +137,7 @@ describe.each(PAYABLE)(`$provider: status follows payments, credits and voids re
   });
   afterAll(() => h.close());
 
-  /** Reads status and kpis twice: the first answer is the stored one and asks for a refresh; the second shows it. */
-  const readFresh = async (id: string) => {
-    await h.execute(InvoiceStatusDocument, { id });
-    await h.app.refresher.idle();
-    const res = await h.execute(InvoiceStatusDocument, { id });
-    expect(res.errors).toBeUndefined();
-    await h.app.refresher.idle();
-    return res.data!.invoice!;
-  };
+  const readFresh = (id: string) => readFreshly(h, id);
   const created = async (input: Record<string, unknown>) => {
     const res = await h.execute(CreateInvoiceDocument, { input: input as never });
     expect(res.data!.createInvoice.userErrors).toEqual([]);
@@ -172,14 +174,7 @@ describe(`SALLA: status follows the order, where Salla keeps payment and cancell
   });
   afterAll(() => h.close());
 
-  const readFresh = async (id: string) => {
-    await h.execute(InvoiceStatusDocument, { id });
-    await h.app.refresher.idle();
-    const res = await h.execute(InvoiceStatusDocument, { id });
-    expect(res.errors).toBeUndefined();
-    await h.app.refresher.idle();
-    return res.data!.invoice!;
-  };
+  const readFresh = (id: string) => readFreshly(h, id);
   const providerIdOf = (orderId: string) => String(h.salla.invoices().find((i) => String(i.orderId) === orderId)!.id);
 
   it('awaiting payment: ISSUED, all of it outstanding even part paid (an order is paid whole); paid: PAID', async () => {
