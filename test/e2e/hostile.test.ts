@@ -65,6 +65,10 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
   });
 
   describe('no request can take the process down (point 1)', () => {
+    // The failures guarded against held the loop 7 to 12 s. Alone these requests hold it well under 100 ms, but CI
+    // runs two jest workers and PostgreSQL on two cores, and a 300 ms limit failed there at 552 ms: a second still
+    // fails every one of those bugs by a factor of seven.
+    const LOOP_HELD_LIMIT_MS = 1_000;
     /** Runs the request while measuring how long the server's event loop (this process's) was held at most. */
     async function measured<T>(send: () => Promise<T>): Promise<{ answer: T; took: number; loopHeldMs: number; healthy: boolean }> {
       const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -89,7 +93,7 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
       expect(answer.status).toBe(400);
       expect(answer.body.errors![0]).toMatchObject({ message: 'request body holds more than 250000 JSON values', extensions: { code: 'BAD_REQUEST' } });
       expect(took).toBeLessThan(1_000);
-      expect(loopHeldMs).toBeLessThan(300);
+      expect(loopHeldMs).toBeLessThan(LOOP_HELD_LIMIT_MS);
       expect(healthy).toBe(true);
       expect(errorLines()).toEqual([]);
     });
@@ -101,7 +105,7 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
       expect(answer.status).toBe(400);
       expect(answer.body.errors![0]).toMatchObject({ message: 'variables.r holds 37000 items; a list takes at most 1000.', extensions: { code: 'BAD_USER_INPUT' } });
       expect(took).toBeLessThan(1_000);
-      expect(loopHeldMs).toBeLessThan(300);
+      expect(loopHeldMs).toBeLessThan(LOOP_HELD_LIMIT_MS);
       expect(healthy).toBe(true);
     });
 
@@ -110,17 +114,19 @@ describe(`hostile requests over HTTP (${storeName()})`, () => {
       const { answer, loopHeldMs } = await measured(() => post(server.url, body));
       expect(answer.status).toBe(400);
       expect(answer.body.errors![0]!.message).toBe('request body holds more than 250000 JSON values');
-      expect(loopHeldMs).toBeLessThan(300);
+      expect(loopHeldMs).toBeLessThan(LOOP_HELD_LIMIT_MS);
     });
 
     it('an input object with 100,000 fields it does not have (graphql-js quoted the whole object once per field: 7 s, 54 MB): BAD_USER_INPUT naming the first', async () => {
       const input: Record<string, number> = {};
       for (let i = 0; i < 100_000; i++) input[`k${i}`] = 0;
-      const { answer, took, loopHeldMs } = await measured(() => post(server.url, { query: CREATE, variables: { input } }));
+      // Serialised first: what is measured is the server's work, not this test's JSON.stringify of 100,000 fields.
+      const body = JSON.stringify({ query: CREATE, variables: { input } });
+      const { answer, took, loopHeldMs } = await measured(() => post(server.url, body));
       expect(answer.status).toBe(400);
       expect(answer.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/^variables\.input\.k\d+ is not a field of CreateInvoiceInput\.$/), extensions: { code: 'BAD_USER_INPUT' } })]);
       expect(took).toBeLessThan(1_000);
-      expect(loopHeldMs).toBeLessThan(300);
+      expect(loopHeldMs).toBeLessThan(LOOP_HELD_LIMIT_MS);
     });
 
     it('more than 50 coercion errors (graphql-js then adds one of its own without a code): all BAD_USER_INPUT, nothing logged as an error', async () => {
