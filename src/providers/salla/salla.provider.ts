@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
 import { LosslessNumber } from 'lossless-json';
 import type { Logger } from 'pino';
 import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
@@ -134,14 +135,10 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   private async invoicesOfOrder(orderId: string): Promise<SallaInvoice[]> {
     const found: SallaInvoice[] = [];
     for (let page = 1; ; page++) {
-      const res = await this.resilience.read(() =>
-        this.call('read', (auth) => this.http.request('GET', '/orders/invoices', { query: { order_id: orderId, page, per_page: MAX_PER_PAGE }, headers: auth })),
-      );
-      const list = sallaInvoiceListEnvelope.safeParse(res.json);
-      if (!list.success) throw mapSallaFailure(res, 'read');
-      found.push(...list.data.data);
-      const totalPages = list.data.pagination?.totalPages ?? 1;
-      if (page >= totalPages || list.data.data.length === 0) return found;
+      const list = await this.get('/orders/invoices', sallaInvoiceListEnvelope, { order_id: orderId, page, per_page: MAX_PER_PAGE });
+      found.push(...list.data);
+      const totalPages = list.pagination?.totalPages ?? 1;
+      if (page >= totalPages || list.data.length === 0) return found;
     }
   }
 
@@ -177,22 +174,20 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   }
 
   private async readInvoice(invoiceId: string): Promise<SallaInvoice> {
-    const res = await this.resilience.read(() =>
-      this.call('read', (auth) => this.http.request('GET', `/orders/invoices/${encodeURIComponent(invoiceId)}`, { headers: auth })),
-    );
-    const parsed = sallaInvoiceEnvelope.safeParse(res.json);
-    if (!parsed.success) throw mapSallaFailure(res, 'read');
-    return parsed.data.data as SallaInvoice;
+    return (await this.get(`/orders/invoices/${encodeURIComponent(invoiceId)}`, sallaInvoiceEnvelope)).data as SallaInvoice;
   }
 
   /** Order Details, light (no items or shipments: https://docs.salla.dev, Orders; `format=light`): the invoice's status. */
   private async readOrder(orderId: string): Promise<SallaOrder> {
-    const res = await this.resilience.read(() =>
-      this.call('read', (auth) => this.http.request('GET', `/orders/${encodeURIComponent(orderId)}`, { query: { format: 'light' }, headers: auth })),
-    );
-    const parsed = sallaOrderEnvelope.safeParse(res.json);
+    return (await this.get(`/orders/${encodeURIComponent(orderId)}`, sallaOrderEnvelope, { format: 'light' })).data;
+  }
+
+  /** One read (retried by the read policy), parsed with its envelope's schema; anything else is the mapped failure. */
+  private async get<T>(path: string, envelope: z.ZodType<T>, query?: Record<string, string | number>): Promise<T> {
+    const res = await this.resilience.read(() => this.call('read', (auth) => this.http.request('GET', path, { query, headers: auth })));
+    const parsed = envelope.safeParse(res.json);
     if (!parsed.success) throw mapSallaFailure(res, 'read');
-    return parsed.data.data;
+    return parsed.data;
   }
 
   /**

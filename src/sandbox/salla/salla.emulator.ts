@@ -327,7 +327,11 @@ interface OrderLedger {
   canceled: boolean;
 }
 
-/** Salla's base order statuses (a store's GET /orders/statuses), by slug: their ids and English names. */
+/**
+ * Salla's base order statuses by slug, with ids and English names as one store's GET /orders/statuses listed them (a
+ * merchant's generated reference file, found in public code; Salla's docs name the slugs). Assumption: the base
+ * statuses' ids are the same in every store.
+ */
 const ORDER_STATUSES = {
   payment_pending: { id: 1473353380, name: 'Payment Pending' },
   under_review: { id: 566146469, name: 'Under Review' },
@@ -533,7 +537,7 @@ export class SallaEmulator extends ProviderEmulator {
    * count against the API's one tax invoice per order, and nothing tells it apart from ours but what ours was sent with.
    */
   issueStoreInvoice(orderId: number, options: { type?: SallaInvoiceType; storeToken?: string } = {}): SallaInvoiceRecord {
-    const store = options.storeToken === undefined ? this.state[0]! : this.tokens.get(options.storeToken)?.store;
+    const store = this.storeOf(options.storeToken);
     const order = store?.orders.get(orderId);
     if (!store || !order) throw new Error(`no order ${orderId} in that store`);
     const invoice = this.issue(store, { order, type: options.type ?? 'tax_invoice', dataType: 'order' }, 'store');
@@ -577,9 +581,14 @@ export class SallaEmulator extends ProviderEmulator {
    * delivery order to `delivered`, say. Until then the order's status follows the sandbox's payments (see readOrder).
    */
   setOrderStatus(orderId: number, slug: SallaOrderSlug, options: { storeToken?: string } = {}): void {
-    const store = options.storeToken === undefined ? this.state[0]! : this.tokens.get(options.storeToken)?.store;
+    const store = this.storeOf(options.storeToken);
     if (!store?.orders.has(orderId)) throw new Error(`no order ${orderId} in that store`);
     this.orderSlugs.set(`${store.seed.id}:${orderId}`, slug);
+  }
+
+  /** The store a sandbox control acts on: the token's, else the first. */
+  private storeOf(storeToken?: string): StoreState | undefined {
+    return storeToken === undefined ? this.state[0]! : this.tokens.get(storeToken)?.store;
   }
 
   private ledgerOf(providerInvoiceId: string): [StoredInvoice, OrderLedger] {
@@ -890,13 +899,13 @@ export class SallaEmulator extends ProviderEmulator {
   private orderSlugOf(store: StoreState, order: SallaOrderSeed): SallaOrderSlug {
     const set = this.orderSlugs.get(`${store.seed.id}:${order.id}`);
     if (set) return set;
-    const taxInvoices = (store.byOrder.get(order.id) ?? []).filter((i) => i.type === 'tax_invoice' && this.ledgers.has(i.id));
-    const [inv] = taxInvoices;
-    const ledger = inv ? this.ledgers.get(inv.id)! : null;
-    if (ledger?.canceled) return 'canceled';
-    if (inv && ledger && ledger.credited.gte(inv.amounts.total)) return 'restored';
-    if (inv && ledger && outstandingOf(inv, ledger).lte(0)) return 'in_progress';
-    return order.paymentMethod === 'cod' ? 'under_review' : 'payment_pending';
+    const inv = (store.byOrder.get(order.id) ?? []).find((i) => i.type === 'tax_invoice' && this.ledgers.has(i.id));
+    const ledger = inv && this.ledgers.get(inv.id);
+    const unpaid = order.paymentMethod === 'cod' ? 'under_review' : 'payment_pending';
+    if (!inv || !ledger) return unpaid;
+    if (ledger.canceled) return 'canceled';
+    if (ledger.credited.gte(inv.amounts.total)) return 'restored';
+    return outstandingOf(inv, ledger).lte(0) ? 'in_progress' : unpaid;
   }
 
   // GET /orders/invoices/:invoiceId and GET /orders/invoices ----------------------------------------------------
