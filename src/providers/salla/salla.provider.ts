@@ -92,8 +92,11 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     // The invoice exists from here on: a failed read must not look like a refused create. Its order gives the
     // status; an order that cannot be read now leaves it ISSUED until the next refresh, and never fails the create.
     try {
-      const [invoice, order] = await Promise.all([this.readInvoice(String(created.data.data.id)), this.readOrder(input.orderId).catch(() => null)]);
-      const details = toDetails(invoice, order);
+      const invoiceRead = this.readInvoice(String(created.data.data.id));
+      const reading = this.readOrder(input.orderId).catch(() => null);
+      // The order's read ends before this answers, whatever the invoice's read did.
+      const invoice = await invoiceRead.finally(() => reading);
+      const details = toDetails(invoice, await reading);
       // Salla's invoice details carry no `url`: a URL or FILE invoice's document link is in the create answer only.
       const documentUrl = created.data.data.url ?? details.header.documentUrl;
       return [{ ...details, header: { ...details.header, documentUrl } }];
@@ -115,7 +118,10 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
    */
   async findCreated(input: SallaCreateInput): Promise<InvoiceDetails[]> {
     const wantKind = input.type === 'credit_note' ? 'CREDIT_NOTE' : 'INVOICE';
-    const [invoices, order] = await Promise.all([this.invoicesOfOrder(input.orderId), this.readOrder(input.orderId).catch(() => null)]);
+    const listing = this.invoicesOfOrder(input.orderId);
+    const reading = this.readOrder(input.orderId).catch(() => null);
+    const invoices = await listing.finally(() => reading);
+    const order = await reading;
     const ofKind = invoices.map((inv) => toDetails(inv, order)).filter((d) => d.header.kind === wantKind);
     switch (input.dataType) {
       case 'data':
@@ -163,9 +169,12 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     for (const read of orders.values()) read.catch(() => undefined); // awaited below, per invoice
     return Promise.all(
       refs.map(async (ref) => {
+        // Both settle before the answer, so that no retry of one is still on its way once the other has failed.
+        const [invoice, order] = await Promise.allSettled([this.readInvoice(ref.providerInvoiceId), orders.get(ref.orderId)!]);
+        if (invoice.status === 'rejected') return invoice.reason as Error;
+        if (order.status === 'rejected') return order.reason as Error;
         try {
-          const [invoice, order] = await Promise.all([this.readInvoice(ref.providerInvoiceId), orders.get(ref.orderId)!]);
-          return toDetails(invoice, order);
+          return toDetails(invoice.value, order.value);
         } catch (err) {
           return err as Error;
         }
