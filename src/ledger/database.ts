@@ -45,6 +45,11 @@ export class PgliteDatabase implements Database {
 
   private constructor(private readonly db: PGlite) {}
 
+  /** The PGlite instance itself, for the job queue, which shares its one connection. */
+  get pglite(): PGlite {
+    return this.db;
+  }
+
   /** `dataDir` is a folder, or `memory://` for a store that lives and dies with the process. */
   static async open(dataDir: string): Promise<PgliteDatabase> {
     const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);

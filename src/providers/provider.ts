@@ -1,4 +1,5 @@
 import type { InvoiceDetails, InvoiceHeader, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
+import type { ProviderChange, WebhookHeaders } from '../domain/provider-change';
 import type { UserError } from '../domain/errors';
 
 /** What a provider knows about the attempt it is serving. */
@@ -69,6 +70,31 @@ export interface InvoiceProvider<TInput = unknown> {
    */
   contentFinal(header: InvoiceHeader): boolean;
 
+  /** The provider's documented webhooks (POST /webhooks/<provider>), where it has any. */
+  readonly webhooks?: ProviderWebhooks;
+
+  /**
+   * Every invoice the provider has for each order, ours and those made elsewhere (the sync's discovery of EXTERNAL
+   * invoices), where its API can list them: one entry per order id, in order, an Error for an order it could not list.
+   */
+  invoicesOfOrders?(orderIds: readonly string[]): Promise<Array<InvoiceDetails[] | Error>>;
+
   /** Releases connections; called once at shutdown. */
   close?(): Promise<void>;
+}
+
+/** How a provider's webhook deliveries are checked and read; pure, no I/O. */
+export interface ProviderWebhooks {
+  /**
+   * Whether the delivery was sent by the provider: its signature (or token) checked against `secret` over the raw
+   * body, in constant time. Called before the body is parsed.
+   */
+  verify(rawBody: Buffer, headers: WebhookHeaders, secret: string): boolean;
+  /**
+   * The delivery's identity, the same for a redelivery of it: the provider's own delivery id where it sends one, else
+   * a digest of the body. Called after verify.
+   */
+  deliveryKey(rawBody: Buffer, headers: WebhookHeaders): string;
+  /** What a verified delivery says may have changed; [] for events about anything else. Throws on a body it cannot read. */
+  changesOf(body: unknown): ProviderChange[];
 }

@@ -21,6 +21,7 @@ import { InvoiceList } from '../ledger/invoice-list';
 import { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
 import { DEFAULT_FRESHNESS_MS, InvoiceRefresher } from '../sync/invoice-refresher';
+import { MAX_WEBHOOK_BYTES, type WebhookIntake } from '../events/webhook-intake';
 import { createAuthenticator, DEFAULT_TENANT, requireScope, type Caller, type JwtConfig } from './auth';
 import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
 import { DEFAULT_REQUEST_LIMITS, KnownOperationTypesRule, requestGuard, type RequestLimits } from './request-guard';
@@ -65,6 +66,8 @@ export interface AppDeps {
   freshnessMs?: number;
   /** How long a failed refresh waits before the next try; tests shorten it. Default: the freshness window, at least 5 s. */
   refreshHoldMs?: number;
+  /** POST /webhooks/<provider>; absent: every webhook path answers 404. */
+  webhooks?: WebhookIntake | null;
 }
 
 export interface App {
@@ -180,6 +183,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
+    // Providers call this path, not the router: it is verified by the provider's signature instead.
+    if (url.pathname.startsWith('/webhooks/')) {
+      await receiveWebhook(req, res, url.pathname.slice('/webhooks/'.length));
+      return;
+    }
     if (deps.routerSecret && !sameSecret(req.headers['router-authorization'], deps.routerSecret)) {
       res
         .writeHead(401, { 'content-type': 'application/json' })
@@ -220,6 +228,35 @@ export async function createApp(deps: AppDeps): Promise<App> {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(INTERNAL);
     }
+  }
+
+  async function receiveWebhook(req: IncomingMessage, res: ServerResponse, slug: string): Promise<void> {
+    const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+    const intake = deps.webhooks;
+    if (!intake || !intake.accepts(slug)) {
+      req.resume();
+      return answer(404, { error: 'not_found', message: 'no webhooks are configured at this path' });
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      return answer(405, { error: 'method_not_allowed', message: 'webhook deliveries are POSTed' }, { allow: 'POST' });
+    }
+    let raw: Buffer;
+    try {
+      raw = await readRaw(req, MAX_WEBHOOK_BYTES);
+    } catch (err) {
+      if (err instanceof BodyError) return answer(err.status, { error: 'bad_request', message: err.message });
+      throw err;
+    }
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const result = await intake.receive(slug, raw, headers).catch((err: Error) => {
+      // Not recorded: a 503 asks the provider to deliver it again later.
+      deps.logger.error({ err, provider: slug }, 'webhook delivery could not be recorded');
+      return { status: 503, body: { error: 'unavailable', message: 'the delivery could not be recorded; deliver it again later' } };
+    });
+    answer(result.status, result.body);
   }
 
   return {
@@ -292,19 +329,24 @@ function clientWentAway(req: IncomingMessage, err: unknown): boolean {
   return req.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | null)?.message === 'aborted';
 }
 
-/** Reads a request body up to MAX_BODY_BYTES; JSON bodies are parsed, anything else is passed on as text. */
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+/** The raw body, up to `limit` bytes (413 beyond, before reading it when the length is declared). */
+async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new BodyError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+  if (declared > limit) throw new BodyError(413, `request body larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    if (size > limit) throw new BodyError(413, `request body larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const body = Buffer.concat(chunks);
+  return Buffer.concat(chunks);
+}
+
+/** Reads a request body up to MAX_BODY_BYTES; JSON bodies are parsed, anything else is passed on as text. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  const body = await readRaw(req, MAX_BODY_BYTES);
   let text: string;
   try {
     text = UTF8.decode(body);

@@ -94,6 +94,10 @@ const env = z.object({
   ATTEMPT_LEASE_MS: optional(z.coerce.number().int().min(200).max(3_600_000)).default(60_000),
   RECONCILE_INTERVAL_MS: optional(z.coerce.number().int().min(0).max(86_400_000)).default(60_000),
   INVOICE_FRESHNESS_MS: optional(z.coerce.number().int().min(0).max(30 * 86_400_000)).default(60_000),
+  SALLA_WEBHOOK_SECRET: optional(z.string().min(16, 'SALLA_WEBHOOK_SECRET must be at least 16 characters')),
+  ZUORA_WEBHOOK_SECRET: optional(z.string().min(16, 'ZUORA_WEBHOOK_SECRET must be at least 16 characters')),
+  EXSITED_WEBHOOK_SECRET: optional(z.string().min(16, 'EXSITED_WEBHOOK_SECRET must be at least 16 characters')),
+  SYNC_INTERVAL_MS: optional(z.coerce.number().int().refine((v) => v === 0 || (v >= 1_000 && v <= 86_400_000), 'SYNC_INTERVAL_MS must be 0 (never) or between 1000 and 86400000')).default(300_000),
   SANDBOX_PROVIDERS: optional(
     z
       .string()
@@ -134,6 +138,10 @@ export interface Config {
   attempts: { leaseMs: number; reconcileIntervalMs: number };
   /** How old an invoice's status and kpis may be before a read refreshes them in the background (INVOICE_FRESHNESS_MS). */
   freshnessMs: number;
+  /** The secrets webhook deliveries are verified with (<PROVIDER>_WEBHOOK_SECRET); a provider without one has no endpoint. */
+  webhookSecrets: Partial<Record<ProviderCode, string>>;
+  /** How often each provider is polled (SYNC_INTERVAL_MS); 0: never. */
+  syncIntervalMs: number;
   /** GraphOS: federated tracing (ftv1, what the router reports usage from) is on only when both are set. */
   graphos: { key: string; graphRef: string } | null;
   /** When set, only callers presenting it in `router-authorization` (the gateway) are served. */
@@ -256,6 +264,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     attempts: { leaseMs: e.ATTEMPT_LEASE_MS, reconcileIntervalMs: e.RECONCILE_INTERVAL_MS },
     freshnessMs: e.INVOICE_FRESHNESS_MS,
+    webhookSecrets: {
+      ...(e.SALLA_WEBHOOK_SECRET ? { SALLA: e.SALLA_WEBHOOK_SECRET } : {}),
+      ...(e.ZUORA_WEBHOOK_SECRET ? { ZUORA: e.ZUORA_WEBHOOK_SECRET } : {}),
+      ...(e.EXSITED_WEBHOOK_SECRET ? { EXSITED: e.EXSITED_WEBHOOK_SECRET } : {}),
+    },
+    syncIntervalMs: e.SYNC_INTERVAL_MS,
     routerSecret: e.ROUTER_SECRET ?? null,
     jwt: jwtAny
       ? {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { InvoiceReconciler, type RunningReconciler } from '../invoices/invoice.reconciler';
@@ -10,6 +11,14 @@ import { loadConfigOrExit, type Config } from './config';
 import { createLogger } from './logger';
 import { startProviders, type StartedProviders } from './providers';
 import type { Database } from '../ledger/database';
+import { EventLog } from '../ledger/event-log';
+import { SyncStore } from '../ledger/sync-store';
+import { JobQueue } from '../jobs/job-queue';
+import { WebhookIntake } from '../events/webhook-intake';
+import { ChangeApplier } from '../sync/change-applier';
+import { SyncPass } from '../sync/sync-pass';
+import { EVENTS_QUEUE, startSyncJobs } from '../sync/sync-jobs';
+import type { ProviderCode } from '../domain/invoice';
 
 export interface RunningServer {
   url: string;
@@ -21,7 +30,16 @@ export interface RunningServer {
   db: Database;
   /** The background reconciliation (at start, then every RECONCILE_INTERVAL_MS). */
   reconciler: RunningReconciler;
+  /** The job queue (pg-boss) this replica works on: webhook processing and sync passes. */
+  jobs: JobQueue;
+  /** The webhook secrets in force, by provider (a sandboxed provider's is generated at start). */
+  webhookSecrets: Partial<Record<ProviderCode, string>>;
   stop(): Promise<void>;
+}
+
+/** An emulator that sends its provider's webhooks (Salla's). */
+interface WebhookSender {
+  configureWebhook(config: { url: string; secret: string } | null): void;
 }
 
 /** Starts everything `npm start` starts, from a checked configuration; the end-to-end tests call it too. */
@@ -35,6 +53,28 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     if (!config.routerSecret) logger.warn('ROUTER_SECRET is not set: any client that reaches this port is served, not only the gateway');
     if (!config.jwt) logger.warn('JWT verification is not configured (JWT_ISSUER, JWT_AUDIENCE and a key): every caller is the default tenant with every scope');
   }
+  const jobs = await JobQueue.open(db, {
+    logger,
+    connectionString: config.store.databaseUrl,
+    schema: config.store.schema ? `${config.store.schema}_jobs` : undefined,
+  });
+  const ledger = new Ledger(db);
+  const events = new EventLog(db);
+  const syncStore = new SyncStore(db);
+  const applier = new ChangeApplier(ledger, syncStore, providers.registry, logger);
+  // A sandboxed provider's emulator is ours: it signs its deliveries with a secret made here, unless one is configured.
+  const webhookSecrets: Partial<Record<ProviderCode, string>> = { ...config.webhookSecrets };
+  for (const code of Object.keys(providers.emulators) as ProviderCode[]) {
+    if (providers.registry.has(code) && providers.registry.get(code).webhooks) webhookSecrets[code] ??= randomBytes(32).toString('base64url');
+  }
+  const webhooks = new WebhookIntake(providers.registry, events, {
+    secrets: webhookSecrets,
+    logger,
+    enqueue: async (ids) => {
+      for (const eventId of ids) await jobs.send(EVENTS_QUEUE, { eventId });
+    },
+  });
+  await startSyncJobs(jobs, { events, applier, pass: new SyncPass(syncStore, applier, providers.registry, { logger }), providers: providers.registry }, { intervalMs: config.syncIntervalMs, logger });
   const app = await createApp({
     db,
     providers: providers.registry,
@@ -48,22 +88,32 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     jwt: config.jwt,
     attemptLeaseMs: config.attempts.leaseMs,
     freshnessMs: config.freshnessMs,
+    webhooks,
   });
   const url = await app.listen(config.port, config.host);
+  const origin = new URL(url).origin;
+  for (const [code, emulator] of Object.entries(providers.emulators) as Array<[ProviderCode, StartedProviders['emulators'][ProviderCode]]>) {
+    const secret = webhookSecrets[code];
+    const sender = emulator as unknown as Partial<WebhookSender> | undefined;
+    if (secret && typeof sender?.configureWebhook === 'function') sender.configureWebhook({ url: `${origin}/webhooks/${code.toLowerCase()}`, secret });
+  }
   logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');
   // After listening, in the background: repairs what a killed predecessor (or replica) left open, never delaying
   // the start; a failed pass is logged and the next one tries again.
   // Only providers at a configured base URL: a fresh sandbox would "verify" the absence of anything done before.
-  const reconciler = new InvoiceReconciler(new Ledger(db), providers.reconcilable, app.invoices, { logger }).start(config.attempts.reconcileIntervalMs);
+  const reconciler = new InvoiceReconciler(ledger, providers.reconcilable, app.invoices, { logger }).start(config.attempts.reconcileIntervalMs);
   return {
     url,
     sandboxes: providers.sandboxes,
     emulators: providers.emulators,
     db,
     reconciler,
+    jobs,
+    webhookSecrets,
     stop: async () => {
       await reconciler.stop();
       await app.stop();
+      await jobs.stop();
       await providers.stop();
       await db.close();
     },

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
@@ -16,7 +15,7 @@ import { SALLA_SANDBOX_TOKEN } from '../../src/sandbox/salla/salla.seed';
 import { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/zuora/zuora.seed';
 import type { Emulator } from '../../src/server/providers';
-import { storeName } from '../support/store';
+import { dropTestSchema, storeName } from '../support/store';
 
 const logger = pino({ level: 'silent' });
 
@@ -34,9 +33,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function dropSchema(vars: Record<string, string>): Promise<void> {
-  if (!vars.DATABASE_SCHEMA) return;
-  const pool = new Pool({ connectionString: vars.DATABASE_URL, max: 1 });
-  await pool.query(`DROP SCHEMA IF EXISTS ${vars.DATABASE_SCHEMA} CASCADE`).finally(() => pool.end());
+  await dropTestSchema(vars.DATABASE_SCHEMA);
 }
 
 const post = async (url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => {

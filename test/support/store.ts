@@ -30,5 +30,6 @@ export async function dropTestSchema(schema: string | undefined): Promise<void> 
   const url = process.env.DATABASE_URL;
   if (!url || !schema) return;
   const pool = new Pool({ connectionString: url, max: 1 });
-  await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => pool.end());
+  // The server's job queue (pg-boss) keeps its tables in a schema beside the ledger's.
+  await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_jobs CASCADE`).finally(() => pool.end());
 }

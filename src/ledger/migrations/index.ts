@@ -139,4 +139,32 @@ export const MIGRATIONS: SqlMigration[] = [
     // totalCount is an index-only scan of this one, and a rare status a range of it rather than a walk of the tenant.
     up: `CREATE INDEX invoices_list_status_due ON invoices (tenant_id, status, due_date);`,
   },
+  {
+    name: '0007_provider_events_and_sync',
+    // Webhook deliveries, recorded before they are answered: the unique delivery key makes a redelivery a no-op, and a
+    // delivery whose job was lost is still here to process. The body is kept as received text (JSON's \u0000 escape is
+    // valid text but not valid jsonb). Sync positions: where each provider's last pass got to, and when it ended.
+    up: `
+      CREATE TABLE provider_events (
+        id            uuid PRIMARY KEY,
+        provider      text NOT NULL,
+        delivery_key  text NOT NULL,
+        event         text NOT NULL,
+        body          text NOT NULL,
+        deliveries    integer NOT NULL DEFAULT 1,
+        received_at   timestamptz NOT NULL DEFAULT now(),
+        processed_at  timestamptz,
+        CONSTRAINT provider_events_delivery UNIQUE (provider, delivery_key)
+      );
+      CREATE INDEX provider_events_unprocessed ON provider_events (received_at) WHERE processed_at IS NULL;
+      CREATE TABLE sync_positions (
+        provider   text PRIMARY KEY,
+        position   jsonb,
+        passed_at  timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- The sync's discovery walks each provider's known orders; its refresh walks the invoices that can still change.
+      CREATE INDEX invoices_by_provider_order ON invoices (provider, order_id);
+    `,
+  },
 ];

@@ -14,6 +14,7 @@ import { mapSallaFailure, mapSallaSessionFailure, mapSallaTokenFailure, sallaTok
 import type { SallaCreateInput } from './salla.input';
 import { toDetails } from './salla.mapper';
 import { validateSallaInput } from './salla.rules';
+import { sallaWebhooks } from './salla.webhooks';
 import { oauthErrorBody, sallaExpiresInMs, sallaInvoiceEnvelope, sallaInvoiceListEnvelope, sallaOrderEnvelope, sallaTokenResponse, type SallaInvoice, type SallaOrder } from './salla.wire';
 
 /** Salla's token endpoint (https://docs.salla.dev/421118m0, "Authorization": Token and Refresh Token Endpoint). */
@@ -57,6 +58,7 @@ const MAX_PER_PAGE = 60;
  */
 export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   readonly code = 'SALLA' as const;
+  readonly webhooks = sallaWebhooks;
   private readonly http: HttpClient;
   private readonly resilience: ProviderResilience;
   /** The fixed token, or the OAuth session (RotatingTokenSource); its counters are what tests assert on. */
@@ -136,6 +138,25 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
       case 'file':
         return unattributable(input, ofKind);
     }
+  }
+
+  /**
+   * Every invoice of each order, the store's own included (the sync's discovery): one list call per 60 invoices and
+   * one order read per order (every read waits for one of the `readConcurrency` slots).
+   */
+  async invoicesOfOrders(orderIds: readonly string[]): Promise<Array<InvoiceDetails[] | Error>> {
+    return Promise.all(orderIds.map(async (orderId) => {
+      const listing = this.invoicesOfOrder(orderId);
+      const reading = this.readOrder(orderId);
+      const [invoices, order] = await Promise.allSettled([listing, reading]);
+      if (invoices.status === 'rejected') return invoices.reason as Error;
+      if (order.status === 'rejected') return order.reason as Error;
+      try {
+        return invoices.value.map((inv) => toDetails(inv, order.value));
+      } catch (err) {
+        return err as Error;
+      }
+    }));
   }
 
   private async invoicesOfOrder(orderId: string): Promise<SallaInvoice[]> {

@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import { PROVIDER_CODES, type ProviderCode } from '../domain/invoice';
+import type { WebhookHeaders } from '../domain/provider-change';
+import type { EventLog } from '../ledger/event-log';
+import type { ProviderRegistry } from '../providers/registry';
+
+/** What POST /webhooks/<provider> answers. */
+export interface WebhookAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A webhook body larger than this is refused (413): provider events are a few kilobytes. */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+export interface WebhookIntakeOptions {
+  /** The shared secret per provider (SALLA_WEBHOOK_SECRET, ...); a provider without one has no webhook endpoint. */
+  secrets: Partial<Record<ProviderCode, string>>;
+  /** Queues the processing of newly recorded events; called after they are recorded, never for a redelivery. */
+  enqueue(eventIds: string[]): Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * POST /webhooks/<provider>: a delivery is verified before its body is parsed (401 and nothing recorded otherwise),
+ * recorded once per delivery key (a redelivery changes nothing), queued, and answered at once; the work (reading the
+ * invoices again) runs as a job. Knows no HTTP server: the server hands it the path's provider, body and headers.
+ */
+export class WebhookIntake {
+  constructor(
+    private readonly providers: ProviderRegistry,
+    private readonly log: EventLog,
+    private readonly options: WebhookIntakeOptions,
+  ) {}
+
+  /** Whether `slug` (the path's last segment) names a provider whose webhooks are on. Pure. */
+  accepts(slug: string): boolean {
+    return this.providerOf(slug) !== null;
+  }
+
+  /**
+   * Handles one verified-or-refused delivery. Cost: an HMAC over the body, then (when it verifies and names a change)
+   * one ledger insert and one job insert.
+   */
+  async receive(slug: string, rawBody: Buffer, headers: WebhookHeaders): Promise<WebhookAnswer> {
+    const code = this.providerOf(slug);
+    if (!code) return { status: 404, body: { error: 'not_found', message: `no webhooks are configured for ${slug.slice(0, 40)}` } };
+    const webhooks = this.providers.get(code).webhooks!;
+    if (!webhooks.verify(rawBody, headers, this.options.secrets[code]!)) {
+      this.options.logger.warn({ provider: code, bytes: rawBody.length }, 'webhook delivery refused: its signature does not match the secret');
+      return { status: 401, body: { error: 'unauthorized', message: 'the delivery is not signed with this endpoint\u2019s secret' } };
+    }
+    let body: unknown;
+    let event: string;
+    try {
+      body = JSON.parse(rawBody.toString('utf8'));
+      const changes = webhooks.changesOf(body);
+      event = typeof (body as { event?: unknown }).event === 'string' ? ((body as { event: string }).event) : 'unknown';
+      // Events about anything but invoices and orders are acknowledged and dropped: the provider must not retry them.
+      if (changes.length === 0) return { status: 200, body: { received: true, ignored: true } };
+    } catch {
+      return { status: 400, body: { error: 'bad_request', message: 'the delivery is not an event this endpoint can read' } };
+    }
+    const recorded = await this.log.record(code, webhooks.deliveryKey(rawBody, headers), event.slice(0, 200), rawBody.toString('utf8'));
+    if (recorded.fresh) {
+      // Recorded is enough to answer: an event whose job could not be queued is queued again by the next sync pass.
+      await this.options.enqueue([recorded.id]).catch((err: Error) => this.options.logger.warn({ err, provider: code, eventId: recorded.id }, 'webhook delivery recorded but not queued; the sync pass queues it'));
+    }
+    return { status: 200, body: { received: true, duplicate: !recorded.fresh } };
+  }
+
+  private providerOf(slug: string): ProviderCode | null {
+    const code = slug.toUpperCase() as ProviderCode;
+    if (!(PROVIDER_CODES as readonly string[]).includes(code) || slug !== slug.toLowerCase()) return null;
+    if (!this.options.secrets[code] || !this.providers.has(code) || !this.providers.get(code).webhooks) return null;
+    return code;
+  }
+}

@@ -1,0 +1,142 @@
+import { fromPglite, PgBoss, type Job, type QueuePolicy } from 'pg-boss';
+import type { Logger } from 'pino';
+import { PgliteDatabase, type Database } from '../ledger/database';
+
+/**
+ * Background work shared by every replica, on pg-boss (https://pgboss.io): jobs live in the ledger's database, each
+ * runs once across replicas (SKIP LOCKED), is retried with backoff, is taken over when the replica running it dies
+ * (a missed heartbeat), and is counted by state for operators. On the embedded store the same queue runs in-process
+ * on the same PGlite. Nothing else in the subgraph imports pg-boss.
+ */
+
+/** How a queue's jobs run. */
+export interface QueueDefinition<T extends object> {
+  /**
+   * `standard` for one job per piece of work (a webhook delivery); `stately` for a chain that must never run twice at
+   * once (a provider's sync pass: at most one queued and one active per singletonKey).
+   */
+  policy?: Extract<QueuePolicy, 'standard' | 'stately'>;
+  /** Tries after the first before a job is marked failed; default 5. Backoff doubles from `retryDelaySeconds` (default 1). */
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  /** A job whose replica stops sending heartbeats this long is retried elsewhere; default 30 (pg-boss's minimum is 10). */
+  heartbeatSeconds?: number;
+  /** Jobs fetched at once; the handler gets them together (default 1). */
+  batchSize?: number;
+  /** Called with each fetched batch; throwing fails (and so retries) every job of the batch. */
+  handler(jobs: Array<Job<T>>): Promise<void>;
+}
+
+/** Counts of a queue's jobs by state, for the operator (and GET /metrics). */
+export interface QueueCounts {
+  name: string;
+  queued: number;
+  active: number;
+  failed: number;
+  deferred: number;
+  total: number;
+}
+
+export interface JobQueueOptions {
+  logger: Logger;
+  /** PostgreSQL schema for pg-boss's tables; default `pgboss`, or `<ledger schema>_jobs` when the ledger has one. */
+  schema?: string;
+  /** The ledger's DATABASE_URL, for pg-boss's own pool (and LISTEN/NOTIFY); needed on PostgreSQL. */
+  connectionString?: string;
+  /** How often idle workers look for jobs; default 0.5 s, pg-boss's minimum, so a webhook's work starts within it. */
+  pollingIntervalSeconds?: number;
+}
+
+/** The subgraph's job queue: define queues and their workers, send jobs, count them, stop. */
+export class JobQueue {
+  private readonly workers: string[] = [];
+  private readonly names: string[] = [];
+  private stopped = false;
+
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly options: JobQueueOptions,
+  ) {}
+
+  /** Opens pg-boss on the ledger's database (installing or migrating its schema once); called once at start. */
+  static async open(db: Database, options: JobQueueOptions): Promise<JobQueue> {
+    const schema = options.schema ?? 'pgboss';
+    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid job schema name ${schema}`);
+    const common = { schema, openTelemetry: { enabled: false }, instanceName: 'invoicing-subgraph' } as const;
+    let boss: PgBoss;
+    if (db instanceof PgliteDatabase) {
+      // The embedded store has one connection: pg-boss shares it, between the ledger's own statements.
+      boss = new PgBoss({ ...common, db: fromPglite(db.pglite), backend: 'pglite' });
+    } else {
+      if (!options.connectionString) throw new Error('the job queue needs the ledger\u2019s connection string on PostgreSQL');
+      boss = new PgBoss({ ...common, connectionString: options.connectionString, max: 4, application_name: 'invoicing-subgraph-jobs' });
+    }
+    // pg-boss reports failures of its own loops (a lost connection) here; they must not end the process.
+    boss.on('error', (err: Error) => options.logger.warn({ err }, 'job queue error'));
+    await boss.start();
+    return new JobQueue(boss, options);
+  }
+
+  /** Creates the queue if missing and starts this replica's worker on it. Called once per queue at start. */
+  async define<T extends object>(name: string, definition: QueueDefinition<T>): Promise<void> {
+    const settings = {
+      policy: definition.policy ?? 'standard',
+      retryLimit: definition.retryLimit ?? 5,
+      retryDelay: definition.retryDelaySeconds ?? 1,
+      retryBackoff: true,
+      retryDelayMax: 300,
+      heartbeatSeconds: definition.heartbeatSeconds ?? 30,
+      // Kept a day for the operator's counts and for looking into a failure; pg-boss deletes them after.
+      deleteAfterSeconds: 86_400,
+    };
+    const existing = await this.boss.getQueue(name);
+    if (!existing) await this.boss.createQueue(name, settings).catch(async (err: Error) => {
+      // Another replica created it between the look and the create.
+      if (!(await this.boss.getQueue(name))) throw err;
+    });
+    else await this.boss.updateQueue(name, { retryLimit: settings.retryLimit, retryDelay: settings.retryDelay, retryBackoff: true, retryDelayMax: settings.retryDelayMax, heartbeatSeconds: settings.heartbeatSeconds, deleteAfterSeconds: settings.deleteAfterSeconds });
+    const id = await this.boss.work<T>(
+      name,
+      { batchSize: definition.batchSize ?? 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 0.5 },
+      async (jobs) => {
+        try {
+          await definition.handler(jobs);
+        } catch (err) {
+          this.options.logger.warn({ err, queue: name, jobs: jobs.length }, 'job failed; pg-boss retries it with backoff');
+          throw err;
+        }
+      },
+    );
+    this.workers.push(id);
+    this.names.push(name);
+  }
+
+  /**
+   * Queues a job; resolves to its id, or null when the queue's policy refused it (a `stately` queue already holding
+   * one queued for this singletonKey). One insert.
+   */
+  send(name: string, data: object, options: { singletonKey?: string; startAfterMs?: number } = {}): Promise<string | null> {
+    const startAfter = options.startAfterMs ? new Date(Date.now() + options.startAfterMs) : undefined;
+    return this.boss.send(name, data, { singletonKey: options.singletonKey, startAfter });
+  }
+
+  /**
+   * Counts by state of the defined queues, read fresh from the job table (pg-boss's queue list caches its counts for
+   * up to an hour); one aggregate per queue, for operators and tests.
+   */
+  async counts(): Promise<QueueCounts[]> {
+    return Promise.all(
+      this.names.map(async (name) => {
+        const [q] = await this.boss.getQueueStats(name, { force: true });
+        return { name, queued: q?.queuedCount ?? 0, active: q?.activeCount ?? 0, failed: q?.failedCount ?? 0, deferred: q?.deferredCount ?? 0, total: q?.totalCount ?? 0 };
+      }),
+    );
+  }
+
+  /** Stops fetching, waits up to `timeoutMs` for running jobs, then lets go (their heartbeats stop; another replica retries them). */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+  }
+}

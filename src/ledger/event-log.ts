@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from './database';
+
+/** One webhook delivery as recorded. */
+export interface RecordedEvent {
+  id: string;
+  provider: string;
+  event: string;
+  /** The body as received (verified JSON text). */
+  body: string;
+  deliveries: number;
+  receivedAt: Date;
+  processedAt: Date | null;
+}
+
+interface EventRow {
+  id: string;
+  provider: string;
+  event: string;
+  body: string;
+  deliveries: number;
+  received_at: Date;
+  processed_at: Date | null;
+}
+
+const toEvent = (r: EventRow): RecordedEvent => ({
+  id: r.id,
+  provider: r.provider,
+  event: r.event,
+  body: r.body,
+  deliveries: r.deliveries,
+  receivedAt: new Date(r.received_at),
+  processedAt: r.processed_at ? new Date(r.processed_at) : null,
+});
+
+/**
+ * Provider webhook deliveries, recorded before they are answered. It stores provider codes and bodies as data and
+ * knows nothing of any provider. Every method is one statement.
+ */
+export class EventLog {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Records a verified delivery once per (provider, deliveryKey); a redelivery counts and changes nothing else.
+   * Returns the event's id and whether it is new (only a new one is queued for processing).
+   */
+  async record(provider: string, deliveryKey: string, event: string, body: string): Promise<{ id: string; fresh: boolean }> {
+    const [row] = await this.db.query<{ id: string; fresh: boolean }>(
+      `INSERT INTO provider_events (id, provider, delivery_key, event, body) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (provider, delivery_key) DO UPDATE SET deliveries = provider_events.deliveries + 1
+       RETURNING id, (xmax = 0) AS fresh`,
+      [randomUUID(), provider, deliveryKey, event, body],
+    );
+    return { id: row!.id, fresh: row!.fresh };
+  }
+
+  /** The recorded events with these ids (a job's batch). */
+  async byIds(ids: readonly string[]): Promise<RecordedEvent[]> {
+    if (ids.length === 0) return [];
+    return (await this.db.query<EventRow>(`SELECT * FROM provider_events WHERE id = ANY($1::uuid[]) ORDER BY received_at, id`, [ids])).map(toEvent);
+  }
+
+  /** Marks events processed: their changes were read from the provider and stored. */
+  async processed(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(`UPDATE provider_events SET processed_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /**
+   * Events received over `graceMs` ago and never processed (their job was lost with a replica before it was queued,
+   * or failed for good): the sync pass queues them again. Oldest first, at most `limit`.
+   */
+  async unprocessed(provider: string, graceMs: number, limit = 500): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT id FROM provider_events
+        WHERE processed_at IS NULL AND provider = $1 AND received_at < now() - make_interval(secs => $2::double precision / 1000)
+        ORDER BY received_at LIMIT $3`,
+      [provider, graceMs, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Counts for operators: deliveries received, redeliveries absorbed, events still to process. */
+  async counts(): Promise<{ events: number; redeliveries: number; unprocessed: number }> {
+    const [row] = await this.db.query<{ events: string; redeliveries: string | null; unprocessed: string }>(
+      `SELECT count(*) AS events, sum(deliveries - 1) AS redeliveries, count(*) FILTER (WHERE processed_at IS NULL) AS unprocessed FROM provider_events`,
+    );
+    return { events: Number(row!.events), redeliveries: Number(row!.redeliveries ?? 0), unprocessed: Number(row!.unprocessed) };
+  }
+}
