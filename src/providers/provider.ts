@@ -79,6 +79,13 @@ export interface InvoiceProvider<TInput = unknown> {
    */
   invoicesOfOrders?(orderIds: readonly string[]): Promise<Array<InvoiceDetails[] | Error>>;
 
+  /**
+   * The provider's invoices changed since `since` (any of them, ours or not), where one query can say so (Salesforce:
+   * SOQL on SystemModstamp), with the high-water mark to ask from next time: the sync's polling reads again only the
+   * known invoices among them. Cost: one query per page of the provider's changed invoices.
+   */
+  changedSince?(since: Date): Promise<{ providerInvoiceIds: string[]; until: Date }>;
+
   /** Releases connections; called once at shutdown. */
   close?(): Promise<void>;
 }

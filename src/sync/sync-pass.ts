@@ -4,6 +4,13 @@ import type { SyncStore } from '../ledger/sync-store';
 import type { ProviderRegistry } from '../providers/registry';
 import { ChangesNotApplied, type ChangeApplier } from './change-applier';
 
+/**
+ * How far back of the provider's high-water mark the next pass asks from: a change committed at the provider just
+ * before the mark but visible only after it (a long transaction, clock skew) is then still seen. Reading an invoice
+ * twice costs a read; missing one costs a stale status.
+ */
+const CLOCK_MARGIN_MS = 60_000;
+
 /** Invoices (or orders) read per provider call batch; each batch is one ledger page. */
 export const SYNC_PAGE = 50;
 
@@ -11,6 +18,8 @@ export const SYNC_PAGE = 50;
 interface SyncPosition {
   /** Discovery's last order id, or the refresh's last invoice seq; null: from the start. */
   after: string | null;
+  /** With changedSince: the provider's high-water mark of the last pass (ISO time). */
+  since?: string;
 }
 
 /** What one pass did. */
@@ -26,8 +35,9 @@ export interface PassResult {
 /**
  * One polling pass over a provider: the safety net beside webhooks and the only source of news for providers without
  * them. Where the provider lists an order's invoices (invoicesOfOrders), the pass walks every order the ledger knows
- * at it, reading known invoices again and recording those made elsewhere (EXTERNAL); otherwise it reads again every
- * known invoice that can still change (not PAID or VOID). Batches of SYNC_PAGE; the provider's rate limit is
+ * at it, reading known invoices again and recording those made elsewhere (EXTERNAL); where it has a change feed
+ * (changedSince), it asks what changed since the last pass and reads the known invoices among that; otherwise it
+ * reads again every known invoice that can still change (not PAID or VOID). Batches of SYNC_PAGE; the provider's rate limit is
  * respected by its own client (ProviderResilience waits out a 429's Retry-After). A batch whose reads fail is
  * counted and skipped; the next pass reads it again.
  */
@@ -44,6 +54,9 @@ export class SyncPass {
     const provider = this.providers.get(code);
     const result: PassResult = { provider: code, refreshed: 0, found: 0, failed: 0, complete: false };
     let { position } = await this.store.position<SyncPosition>(code);
+    if (provider.changedSince && position?.since) return this.changedOnly(code, position.since, result);
+    // Without a high-water mark yet, the first pass walks every unsettled invoice; the mark is taken before it starts.
+    const since = provider.changedSince ? new Date() : null;
     let after = position?.after ?? null;
     const maxPages = this.options.maxPages ?? 200;
     for (let page = 0; page < maxPages; page++) {
@@ -78,7 +91,29 @@ export class SyncPass {
       position = { after };
       await this.store.savePosition(code, position, false);
     }
-    await this.store.savePosition(code, { after }, result.complete);
+    const mark = since && result.complete ? { since: new Date(since.getTime() - CLOCK_MARGIN_MS).toISOString() } : {};
+    await this.store.savePosition(code, { after, ...mark }, result.complete);
+    return result;
+  }
+
+  /** A pass by the provider's own change feed: one query for what changed, then reads of the known invoices among it. */
+  private async changedOnly(code: ProviderCode, since: string, result: PassResult): Promise<PassResult> {
+    const provider = this.providers.get(code);
+    const changed = await provider.changedSince!(new Date(since));
+    for (let i = 0; i < changed.providerInvoiceIds.length; i += SYNC_PAGE) {
+      const known = await this.store.known(code, changed.providerInvoiceIds.slice(i, i + SYNC_PAGE), []);
+      try {
+        result.refreshed += await this.applier.refresh(provider, known);
+      } catch (err) {
+        if (!(err instanceof ChangesNotApplied)) throw err;
+        // The mark does not move past a change that could not be read: the next pass asks for it again.
+        result.failed += err.failures.length;
+        await this.store.savePosition(code, { after: null, since }, false);
+        return result;
+      }
+    }
+    result.complete = true;
+    await this.store.savePosition(code, { after: null, since: new Date(changed.until.getTime() - CLOCK_MARGIN_MS).toISOString() }, true);
     return result;
   }
 

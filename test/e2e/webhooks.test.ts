@@ -1,0 +1,171 @@
+import pino from 'pino';
+import { loadConfig } from '../../src/server/config';
+import { startServer, type RunningServer } from '../../src/server/main';
+import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
+import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
+import { dropTestSchema, storeName } from '../support/store';
+
+/**
+ * Salla's webhooks end to end: the sandbox emulator sends its signed deliveries to the subgraph's POST /webhooks/salla
+ * when the sandbox records a payment, a void or a store invoice, and the subgraph's job queue re-reads the order.
+ */
+
+const CREATE = `mutation ($orderId: ID!) { createInvoice(input: { salla: { orderId: $orderId, dataType: URL, url: "https://x.example/inv.pdf" } }) {
+  invoice { id providerInvoiceId status } userErrors { code message } } }`;
+const STATUS = 'query ($id: ID!) { invoice(id: $id) { id status syncedAt } }';
+const ORDER = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id invoices { providerInvoiceId origin status kind total { amount } } } } }';
+
+type Gql = { status: number; body: { data?: any; errors?: Array<{ message: string }> } };
+
+describe(`Salla webhooks through the subgraph (${storeName()})`, () => {
+  let server: RunningServer;
+  let salla: SallaEmulator;
+  const schema = `hooks_${Date.now().toString(36)}`;
+  const gql = async (query: string, variables: Record<string, unknown>): Promise<Gql> => {
+    const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    return { status: res.status, body: (await res.json()) as Gql['body'] };
+  };
+  const webhookUrl = () => new URL('/webhooks/salla', server.url).toString();
+  const post = (url: string, body: string, headers: Record<string, string>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const eventCount = async () => Number((await server.db.query<{ n: string }>('SELECT count(*) AS n FROM provider_events'))[0]!.n);
+  const create = async (orderId: string) => {
+    const res = await gql(CREATE, { orderId });
+    expect(res.body.data?.createInvoice.userErrors).toEqual([]);
+    return res.body.data!.createInvoice.invoice as { id: string; providerInvoiceId: string; status: string };
+  };
+  /** Polls the subgraph until the invoice reads `status`; resolves to how long that took. */
+  const until = async (id: string, status: string, withinMs = 5_000): Promise<number> => {
+    const started = Date.now();
+    for (;;) {
+      const res = await gql(STATUS, { id });
+      if (res.body.data?.invoice?.status === status) return Date.now() - started;
+      if (Date.now() - started > withinMs) throw new Error(`still ${res.body.data?.invoice?.status} after ${withinMs} ms, not ${status}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const orderInvoices = async (orderId: string) => (await gql(ORDER, { r: [{ __typename: 'Order', id: orderId }] })).body.data!._entities[0].invoices as Array<{ providerInvoiceId: string; origin: string; status: string; kind: string }>;
+
+  beforeAll(async () => {
+    const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
+    // A day's freshness and no polling: only a webhook can change a stored status here.
+    server = await startServer(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', INVOICE_FRESHNESS_MS: '86400000', SYNC_INTERVAL_MS: '0', ...store }),
+      pino({ level: 'silent' }),
+    );
+    salla = server.emulators.SALLA as SallaEmulator;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await dropTestSchema(schema);
+  });
+
+  it('a payment recorded at Salla reaches status PAID through its signed webhook, within 2 s', async () => {
+    const invoice = await create('213320125');
+    expect(invoice.status).toBe('ISSUED');
+    const total = salla.invoices().find((i) => String(i.id) === invoice.providerInvoiceId)!;
+    const before = await eventCount();
+    salla.recordPayment(invoice.providerInvoiceId, String(total.totalAmount ?? total.total?.amount ?? total.amount));
+    const took = await until(invoice.id, 'PAID', 2_000);
+    expect(took).toBeLessThan(2_000);
+    await salla.webhookIdle();
+    const sent = salla.webhookDeliveries.filter((d) => d.event.startsWith('order.'));
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((d) => d.status === 200)).toBe(true);
+    expect(await eventCount()).toBeGreaterThan(before);
+  });
+
+  it('a forged, unsigned or re-signed-with-another-secret delivery is refused with 401 and records nothing', async () => {
+    const body = JSON.stringify({ event: 'order.cancelled', merchant: 1, created_at: new Date().toISOString(), data: { id: 213320125 } });
+    const before = await eventCount();
+    const forged = [
+      {},
+      { 'x-salla-signature': 'f'.repeat(64), 'x-salla-security-strategy': 'Signature' },
+      { 'x-salla-signature': sallaSignature(body, 'not-the-secret-at-all'), 'x-salla-security-strategy': 'Signature' },
+      { 'x-salla-security-strategy': 'Token', authorization: 'not-the-secret-at-all' },
+    ];
+    for (const headers of forged) {
+      const res = await post(webhookUrl(), body, headers);
+      expect(res.status).toBe(401);
+    }
+    expect(await eventCount()).toBe(before);
+    // The invoice stays as it was: nothing was queued.
+    const [paid] = (await orderInvoices('213320125')).filter((i) => i.kind === 'INVOICE');
+    expect(paid!.status).toBe('PAID');
+  });
+
+  it('a redelivered event is recorded once and changes nothing twice', async () => {
+    await salla.webhookIdle();
+    const index = salla.webhookDeliveries.length - 1;
+    const before = await eventCount();
+    const replay = salla.redeliver(index);
+    await salla.webhookIdle();
+    expect(replay.body).toBe(salla.webhookDeliveries[index]!.body);
+    expect(replay.status).toBe(200);
+    expect(await eventCount()).toBe(before);
+    const [row] = await server.db.query<{ deliveries: number }>('SELECT deliveries FROM provider_events ORDER BY deliveries DESC LIMIT 1');
+    expect(row!.deliveries).toBeGreaterThanOrEqual(2);
+  });
+
+  it('events delivered out of order leave the latest state: a void delivered before the order events that preceded it', async () => {
+    const invoice = await create('1371877152');
+    salla.holdWebhooks();
+    const detail = salla.invoices().find((i) => String(i.id) === invoice.providerInvoiceId)!;
+    void detail;
+    salla.setOrderStatus(1371877152, 'in_progress');
+    salla.voidInvoice(invoice.providerInvoiceId);
+    const held = salla.webhookDeliveries.filter((d) => d.status === null || d.status === undefined).map((d) => salla.webhookDeliveries.indexOf(d));
+    expect(held.length).toBeGreaterThanOrEqual(2);
+    // Newest first: the cancellation arrives before the order's earlier status change.
+    await salla.releaseWebhooks([...held].reverse());
+    await salla.webhookIdle();
+    await until(invoice.id, 'VOID', 2_000);
+    // However long the queue takes with the older event, VOID stays.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await gql(STATUS, { id: invoice.id })).body.data.invoice.status).toBe('VOID');
+  });
+
+  it('an invoice the store issues itself appears in Order.invoices as EXTERNAL, once', async () => {
+    const ours = await create('389701957');
+    const issued = salla.issueStoreInvoice(389701957);
+    await salla.webhookIdle();
+    const started = Date.now();
+    let invoices = await orderInvoices('389701957');
+    while (!invoices.some((i) => i.providerInvoiceId === String(issued.id)) && Date.now() - started < 2_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      invoices = await orderInvoices('389701957');
+    }
+    expect(invoices.map((i) => [i.providerInvoiceId, i.origin]).sort()).toEqual([[ours.providerInvoiceId, 'CREATED_HERE'], [String(issued.id), 'EXTERNAL']].sort());
+    // Delivered again: still one record.
+    salla.redeliver(salla.webhookDeliveries.findIndex((d) => d.event === 'invoice.created'));
+    await salla.webhookIdle();
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await orderInvoices('389701957')).filter((i) => i.providerInvoiceId === String(issued.id))).toHaveLength(1);
+  });
+
+  it('a store invoice on an order no tenant has invoiced is recorded for nobody', async () => {
+    const issued = salla.issueStoreInvoice(1818813486);
+    await salla.webhookIdle();
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await orderInvoices('1818813486')).toEqual([]);
+    const rows = await server.db.query('SELECT id FROM invoices WHERE provider_invoice_id = $1', [String(issued.id)]);
+    expect(rows).toEqual([]);
+  });
+
+  it('refuses what is not a delivery: 404 for providers without webhooks, 405 for GET, 400 for a signed non-event, 413 for a huge body', async () => {
+    expect((await post(new URL('/webhooks/zuora', server.url).toString(), '{}', {})).status).toBe(404);
+    expect((await post(new URL('/webhooks/nowhere', server.url).toString(), '{}', {})).status).toBe(404);
+    expect((await post(new URL('/webhooks/SALLA', server.url).toString(), '{}', {})).status).toBe(404);
+    expect((await fetch(webhookUrl())).status).toBe(405);
+    const secret = server.webhookSecrets.SALLA!;
+    const signed = (body: string) => ({ 'x-salla-signature': sallaSignature(body, secret), 'x-salla-security-strategy': 'Signature' });
+    for (const body of ['not json', '[]', '{"event":"order.updated","data":{"id":"\\u0000"}}', '{"event":"order.updated","data":{"id":1e999}}', `{"event":"${'x'.repeat(300)}","data":{}}`]) {
+      const res = await post(webhookUrl(), body, signed(body));
+      expect([body.slice(0, 40), res.status]).toEqual([body.slice(0, 40), 400]);
+    }
+    // Control characters and lone surrogates inside strings are valid JSON: an event about something else is acknowledged.
+    const odd = JSON.stringify({ event: 'product.updated\u0001', data: { name: '\ud800\u0000' } });
+    expect((await post(webhookUrl(), odd, signed(odd))).status).toBe(200);
+    const huge = `{"event":"order.updated","data":{"id":1,"pad":"${'a'.repeat(2 * 1024 * 1024)}"}}`;
+    expect((await post(webhookUrl(), huge, signed(huge))).status).toBe(413);
+  });
+});
