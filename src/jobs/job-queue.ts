@@ -19,10 +19,12 @@ export interface QueueDefinition<T extends object> {
   /** Tries after the first before a job is marked failed; default 5. Backoff doubles from `retryDelaySeconds` (default 1). */
   retryLimit?: number;
   retryDelaySeconds?: number;
-  /** A job whose replica stops sending heartbeats this long is retried elsewhere; default 30 (pg-boss's minimum is 10). */
+  /** A job whose replica stops sending heartbeats this long is retried elsewhere; default the queue's JOB_HEARTBEAT_SECONDS. */
   heartbeatSeconds?: number;
   /** Jobs fetched at once; the handler gets them together (default 1). */
   batchSize?: number;
+  /** Handlers this replica runs at once on the queue (default 1). */
+  concurrency?: number;
   /** Called with each fetched batch; throwing fails (and so retries) every job of the batch. */
   handler(jobs: Array<Job<T>>): Promise<void>;
 }
@@ -45,7 +47,15 @@ export interface JobQueueOptions {
   connectionString?: string;
   /** How often idle workers look for jobs; default 0.5 s, pg-boss's minimum, so a webhook's work starts within it. */
   pollingIntervalSeconds?: number;
+  /**
+   * JOB_HEARTBEAT_SECONDS: a running job's replica proves it is alive this often; a job whose heartbeat stops (its
+   * replica was killed) is retried by another replica within about one and a half of it. Default 30, at least 10.
+   */
+  heartbeatSeconds?: number;
 }
+
+/** JOB_HEARTBEAT_SECONDS's default. */
+export const DEFAULT_HEARTBEAT_SECONDS = 30;
 
 /** The subgraph's job queue: define queues and their workers, send jobs, count them, stop. */
 export class JobQueue {
@@ -62,7 +72,11 @@ export class JobQueue {
   static async open(db: Database, options: JobQueueOptions): Promise<JobQueue> {
     const schema = options.schema ?? 'pgboss';
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid job schema name ${schema}`);
-    const common = { schema, openTelemetry: { enabled: false }, instanceName: 'invoicing-subgraph' } as const;
+    const heartbeat = options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS;
+    // pg-boss finds jobs whose heartbeat stopped in its monitor pass (default every 60 s): half a heartbeat apart, a
+    // dead replica's job is retried within 1.5 heartbeats.
+    const monitor = Math.max(5, Math.floor(heartbeat / 2));
+    const common = { schema, openTelemetry: { enabled: false }, instanceName: 'invoicing-subgraph', monitorIntervalSeconds: monitor, superviseIntervalSeconds: monitor } as const;
     let boss: PgBoss;
     if (db instanceof PgliteDatabase) {
       // The embedded store has one connection: pg-boss shares it, between the ledger's own statements.
@@ -85,7 +99,7 @@ export class JobQueue {
       retryDelay: definition.retryDelaySeconds ?? 1,
       retryBackoff: true,
       retryDelayMax: 300,
-      heartbeatSeconds: definition.heartbeatSeconds ?? 30,
+      heartbeatSeconds: definition.heartbeatSeconds ?? this.options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
       // Kept a day for the operator's counts and for looking into a failure; pg-boss deletes them after.
       deleteAfterSeconds: 86_400,
     };
@@ -97,7 +111,7 @@ export class JobQueue {
     else await this.boss.updateQueue(name, { retryLimit: settings.retryLimit, retryDelay: settings.retryDelay, retryBackoff: true, retryDelayMax: settings.retryDelayMax, heartbeatSeconds: settings.heartbeatSeconds, deleteAfterSeconds: settings.deleteAfterSeconds });
     const id = await this.boss.work<T>(
       name,
-      { batchSize: definition.batchSize ?? 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 0.5 },
+      { batchSize: definition.batchSize ?? 1, localConcurrency: definition.concurrency ?? 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 0.5 },
       async (jobs) => {
         try {
           await definition.handler(jobs);

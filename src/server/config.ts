@@ -97,6 +97,7 @@ const env = z.object({
   SALLA_WEBHOOK_SECRET: optional(z.string().min(16, 'SALLA_WEBHOOK_SECRET must be at least 16 characters')),
   ZUORA_WEBHOOK_SECRET: optional(z.string().min(16, 'ZUORA_WEBHOOK_SECRET must be at least 16 characters')),
   EXSITED_WEBHOOK_SECRET: optional(z.string().min(16, 'EXSITED_WEBHOOK_SECRET must be at least 16 characters')),
+  JOB_HEARTBEAT_SECONDS: optional(z.coerce.number().int().min(10).max(600)).default(30),
   SYNC_INTERVAL_MS: optional(z.coerce.number().int().refine((v) => v === 0 || (v >= 1_000 && v <= 86_400_000), 'SYNC_INTERVAL_MS must be 0 (never) or between 1000 and 86400000')).default(300_000),
   SANDBOX_PROVIDERS: optional(
     z
@@ -142,6 +143,8 @@ export interface Config {
   webhookSecrets: Partial<Record<ProviderCode, string>>;
   /** How often each provider is polled (SYNC_INTERVAL_MS); 0: never. */
   syncIntervalMs: number;
+  /** How long a job's replica may be silent before another replica takes its job over (JOB_HEARTBEAT_SECONDS). */
+  jobHeartbeatSeconds: number;
   /** GraphOS: federated tracing (ftv1, what the router reports usage from) is on only when both are set. */
   graphos: { key: string; graphRef: string } | null;
   /** When set, only callers presenting it in `router-authorization` (the gateway) are served. */
@@ -270,6 +273,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ...(e.EXSITED_WEBHOOK_SECRET ? { EXSITED: e.EXSITED_WEBHOOK_SECRET } : {}),
     },
     syncIntervalMs: e.SYNC_INTERVAL_MS,
+    jobHeartbeatSeconds: e.JOB_HEARTBEAT_SECONDS,
     routerSecret: e.ROUTER_SECRET ?? null,
     jwt: jwtAny
       ? {

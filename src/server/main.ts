@@ -57,6 +57,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
     connectionString: config.store.databaseUrl,
     schema: config.store.schema ? `${config.store.schema}_jobs` : undefined,
+    heartbeatSeconds: config.jobHeartbeatSeconds,
   });
   const ledger = new Ledger(db);
   const events = new EventLog(db);

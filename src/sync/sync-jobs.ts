@@ -37,6 +37,7 @@ export async function startSyncJobs(
   const { logger } = options;
   await queue.define<{ eventId: string }>(EVENTS_QUEUE, {
     batchSize: options.eventBatch ?? 25,
+    concurrency: 2,
     retryLimit: 8,
     handler: async (jobs) => {
       const events = await deps.events.byIds(jobs.map((j) => j.data.eventId));
@@ -60,6 +61,8 @@ export async function startSyncJobs(
   if (options.intervalMs <= 0) return;
   await queue.define<{ provider: ProviderCode }>(SYNC_QUEUE, {
     policy: 'stately',
+    // One pass per provider at once on a replica: a slow provider must not hold the others' passes back.
+    concurrency: Math.max(1, deps.providers.codes().length),
     // A pass is not retried by the queue: the next one in the chain is its retry. A replica that dies mid-pass
     // stops its heartbeat, and the queue gives the job to another replica, which continues the chain.
     retryLimit: 3,
