@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import { SALLA_BENCH_ORDERS } from './fixtures';
 import { load, warm, type LoadResult } from './load';
 import type { SutRequest, SutUrls } from './sut';
+import { webhookBurst } from './webhooks';
 
 /**
  * `npm run bench`: bounded loads with autocannon on loopback against the system under test (bench/sut.ts, in its
@@ -16,7 +17,7 @@ import type { SutRequest, SutUrls } from './sut';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** BENCH_ONLY=c (or "a,b") runs some scenarios and prints them without touching BENCHMARKS.md. */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
-const runs = (scenario: 'a' | 'b' | 'c' | 'd') => !ONLY || ONLY.has(scenario);
+const runs = (scenario: 'a' | 'b' | 'c' | 'd' | 'e') => !ONLY || ONLY.has(scenario);
 /** Invoices in the ledger that scenario (d) pages through (BENCH_LIST_INVOICES, default a million). */
 const LIST_INVOICES = Number(process.env.BENCH_LIST_INVOICES ?? 1_000_000);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -302,6 +303,17 @@ async function listPages(sut: Sut): Promise<void> {
   }
 }
 
+/** (e) a burst of signed Salla webhook deliveries against a subgraph process (see webhooks.ts). */
+async function webhooks(): Promise<void> {
+  const r = await webhookBurst();
+  const scenario = `(e) ${fmt(r.deliveries)} signed Salla webhook deliveries (${fmt(r.redelivered)} redelivered, ${fmt(r.reordered)} out of order) to POST /webhooks/salla, embedded store, 10 connections`;
+  rows.push({ scenario, variant: 'each delivery verified, recorded and queued', result: r.burst, upstream: '0 provider calls in the answer; the queued job reads the order' });
+  notes.push(
+    `(e) webhook deliveries answered at p50 ${r.burst.p50} ms, p99 ${r.burst.p99} ms (target < 50); every invoice read PAID ${fmt(r.drainMs)} ms after the last delivery; ` +
+      `a sandbox payment to \`status: PAID\` through Salla's own signed webhook: ${r.paymentToPaidMs.map((m) => fmt(m)).join(', ')} ms (target < 2,000).`,
+  );
+}
+
 async function postgresReachable(): Promise<boolean> {
   const pool = new Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 2000 });
   try {
@@ -395,6 +407,10 @@ async function main(): Promise<void> {
     if (runs('d')) await listPages(sut);
   } finally {
     await sut.stop();
+  }
+  try {
+    if (runs('e')) await webhooks();
+  } finally {
     if (pg) {
       const pool = new Pool({ connectionString: PG_URL, max: 1 });
       await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => pool.end());
