@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { isInteger, isLosslessNumber, parse as parseLosslessJson } from 'lossless-json';
 import { EmulatorServer, parseMultipart, type EmulatorRequest, type EmulatorResponse, type MultipartFile } from '../shared/emulator-server';
@@ -12,14 +12,16 @@ import {
   type SallaStoreSeed,
 } from './salla.seed';
 import { ProviderEmulator } from '../shared/provider-emulator';
-import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
+import { refuseOverOutstanding, runSandboxControl, sandboxAmount, sandboxDate, SandboxError, type SandboxEvent, type SandboxInvoiceState } from '../shared/sandbox-control';
+import { WebhookOutbox, type WebhookDelivery } from '../shared/webhook-outbox';
 
 /**
  * An HTTP emulator of Salla's Merchant API invoice endpoints (seed 003 and Salla's public docs): create, read one,
  * list, Bearer tokens with scopes, the 401/404/422/429 envelopes with their Arabic (default) or English messages,
  * and a per-store leaky-bucket rate limit. A create's JSON numbers are read exactly and must be of the documented
  * types (see toMoney). Also Salla's OAuth token endpoint for refresh tokens (see `token`): access tokens that expire,
- * single-use refresh tokens, and a chain revoked when one is used twice. State lives in memory.
+ * single-use refresh tokens, and a chain revoked when one is used twice. Given a webhook URL, it sends Salla's signed
+ * order and invoice events for what the sandbox controls change (see "Webhooks" below). State lives in memory.
  */
 
 const API = '/admin/v2';
@@ -70,6 +72,17 @@ export interface SallaEmulatorOptions {
    * 403 on every API call for `blockMs`. Assumption: the thresholds and the message, which Salla does not publish.
    */
   blockAfterErrors?: { errors: number; windowMs: number; blockMs: number };
+  /** Where the sandbox app receives Salla's webhooks; none are sent without it. Also set later by `configureWebhook`. */
+  webhook?: SallaWebhookConfig;
+  /**
+   * Waits before each retry of a delivery that was not accepted; their count is the number of retries. Default
+   * [200, 1000, 3000]. Assumption: Salla resends 3 times about 5 minutes apart (https://docs.salla.dev/421119m0,
+   * as SallaApp/salla-partners-agent-kit's salla-webhooks skill quotes it); the emulator keeps the count and shortens
+   * the waits so that a test sees the retries.
+   */
+  webhookRetryDelaysMs?: readonly number[];
+  /** How long an attempt waits for the receiver's answer. Default 30 s, Salla's (https://docs.salla.dev/421119m0). */
+  webhookTimeoutMs?: number;
 }
 
 /** The app's OAuth client credentials the token endpoint accepts. */
@@ -453,6 +466,93 @@ class LeakyBucket {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Webhooks
+
+/**
+ * Salla's webhook security strategies (https://docs.salla.dev/421119m0, "Webhooks", Security Strategies; Signature is
+ * the default): with `Signature` a delivery carries `X-Salla-Signature`, the hex HMAC-SHA256 of the raw body under the
+ * app's webhook secret, and `X-Salla-Security-Strategy: Signature`; with `Token` its `Authorization` header is the
+ * secret itself, compared as it is (SallaApp/laravel-starter-kit, WebhookRequest: `header('Authorization') ===
+ * webhook_secret`).
+ */
+export type SallaWebhookStrategy = 'Signature' | 'Token';
+
+export interface SallaWebhookConfig {
+  /** The app's webhook URL, such as the subgraph's `http://127.0.0.1:4000/webhooks/salla`. */
+  url: string;
+  /** The app's webhook secret (Partners Portal). */
+  secret: string;
+  /** Default `Signature`, Salla's. */
+  strategy?: SallaWebhookStrategy;
+}
+
+/**
+ * The events the sandbox sends, by Salla's names: Order Events (https://docs.salla.dev/1894252m0, and the store-event
+ * page https://docs.salla.dev/433804m0) and Invoice (https://docs.salla.dev/433813m0).
+ */
+export type SallaWebhookEvent = 'order.payment.updated' | 'order.status.updated' | 'order.cancelled' | 'order.refunded' | 'invoice.created';
+
+/** One webhook delivery: its event, the exact body and headers sent, its attempts and the last answer's status. */
+export type SallaWebhookDelivery = WebhookDelivery;
+
+/** The paths of the Salla emulator's own `/_sandbox` controls (besides the ledger's, SANDBOX_ROUTES). */
+export const SALLA_SANDBOX_ROUTES = {
+  orderInvoices: '/_sandbox/orders/:orderId/invoices',
+  orderStatus: '/_sandbox/orders/:orderId/status',
+} as const;
+
+/** A body's `X-Salla-Signature`: the hex HMAC-SHA256 of its raw UTF-8 bytes under the webhook secret. Pure: tests verify and forge with it. */
+export function signSallaWebhook(body: string, secret: string): string {
+  return createHmac('sha256', secret).update(body, 'utf8').digest('hex');
+}
+
+/** Assumption: Salla's docs publish no User-Agent for deliveries; this one names the emulator, so a log tells it apart. */
+const WEBHOOK_USER_AGENT = 'Salla-Webhooks-Sandbox/1.0 (invoicing-subgraph emulator)';
+
+/**
+ * A delivery's headers. No delivery id and no event header: Salla's webhook pages list none (the event is in the
+ * body, and a retry is the same request again), so a receiver dedupes on the body. Assumption: the Token strategy
+ * names itself in `X-Salla-Security-Strategy` as the Signature strategy does.
+ */
+function webhookHeaders(body: string, hook: Required<SallaWebhookConfig>): Record<string, string> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': WEBHOOK_USER_AGENT, 'X-Salla-Security-Strategy': hook.strategy };
+  if (hook.strategy === 'Signature') headers['X-Salla-Signature'] = signSallaWebhook(body, hook.secret);
+  else headers.Authorization = hook.secret;
+  return headers;
+}
+
+/**
+ * Salla counts only 200 and 201 as received: "any other status ... is flagged as a failed request" and retried
+ * (https://docs.salla.dev/421119m0, as SallaApp/salla-partners-agent-kit's salla-webhooks operations reference quotes it).
+ */
+const webhookAccepted = (status: number): boolean => status === 200 || status === 201;
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** Riyadh's wall clock of a moment, as the parts of a UTC date. */
+const riyadh = (at: Date): Date => new Date(at.getTime() + RIYADH_OFFSET_MS);
+
+/**
+ * An envelope's `created_at` as every store-event example writes it (https://docs.salla.dev/433804m0): Riyadh time,
+ * "Sun Jun 26 2022 12:21:48 GMT+0300".
+ */
+function sallaEventTime(at: Date): string {
+  const r = riyadh(at);
+  const time = `${pad2(r.getUTCHours())}:${pad2(r.getUTCMinutes())}:${pad2(r.getUTCSeconds())}`;
+  return `${WEEKDAYS[r.getUTCDay()]} ${MONTHS[r.getUTCMonth()]} ${pad2(r.getUTCDate())} ${r.getUTCFullYear()} ${time} GMT+0300`;
+}
+
+/** A date as Salla's payloads nest them (PHP's DateTime): {date: "2022-08-17 23:59:38.000000", timezone_type: 3, timezone: "Asia/Riyadh"}. */
+function sallaDateObject(at: Date): { date: string; timezone_type: 3; timezone: 'Asia/Riyadh' } {
+  const iso = riyadh(at).toISOString();
+  return { date: `${iso.slice(0, 10)} ${iso.slice(11, 19)}.000000`, timezone_type: 3, timezone: 'Asia/Riyadh' };
+}
+
+const isOrderSlug = (slug: unknown): slug is SallaOrderSlug => typeof slug === 'string' && Object.hasOwn(ORDER_STATUSES, slug);
+
+// ---------------------------------------------------------------------------------------------------------------
 // The emulator
 
 export class SallaEmulator extends ProviderEmulator {
@@ -476,6 +576,10 @@ export class SallaEmulator extends ProviderEmulator {
   private readonly options: SallaEmulatorOptions;
   /** Every token endpoint request since the last reset, oldest first. */
   tokenRequests: SallaTokenRequest[] = [];
+  private webhook: Required<SallaWebhookConfig> | null = null;
+  private readonly outbox: WebhookOutbox;
+  /** The status of the order a ledger control is about to change (ledgerOf), for the webhooks that follow (onSandboxEvent). */
+  private slugBefore?: { invoiceId: number; slug: SallaOrderSlug };
 
   constructor(options: SallaEmulatorOptions = {}) {
     super();
@@ -499,10 +603,12 @@ export class SallaEmulator extends ProviderEmulator {
     this.server.get('/files/invoices/:file', (req) => this.download(req));
     // Salla's token endpoint is https://accounts.salla.sa/oauth2/token; here it shares the emulator's origin.
     this.server.post('/oauth2/token', (req) => this.token(req));
+    this.server.control('POST', SALLA_SANDBOX_ROUTES.orderInvoices, (req) => this.sandboxIssueInvoice(req));
+    this.server.control('POST', SALLA_SANDBOX_ROUTES.orderStatus, (req) => this.sandboxSetOrderStatus(req));
+    this.outbox = new WebhookOutbox({ retryDelaysMs: options.webhookRetryDelaysMs, timeoutMs: options.webhookTimeoutMs, accepted: webhookAccepted });
+    if (options.webhook) this.configureWebhook(options.webhook);
     this.restoreSeed();
   }
-
-
 
   /** What a client uses as Salla's base, like https://api.salla.dev/admin/v2. */
   override get baseUrl(): string {
@@ -535,12 +641,22 @@ export class SallaEmulator extends ProviderEmulator {
    * An invoice the store issued itself (from its dashboard, or Salla's own issuer), not through this API: Salla's
    * List Invoices example (https://docs.salla.dev/5394157e0) shows two tax invoices on order 1557892161. It does not
    * count against the API's one tax invoice per order, and nothing tells it apart from ours but what ours was sent with.
+   * Sends invoice.created when a webhook is configured. Throws SandboxError for an unknown order; no I/O.
    */
   issueStoreInvoice(orderId: number, options: { type?: SallaInvoiceType; storeToken?: string } = {}): SallaInvoiceRecord {
     const store = this.storeOf(options.storeToken);
     const order = store?.orders.get(orderId);
-    if (!store || !order) throw new Error(`no order ${orderId} in that store`);
+    if (!store || !order) throw new SandboxError('notFound', `no order ${orderId} in that store`);
     const invoice = this.issue(store, { order, type: options.type ?? 'tax_invoice', dataType: 'order' }, 'store');
+    /*
+     * Salla's invoice.created (https://docs.salla.dev/433813m0, "Invoice Created Webhook Event Model": sent when Salla
+     * issues the order's invoice, on the order's status becoming completed or restored). Its data here is the invoice
+     * as GET /orders/invoices/{id} renders it (InvoiceDetails). Assumption: that this is the event's data; Salla's
+     * example differs in details the sandbox leaves out (`sub_total` for `subtotal`, SAR for the riyal symbol, and
+     * `shipping_cost_discount`, `company`, `customer`), while id, invoice_number, uuid, order_id, type, date,
+     * payment_method, tax, total and items agree.
+     */
+    this.sendEvent(store, 'invoice.created', () => renderDetails(invoice));
     return this.invoices().find((i) => i.id === invoice.id)!;
   }
 
@@ -579,16 +695,130 @@ export class SallaEmulator extends ProviderEmulator {
   /**
    * The merchant moves an order to one of Salla's statuses (in the dashboard, or PUT /orders/{id}/status): a cash on
    * delivery order to `delivered`, say. Until then the order's status follows the sandbox's payments (see readOrder).
+   * A change sends order.status.updated (and order.cancelled or order.refunded for canceled or restored) when a webhook
+   * is configured. Throws SandboxError for an unknown order or status; no I/O.
    */
   setOrderStatus(orderId: number, slug: SallaOrderSlug, options: { storeToken?: string } = {}): void {
+    if (!isOrderSlug(slug)) throw new SandboxError('invalid', `slug must be one of ${Object.keys(ORDER_STATUSES).join(', ')}, not ${JSON.stringify(slug)}`);
     const store = this.storeOf(options.storeToken);
-    if (!store?.orders.has(orderId)) throw new Error(`no order ${orderId} in that store`);
+    const order = store?.orders.get(orderId);
+    if (!store || !order) throw new SandboxError('notFound', `no order ${orderId} in that store`);
+    const before = this.orderSlugOf(store, order);
     this.orderSlugs.set(`${store.seed.id}:${orderId}`, slug);
+    if (slug === before) return;
+    // Assumption: a status set to canceled is the order's cancellation, and one set to restored (returned) its refund.
+    this.sendOrderEvents(store, order, slug === 'canceled' ? 'order.cancelled' : slug === 'restored' ? 'order.refunded' : null, before);
+  }
+
+  /**
+   * Points the sandbox app's webhooks at `config.url`, Signature strategy unless it says Token (null: none are sent from
+   * now on), as an app's webhook settings do: `npm start` and tests call it once the receiver listens. Deliveries
+   * already logged keep their URL. No I/O.
+   */
+  configureWebhook(config: SallaWebhookConfig | null): void {
+    if (config === null) {
+      this.webhook = null;
+      return;
+    }
+    const url = new URL(config.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`a webhook URL is http or https, not ${config.url}`);
+    if (config.secret.length === 0) throw new Error('a webhook needs a secret');
+    this.webhook = { url: config.url, secret: config.secret, strategy: config.strategy ?? 'Signature' };
+  }
+
+  /** Every delivery since the last reset, oldest first; entries change in place as attempts finish. For tests; no I/O. */
+  get webhookDeliveries(): readonly SallaWebhookDelivery[] {
+    return this.outbox.deliveries;
+  }
+
+  /** Resolves once no delivery is being sent or waiting for a retry (held ones do not count). Tests await it before asserting. */
+  webhookIdle(): Promise<void> {
+    return this.outbox.idle();
+  }
+
+  /**
+   * Sends delivery `index` again, the same body with the same signature, as a new log entry (a replay: what a receiver
+   * sees when Salla retries after its answer was lost). Returns the new entry; it goes out in the background, or waits
+   * in a hold. Throws RangeError for an index the log has not.
+   */
+  redeliver(index: number): SallaWebhookDelivery {
+    return this.outbox.redeliver(index);
+  }
+
+  /** From now on deliveries are logged but held (state `held`) until releaseWebhooks: tests reorder them so. No I/O. */
+  holdWebhooks(): void {
+    this.outbox.hold();
+  }
+
+  /**
+   * Ends the hold and sends the held deliveries one at a time, each after the one before has settled: those `order`
+   * names by log index first, in that order, then the rest in log order. Resolves when the last has settled (retries
+   * included); throws RangeError for an index that is not held.
+   */
+  releaseWebhooks(order?: readonly number[]): Promise<void> {
+    return this.outbox.release(order);
+  }
+
+  /**
+   * A ledger control's webhooks, for the order the invoice bills (Salla keeps payment and cancellation on the order:
+   * see OrderLedger). A payment is order.payment.updated ("order payment details are updated"), a credit
+   * order.refunded, a void order.cancelled (Order Events, https://docs.salla.dev/1894252m0); each is followed by
+   * order.status.updated when the order's status moved (paid in full: in_progress; credited in full: restored; a void:
+   * canceled). Assumption: Salla's docs do not say which events one change fires; order.updated ("order details are
+   * updated") is not sent.
+   */
+  protected override onSandboxEvent(event: SandboxEvent): void {
+    const before = this.slugBefore;
+    this.slugBefore = undefined;
+    const inv = this.invoicesById.get(Number(event.providerInvoiceId));
+    const store = inv && this.storeById(inv.storeId);
+    const order = inv && store?.orders.get(inv.orderId);
+    if (!inv || !store || !order || before?.invoiceId !== inv.id) return;
+    const happened = event.kind === 'payment' ? 'order.payment.updated' : event.kind === 'credit' ? 'order.refunded' : 'order.cancelled';
+    this.sendOrderEvents(store, order, happened, before.slug);
+  }
+
+  /**
+   * Sends `happened` (when given), then order.status.updated when the order's status is no longer `before`; both as the
+   * order is after the change. Every order event but order.status.updated shares the Orders model, whose data is the
+   * order as GET /orders/{id} renders it ("Orders Webhook Events Model", https://docs.salla.dev/433804m0: "10 order
+   * webhook events that share the same model"). order.status.updated has a model of its own (same page, "Order Status
+   * Updated Webhook Event Model"): the status change as an order history entry, {id, status (its name), customized,
+   * note, created_at}, with the order under `order`. Assumption: the entry's id is random and its note empty.
+   */
+  private sendOrderEvents(store: StoreState, order: SallaOrderSeed, happened: SallaWebhookEvent | null, before: SallaOrderSlug): void {
+    if (happened) this.sendEvent(store, happened, () => this.renderOrder(store, order));
+    if (this.orderSlugOf(store, order) === before) return;
+    this.sendEvent(store, 'order.status.updated', () => {
+      const data = this.renderOrder(store, order);
+      return { id: randomInt(100_000_000, 4_294_967_295), status: data.status.name, customized: data.status.customized, note: '', created_at: sallaDateObject(this.now()), order: data };
+    });
+  }
+
+  /**
+   * Logs and sends one event to the configured webhook (nothing without one), in the envelope of every store event
+   * (https://docs.salla.dev/433804m0; https://docs.salla.dev/1726815m0): event, the store's id as `merchant` (a
+   * number), created_at, data. The body is rendered now and never again: its retries and replays send the same bytes.
+   * Never throws or waits: the change it reports has already happened.
+   */
+  private sendEvent(store: StoreState, event: SallaWebhookEvent, data: () => unknown): void {
+    const hook = this.webhook;
+    if (!hook) return;
+    try {
+      const body = JSON.stringify({ event, merchant: store.seed.id, created_at: sallaEventTime(this.now()), data: data() });
+      this.outbox.enqueue(event, hook.url, body, webhookHeaders(body, hook));
+    } catch (err) {
+      process.emitWarning(`Salla emulator: the ${event} webhook was not sent: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** The store a sandbox control acts on: the token's, else the first. */
   private storeOf(storeToken?: string): StoreState | undefined {
     return storeToken === undefined ? this.state[0]! : this.tokens.get(storeToken)?.store;
+  }
+
+  private storeById(storeId: number): StoreState | undefined {
+    return this.state.find((s) => s.seed.id === storeId);
   }
 
   private ledgerOf(providerInvoiceId: string): [StoredInvoice, OrderLedger] {
@@ -597,15 +827,29 @@ export class SallaEmulator extends ProviderEmulator {
     if (inv.type !== 'tax_invoice') throw new SandboxError('invalid', `invoice ${providerInvoiceId} is a credit note: payments, credits and cancellation concern the order's tax invoice`);
     const ledger = this.ledgers.get(inv.id) ?? { paid: ZERO, credited: ZERO, lastPaymentDate: null, canceled: false };
     if (ledger.canceled) throw new SandboxError('invalid', `the order of invoice ${providerInvoiceId} is canceled`);
+    const store = this.storeById(inv.storeId);
+    const order = store?.orders.get(inv.orderId);
+    if (store && order) this.slugBefore = { invoiceId: inv.id, slug: this.orderSlugOf(store, order) };
     this.ledgers.set(inv.id, ledger);
     return [inv, ledger];
   }
 
-  /** Back to the seed: no invoices or files, full rate-limit buckets, an empty call log, no staged faults. */
+  /**
+   * Back to the seed: no invoices or files, full rate-limit buckets, an empty call log, no staged faults, an empty
+   * webhook log with nothing held (deliveries under way stop). The webhook URL stays.
+   */
   override reset(): void {
     this.restoreSeed();
     this.server.resetCalls();
     this.server.clearFaults();
+    this.outbox.clear();
+    this.slugBefore = undefined;
+  }
+
+  /** Stops the deliveries under way (their log stays), then the listener. */
+  override async stop(): Promise<void> {
+    await this.outbox.close();
+    await super.stop();
   }
 
   /** The invoices created so far, oldest first: of the token's store, or of every store without a token. */
@@ -870,30 +1114,59 @@ export class SallaEmulator extends ProviderEmulator {
     const principal = principalOf(req);
     if (!canRead(principal)) return unauthorized('The access token should have access to one of those scopes: orders.read, orders.read_write');
     const id = /^\d{1,15}$/.test(req.params.orderId ?? '') ? Number(req.params.orderId) : NaN;
-    const store = principal.store;
-    const order = store.orders.get(id);
+    const order = principal.store.orders.get(id);
     if (!order) return this.notFound(req);
+    return { status: 200, body: { status: 200, success: true, data: this.renderOrder(principal.store, order) } };
+  }
+
+  /** The order as GET /orders/{id} answers it in `data`, and as the order webhooks carry it. */
+  private renderOrder(store: StoreState, order: SallaOrderSeed) {
     const slug = this.orderSlugOf(store, order);
     const pricing = priceSallaOrder(order);
     const money = (m: Money) => ({ amount: num(m), currency: order.currency });
     const status = ORDER_STATUSES[slug];
     return {
-      status: 200,
-      body: {
-        status: 200,
-        success: true,
-        data: {
-          id: order.id,
-          reference_id: order.id,
-          status: { id: status.id, name: status.name, slug, customized: { id: status.id, name: status.name } },
-          can_cancel: slug === 'payment_pending' || slug === 'under_review',
-          is_pending_payment: slug === 'payment_pending',
-          payment_method: order.paymentMethod,
-          amounts: { sub_total: money(pricing.subTotal), shipping_cost: money(pricing.shippingCost), tax: money(pricing.tax), discounts: money(pricing.discount), total: money(pricing.total) },
-          currency: order.currency,
-        },
-      },
+      id: order.id,
+      reference_id: order.id,
+      status: { id: status.id, name: status.name, slug, customized: { id: status.id, name: status.name } },
+      can_cancel: slug === 'payment_pending' || slug === 'under_review',
+      is_pending_payment: slug === 'payment_pending',
+      payment_method: order.paymentMethod,
+      amounts: { sub_total: money(pricing.subTotal), shipping_cost: money(pricing.shippingCost), tax: money(pricing.tax), discounts: money(pricing.discount), total: money(pricing.total) },
+      currency: order.currency,
     };
+  }
+
+  // POST /_sandbox/orders/:orderId/invoices and /status -------------------------------------------------------
+
+  /**
+   * issueStoreInvoice over HTTP, for people trying the sandbox: body `{"type": "tax_invoice" | "credit_note",
+   * "storeToken": ...}`, both optional. Answers 201 with the invoice record; 404 for an unknown order, 422 for a type.
+   */
+  private sandboxIssueInvoice(req: EmulatorRequest): EmulatorResponse {
+    return runSandboxControl(
+      req,
+      (body) => {
+        const type = body.type ?? 'tax_invoice';
+        if (!INVOICE_TYPES.includes(type as SallaInvoiceType)) throw new SandboxError('invalid', `type must be one of ${INVOICE_TYPES.join(', ')}, not ${JSON.stringify(body.type)}`);
+        return this.issueStoreInvoice(sandboxOrderId(req), { type: type as SallaInvoiceType, storeToken: sandboxStoreToken(body) });
+      },
+      201,
+    );
+  }
+
+  /**
+   * setOrderStatus over HTTP: body `{"slug": "delivered", "storeToken": ...}`. Answers 200 with the order as GET
+   * /orders/{id} renders it; 404 for an unknown order, 422 for an unknown slug.
+   */
+  private sandboxSetOrderStatus(req: EmulatorRequest): EmulatorResponse {
+    return runSandboxControl(req, (body) => {
+      const orderId = sandboxOrderId(req);
+      const storeToken = sandboxStoreToken(body);
+      this.setOrderStatus(orderId, body.slug as SallaOrderSlug, { storeToken });
+      const store = this.storeOf(storeToken)!;
+      return this.renderOrder(store, store.orders.get(orderId)!);
+    });
   }
 
   private orderSlugOf(store: StoreState, order: SallaOrderSeed): SallaOrderSlug {
@@ -1295,6 +1568,19 @@ if (require.main === module) {
       process.exit(1);
     },
   );
+}
+
+function sandboxOrderId(req: EmulatorRequest): number {
+  const id = req.params.orderId ?? '';
+  if (!/^\d{1,15}$/.test(id)) throw new SandboxError('notFound', `no order ${id}`);
+  return Number(id);
+}
+
+function sandboxStoreToken(body: Record<string, unknown>): string | undefined {
+  const token = body.storeToken;
+  if (token === undefined || token === null) return undefined;
+  if (typeof token !== 'string') throw new SandboxError('invalid', `storeToken must be one of a store's tokens, not ${JSON.stringify(token)}`);
+  return token;
 }
 
 function outstandingOf(inv: StoredInvoice, ledger: OrderLedger): Money {

@@ -26,11 +26,11 @@ export abstract class ProviderEmulator implements SandboxLedgerControl {
   abstract voidInvoice(providerInvoiceId: string): SandboxInvoiceState;
 
   /**
-   * Called at the end of every ledger control with what changed. A no-op today: the seam where an emulator will
-   * send the provider's webhooks for the event.
+   * Called at the end of every ledger control with what changed: where an emulator sends the provider's webhooks
+   * for the event (Salla's does). Must not throw or wait: the control has already happened. A no-op by default.
    */
   protected onSandboxEvent(_event: SandboxEvent): void {
-    // no webhooks yet
+    // no webhooks by default
   }
 
   /** For the controls: reports the event and hands back the state. */

@@ -23,7 +23,7 @@ export interface SandboxInvoiceState {
 
 export type SandboxEventKind = 'payment' | 'credit' | 'void';
 
-/** One change made through the controls; the seam where a later change sends the provider's webhooks. */
+/** One change made through the controls, handed to the emulator's webhooks (ProviderEmulator.onSandboxEvent). */
 export interface SandboxEvent {
   kind: SandboxEventKind;
   providerInvoiceId: string;
@@ -91,25 +91,32 @@ export const SANDBOX_ROUTES = {
  * invoice, 400 for a body that is not a JSON object, 422 for a refused amount, date or void.
  */
 export function registerSandboxRoutes(server: EmulatorServer, control: SandboxLedgerControl): void {
-  const run = (req: EmulatorRequest, act: (id: string, body: Record<string, unknown>) => SandboxInvoiceState): EmulatorResponse => {
-    let body: Record<string, unknown> = {};
-    if (req.rawBody.length > 0) {
-      // `curl -d` sends a form content type: the body is read as JSON whatever the content type says.
-      const parsed = req.body !== undefined ? req.body : parseJson(req.rawBody);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { status: 400, body: { error: 'bad_request', message: 'the body must be a JSON object' } };
-      body = parsed as Record<string, unknown>;
-    }
-    try {
-      return { status: 200, body: act(req.params.providerInvoiceId!, body) };
-    } catch (err) {
-      if (err instanceof SandboxError) return { status: err.reason === 'notFound' ? 404 : 422, body: { error: err.reason === 'notFound' ? 'not_found' : 'invalid', message: err.message } };
-      throw err;
-    }
-  };
+  const id = (req: EmulatorRequest) => req.params.providerInvoiceId!;
   // The amount is checked here too so that a number (a float) is refused before any emulator sees it.
-  server.control('POST', SANDBOX_ROUTES.payments, (req) => run(req, (id, b) => control.recordPayment(id, amountOf(b), optionalString(b.date))));
-  server.control('POST', SANDBOX_ROUTES.credits, (req) => run(req, (id, b) => control.recordCredit(id, amountOf(b), optionalString(b.date))));
-  server.control('POST', SANDBOX_ROUTES.void, (req) => run(req, (id) => control.voidInvoice(id)));
+  server.control('POST', SANDBOX_ROUTES.payments, (req) => runSandboxControl(req, (b) => control.recordPayment(id(req), amountOf(b), optionalString(b.date))));
+  server.control('POST', SANDBOX_ROUTES.credits, (req) => runSandboxControl(req, (b) => control.recordCredit(id(req), amountOf(b), optionalString(b.date))));
+  server.control('POST', SANDBOX_ROUTES.void, (req) => runSandboxControl(req, () => control.voidInvoice(id(req))));
+}
+
+/**
+ * Runs one `/_sandbox` control with the request's body as a JSON object (an empty body is `{}`): answers `status`
+ * with what `act` returns, 400 for a body that is not a JSON object, 404 or 422 for a SandboxError. Emulators use it
+ * for their own control routes.
+ */
+export function runSandboxControl(req: EmulatorRequest, act: (body: Record<string, unknown>) => unknown, status = 200): EmulatorResponse {
+  let body: Record<string, unknown> = {};
+  if (req.rawBody.length > 0) {
+    // `curl -d` sends a form content type: the body is read as JSON whatever the content type says.
+    const parsed = req.body !== undefined ? req.body : parseJson(req.rawBody);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { status: 400, body: { error: 'bad_request', message: 'the body must be a JSON object' } };
+    body = parsed as Record<string, unknown>;
+  }
+  try {
+    return { status, body: act(body) };
+  } catch (err) {
+    if (err instanceof SandboxError) return { status: err.reason === 'notFound' ? 404 : 422, body: { error: err.reason === 'notFound' ? 'not_found' : 'invalid', message: err.message } };
+    throw err;
+  }
 }
 
 function parseJson(raw: Buffer): unknown {
