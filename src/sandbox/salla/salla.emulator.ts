@@ -689,6 +689,8 @@ export class SallaEmulator extends ProviderEmulator {
   override voidInvoice(providerInvoiceId: string): SandboxInvoiceState {
     const [inv, ledger] = this.ledgerOf(providerInvoiceId);
     ledger.canceled = true;
+    // The cancellation is the order's latest status change: a status the merchant set before it no longer holds.
+    this.orderSlugs.delete(`${inv.storeId}:${inv.orderId}`);
     return this.sandboxEvent({ kind: 'void', providerInvoiceId: String(inv.id), state: ledgerState(inv, ledger) });
   }
 
