@@ -1009,7 +1009,7 @@ function compareValues(have: number | string, wanted: number | string, operator:
 
 /**
  * ORDER BY: field by field, nulls first unless NULLS LAST ("By default, null values are sorted first", ORDER BY in the
- * SOQL reference: https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-orderby.html);
+ * SOQL reference: https://developer.salesforce.com/docs/atlas.en-us.258.0.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm);
  * dateTimes by instant, numbers by value, ids as written, text case-insensitively.
  */
 function compareRows(a: Row, b: Row, order: SoqlSelect['orderBy'], type: SObjectType): number {

@@ -6,7 +6,7 @@
  * Keywords, object and field names are case-insensitive, as in Salesforce. A dateTime value is written unquoted in
  * one of the documented forms, YYYY-MM-DDThh:mm:ss followed by Z, +hh:mm or -hh:mm ("Date Formats and Date Literals
  * in WHERE", SOQL and SOSL Reference:
- * https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-dateformats.html);
+ * https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-dateformats.md);
  * fractional seconds are accepted too. Anything else is refused the way Salesforce refuses it: MALFORMED_QUERY with
  * the query echoed and a caret under the offending token. Not understood (refused as MALFORMED_QUERY although
  * Salesforce takes them): AND, OR and NOT (Logical Operators:
