@@ -253,7 +253,7 @@ describe('SOQL', () => {
     ['an empty IN list', "SELECT Id FROM Invoice WHERE Id IN ()", 'MALFORMED_QUERY', /Column:37\nunexpected token: \)$/],
     ['an unterminated string', "SELECT Id FROM Invoice WHERE Id IN ('3tt", 'MALFORMED_QUERY', /unexpected token: <EOF>$/],
     ['a field twice', "SELECT Id, id FROM Invoice WHERE Id IN ('3ttDn000000AAAAAAA')", 'MALFORMED_QUERY', 'duplicate field selected: id'],
-    ['a clause after the IN list', "SELECT Id FROM Invoice WHERE Id IN ('3ttDn000000AAAAAAA') LIMIT 1", 'MALFORMED_QUERY', /unexpected token: LIMIT$/],
+    ['a clause after the IN list it does not know', "SELECT Id FROM Invoice WHERE Id IN ('3ttDn000000AAAAAAA') GROUP BY Id", 'MALFORMED_QUERY', /unexpected token: GROUP$/],
     ['an unknown object', "SELECT Id FROM Invoices WHERE Id IN ('3ttDn000000AAAAAAA')", 'INVALID_TYPE', /Column:16\nsObject type 'Invoices' is not supported\./],
     ['an unknown filter field', "SELECT Id FROM Invoice WHERE OrderId IN ('3ttDn000000AAAAAAA')", 'INVALID_FIELD', /No such column 'OrderId' on entity 'Invoice'/],
     ['a value that is no id', "SELECT Id FROM Invoice WHERE Id IN ('INV-0000000001')", 'INVALID_QUERY_FILTER_OPERATOR', 'invalid ID field: INV-0000000001'],
@@ -276,6 +276,109 @@ describe('SOQL', () => {
     expect(new Set(lines.map((l: { Id: string }) => l.Id)).size).toBe(5);
     const past = await call('GET', first.body.nextRecordsUrl.replace(/-\d+$/, '-5'));
     expect([past.status, past.body]).toEqual([400, [{ errorCode: 'INVALID_QUERY_LOCATOR', message: 'invalid query locator' }]]);
+  });
+});
+
+describe('SOQL over SystemModstamp (the change feed)', () => {
+  let clock = new Date('2026-12-01T10:00:00.000Z');
+  let org: SalesforceEmulator;
+  const at = (iso: string) => (clock = new Date(iso));
+  const q = (text: string) => httpCall(`${org.baseUrl}${V}/query?q=${encodeURIComponent(text)}`, 'GET', { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` }, {});
+  const invoice = async (fulfillmentOrderId: string): Promise<string> => {
+    const a = await httpCall(`${org.baseUrl}${FO}/${fulfillmentOrderId}/actions/create-invoice`, 'POST', { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` }, { json: {} });
+    return a.body.invoiceId;
+  };
+  const CHANGED = 'SELECT Id, SystemModstamp FROM Invoice WHERE SystemModstamp >';
+
+  beforeAll(async () => {
+    org = new SalesforceEmulator({ now: () => clock });
+    await org.start();
+  });
+  afterAll(() => org.stop());
+  beforeEach(() => {
+    org.reset();
+    at('2026-12-01T10:00:00.000Z');
+  });
+
+  it('an invoice is stamped when created, and again by every payment, credit and void', async () => {
+    const a = await invoice(DE_ORDER);
+    at('2026-12-01T10:05:00.000Z');
+    const b = await invoice('0a3Dn000000cEXFIA2');
+    const all = await q('SELECT Id, CreatedDate, LastModifiedDate, SystemModstamp FROM Invoice ORDER BY Id');
+    expect(all.body.records.find((r: { Id: string }) => r.Id === a)).toMatchObject({ CreatedDate: '2026-12-01T10:00:00.000+0000', LastModifiedDate: '2026-12-01T10:00:00.000+0000', SystemModstamp: '2026-12-01T10:00:00.000+0000' });
+
+    at('2026-12-01T11:00:00.000Z');
+    org.recordPayment(a, '10.00');
+    at('2026-12-01T11:30:00.000Z');
+    org.recordCredit(a, '5.00');
+    at('2026-12-01T12:00:00.000Z');
+    org.voidInvoice(b);
+    const changed = await q(`${CHANGED} 2026-12-01T10:30:00Z ORDER BY SystemModstamp, Id`);
+    expect(changed.status).toBe(200);
+    expect(changed.body.records.map((r: { Id: string; SystemModstamp: string }) => [r.Id, r.SystemModstamp])).toEqual([
+      [a, '2026-12-01T11:30:00.000+0000'],
+      [b, '2026-12-01T12:00:00.000+0000'],
+    ]);
+    const row = (await q(`SELECT Id, LastModifiedDate, CreatedDate FROM Invoice WHERE Id IN ('${a}')`)).body.records[0];
+    expect(row).toMatchObject({ LastModifiedDate: '2026-12-01T11:30:00.000+0000', CreatedDate: '2026-12-01T10:00:00.000+0000' });
+    expect((await q(`${CHANGED} 2026-12-01T12:00:00Z`)).body).toEqual({ totalSize: 0, done: true, records: [] });
+  });
+
+  it('compares instants whatever the offset written; orders by the fields in turn, DESC reverses; LIMIT cuts', async () => {
+    const a = await invoice(DE_ORDER);
+    at('2026-12-01T10:00:01.000Z');
+    const b = await invoice('0a3Dn000000cEXFIA2');
+    const ids = async (text: string) => (await q(text)).body.records.map((r: { Id: string }) => r.Id);
+    expect(await ids(`${CHANGED} 2026-12-01T11:00:00.500+01:00 ORDER BY SystemModstamp`)).toEqual([b]);
+    expect(await ids(`${CHANGED}= 2026-12-01T05:00:00-05:00 ORDER BY SystemModstamp DESC, Id`)).toEqual([b, a]);
+    expect(await ids('SELECT Id FROM Invoice WHERE SystemModstamp<2026-12-01T10:00:01Z')).toEqual([a]);
+    expect(await ids(`SELECT Id FROM Invoice WHERE SystemModstamp = 2026-12-01T10:00:01Z`)).toEqual([b]);
+    expect(await ids(`${CHANGED} 2026-01-01T00:00:00Z ORDER BY SystemModstamp, Id LIMIT 1`)).toEqual([a]);
+    expect(await ids(`SELECT Id FROM Invoice WHERE Id IN ('${a}', '${b}') ORDER BY CreatedDate DESC`)).toEqual([b, a]);
+  });
+
+  it('a result longer than a page is read through its locator, in order', async () => {
+    const small = new SalesforceEmulator({ now: () => clock, queryPageSize: 1 });
+    await small.start();
+    try {
+      const made: string[] = [];
+      for (const [i, fo] of [DE_ORDER, '0a3Dn000000cEXFIA2'].entries()) {
+        at(`2026-12-01T10:00:0${i}.000Z`);
+        const a = await httpCall(`${small.baseUrl}${FO}/${fo}/actions/create-invoice`, 'POST', { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` }, { json: {} });
+        made.push(a.body.invoiceId);
+      }
+      const first = await httpCall(`${small.baseUrl}${V}/query?q=${encodeURIComponent(`${CHANGED} 2026-01-01T00:00:00Z ORDER BY SystemModstamp, Id`)}`, 'GET', { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` }, {});
+      expect([first.body.totalSize, first.body.done, first.body.records[0].Id]).toEqual([2, false, made[0]]);
+      const second = await httpCall(`${small.baseUrl}${first.body.nextRecordsUrl}`, 'GET', { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` }, {});
+      expect([second.body.done, second.body.records[0].Id]).toEqual([true, made[1]]);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('describes the audit fields as dateTimes', async () => {
+    const d = await httpCall(`${org.baseUrl}${V}/sobjects/Invoice/describe`, 'GET', { authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` }, {});
+    const types = Object.fromEntries(d.body.fields.map((f: { name: string; type: string }) => [f.name, f.type]));
+    expect([types.CreatedDate, types.LastModifiedDate, types.SystemModstamp]).toEqual(['datetime', 'datetime', 'datetime']);
+  });
+
+  it.each<[string, string, string, string | RegExp]>([
+    ['a thirteenth month', `${CHANGED} 2026-13-01T10:00:00Z`, 'MALFORMED_QUERY', /Column:63\nInvalid datetime: 2026-13-01T10:00:00Z$/],
+    ['a 30 February', `${CHANGED} 2026-02-30T10:00:00Z`, 'MALFORMED_QUERY', /Invalid datetime: 2026-02-30T10:00:00Z$/],
+    ['an hour 24', `${CHANGED} 2026-12-01T24:00:00Z`, 'MALFORMED_QUERY', /Invalid datetime/],
+    ['no time zone', `${CHANGED} 2026-12-01T10:00:00`, 'MALFORMED_QUERY', /Invalid datetime: 2026-12-01T10:00:00$/],
+    ['a date only', `${CHANGED} 2026-12-01`, 'MALFORMED_QUERY', /Invalid datetime: 2026-12-01$/],
+    ['a quoted dateTime', `${CHANGED} '2026-12-01T10:00:00Z'`, 'INVALID_FIELD', /value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes$/],
+    ['a dateTime for an id', 'SELECT Id FROM Invoice WHERE Id > 2026-12-01T10:00:00Z', 'INVALID_FIELD', /must be of type id and should be enclosed in quotes$/],
+    ['no value', `${CHANGED} ORDER BY Id`, 'MALFORMED_QUERY', /unexpected token: ORDER$/],
+    ['an unknown ORDER BY field', 'SELECT Id FROM Invoice ORDER BY ModStamp', 'INVALID_FIELD', /No such column 'ModStamp' on entity 'Invoice'/],
+    ['ORDER without BY', 'SELECT Id FROM Invoice ORDER SystemModstamp', 'MALFORMED_QUERY', /unexpected token: SystemModstamp$/],
+    ['a LIMIT that is no number', 'SELECT Id FROM Invoice LIMIT ten', 'MALFORMED_QUERY', /unexpected token: ten$/],
+    ['two conditions (not understood here)', `${CHANGED} 2026-12-01T10:00:00Z AND Id > '3ttDn000000AAAAAAA'`, 'MALFORMED_QUERY', /unexpected token: AND$/],
+  ])('%s: 400 %s', async (_case, text, errorCode, message) => {
+    const answer = await q(text);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual([{ errorCode, message: typeof message === 'string' ? message : expect.stringMatching(message) }]);
   });
 });
 

@@ -19,6 +19,7 @@ import {
   INVOICE_LINE_FIELDS,
   invoiceLinesByInvoiceId,
   invoicesById,
+  invoicesChangedSince,
   isRecordId,
   ORGANIZATION_CURRENCY,
   REQUIRED_INVOICE_FIELDS,
@@ -26,6 +27,8 @@ import {
 } from './salesforce.soql';
 import {
   applicationRecord,
+  changedInvoiceRecord,
+  salesforceDateTimeMs,
   describeResult,
   fulfillmentOrderInvoiceOutput,
   organizationRecord,
@@ -59,7 +62,15 @@ export interface SalesforceConfig {
   now?: () => Date;
   /** Breaker, retry and rate-limit settings other than the defaults (see ProviderResilience). */
   resilience?: Omit<ResilienceOptions, 'provider'>;
+  /**
+   * The most query pages one changedSince reads (Salesforce's pages hold up to 2,000 records); the rest is left for
+   * the next call, from the mark it returns. Default 20.
+   */
+  changesMaxPages?: number;
 }
+
+/** Pages one changedSince reads at most, by default: 40,000 changed invoices at Salesforce's 2,000 a page. */
+export const SALESFORCE_CHANGES_MAX_PAGES = 20;
 
 /**
  * How long we send nothing after REQUEST_LIMIT_EXCEEDED, which names no delay: the org's limit is a rolling 24-hour
@@ -111,6 +122,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
   private readonly api: string;
   private readonly now: () => Date;
   private readonly tokens: TokenSource;
+  private readonly changesMaxPages: number;
   private shape: Promise<OrgShape> | null = null;
   /** Describes made since start: tests prove the describe is cached by counting them. */
   describes = 0;
@@ -118,6 +130,8 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
   constructor(config: SalesforceConfig) {
     this.api = `/services/data/${versionSegment(config.apiVersion)}`;
     this.now = config.now ?? (() => new Date());
+    this.changesMaxPages = config.changesMaxPages ?? SALESFORCE_CHANGES_MAX_PAGES;
+    if (!Number.isInteger(this.changesMaxPages) || this.changesMaxPages < 1) throw new Error('Salesforce changesMaxPages must be a positive whole number');
     const timeoutMs = config.timeoutMs ?? 10_000;
     this.http = new HttpClient({ baseUrl: config.instanceUrl, timeoutMs, headers: () => ({}) });
     const credentials = config.credentials ?? (config.accessToken ? { accessToken: config.accessToken } : null);
@@ -244,6 +258,38 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     });
   }
 
+  /**
+   * The invoices changed since `since`, ours or not: one SOQL query (invoicesChangedSince, which says why
+   * SystemModstamp) and its nextRecordsUrl pages, at most changesMaxPages of them. `until` is the greatest
+   * SystemModstamp seen, or `since` when nothing changed; records stamped at or before `since` (the query's literal is
+   * whole seconds) are left out. When the pages ran out before the result did, `until` is
+   * the last SystemModstamp read less a millisecond: the records not read all come at or after it (the query orders
+   * by SystemModstamp, then Id), so asking again from `until` loses none of them. The caller's clock margin (the sync
+   * pass takes 60 s off) covers a change committed late with an earlier stamp; a window of more changed invoices than
+   * the pages hold within that margin is read again and again, never past. Failures are the mapped ProviderError of
+   * the failed page, after the read retries. Costs 1 request per page.
+   * Assumption: applying a payment (PaymentLineInvoice) or a credit memo (CreditMemoInvApplication) to an invoice
+   * updates the Invoice record, so its SystemModstamp; Salesforce does not say so, and Order Management's
+   * Invoice.Balance "ignor[es] payments and adjustments" (Object Reference, Invoice:
+   * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm).
+   * Where it does not, such a change is seen by the age-based refresh only.
+   */
+  async changedSince(since: Date): Promise<{ providerInvoiceIds: string[]; until: Date }> {
+    const { records, complete } = await this.queryPages(invoicesChangedSince(since), changedInvoiceRecord, this.changesMaxPages);
+    const ids = new Set<string>();
+    let until = since.getTime();
+    for (const r of records) {
+      const stamp = salesforceDateTimeMs(r.SystemModstamp)!;
+      // The literal is whole seconds: what changed in `since`'s second, up to `since` itself, is not news.
+      if (stamp <= since.getTime()) continue;
+      if (isRecordId(r.Id)) ids.add(r.Id);
+      until = Math.max(until, stamp);
+    }
+    const last = records.at(-1);
+    if (!complete && last) until = salesforceDateTimeMs(last.SystemModstamp)! - 1;
+    return { providerInvoiceIds: [...ids], until: new Date(until) };
+  }
+
   private today(): string {
     return this.now().toISOString().slice(0, 10);
   }
@@ -324,10 +370,20 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
    * A nextRecordsUrl is followed only as a path under /services/data on the instance: the token goes nowhere else.
    */
   private async query<S extends z.ZodType>(soql: string, record: S): Promise<Array<z.infer<S>>> {
+    return (await this.queryPages(soql, record, Infinity)).records;
+  }
+
+  /**
+   * The pages of one query (GET …/query, then each nextRecordsUrl: Query and Query More Results, REST API Developer
+   * Guide, https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md and
+   * https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query-more-results.html), at
+   * most `maxPages` of them; `complete` is false when more were left unread.
+   */
+  private async queryPages<S extends z.ZodType>(soql: string, record: S, maxPages: number): Promise<{ records: Array<z.infer<S>>; complete: boolean }> {
     const out: Array<z.infer<S>> = [];
     let path = `${this.api}/query`;
     let query: Record<string, string> | undefined = { q: soql };
-    for (;;) {
+    for (let pages = 1; ; pages++) {
       const [p, q] = [path, query];
       let res: HttpResponse;
       try {
@@ -344,8 +400,9 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
         out.push(parsed.data);
       }
       const next = page.data.nextRecordsUrl;
-      if (page.data.done || !next) return out;
+      if (page.data.done || !next) return { records: out, complete: true };
       if (!next.startsWith('/services/data/')) throw mapSalesforceFailure(res, 'read');
+      if (pages >= maxPages) return { records: out, complete: false };
       path = next;
       query = undefined;
     }

@@ -92,3 +92,36 @@ export const paymentLinesByInvoiceId = (ids: readonly string[]) => `SELECT ${APP
 
 /** Every credit memo application of the invoices: one query for a whole batch. */
 export const creditApplicationsByInvoiceId = (ids: readonly string[]) => `SELECT ${APPLICATION_FIELDS.join(', ')} FROM CreditMemoInvApplication WHERE InvoiceId IN ${idList(ids)}`;
+
+/**
+ * A SOQL dateTime literal: unquoted, in UTC (`2026-12-01T10:00:00Z`), whole seconds. The documented forms are
+ * YYYY-MM-DDThh:mm:ss followed by Z or an offset, never quoted ("Date Formats and Date Literals in WHERE", SOQL and
+ * SOSL Reference:
+ * https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-dateformats.md).
+ * Milliseconds are dropped (floored), since only whole seconds are documented: the query asks from a little earlier,
+ * and changedSince leaves out what it finds at or before its `since`.
+ */
+export function soqlDateTime(at: Date): string {
+  if (Number.isNaN(at.getTime())) throw new Error('not a date');
+  return `${at.toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * The change feed: every Invoice whose SystemModstamp is after `since`, oldest change first, Id breaking ties so that
+ * the order is total ("add the Id ... to the ORDER BY clause", ORDER BY in the SOQL reference:
+ * https://developer.salesforce.com/docs/atlas.en-us.258.0.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm).
+ * SystemModstamp rather than LastModifiedDate: it is when "a user or automated process" last changed the record
+ * (System Fields: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/system_fields.htm; LastModifiedDate
+ * only a user, and it can be back-dated on import, https://help.salesforce.com/s/articleView?id=000387261&type=1), and
+ * it is indexed ("Systemmodstamp (LastModifiedDate)", Indexes, Large Data Volumes Best Practices:
+ * https://developer.salesforce.com/docs/platform/salesforce-large-data-volumes-bp/guide/ldv-deployments-infrastructure-indexes.html);
+ * sObject Get Updated uses it too
+ * (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api/resources_getupdated.htm).
+ * A single `>` rather than the keyset form `(SystemModstamp > X) OR (SystemModstamp = X AND Id > Y)`, which SOQL
+ * accepts (parentheses are required when AND and OR mix, Logical Operators:
+ * https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-logicaloperators.html)
+ * but which an OR of two indexed filters can make unselective (SOQL and SOSL, Large Data Volumes Best Practices:
+ * https://developer.salesforce.com/docs/platform/salesforce-large-data-volumes-bp/guide/ldv-deployments-best-practices-soql-and-sosl.html);
+ * one query's pages come through its query locator instead.
+ */
+export const invoicesChangedSince = (since: Date) => `SELECT Id, SystemModstamp FROM Invoice WHERE SystemModstamp > ${soqlDateTime(since)} ORDER BY SystemModstamp, Id`;

@@ -73,6 +73,26 @@ export const invoiceRecord = z.looseObject({
 });
 export type InvoiceRecord = z.infer<typeof invoiceRecord>;
 
+/**
+ * A dateTime as Salesforce's JSON writes it (2024-05-01T09:00:00.000+0000), or with a Z or an hh:mm offset, as its
+ * instant; null for anything else.
+ */
+export function salesforceDateTimeMs(text: string): number | null {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)(Z|[+-]\d{2}:?\d{2})$/.exec(text);
+  if (!m) return null;
+  const zone = m[2] === 'Z' ? 'Z' : `${m[2]!.slice(0, 3)}:${m[2]!.slice(-2)}`;
+  const ms = Date.parse(`${m[1]}${zone}`);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/** A row of the change feed (invoicesChangedSince): the invoice and when it last changed. */
+export const changedInvoiceRecord = z.looseObject({
+  attributes,
+  Id: z.string(),
+  SystemModstamp: z.string().refine((s) => salesforceDateTimeMs(s) !== null, 'not a Salesforce dateTime'),
+});
+export type ChangedInvoiceRecord = z.infer<typeof changedInvoiceRecord>;
+
 /** A PaymentLineInvoice or CreditMemoInvApplication row: an amount applied to (or unapplied from) an invoice. */
 export const applicationRecord = z.looseObject({
   attributes,

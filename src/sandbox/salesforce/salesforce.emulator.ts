@@ -12,7 +12,7 @@ import {
   type SalesforceFulfillmentOrderSeed,
   type SalesforceOrderSummarySeed,
 } from './salesforce.seed';
-import { parseSoql, positioned, SoqlError } from './salesforce.soql';
+import { parseSoql, positioned, soqlDateTime, SoqlError, type SoqlFilter, type SoqlOperator, type SoqlSelect } from './salesforce.soql';
 import { ProviderEmulator } from '../shared/provider-emulator';
 import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
 
@@ -186,7 +186,10 @@ interface StoredInvoice {
   netCreditsApplied: Money;
   orderSummaryId: string;
   fulfillmentOrderId: string;
+  /** dateTimes as Salesforce writes them (2024-05-01T09:00:00.000+0000); the last two move with every change (see touch). */
   createdDate: string;
+  systemModstamp: string;
+  lastModifiedDate: string;
   lines: StoredLine[];
 }
 
@@ -207,7 +210,7 @@ export interface SalesforceInvoiceRecord {
   lines: number;
 }
 
-type FieldType = 'id' | 'text' | 'number';
+type FieldType = 'id' | 'text' | 'number' | 'datetime';
 type Row = Record<string, string | number | null>;
 
 /** A field as the org has it: from which API version, and whether only a multi-currency org has it. */
@@ -254,7 +257,12 @@ const SOBJECTS: Record<string, SObjectType> = {
       NetPaymentsApplied: f('number'),
       NetCreditsApplied: f('number'),
       ReferenceEntityId: f('id'),
-      CreatedDate: f('text'),
+      // The audit fields every object has (System Fields, SOAP API Developer Guide:
+      // https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/system_fields.htm): LastModifiedDate is when a
+      // user last changed the record, SystemModstamp when a user or an automated process did.
+      CreatedDate: f('datetime'),
+      LastModifiedDate: f('datetime'),
+      SystemModstamp: f('datetime'),
     },
   },
   invoiceline: {
@@ -454,6 +462,7 @@ export class SalesforceEmulator extends ProviderEmulator {
     const on = sandboxDate(date, this.now);
     this.payments.push(application(inv.id, randomSalesforceId('0a0'), value, on));
     inv.netPaymentsApplied = inv.netPaymentsApplied.plus(value);
+    this.touch(inv);
     return this.sandboxEvent({ kind: 'payment', providerInvoiceId: inv.id, amount: value.toFixed(2), date: on, state: this.stateOf(inv) });
   }
 
@@ -470,6 +479,7 @@ export class SalesforceEmulator extends ProviderEmulator {
     const on = sandboxDate(date, this.now);
     this.creditApplications.push(application(inv.id, randomSalesforceId('50g'), value, on));
     inv.netCreditsApplied = inv.netCreditsApplied.plus(value);
+    this.touch(inv);
     return this.sandboxEvent({ kind: 'credit', providerInvoiceId: inv.id, amount: value.toFixed(2), date: on, state: this.stateOf(inv) });
   }
 
@@ -487,7 +497,22 @@ export class SalesforceEmulator extends ProviderEmulator {
     this.creditApplications.push(application(inv.id, randomSalesforceId('50g'), inv.totalAmountWithTax, sandboxDate(undefined, this.now)));
     inv.netCreditsApplied = inv.totalAmountWithTax;
     inv.status = 'Voided';
+    this.touch(inv);
     return this.sandboxEvent({ kind: 'void', providerInvoiceId: inv.id, state: this.stateOf(inv) });
+  }
+
+  /**
+   * A change to the invoice: its SystemModstamp and LastModifiedDate become now. Assumption: applying a payment or a
+   * credit memo updates the Invoice record itself, so both move. Salesforce documents neither way for these: the
+   * Order Management Invoice's Balance "ignor[es] payments and adjustments" (Object Reference, Invoice), while
+   * Revenue Cloud's Payment Line Apply "allocate[s] the balance of a payment to reduce the balance of an invoice"
+   * (https://developer.salesforce.com/docs/revenue/revenue-management/guide/connect-resources-payment-line-apply.html);
+   * SystemModstamp also moves when "an automated process" changes the record (System Fields, linked at SOBJECTS).
+   */
+  private touch(inv: StoredInvoice): void {
+    const at = salesforceDateTime(this.now());
+    inv.systemModstamp = at;
+    inv.lastModifiedDate = at;
   }
 
   private postedInvoice(invoiceId: string): StoredInvoice {
@@ -640,7 +665,7 @@ export class SalesforceEmulator extends ProviderEmulator {
     const version = versionOf(req.params.version);
     const fields = Object.entries(type.fields)
       .filter(([, spec]) => this.hasField(spec, version))
-      .map(([name, spec]) => ({ name, type: spec.type === 'number' ? 'currency' : spec.type === 'id' ? (name === 'Id' ? 'id' : 'reference') : 'string', nillable: name !== 'Id' }));
+      .map(([name, spec]) => ({ name, type: describedType(name, spec.type), nillable: name !== 'Id' && spec.type !== 'datetime' }));
     return { status: 200, body: { name: type.name, label: type.name.replace(/([a-z])([A-Z])/g, '$1 $2'), queryable: true, fields } };
   }
 
@@ -713,7 +738,9 @@ export class SalesforceEmulator extends ProviderEmulator {
       netCreditsApplied: ZERO,
       orderSummaryId: fo.orderSummary.id,
       fulfillmentOrderId: fo.seed.id,
-      createdDate: at.toISOString().replace('Z', '+0000'),
+      createdDate: salesforceDateTime(at),
+      systemModstamp: salesforceDateTime(at),
+      lastModifiedDate: salesforceDateTime(at),
       lines: priced.lines.map((l) => ({ ...l, id: randomSalesforceId('5TV'), adjustmentLineId: randomSalesforceId('5TV'), taxLineId: randomSalesforceId('5TV'), invoiceId: id })),
     };
     fo.invoiceId = id;
@@ -779,25 +806,49 @@ export class SalesforceEmulator extends ProviderEmulator {
       );
     };
     const fields = parsed.fields.map((f) => field(f.name, f.position));
-    const filter = parsed.filter;
-    const filterField = filter ? field(filter.field, filter.position) : null;
-    const wanted = filter
-      ? new Set(
-          filter.values.map(({ value }) => {
-            if (type.fields[filterField!]!.type !== 'id') return value;
-            const id = toId18(value);
-            if (!id) throw new SoqlError('INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${value}`);
-            return id;
-          }),
-        )
-      : null;
-    return this.rows(type.name)
-      .filter((row) => !wanted || wanted.has(String(row[filterField!])))
-      .map((row) => {
-        const out: Record<string, unknown> = { attributes: { type: type.name, url: `${API_ROOT}/${version}/sobjects/${type.name}/${row.Id}` } };
-        for (const f of fields) out[f] = row[f];
-        return out as Row;
-      });
+    const matches = this.matcher(soql, type, parsed.filter, field);
+    const order = parsed.orderBy.map((o) => ({ ...o, field: field(o.field, o.position) }));
+    const rows = this.rows(type.name).filter(matches);
+    if (order.length > 0) rows.sort((a, b) => compareRows(a, b, order, type));
+    return rows.slice(0, parsed.limit ?? undefined).map((row) => {
+      const out: Record<string, unknown> = { attributes: { type: type.name, url: `${API_ROOT}/${version}/sobjects/${type.name}/${row.Id}` } };
+      for (const f of fields) out[f] = row[f];
+      return out as Row;
+    });
+  }
+
+  /**
+   * The WHERE clause as a row predicate. `IN` takes quoted values; a comparison on a dateTime field takes an unquoted
+   * dateTime, and a quoted one is refused as Salesforce refuses it: INVALID_FIELD, "value of filter criterion for field
+   * 'X' must be of type dateTime and should not be enclosed in quotes" (seen in the wild, e.g.
+   * https://github.com/jsforce/jsforce/issues/851); an unquoted dateTime on any other field likewise (assumption: the
+   * same wording with the field's type).
+   */
+  private matcher(soql: string, type: SObjectType, filter: SoqlFilter | null, field: (name: string, position: number) => string): (row: Row) => boolean {
+    if (!filter) return () => true;
+    const name = field(filter.field, filter.position);
+    const fieldType = type.fields[name]!.type;
+    const asId = (value: string): string => {
+      const id = toId18(value);
+      if (!id) throw new SoqlError('INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${value}`);
+      return id;
+    };
+    if (filter.kind === 'in') {
+      const wanted = new Set(filter.values.map(({ value }) => (fieldType === 'id' ? asId(value) : value)));
+      return (row) => wanted.has(String(row[name]));
+    }
+    const { operator, value } = filter;
+    if ((fieldType === 'datetime') !== (value.kind === 'datetime')) {
+      const expected = fieldType === 'datetime' ? 'dateTime and should not be enclosed in quotes' : `${fieldType === 'id' ? 'id' : 'string'} and should be enclosed in quotes`;
+      throw new SoqlError('INVALID_FIELD', positioned(soql, value.position, `value of filter criterion for field '${filter.field}' must be of type ${expected}`));
+    }
+    const wanted: number | string = value.kind === 'datetime' ? value.epochMs : fieldType === 'id' ? asId(value.value) : value.value;
+    return (row) => {
+      const raw = row[name];
+      if (raw === null || raw === undefined) return operator === '!=';
+      const have = fieldType === 'datetime' ? rowDateTime(String(raw)) : fieldType === 'number' ? Number(raw) : String(raw);
+      return compareValues(have, wanted, operator);
+    };
   }
 
   private rows(type: SObjectType['name']): Row[] {
@@ -821,6 +872,8 @@ export class SalesforceEmulator extends ProviderEmulator {
           NetCreditsApplied: num(inv.netCreditsApplied),
           ReferenceEntityId: inv.orderSummaryId,
           CreatedDate: inv.createdDate,
+          LastModifiedDate: inv.lastModifiedDate,
+          SystemModstamp: inv.systemModstamp,
         }));
       case 'InvoiceLine':
         // Order Management's lines: a Charge line per product or delivery charge, and Adjustment and Tax lines that
@@ -926,6 +979,64 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
+
+/** A dateTime as Salesforce's JSON writes it: 2024-05-01T09:00:00.000+0000. */
+const salesforceDateTime = (at: Date): string => at.toISOString().replace('Z', '+0000');
+
+/** A stored dateTime (Salesforce's form, or a SOQL literal) as its instant. */
+function rowDateTime(text: string): number {
+  const ms = soqlDateTime(text.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (ms === null) throw new Error(`not a dateTime: ${text}`);
+  return ms;
+}
+
+function compareValues(have: number | string, wanted: number | string, operator: SoqlOperator): boolean {
+  switch (operator) {
+    case '=':
+      return have === wanted;
+    case '!=':
+      return have !== wanted;
+    case '<':
+      return have < wanted;
+    case '<=':
+      return have <= wanted;
+    case '>':
+      return have > wanted;
+    case '>=':
+      return have >= wanted;
+  }
+}
+
+/**
+ * ORDER BY: field by field, nulls first unless NULLS LAST ("By default, null values are sorted first", ORDER BY in the
+ * SOQL reference: https://developer.salesforce.com/docs/atlas.en-us.258.0.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm);
+ * dateTimes by instant, numbers by value, ids as written, text case-insensitively.
+ */
+function compareRows(a: Row, b: Row, order: SoqlSelect['orderBy'], type: SObjectType): number {
+  for (const o of order) {
+    const fieldType = type.fields[o.field]!.type;
+    const key = (row: Row): number | string | null => {
+      const v = row[o.field];
+      if (v === null || v === undefined) return null;
+      if (fieldType === 'datetime') return rowDateTime(String(v));
+      if (fieldType === 'number') return Number(v);
+      return fieldType === 'id' ? String(v) : String(v).toLowerCase();
+    };
+    const [x, y] = [key(a), key(b)];
+    if (x === y) continue;
+    if (x === null || y === null) return (x === null) !== o.nullsLast ? -1 : 1;
+    const c = x < y ? -1 : 1;
+    return o.descending ? -c : c;
+  }
+  return 0;
+}
+
+/** The describe's field type: Salesforce's names for what each field is. */
+function describedType(name: string, type: FieldType): string {
+  if (type === 'number') return 'currency';
+  if (type === 'id') return name === 'Id' ? 'id' : 'reference';
+  return type === 'datetime' ? 'datetime' : 'string';
+}
 
 /**
  * Invoice.Balance as documented: "Equal to the invoice's total amount with tax, ignoring payments and adjustments"
