@@ -29,7 +29,7 @@ export interface WebhookBurstResult {
 /** Starts the subgraph as `npm start` does, with a known webhook secret; resolves with its URL and the Salla sandbox's. */
 async function startSubgraph(secret: string): Promise<{ child: ChildProcess; url: string; salla: string }> {
   const child = fork(join(__dirname, '../src/server/main.js'), {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'info', SALLA_WEBHOOK_SECRET: secret, SYNC_INTERVAL_MS: '0', INVOICE_FRESHNESS_MS: '86400000', DATABASE_URL: '', NODE_ENV: 'production' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'info', SALLA_WEBHOOK_SECRET: secret, SYNC_INTERVAL_MS: '0', INVOICE_FRESHNESS_MS: '86400000', DATABASE_URL: '', NODE_ENV: 'production', SANDBOX_PROVIDERS: 'salla' },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   let buffered = '';
@@ -69,6 +69,7 @@ export async function webhookBurst(deliveries = Number(process.env.BENCH_WEBHOOK
       const inv = res.data?.createInvoice.invoice;
       if (inv) invoices.push({ id: inv.id, providerInvoiceId: inv.providerInvoiceId, total: inv.total.amount, orderId });
     }
+    if (invoices.length < 2) throw new Error(`(e) could not invoice the sandbox's orders: ${invoices.length} of ${ORDERS.length}`);
     const status = async (id: string) => (await gql('query ($id: ID!) { invoice(id: $id) { status } }', { id })).data?.invoice?.status as string;
     const waitPaid = async (ids: string[], limitMs = 30_000): Promise<number> => {
       const started = performance.now();
