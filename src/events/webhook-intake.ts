@@ -16,15 +16,15 @@ export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 export interface WebhookIntakeOptions {
   /** The shared secret per provider (SALLA_WEBHOOK_SECRET, ...); a provider without one has no webhook endpoint. */
   secrets: Partial<Record<ProviderCode, string>>;
-  /** Queues the processing of newly recorded events; called after they are recorded, never for a redelivery. */
-  enqueue(eventIds: string[]): Promise<void>;
+  /** Wakes the processing of the provider's recorded events; called after a new one is recorded, never for a redelivery. Must not throw. */
+  wake(provider: ProviderCode): void;
   logger: Logger;
 }
 
 /**
  * POST /webhooks/<provider>: a delivery is verified before its body is parsed (401 and nothing recorded otherwise),
- * recorded once per delivery key (a redelivery changes nothing), queued, and answered at once; the work (reading the
- * invoices again) runs as a job. Knows no HTTP server: the server hands it the path's provider, body and headers.
+ * recorded once per delivery key (a redelivery changes nothing), and answered at once; the work (reading the
+ * invoices again) runs as a job that drains the provider's recorded events. Knows no HTTP server: the server hands it the path's provider, body and headers.
  */
 export class WebhookIntake {
   constructor(
@@ -40,7 +40,7 @@ export class WebhookIntake {
 
   /**
    * Handles one verified-or-refused delivery. Cost: an HMAC over the body, then (when it verifies and names a change)
-   * one ledger insert and one job insert.
+   * one ledger insert; the drain's wake-up is sent in the background.
    */
   async receive(slug: string, rawBody: Buffer, headers: WebhookHeaders): Promise<WebhookAnswer> {
     const code = this.providerOf(slug);
@@ -62,10 +62,8 @@ export class WebhookIntake {
       return { status: 400, body: { error: 'bad_request', message: 'the delivery is not an event this endpoint can read' } };
     }
     const recorded = await this.log.record(code, webhooks.deliveryKey(rawBody, headers), event.slice(0, 200), rawBody.toString('utf8'));
-    if (recorded.fresh) {
-      // Recorded is enough to answer: an event whose job could not be queued is queued again by the next sync pass.
-      await this.options.enqueue([recorded.id]).catch((err: Error) => this.options.logger.warn({ err, provider: code, eventId: recorded.id }, 'webhook delivery recorded but not queued; the sync pass queues it'));
-    }
+    // Recorded is enough to answer: the wake-up is not waited for (a lost one is repaired by the next sync pass).
+    if (recorded.fresh) this.options.wake(code);
     return { status: 200, body: { received: true, duplicate: !recorded.fresh } };
   }
 

@@ -54,10 +54,16 @@ export class EventLog {
     return { id: row!.id, fresh: row!.fresh };
   }
 
-  /** The recorded events with these ids (a job's batch). */
-  async byIds(ids: readonly string[]): Promise<RecordedEvent[]> {
-    if (ids.length === 0) return [];
-    return (await this.db.query<EventRow>(`SELECT * FROM provider_events WHERE id = ANY($1::uuid[]) ORDER BY received_at, id`, [ids])).map(toEvent);
+  /**
+   * The provider's events not processed yet, oldest first, at most `limit`: what a drain job applies next. One
+   * query on the unprocessed-events index.
+   */
+  async pending(provider: string, limit: number): Promise<RecordedEvent[]> {
+    const rows = await this.db.query<EventRow>(
+      `SELECT * FROM provider_events WHERE processed_at IS NULL AND provider = $1 ORDER BY received_at, id LIMIT $2`,
+      [provider, limit],
+    );
+    return rows.map(toEvent);
   }
 
   /** Marks events processed: their changes were read from the provider and stored. */
@@ -66,18 +72,15 @@ export class EventLog {
     await this.db.query(`UPDATE provider_events SET processed_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
-  /**
-   * Events received over `graceMs` ago and never processed (their job was lost with a replica before it was queued,
-   * or failed for good): the sync pass queues them again. Oldest first, at most `limit`.
-   */
-  async unprocessed(provider: string, graceMs: number, limit = 500): Promise<string[]> {
-    const rows = await this.db.query<{ id: string }>(
-      `SELECT id FROM provider_events
+  /** Whether the provider has events received over `graceMs` ago and not processed (their wake-up was lost). */
+  async stalled(provider: string, graceMs: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM provider_events
         WHERE processed_at IS NULL AND provider = $1 AND received_at < now() - make_interval(secs => $2::double precision / 1000)
-        ORDER BY received_at LIMIT $3`,
-      [provider, graceMs, limit],
+        LIMIT 1`,
+      [provider, graceMs],
     );
-    return rows.map((r) => r.id);
+    return rows.length > 0;
   }
 
   /** Counts for operators: deliveries received, redeliveries absorbed, events still to process. */

@@ -17,7 +17,7 @@ import { JobQueue } from '../jobs/job-queue';
 import { WebhookIntake } from '../events/webhook-intake';
 import { ChangeApplier } from '../sync/change-applier';
 import { SyncPass } from '../sync/sync-pass';
-import { EVENTS_QUEUE, startSyncJobs } from '../sync/sync-jobs';
+import { DrainWaker, startSyncJobs } from '../sync/sync-jobs';
 import type { ProviderCode } from '../domain/invoice';
 
 export interface RunningServer {
@@ -68,12 +68,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   for (const code of Object.keys(providers.emulators) as ProviderCode[]) {
     if (providers.registry.has(code) && providers.registry.get(code).webhooks) webhookSecrets[code] ??= randomBytes(32).toString('base64url');
   }
+  const waker = new DrainWaker(jobs, logger);
   const webhooks = new WebhookIntake(providers.registry, events, {
     secrets: webhookSecrets,
     logger,
-    enqueue: async (ids) => {
-      for (const eventId of ids) await jobs.send(EVENTS_QUEUE, { eventId });
-    },
+    wake: (provider) => waker.wake(provider),
   });
   await startSyncJobs(jobs, { events, applier, pass: new SyncPass(syncStore, applier, providers.registry, { logger }), providers: providers.registry }, { intervalMs: config.syncIntervalMs, logger });
   const app = await createApp({
@@ -114,6 +113,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     stop: async () => {
       await reconciler.stop();
       await app.stop();
+      await waker.idle();
       await jobs.stop();
       await providers.stop();
       await db.close();

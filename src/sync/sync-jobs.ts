@@ -7,13 +7,56 @@ import type { ProviderRegistry } from '../providers/registry';
 import type { ChangeApplier } from './change-applier';
 import type { SyncPass } from './sync-pass';
 
-/** The queue of recorded webhook deliveries to process; a job's data is `{ eventId }`. */
+/**
+ * The queue that drains a provider's recorded webhook deliveries; a job's data is `{ provider }`. `stately` with the
+ * provider as singletonKey: at most one drain queued and one running per provider across replicas, so a burst of
+ * deliveries wakes a few drains, and each drain reads an order once however many of its events it applies.
+ */
 export const EVENTS_QUEUE = 'provider-events';
 /** The queue of sync passes, one chain per provider (singletonKey = provider code); a job's data is `{ provider }`. */
 export const SYNC_QUEUE = 'sync-pass';
 
-/** A delivery not processed this long after it arrived had its job lost; the next sync pass queues it again. */
+/** A delivery not processed this long after it arrived lost its wake-up; the next sync pass wakes a drain. */
 const EVENT_GRACE_MS = 60_000;
+/** Events a drain applies together (their changes are deduplicated: one read per order). */
+const DRAIN_BATCH = 500;
+
+/**
+ * Wakes the provider's drain job after deliveries were recorded: one `send` at a time per provider from this
+ * replica, and one more after it if deliveries arrived meanwhile, so a burst costs a few job inserts, not one each.
+ * Never throws: a lost wake-up is repaired by the sync pass (EventLog.stalled).
+ */
+export class DrainWaker {
+  private readonly sending = new Map<ProviderCode, Promise<void>>();
+  private readonly again = new Set<ProviderCode>();
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called after a delivery is recorded; costs at most one job insert in flight per provider. */
+  wake(provider: ProviderCode): void {
+    if (this.sending.has(provider)) {
+      this.again.add(provider);
+      return;
+    }
+    const run = this.queue
+      .send(EVENTS_QUEUE, { provider }, { singletonKey: provider })
+      .then(() => undefined)
+      .catch((err: Error) => this.logger.warn({ err, provider }, 'could not queue the webhook drain; the sync pass will'))
+      .finally(() => {
+        this.sending.delete(provider);
+        if (this.again.delete(provider)) this.wake(provider);
+      });
+    this.sending.set(provider, run);
+  }
+
+  /** Resolves when no wake-up is in flight; for shutdown and tests. */
+  async idle(): Promise<void> {
+    while (this.sending.size > 0) await Promise.all([...this.sending.values()]);
+  }
+}
 
 export interface SyncJobsOptions {
   /** SYNC_INTERVAL_MS; 0: no polling (webhooks are still processed). */
@@ -35,27 +78,32 @@ export async function startSyncJobs(
   options: SyncJobsOptions,
 ): Promise<void> {
   const { logger } = options;
-  await queue.define<{ eventId: string }>(EVENTS_QUEUE, {
-    batchSize: options.eventBatch ?? 25,
-    concurrency: 2,
+  await queue.define<{ provider: ProviderCode }>(EVENTS_QUEUE, {
+    policy: 'stately',
     retryLimit: 8,
-    handler: async (jobs) => {
-      const events = await deps.events.byIds(jobs.map((j) => j.data.eventId));
-      const changes: ProviderChange[] = [];
-      for (const e of events) {
-        if (e.processedAt) continue;
-        const code = e.provider as ProviderCode;
-        const webhooks = deps.providers.has(code) ? deps.providers.get(code).webhooks : undefined;
-        try {
-          if (webhooks) changes.push(...webhooks.changesOf(JSON.parse(e.body)));
-        } catch (err) {
-          // Verified and recorded, yet unreadable: kept in the log for a person, never retried.
-          logger.warn({ err, provider: code, event: e.event, eventId: e.id }, 'webhook delivery could not be read; kept, not applied');
+    // Providers drain side by side.
+    concurrency: Math.max(1, deps.providers.codes().length),
+    handler: async ([job]) => {
+      const code = job!.data.provider;
+      if (!deps.providers.has(code)) return;
+      const webhooks = deps.providers.get(code).webhooks;
+      for (;;) {
+        const events = await deps.events.pending(code, DRAIN_BATCH);
+        if (events.length === 0) return;
+        const changes: ProviderChange[] = [];
+        for (const e of events) {
+          try {
+            if (webhooks) changes.push(...webhooks.changesOf(JSON.parse(e.body)));
+          } catch (err) {
+            // Verified and recorded, yet unreadable: kept in the log for a person, never retried.
+            logger.warn({ err, provider: code, event: e.event, eventId: e.id }, 'webhook delivery could not be read; kept, not applied');
+          }
         }
+        // A failed read throws: the job is retried with backoff, and the events stay unprocessed until then.
+        const result = await deps.applier.apply(changes);
+        await deps.events.processed(events.map((e) => e.id));
+        logger.debug({ provider: code, events: events.length, changes: changes.length, ...result }, 'webhook deliveries applied');
       }
-      const result = await deps.applier.apply(changes);
-      await deps.events.processed(events.map((e) => e.id));
-      logger.debug({ events: events.length, ...result }, 'webhook deliveries applied');
     },
   });
   if (options.intervalMs <= 0) return;
@@ -72,7 +120,7 @@ export async function startSyncJobs(
       try {
         const result = await deps.pass.run(code);
         logger.info(result, 'sync pass done');
-        for (const id of await deps.events.unprocessed(code, EVENT_GRACE_MS)) await queue.send(EVENTS_QUEUE, { eventId: id });
+        if (await deps.events.stalled(code, EVENT_GRACE_MS)) await queue.send(EVENTS_QUEUE, { provider: code }, { singletonKey: code });
       } catch (err) {
         logger.warn({ err, provider: code }, 'sync pass failed; the next pass tries again');
       }

@@ -156,7 +156,7 @@ export const MIGRATIONS: SqlMigration[] = [
         processed_at  timestamptz,
         CONSTRAINT provider_events_delivery UNIQUE (provider, delivery_key)
       );
-      CREATE INDEX provider_events_unprocessed ON provider_events (received_at) WHERE processed_at IS NULL;
+      CREATE INDEX provider_events_unprocessed ON provider_events (provider, received_at) WHERE processed_at IS NULL;
       CREATE TABLE sync_positions (
         provider   text PRIMARY KEY,
         position   jsonb,
