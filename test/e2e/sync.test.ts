@@ -59,9 +59,11 @@ describe(`sync passes every SYNC_INTERVAL_MS (${storeName()})`, () => {
     await dropTestSchema(schema);
   });
 
+  let paidSalesforce = '';
   it.each(PAYABLE)('$provider: a payment in full recorded at the provider reads PAID after one pass', async (c) => {
     const created = await gql(CREATE, { i: c.input });
     const invoice = created.data.createInvoice.invoice;
+    if (c.provider === 'SALESFORCE') paidSalesforce = invoice.providerInvoiceId;
     expect(invoice.status).toBe('ISSUED');
     c.emulator(server).recordPayment(invoice.providerInvoiceId, invoice.total.amount);
     // Stale for a day, so no read refreshes it: only the pass can. Within two intervals and the pass itself.
@@ -90,6 +92,21 @@ describe(`sync passes every SYNC_INTERVAL_MS (${storeName()})`, () => {
     expect(again).toHaveLength(2);
     const [{ n }] = await server.db.query<{ n: string }>('SELECT count(*) AS n FROM invoices WHERE provider_invoice_id = $1', [String(issued.id)]);
     expect(Number(n)).toBe(1);
+  });
+
+  it('SALESFORCE: once a pass has taken its high-water mark, each pass asks the change feed and reads only what it named', async () => {
+    const sf = server.emulators.SALESFORCE!;
+    sf.server.resetCalls();
+    await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+    const calls = sf.server.calls.filter((c) => c.method === 'GET');
+    const soql = calls.map((c) => String(c.query.q ?? ''));
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+    // Every pass asks the change feed once; what it reads besides is only the invoice paid in the first test, still
+    // inside the feed's clock margin (a minute). (Which of several known invoices are read: sync-pass.spec.ts.)
+    const feed = soql.filter((q) => /FROM Invoice WHERE SystemModstamp > /.test(q));
+    expect(feed.length).toBeGreaterThanOrEqual(2);
+    const named = new Set(soql.filter((q) => !feed.includes(q)).flatMap((q) => [...q.matchAll(/'([A-Za-z0-9]{15,18})'/g)].map((m) => m[1])));
+    expect([...named]).toEqual(named.size === 0 ? [] : [paidSalesforce]);
   });
 
   it('an operator sees the sync queue by state, and the passes keep their position per provider', async () => {
