@@ -150,7 +150,7 @@ describe(`Salla webhooks through the subgraph (${storeName()})`, () => {
   });
 
   it('refuses what is not a delivery: 404 for providers without webhooks, 405 for GET, 400 for a signed non-event, 413 for a huge body', async () => {
-    expect((await post(new URL('/webhooks/zuora', server.url).toString(), '{}', {})).status).toBe(404);
+    expect((await post(new URL('/webhooks/commerce', server.url).toString(), '{}', {})).status).toBe(404);
     expect((await post(new URL('/webhooks/nowhere', server.url).toString(), '{}', {})).status).toBe(404);
     expect((await post(new URL('/webhooks/SALLA', server.url).toString(), '{}', {})).status).toBe(404);
     expect((await fetch(webhookUrl())).status).toBe(405);

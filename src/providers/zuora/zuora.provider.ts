@@ -12,6 +12,7 @@ import type { ZuoraCreateInput } from './zuora.input';
 import { creditMemoDetails, documentKeyOf, invoiceDetails, orderIdOfLineItem, orderLineItemIdOf, type ZuoraDocumentKey } from './zuora.mapper';
 import { userError } from '../../domain/errors';
 import { validateZuoraInput } from './zuora.rules';
+import { zuoraWebhooks } from './zuora.webhooks';
 import {
   zuoraCreateResponse,
   zuoraCreditMemo,
@@ -96,6 +97,8 @@ interface ReadDocument {
 export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   readonly code = 'ZUORA' as const;
   readonly lookupWindowMs = RESEND_WINDOW_MS;
+  /** Callout notifications configured as in zuora.webhooks.ts (HMAC-SHA256 over the body, our JSON body contract). */
+  readonly webhooks = zuoraWebhooks;
   private readonly http: HttpClient;
   private readonly tokens: TokenSource;
   private readonly resilience: ProviderResilience;

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from '../shared/emulator-server';
-import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxInvoiceState } from '../shared/sandbox-control';
+import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxEvent, type SandboxInvoiceState } from '../shared/sandbox-control';
+import { ZuoraCalloutSender, type ZuoraCalloutConfig, type ZuoraCalloutDelivery, type ZuoraCalloutOptions } from './zuora.callouts';
 import {
   zuoraSandboxTenant,
   type ZuoraAccountSeed,
@@ -79,6 +80,8 @@ export interface ZuoraEmulatorOptions {
    * of the response if it exists; otherwise absent" (the SDKs' GETInvoiceItemTypeAllOfTaxationItems, GETCreditMemoItemTypeAllOfTaxationItems).
    */
   embeddedTaxationItems?: number;
+  /** How the callout notifications (configureWebhook) retry and time out; see zuora.callouts.ts. */
+  callouts?: ZuoraCalloutOptions;
 }
 
 /** A failure Zuora itself answers a create with (stored and replayed under its Idempotency-Key like any answer). */
@@ -223,6 +226,7 @@ export class ZuoraEmulator extends ProviderEmulator {
   private readonly tokenTtlSeconds: number;
   private readonly rateLimit: number;
   private readonly embeddedTaxationItems: number;
+  private readonly callouts: ZuoraCalloutSender;
 
   private fulfillments: StoredFulfillment[] = [];
   private createFailures: ZuoraCreateFailure[] = [];
@@ -242,6 +246,7 @@ export class ZuoraEmulator extends ProviderEmulator {
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
     this.rateLimit = options.rateLimitPerMinute ?? 50_000;
     this.embeddedTaxationItems = options.embeddedTaxationItems ?? Infinity;
+    this.callouts = new ZuoraCalloutSender(options.callouts);
     this.server = new EmulatorServer({
       notFound: () => ({ status: 404, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.notFound), message: 'The requested resource does not exist.' }]) }),
       badJson: () => ({ status: 400, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.malformed), message: 'Malformed JSON request body.' }]) }),
@@ -277,11 +282,93 @@ export class ZuoraEmulator extends ProviderEmulator {
     return this.server.url;
   }
 
-  /** Back to the seed: no tokens, fulfillments or documents, no stored idempotency keys, calls or faults. */
+  /**
+   * Back to the seed: no tokens, fulfillments or documents, no stored idempotency keys, calls, faults or callout log
+   * (retries still waiting are dropped). The callout configuration stays.
+   */
   override reset(): void {
     this.restoreSeed();
     this.server.resetCalls();
     this.server.clearFaults();
+    this.callouts.clear();
+  }
+
+  override async stop(): Promise<void> {
+    this.callouts.cancelRetries();
+    await super.stop();
+  }
+
+  // Callout notifications ------------------------------------------------------------------------------------------
+
+  /**
+   * Sends callout notifications to `url`, signed with `secret`, as a tenant configured by the contract in
+   * src/providers/zuora/zuora.webhooks.ts would (null: none). What sends them: the sandbox controls (a payment sends
+   * PaymentProcessed, a credit and a void -- a reversal, whose memo is applied -- CreditMemoApplied), cancelInvoice
+   * (InvoiceCanceled) and postInvoiceOutside (InvoicePosted). Invoices created through the API send none: the
+   * subgraph knows what it created [a simplification: Zuora would send Invoice Posted for them too].
+   */
+  configureWebhook(config: ZuoraCalloutConfig | null): void {
+    this.callouts.configure(config);
+  }
+
+  /** Every callout sent since the last reset, oldest first: event, body, headers of the latest try, status, attempts. */
+  get webhookDeliveries(): ZuoraCalloutDelivery[] {
+    return this.callouts.deliveries;
+  }
+
+  /** Resolves when every callout sent so far is delivered or given up, retries included. */
+  webhookIdle(): Promise<void> {
+    return this.callouts.idle();
+  }
+
+  /** The callout(s) of a sandbox control, in the contract's bodies; sent in the background. */
+  protected override onSandboxEvent(event: SandboxEvent): void {
+    if (!this.callouts.configured) return;
+    const inv = this.invoiceByKey(event.providerInvoiceId);
+    if (!inv) return;
+    if (event.kind === 'payment') {
+      // The payment-parts loop of the contract renders each invoice id followed by a comma.
+      this.callouts.send('PaymentProcessed', { event: 'PaymentProcessed', paymentId: zuoraId(), accountId: inv.account.id, invoiceIds: `${inv.id},` });
+      return;
+    }
+    // A credit and a reversal both apply the memo just created (standaloneMemo) to the invoice.
+    const memo = this.creditMemos[this.creditMemos.length - 1];
+    this.callouts.send('CreditMemoApplied', { event: 'CreditMemoApplied', creditMemoId: memo?.id ?? '', invoiceId: inv.id });
+  }
+
+  /**
+   * An invoice billed in Zuora without the subgraph (someone fulfilling an order line item in Zuora's UI, a bill run):
+   * a Delivery fulfillment sent to billing, invoiced and posted at once, and its Invoice Posted callout. The same rules
+   * as POST /v1/fulfillments (the quantity pending fulfillment). Throws SandboxError.
+   */
+  postInvoiceOutside(orderLineItemId: string, quantity: Decimal.Value, date?: string): ZuoraDocumentRecord {
+    const li = this.lineItems.get(orderLineItemId);
+    if (!li) throw new SandboxError('notFound', `no order line item ${orderLineItemId}`);
+    let qty: Money;
+    try {
+      qty = new Money(quantity);
+    } catch {
+      throw new SandboxError('invalid', `quantity must be a number, not ${JSON.stringify(quantity)}`);
+    }
+    if (!qty.isFinite() || qty.lte(0)) throw new SandboxError('invalid', `quantity must be greater than 0, not ${String(quantity)}`);
+    const on = sandboxDate(date, this.now);
+    const request: FulfillmentRequest = {
+      orderLineItemId,
+      quantity: qty,
+      fulfillmentDate: on,
+      billTargetDate: null,
+      fulfillmentType: 'Delivery',
+      state: 'SentToBilling',
+      externalId: null,
+      trackingNumber: null,
+      carrier: null,
+      description: 'billed outside the subgraph',
+    };
+    const reasons = this.quantityRules([request]);
+    if (reasons.length > 0) throw new SandboxError('invalid', reasons.map((r) => r.message).join(' '));
+    const [inv] = this.bill([this.storeFulfillment(request)], on, on);
+    this.callouts.send('InvoicePosted', { event: 'InvoicePosted', invoiceId: inv!.id, invoiceNumber: inv!.invoiceNumber, accountId: inv!.account.id });
+    return this.documents().find((d) => d.kind === 'invoice' && d.id === inv!.id)!;
   }
 
   /**
@@ -443,6 +530,7 @@ export class ZuoraEmulator extends ProviderEmulator {
     const inv = this.invoiceByKey(invoiceKey);
     if (!inv || !inv.paymentAmount.isZero() || !inv.creditMemoAmount.isZero()) throw new Error(`cannot cancel invoice ${invoiceKey}`);
     inv.status = 'Canceled';
+    this.callouts.send('InvoiceCanceled', { event: 'InvoiceCanceled', invoiceId: inv.id, invoiceNumber: inv.invoiceNumber });
   }
 
   private restoreSeed(): void {
