@@ -2,6 +2,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
+import type { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
 import { dropTestSchema, storeName } from '../support/store';
 
@@ -17,7 +18,7 @@ const ORDER = 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Or
 
 type Gql = { status: number; body: { data?: any; errors?: Array<{ message: string }> } };
 
-describe(`Salla webhooks through the subgraph (${storeName()})`, () => {
+describe(`Salla and Zuora webhooks through the subgraph (${storeName()})`, () => {
   let server: RunningServer;
   let salla: SallaEmulator;
   const schema = `hooks_${Date.now().toString(36)}`;
@@ -147,6 +148,23 @@ describe(`Salla webhooks through the subgraph (${storeName()})`, () => {
     expect(await orderInvoices('1818813486')).toEqual([]);
     const rows = await server.db.query('SELECT id FROM invoices WHERE provider_invoice_id = $1', [String(issued.id)]);
     expect(rows).toEqual([]);
+  });
+
+  it('ZUORA: a payment recorded at Zuora reaches PAID through its signed callout within 2 s; a forged one is refused', async () => {
+    const zuora = server.emulators.ZUORA as ZuoraEmulator;
+    const res = await gql(
+      `mutation { createInvoice(input: { zuora: { fulfillments: [{ orderLineItemId: "8ad0887e8a0f4f2c018a10a1d6e70201", quantity: "2", fulfillmentDate: "2024-05-01" }] } }) {
+        invoice { id providerInvoiceId status total { amount } } userErrors { code } } }`,
+      {},
+    );
+    const invoice = res.body.data!.createInvoice.invoice;
+    expect(invoice.status).toBe('ISSUED');
+    zuora.recordPayment(invoice.providerInvoiceId, invoice.total.amount);
+    expect(await until(invoice.id, 'PAID', 2_000)).toBeLessThan(2_000);
+    await zuora.webhookIdle();
+    expect(zuora.webhookDeliveries.map((d) => [d.event, d.status])).toContainEqual(['PaymentProcessed', 200]);
+    const body = JSON.stringify({ event: 'InvoiceCanceled', invoiceId: invoice.providerInvoiceId });
+    expect((await post(new URL('/webhooks/zuora', server.url).toString(), body, { 'x-zuora-signature': 'ab'.repeat(32) })).status).toBe(401);
   });
 
   it('refuses what is not a delivery: 404 for providers without webhooks, 405 for GET, 400 for a signed non-event, 413 for a huge body', async () => {
