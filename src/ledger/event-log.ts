@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from './database';
+import { GroupCommit } from './group-commit';
+
+interface Delivery {
+  provider: string;
+  deliveryKey: string;
+  event: string;
+  body: string;
+}
 
 /** One webhook delivery as recorded. */
 export interface RecordedEvent {
@@ -38,20 +46,50 @@ const toEvent = (r: EventRow): RecordedEvent => ({
  * knows nothing of any provider. Every method is one statement.
  */
 export class EventLog {
-  constructor(private readonly db: Database) {}
+  /** Deliveries arriving together are recorded together (see GroupCommit): a burst costs a statement per batch. */
+  private readonly writes: GroupCommit<Delivery, { id: string; fresh: boolean }>;
+  readonly stats = { batches: 0, items: 0, fallbacks: 0 };
+
+  constructor(private readonly db: Database) {
+    this.writes = new GroupCommit((d) => this.recordMany([d]).then(([r]) => r!), (ds) => this.recordMany(ds), this.stats);
+  }
 
   /**
    * Records a verified delivery once per (provider, deliveryKey); a redelivery counts and changes nothing else.
-   * Returns the event's id and whether it is new (only a new one is queued for processing).
+   * Returns the event's id and whether it is new (only a new one wakes the processing). One statement per batch of
+   * concurrent deliveries.
    */
-  async record(provider: string, deliveryKey: string, event: string, body: string): Promise<{ id: string; fresh: boolean }> {
-    const [row] = await this.db.query<{ id: string; fresh: boolean }>(
-      `INSERT INTO provider_events (id, provider, delivery_key, event, body) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (provider, delivery_key) DO UPDATE SET deliveries = provider_events.deliveries + 1
-       RETURNING id, (xmax = 0) AS fresh`,
-      [randomUUID(), provider, deliveryKey, event, body],
+  record(provider: string, deliveryKey: string, event: string, body: string): Promise<{ id: string; fresh: boolean }> {
+    return this.writes.write({ provider, deliveryKey, event, body });
+  }
+
+  /** One statement for many deliveries; the same delivery twice in a batch is inserted once and counted twice. */
+  private async recordMany(ds: readonly Delivery[]): Promise<Array<{ id: string; fresh: boolean }>> {
+    const key = (d: Pick<Delivery, 'provider' | 'deliveryKey'>) => `${d.provider}\u0000${d.deliveryKey}`;
+    const unique = new Map<string, { d: Delivery; count: number }>();
+    for (const d of ds) {
+      const u = unique.get(key(d));
+      if (u) u.count++;
+      else unique.set(key(d), { d, count: 1 });
+    }
+    const rows = [...unique.values()];
+    const written = await this.db.query<{ id: string; provider: string; delivery_key: string; fresh: boolean }>(
+      `INSERT INTO provider_events (id, provider, delivery_key, event, body, deliveries)
+       SELECT id::uuid, provider, delivery_key, event, body, n FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+              AS u(id, provider, delivery_key, event, body, n)
+       ON CONFLICT (provider, delivery_key) DO UPDATE SET deliveries = provider_events.deliveries + EXCLUDED.deliveries
+       RETURNING id, provider, delivery_key, (xmax = 0) AS fresh`,
+      [rows.map(() => randomUUID()), rows.map((r) => r.d.provider), rows.map((r) => r.d.deliveryKey), rows.map((r) => r.d.event), rows.map((r) => r.d.body), rows.map((r) => r.count)],
     );
-    return { id: row!.id, fresh: row!.fresh };
+    const byKey = new Map(written.map((w) => [key({ provider: w.provider, deliveryKey: w.delivery_key }), w]));
+    // The first of a batch's copies is the new one (if the row is); the others are redeliveries.
+    const seen = new Set<string>();
+    return ds.map((d) => {
+      const w = byKey.get(key(d))!;
+      const first = !seen.has(key(d));
+      seen.add(key(d));
+      return { id: w.id, fresh: w.fresh && first };
+    });
   }
 
   /**

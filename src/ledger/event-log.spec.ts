@@ -1,0 +1,46 @@
+import { openTestDatabase } from '../../test/support/store';
+import type { Database } from './database';
+import { EventLog } from './event-log';
+
+describe('EventLog', () => {
+  let db: Database;
+  let log: EventLog;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+    log = new EventLog(db);
+  });
+  afterAll(() => db.close());
+
+  it('records a delivery once; a redelivery is counted and is not new', async () => {
+    const first = await log.record('SALLA', 'k1', 'order.updated', '{"a":1}');
+    const again = await log.record('SALLA', 'k1', 'order.updated', '{"a":1}');
+    expect(first.fresh).toBe(true);
+    expect(again).toEqual({ id: first.id, fresh: false });
+    // Another provider's delivery with the same key is its own.
+    expect((await log.record('ZUORA', 'k1', 'x', '{}')).fresh).toBe(true);
+    const [row] = await db.query<{ deliveries: number }>('SELECT deliveries FROM provider_events WHERE id = $1', [first.id]);
+    expect(row!.deliveries).toBe(2);
+  });
+
+  it('concurrent copies of one delivery share a statement: one is new, all are counted', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => log.record('SALLA', i % 2 === 0 ? 'burst' : `other-${i}`, 'e', `{"i":${i}}`)));
+    const burst = results.filter((_, i) => i % 2 === 0);
+    expect(burst.filter((r) => r.fresh)).toHaveLength(1);
+    expect(new Set(burst.map((r) => r.id)).size).toBe(1);
+    expect(results.filter((_, i) => i % 2 === 1).every((r) => r.fresh)).toBe(true);
+    const [row] = await db.query<{ deliveries: number }>(`SELECT deliveries FROM provider_events WHERE delivery_key = 'burst'`);
+    expect(row!.deliveries).toBe(10);
+    expect(log.stats.batches).toBeLessThan(log.stats.items);
+  });
+
+  it('keeps a body as received, escapes and all, and hands back what is still to process, oldest first', async () => {
+    const body = JSON.stringify({ event: 'x', data: { s: '\u0000\ud800\u001f' } });
+    const { id } = await log.record('EXSITED', 'odd', 'x', body);
+    const pending = await log.pending('EXSITED', 10);
+    expect(pending.map((e) => [e.id, e.body])).toEqual([[id, body]]);
+    await log.processed([id]);
+    expect(await log.pending('EXSITED', 10)).toEqual([]);
+    expect(await log.stalled('SALLA', 0)).toBe(true);
+    expect(await log.stalled('SALLA', 60_000)).toBe(false);
+  });
+});
