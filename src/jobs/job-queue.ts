@@ -126,6 +126,31 @@ export class JobQueue {
   }
 
   /**
+   * A recurring job, once across replicas per key: a `stately` queue where each run queues the next one `intervalMs`
+   * later, and every replica offers a first one at start (refused while one is queued). A run that throws is logged
+   * and the chain goes on (the next run is its retry); a replica that dies mid-run stops its heartbeat and the queue
+   * retries the run on another replica, which continues the chain. Called once per queue at start.
+   */
+  async defineChain(name: string, keys: readonly string[], intervalMs: number, run: (key: string) => Promise<void>): Promise<void> {
+    await this.define<{ key: string }>(name, {
+      policy: 'stately',
+      retryLimit: 3,
+      // Keys run side by side: a slow one must not hold the others back.
+      concurrency: Math.max(1, keys.length),
+      handler: async ([job]) => {
+        const { key } = job!.data;
+        try {
+          await run(key);
+        } catch (err) {
+          this.options.logger.warn({ err, queue: name, key }, 'recurring job failed; its next run tries again');
+        }
+        await this.send(name, { key }, { singletonKey: key, startAfterMs: intervalMs });
+      },
+    });
+    for (const key of keys) await this.send(name, { key }, { singletonKey: key, startAfterMs: intervalMs });
+  }
+
+  /**
    * Queues a job; resolves to its id, or null when the queue's policy refused it (a `stately` queue already holding
    * one queued for this singletonKey). One insert.
    */

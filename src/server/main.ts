@@ -37,6 +37,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The queue of the reconciler's passes after the first (JobQueue.defineChain). */
+const RECONCILE_QUEUE = 'reconcile-pass';
+
 /** An emulator that sends its provider's webhooks (Salla's). */
 interface WebhookSender {
   configureWebhook(config: { url: string; secret: string } | null): void;
@@ -101,7 +104,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // After listening, in the background: repairs what a killed predecessor (or replica) left open, never delaying
   // the start; a failed pass is logged and the next one tries again.
   // Only providers at a configured base URL: a fresh sandbox would "verify" the absence of anything done before.
-  const reconciler = new InvoiceReconciler(ledger, providers.reconcilable, app.invoices, { logger }).start(config.attempts.reconcileIntervalMs);
+  const repairs = new InvoiceReconciler(ledger, providers.reconcilable, app.invoices, { logger });
+  // The pass at start is this replica's own (it repairs what its predecessor left); the later ones are one job chain
+  // across all replicas (RECONCILE_INTERVAL_MS apart), not one timer per replica.
+  const reconciler = repairs.start(0);
+  if (config.attempts.reconcileIntervalMs > 0) {
+    await jobs.defineChain(RECONCILE_QUEUE, ['ledger'], config.attempts.reconcileIntervalMs, async () => void (await repairs.runOnce()));
+  }
   return {
     url,
     sandboxes: providers.sandboxes,

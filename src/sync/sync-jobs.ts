@@ -13,7 +13,7 @@ import type { SyncPass } from './sync-pass';
  * deliveries wakes a few drains, and each drain reads an order once however many of its events it applies.
  */
 export const EVENTS_QUEUE = 'provider-events';
-/** The queue of sync passes, one chain per provider (singletonKey = provider code); a job's data is `{ provider }`. */
+/** The queue of sync passes, one chain per provider (singletonKey = provider code; JobQueue.defineChain). */
 export const SYNC_QUEUE = 'sync-pass';
 
 /** A delivery not processed this long after it arrived lost its wake-up; the next sync pass wakes a drain. */
@@ -107,25 +107,10 @@ export async function startSyncJobs(
     },
   });
   if (options.intervalMs <= 0) return;
-  await queue.define<{ provider: ProviderCode }>(SYNC_QUEUE, {
-    policy: 'stately',
-    // One pass per provider at once on a replica: a slow provider must not hold the others' passes back.
-    concurrency: Math.max(1, deps.providers.codes().length),
-    // A pass is not retried by the queue: the next one in the chain is its retry. A replica that dies mid-pass
-    // stops its heartbeat, and the queue gives the job to another replica, which continues the chain.
-    retryLimit: 3,
-    handler: async ([job]) => {
-      const code = job!.data.provider;
-      if (!deps.providers.has(code)) return;
-      try {
-        const result = await deps.pass.run(code);
-        logger.info(result, 'sync pass done');
-        if (await deps.events.stalled(code, EVENT_GRACE_MS)) await queue.send(EVENTS_QUEUE, { provider: code }, { singletonKey: code });
-      } catch (err) {
-        logger.warn({ err, provider: code }, 'sync pass failed; the next pass tries again');
-      }
-      await queue.send(SYNC_QUEUE, { provider: code }, { singletonKey: code, startAfterMs: options.intervalMs });
-    },
+  await queue.defineChain(SYNC_QUEUE, deps.providers.codes(), options.intervalMs, async (key) => {
+    const code = key as ProviderCode;
+    const result = await deps.pass.run(code);
+    logger.info(result, 'sync pass done');
+    if (await deps.events.stalled(code, EVENT_GRACE_MS)) await queue.send(EVENTS_QUEUE, { provider: code }, { singletonKey: code });
   });
-  for (const code of deps.providers.codes()) await queue.send(SYNC_QUEUE, { provider: code }, { singletonKey: code, startAfterMs: options.intervalMs });
 }
