@@ -180,6 +180,14 @@ class PresentedInvoice implements InvoiceType {
   }
 }
 
+/**
+ * The root InvoiceType's field resolvers take: the presented invoice as it is. An interface, not the class: a
+ * `@Root()` parameter typed with the class makes type-graphql copy the root into a new InvoiceType on every field
+ * resolver call (seventeen fields defined, then assigned; the money getters lost), 150 times on a page of 50 invoices
+ * with lines, taxes and kpis.
+ */
+export interface InvoiceRoot extends InvoiceType {}
+
 export function presentInvoice(i: Invoice): InvoiceType {
   return new PresentedInvoice(i);
 }
