@@ -9,7 +9,7 @@ import { OrderType } from '../orders/order.type';
 import { freshFor } from './cache-hints';
 import { CreateInvoiceInput } from './inputs/create-invoice.input';
 import { CreateInvoicePayload } from './invoice.payload';
-import { InvoiceKpisType, InvoiceLineType, InvoiceType, TaxLineType, presentInvoice, presentKpis, presentLine, presentTax, type InvoiceRoot } from './invoice.type';
+import { InvoiceKpisType, InvoiceLineType, InvoiceType, TaxLineType, presentInvoice, presentKpis, presentLine, presentTax, storedKpis, storedLines, storedTaxes, type InvoiceRoot } from './invoice.type';
 
 /** Reads one invoice's provider details through the request's loader; a failed read becomes a coded GraphQL error. */
 async function detailsOf(invoice: InvoiceRoot, ctx: Context): Promise<InvoiceDetails> {
@@ -91,11 +91,11 @@ export class InvoiceResolver {
   // Stored lines, taxes and kpis are answered synchronously (no promise for graphql-js to wait on), 150 field
   // resolvers on a page of 50 invoices; only a provider read is awaited.
   lines(@Root() invoice: InvoiceRoot, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): InvoiceLineType[] | Promise<InvoiceLineType[]> {
-    const stored = invoice.source.content;
+    const stored = storedLines(invoice.source);
     if (stored) {
       // An amendment (where the provider allows one) reaches the ledger through the age-based refresh.
       ctx.refresher.touch(invoice.source);
-      return stored.lines.map(presentLine);
+      return stored;
     }
     freshFor(info, ctx);
     return detailsOf(invoice, ctx).then((d) => d.lines.map(presentLine));
@@ -109,10 +109,10 @@ export class InvoiceResolver {
       'The invoice-level taxes: from the ledger once final, else from the provider (shared read with lines and kpis). Null, with an error naming the provider, when the provider cannot be read.',
   })
   taxes(@Root() invoice: InvoiceRoot, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): TaxLineType[] | Promise<TaxLineType[]> {
-    const stored = invoice.source.content;
+    const stored = storedTaxes(invoice.source);
     if (stored) {
       ctx.refresher.touch(invoice.source);
-      return stored.taxes.map(presentTax);
+      return stored;
     }
     freshFor(info, ctx);
     return detailsOf(invoice, ctx).then((d) => d.taxes.map(presentTax));
@@ -126,10 +126,10 @@ export class InvoiceResolver {
   })
   kpis(@Root() invoice: InvoiceRoot, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): InvoiceKpisType | Promise<InvoiceKpisType> {
     freshFor(info, ctx);
-    const stored = invoice.source.kpis;
+    const stored = storedKpis(invoice.source);
     if (stored) {
       ctx.refresher.touch(invoice.source);
-      return presentKpis(stored);
+      return stored;
     }
     return detailsOf(invoice, ctx).then((d) => presentKpis(d.kpis));
   }
