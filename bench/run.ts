@@ -39,12 +39,27 @@ class Sut {
   static async start(env: Record<string, string>): Promise<Sut> {
     // BENCH_CPU_PROF=dir writes a V8 CPU profile of the system under test there, for finding where time goes.
     const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-    const child = fork(join(__dirname, 'sut.js'), { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The system under test runs as a deployment does, NODE_ENV=production (its apps are made with production: true),
+    // unless BENCH_NODE_ENV says otherwise (BENCH_NODE_ENV= for none): outside production graphql-js checks every
+    // type test for a second copy of itself (its instanceOf was 3-5% of (a)'s stored page) and the gateways check more.
+    const nodeEnv = process.env.BENCH_NODE_ENV ?? 'production';
+    const child = fork(join(__dirname, 'sut.js'), { env: { ...process.env, NODE_ENV: nodeEnv, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const urls = await new Promise<SutUrls>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`system under test exited with ${code}`)));
       child.on('message', (m: { type: string; urls?: SutUrls }) => m.type === 'ready' && resolve(m.urls!));
     });
     return new Sut(child, urls);
+  }
+
+  /** CPU seconds the system under test's process has used (user + system), from /proc; null where there is none. */
+  cpuSeconds(): number | null {
+    try {
+      // Fields 14 and 15 of /proc/<pid>/stat, after the command name in parentheses: utime and stime in clock ticks.
+      const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return null;
+    }
   }
 
   /** Sends a request to the system under test and resolves with its answer of that type. */
@@ -111,32 +126,105 @@ const GATEWAY_VARIANTS = [
   ['DataLoader, Hive Gateway (Rust planner), deduplication on (as deployed)', 'gatewayHiveDeduplicated'],
 ] as const;
 
+/**
+ * BENCH_A_VIA (comma-separated; default: the four gateways) picks the ways to (a)'s stored page that are measured:
+ * gatewayBatched, gatewayNaive, gatewayHive, gatewayHiveDeduplicated, and `subgraph`: the invoicing part of both pages
+ * (the `_entities` query over the page's 50 Order representations that a gateway sends) straight to the subgraph, to
+ * tell the gateway's cost from the subgraph's. The header-only baseline through @apollo/gateway is measured with any
+ * gateway (BENCH_A_VIA=subgraph alone measures the subgraph only, e.g. for a CPU profile of it).
+ */
+const A_VIA = new Set((process.env.BENCH_A_VIA ?? GATEWAY_VARIANTS.map(([, g]) => g).join(',')).split(',').map((s) => s.trim()));
+
+/**
+ * BENCH_A_ROUNDS (default 1): (a)'s stored page through @apollo/gateway and its baseline, and (with BENCH_A_VIA
+ * subgraph) the two straight to the subgraph, are measured in that many interleaved rounds (stored, baseline, stored,
+ * ...; SECONDS per page in all), so that a drift in the machine's load (another process) hits both pages alike.
+ */
+const A_ROUNDS = Math.max(1, Number(process.env.BENCH_A_ROUNDS ?? 1));
+
+/**
+ * Two loads in A_ROUNDS interleaved rounds, SECONDS each in all; their means, each with the system under test's CPU
+ * time per answered request (which another process's load on the machine changes less than it changes throughput).
+ */
+async function interleaved(sut: Sut, a: { url: string; body: string }, b: { url: string; body: string }): Promise<[LoadResult, LoadResult]> {
+  const runs: [LoadResult[], LoadResult[]] = [[], []];
+  const cpu = [0, 0];
+  for (let i = 0; i < A_ROUNDS; i++) {
+    for (const [j, o] of [a, b].entries()) {
+      const before = sut.cpuSeconds();
+      const r = await load({ ...o, durationSec: SECONDS / A_ROUNDS });
+      const after = sut.cpuSeconds();
+      runs[j]!.push(r);
+      if (before !== null && after !== null) cpu[j]! += after - before;
+    }
+  }
+  const [ra, rb] = [mean(runs[0]), mean(runs[1])];
+  cpuMsPerRequest.set(ra, (1000 * cpu[0]!) / Math.max(1, ra.requests));
+  cpuMsPerRequest.set(rb, (1000 * cpu[1]!) / Math.max(1, rb.requests));
+  return [ra, rb];
+}
+/** The system under test's CPU milliseconds per answered request of loads measured by `interleaved`. */
+const cpuMsPerRequest = new Map<LoadResult, number>();
+
+/** The invoice fields of (a)'s stored page, and of its baseline without lines, taxes or KPIs. */
+const STORED_INVOICE_FIELDS =
+  'number total { amount currencyCode } lines { description quantity total { amount } } taxes { ratePercent amount { amount } } kpis { outstanding { amount } paid { amount } }';
+const HEADER_INVOICE_FIELDS = 'number total { amount currencyCode }';
+
+/** An answer's size: bytes of its body, every field of every object in `data` and the scalar (leaf) values among them. */
+async function answerSize(url: string, body: string): Promise<{ bytes: number; fields: number; leaves: number }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await res.text();
+  let fields = 0;
+  let leaves = 0;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') {
+      for (const x of Object.values(v)) {
+        fields++;
+        if (x === null || typeof x !== 'object') leaves++;
+        else walk(x);
+      }
+    }
+  };
+  walk((JSON.parse(text) as { data?: unknown }).data);
+  return { bytes: Buffer.byteLength(text), fields, leaves };
+}
+
 async function federatedPage(sut: Sut): Promise<void> {
   const { page } = sut.urls;
   for (const [provider, label] of [['SALESFORCE', 'Salesforce (batch reads)'], ['SALLA', 'Salla (one read per invoice)']] as const) {
-    const body = JSON.stringify({
-      query: `{ orders(provider: "${provider}", first: ${page}) { id number invoices { number total { amount currencyCode }
-        lines { description quantity total { amount } } taxes { ratePercent amount { amount } } kpis { outstanding { amount } paid { amount } } } } }`,
-    });
+    const scenario = `(a) federated page of ${page} ${label} orders with invoices, lines, taxes, KPIs, through a gateway`;
+    const body = JSON.stringify({ query: `{ orders(provider: "${provider}", first: ${page}) { id number invoices { ${STORED_INVOICE_FIELDS} } } }` });
     // The first read of details the ledger does not hold yet (invoices recorded before it kept them) goes to the
     // provider; from then on they are stored, and every load below reads them from the ledger.
     await sut.forget();
     const first = await sut.countOne(sut.urls.gatewayBatched, body);
     notes.push(`(a) ${provider}: the first read of the page, before the ledger holds the details: ${first.provider} provider calls, ${first.ledger} ledger queries; every later read: stored.`);
+    // The baseline of the stored page: the same orders and invoice headers, without lines, taxes or KPIs.
+    const headerOnly = JSON.stringify({ query: `{ orders(provider: "${provider}", first: ${page}) { id number invoices { ${HEADER_INVOICE_FIELDS} } } }` });
+    const paired = A_ROUNDS > 1 && A_VIA.has('gatewayBatched');
+    let headerResult: LoadResult | null = null;
     for (const [variant, gateway] of GATEWAY_VARIANTS) {
+      if (!A_VIA.has(gateway)) continue;
       const url = sut.urls[gateway];
       const one = await sut.countOne(url, body);
       await warm({ url, body });
+      if (paired && gateway === 'gatewayBatched') await warm({ url, body: headerOnly });
       await sut.settle();
       const before = await sut.counters();
-      const result = await load({ url, body, durationSec: SECONDS });
+      let result: LoadResult;
+      if (paired && gateway === 'gatewayBatched') [result, headerResult] = await interleaved(sut, { url, body }, { url, body: headerOnly });
+      else result = await load({ url, body, durationSec: SECONDS });
       await sut.settle();
       const after = await sut.counters();
       // Under load, a gateway that shares identical fetches in flight makes fewer upstream calls than one request alone.
-      // Counted per request sent: those unanswered when the load stopped were still served.
-      const perRequest = (n: number) => fmt(n / Math.max(1, result.sent), 2);
+      // Counted per request sent: those unanswered when the load stopped were still served. Interleaved with the
+      // baseline (BENCH_A_ROUNDS), the count covers both pages' requests (each costs one ledger query).
+      const sent = result.sent + (paired && gateway === 'gatewayBatched' ? headerResult!.sent : 0);
+      const perRequest = (n: number) => fmt(n / Math.max(1, sent), 2);
       rows.push({
-        scenario: `(a) federated page of ${page} ${label} orders with invoices, lines, taxes, KPIs, through a gateway`,
+        scenario,
         variant: `${provider}: ${variant}`,
         result,
         upstream:
@@ -145,20 +233,75 @@ async function federatedPage(sut: Sut): Promise<void> {
         calls: one.provider,
       });
     }
-    // The baseline of the stored page: the same orders and invoice headers, without lines, taxes or KPIs.
-    const headerOnly = JSON.stringify({ query: `{ orders(provider: "${provider}", first: ${page}) { id number invoices { number total { amount currencyCode } } } }` });
-    const lazyFree = await sut.countOne(sut.urls.gatewayBatched, headerOnly);
-    await warm({ url: sut.urls.gatewayBatched, body: headerOnly });
-    const headerResult = await load({ url: sut.urls.gatewayBatched, body: headerOnly, durationSec: SECONDS });
-    rows.push({
-      scenario: `(a) federated page of ${page} ${label} orders with invoices, lines, taxes, KPIs, through a gateway`,
-      variant: `${provider}: the same page without lines, taxes or KPIs (baseline), @apollo/gateway`,
-      result: headerResult,
-      upstream: `${lazyFree.provider} provider calls, ${lazyFree.ledger} ledger queries`,
-      calls: lazyFree.provider,
-    });
+    if (GATEWAY_VARIANTS.some(([, g]) => A_VIA.has(g))) {
+      const lazyFree = await sut.countOne(sut.urls.gatewayBatched, headerOnly);
+      if (!headerResult) {
+        await warm({ url: sut.urls.gatewayBatched, body: headerOnly });
+        headerResult = await load({ url: sut.urls.gatewayBatched, body: headerOnly, durationSec: SECONDS });
+      }
+      rows.push({
+        scenario,
+        variant: `${provider}: the same page without lines, taxes or KPIs (baseline), @apollo/gateway`,
+        result: headerResult,
+        upstream: `${lazyFree.provider} provider calls, ${lazyFree.ledger} ledger queries`,
+        calls: lazyFree.provider,
+      });
+    }
+
+    // The invoicing subgraph's part of both pages, as a gateway asks for it: one `_entities` over the page's orders.
+    const ids = await fetch(sut.urls.gatewayBatched, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ orders(provider: "${provider}", first: ${page}) { id } }` }) })
+      .then((r) => r.json() as Promise<{ data: { orders: Array<{ id: string }> } }>)
+      .then((j) => j.data.orders.map((o) => o.id));
+    const entitiesOf = (fields: string) =>
+      JSON.stringify({
+        query: `query ($representations: [_Any!]!) { _entities(representations: $representations) { ... on Order { invoices { ${fields} } } } }`,
+        variables: { representations: ids.map((id) => ({ __typename: 'Order', id })) },
+      });
+    const pages = [
+      ['stored page', 'gateway', sut.urls.gatewayBatched, body],
+      ['header-only page', 'gateway', sut.urls.gatewayBatched, headerOnly],
+      ['stored page', 'subgraph', sut.urls.subgraph, entitiesOf(STORED_INVOICE_FIELDS)],
+      ['header-only page', 'subgraph', sut.urls.subgraph, entitiesOf(HEADER_INVOICE_FIELDS)],
+    ] as const;
+    const sizes = new Map<string, { bytes: number; fields: number; leaves: number }>();
+    for (const [name, via, url, b] of pages) sizes.set(`${name} ${via}`, await answerSize(url, b));
+    for (const via of ['gateway', 'subgraph'] as const) {
+      const [st, ho] = [sizes.get(`stored page ${via}`)!, sizes.get(`header-only page ${via}`)!];
+      notes.push(
+        `(a) ${provider}, answer sizes ${via === 'gateway' ? 'through @apollo/gateway (the client\'s answer)' : 'of the invoicing subgraph (its `_entities` answer)'}: ` +
+          `stored page ${fmt(st.bytes)} bytes, ${fmt(st.fields)} fields (${fmt(st.leaves)} scalars); header-only ${fmt(ho.bytes)} bytes, ${fmt(ho.fields)} fields (${fmt(ho.leaves)} scalars): ` +
+          `${(st.bytes / ho.bytes).toFixed(2)}× the bytes, ${(st.fields / ho.fields).toFixed(2)}× the fields.`,
+      );
+    }
+    if (A_VIA.has('subgraph')) {
+      const direct = pages.filter(([, via]) => via === 'subgraph');
+      const ones: Array<{ provider: number; ledger: number }> = [];
+      for (const [, , url, b] of direct) {
+        ones.push(await sut.countOne(url, b));
+        await warm({ url, body: b });
+      }
+      await sut.settle();
+      const results = await interleaved(sut, { url: direct[0]![2], body: direct[0]![3] }, { url: direct[1]![2], body: direct[1]![3] });
+      direct.forEach(([name], i) =>
+        rows.push({
+          scenario,
+          variant: `${provider}: ${name}, straight to the invoicing subgraph (the gateway's \`_entities\`)`,
+          result: results[i]!,
+          upstream: `${ones[i]!.provider} provider calls, ${ones[i]!.ledger} ledger queries`,
+          calls: ones[i]!.provider,
+        }),
+      );
+    }
+    const size = (k: string) => sizes.get(k)!;
+    for (const r of rows.filter((x) => x.variant.startsWith(`${provider}: `))) {
+      const key = r.variant.includes('straight to') ? (r.variant.includes('header-only') ? 'header-only page subgraph' : 'stored page subgraph') : r.variant.includes('without lines') ? 'header-only page gateway' : 'stored page gateway';
+      sizeOf.set(r, size(key));
+    }
   }
 }
+
+/** The answer size of each (a) row's page. */
+const sizeOf = new Map<Row, { bytes: number; fields: number; leaves: number }>();
 
 async function entities(sut: Sut): Promise<void> {
   const ids = sut.urls.invoiceIds;
@@ -342,6 +485,26 @@ function report(seconds: number): string {
         `(a) ${p}, the page with stored lines, taxes and KPIs vs the same page without them: ${(a.result.rps / bare.result.rps).toFixed(2)}× the throughput (target ≥ 0.8), ${a.calls} provider calls (target 0).`,
       );
     }
+    const [direct, directBare] = [by(`${p}: stored page, straight to`), by(`${p}: header-only page, straight to`)];
+    if (direct && directBare) {
+      ratio.push(`(a) ${p}, the same two pages' invoicing part straight to the subgraph (no gateway): ${(direct.result.rps / directBare.result.rps).toFixed(2)}× the throughput.`);
+    }
+    for (const [x, y] of [[a, bare], [direct, directBare]] as const) {
+      const [cx, cy] = [x && cpuMsPerRequest.get(x.result), y && cpuMsPerRequest.get(y.result)];
+      if (cx && cy) {
+        ratio.push(
+          `(a) ${p}, ${x === a ? 'through @apollo/gateway' : 'straight to the subgraph'}, CPU of the system under test per request: the stored page ${fmt(cx, 1)} ms, ` +
+            `the header-only page ${fmt(cy, 1)} ms: ${(cy / cx).toFixed(2)}× (the ratio of throughputs on a CPU-bound process).`,
+        );
+      }
+      const [sx, sy] = [x && sizeOf.get(x), y && sizeOf.get(y)];
+      if (!x || !y || !sx || !sy) continue;
+      ratio.push(
+        `(a) ${p}, ${x === a ? 'through @apollo/gateway' : 'straight to the subgraph'}, per returned field: the stored page ${fmt(x.result.rps * sx.fields)} fields/s ` +
+          `(${fmt((x.result.rps * sx.bytes) / 1e6, 2)} MB/s), the header-only page ${fmt(y.result.rps * sy.fields)} fields/s (${fmt((y.result.rps * sy.bytes) / 1e6, 2)} MB/s): ` +
+          `${((x.result.rps * sx.fields) / (y.result.rps * sy.fields)).toFixed(2)}× per field, ${((x.result.rps * sx.bytes) / (y.result.rps * sy.bytes)).toFixed(2)}× per byte.`,
+      );
+    }
     const [off, on] = [by(`${p}: DataLoader, Hive Gateway (Rust planner), deduplication off`), by(`${p}: DataLoader, Hive Gateway (Rust planner), deduplication on`)];
     if (a && off && on) {
       ratio.push(
@@ -382,7 +545,7 @@ function report(seconds: number): string {
   const ms = (v: number) => (Number.isNaN(v) ? '-' : String(v));
   for (const r of rows) lines.push(`| ${r.scenario} | ${r.variant} | ${fmt(r.result.rps)} | ${ms(r.result.p50)} | ${ms(r.result.p99)} | ${r.upstream} | ${r.result.errors + r.result.non2xx} |`);
   return [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${SECONDS} s per load, 10 connections unless noted; ${seconds.toFixed(0)} s in all. Command: \`npm run bench\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, NODE_ENV=${process.env.BENCH_NODE_ENV ?? 'production'} in the system under test, ${SECONDS} s per load, 10 connections unless noted; ${seconds.toFixed(0)} s in all. Command: \`npm run bench\`.`,
     '',
     ...lines,
     '',

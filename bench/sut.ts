@@ -74,7 +74,12 @@ async function main(): Promise<void> {
   const salesforceOrders = salesforceBenchOrders(PAGE);
   salesforce = new SalesforceEmulator({ orderSummaries: salesforceOrders, apiRequestLimit: 1e9 });
   await salesforce.start(0);
-  const pglite = await openDatabase({ dataDir: 'memory://' });
+  // BENCH_LEDGER_URL: the store that is embedded PGlite otherwise (behind the gateways of (a), (b) and the embedded
+  // creates of (c)) is PostgreSQL at that URL instead, in a schema of its own dropped at stop: it tells the store's
+  // share of a scenario from the rest. Meant for BENCH_ONLY=a (the figures of (c) would no longer be PGlite's).
+  const ledgerUrl = process.env.BENCH_LEDGER_URL;
+  const ledgerSchema = `bench_ledger_${Date.now().toString(36)}`;
+  const pglite = ledgerUrl ? await openDatabase({ databaseUrl: ledgerUrl, dataDir: '', schema: ledgerSchema }) : await openDatabase({ dataDir: 'memory://' });
   const pgUrl = process.env.BENCH_PG_URL;
   const pg = pgUrl ? await openDatabase({ databaseUrl: pgUrl, dataDir: '', schema: process.env.BENCH_PG_SCHEMA }) : null;
 
@@ -161,6 +166,7 @@ async function main(): Promise<void> {
       process.send!({ type: 'ledgerLoad', ...(await ledgerLoad(new Ledger(db), msg.seconds, msg.writers)) });
     } else if (msg.type === 'stop') {
       await Promise.allSettled([gatewayBatched.stop(), gatewayNaive.stop(), gatewayHive.stop(), gatewayHiveDeduplicated.stop(), sdlFirst.stop(), orders.stop(), batched.app.stop(), naive.app.stop(), onPostgres?.app.stop(), onList?.app.stop()]);
+      if (ledgerUrl) await pglite.query(`DROP SCHEMA IF EXISTS ${ledgerSchema} CASCADE`).catch(() => undefined);
       await Promise.allSettled([pglite.close(), pg?.close(), listDb?.close(), salla.stop(), salesforce.stop()]);
       process.exit(0);
     }

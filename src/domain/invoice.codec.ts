@@ -34,13 +34,13 @@ export function headerFromJson(j: InvoiceHeaderJson): InvoiceHeader {
 }
 
 /** JSON form of InvoiceContent and InvoiceKpis, as the ledger keeps them: every amount a decimal string. */
-interface TaxLineJson {
+export interface TaxLineJson {
   name: string | null;
   code: string | null;
   ratePercent: string | null;
   amount: MoneyJson;
 }
-interface InvoiceLineJson {
+export interface InvoiceLineJson {
   description: string | null;
   sku: string | null;
   quantity: string;

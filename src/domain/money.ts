@@ -137,6 +137,27 @@ export function formatAmount(amount: Decimal): string {
   return amount.toFixed();
 }
 
+/** A text formatAmount gives back unchanged: plain notation, no leading zeros, no trailing zeros after the point, no "-0". */
+const CANONICAL_AMOUNT = /^(?:0|-?[1-9]\d*(?:\.\d*[1-9])?|-?0\.\d*[1-9])$/;
+
+/**
+ * formatAmount of `new Decimal(text)`, without decimal.js when the text is already canonical: the ledger stores
+ * amounts as formatAmount wrote them, and a page of stored lines presents hundreds of them.
+ */
+export function formatAmountText(text: string): string {
+  return CANONICAL_AMOUNT.test(text) ? text : formatAmount(new Decimal(text));
+}
+
+/** formatMoneyAmount of the amount `text` in that currency, likewise without decimal.js for a canonical text. */
+export function formatMoneyAmountText(text: string, currencyCode: string): string {
+  if (!CANONICAL_AMOUNT.test(text)) return formatMoneyAmount({ amount: new Decimal(text), currencyCode });
+  const minor = MINOR_UNITS[currencyCode] ?? 2;
+  const point = text.indexOf('.');
+  const places = point < 0 ? 0 : text.length - point - 1;
+  if (places >= minor) return text;
+  return `${point < 0 ? `${text}.` : text}${'0'.repeat(minor - places)}`;
+}
+
 /** ISO 4217 minor units where they are not 2. */
 const MINOR_UNITS: Record<string, number> = { BHD: 3, KWD: 3, OMR: 3, JOD: 3, TND: 3, IQD: 3, LYD: 3, JPY: 0, KRW: 0, CLP: 0, ISK: 0, VND: 0 };
 

@@ -26,6 +26,8 @@ export const INVOICE_COLUMNS = 'id, tenant_id, snapshot, created_at, origin, syn
 
 /** A ledger invoice whose stored lines, taxes and kpis are decoded on first use. */
 class LedgerInvoice {
+  private parsedContent?: InvoiceContentJson | null;
+  private parsedKpis?: InvoiceKpisJson | null;
   private decodedContent?: InvoiceContent | null;
   private decodedKpis?: InvoiceKpis | null;
   constructor(
@@ -33,15 +35,40 @@ class LedgerInvoice {
     private readonly kpisText: string | null,
   ) {}
 
+  /** The stored lines and taxes as the ledger keeps them (amounts as text). */
+  get contentJson(): InvoiceContentJson | null {
+    if (this.parsedContent === undefined) this.parsedContent = this.contentText === null ? null : (JSON.parse(this.contentText) as InvoiceContentJson);
+    return this.parsedContent;
+  }
+
+  get kpisJson(): InvoiceKpisJson | null {
+    if (this.parsedKpis === undefined) this.parsedKpis = this.kpisText === null ? null : (JSON.parse(this.kpisText) as InvoiceKpisJson);
+    return this.parsedKpis;
+  }
+
   get content(): InvoiceContent | null {
-    if (this.decodedContent === undefined) this.decodedContent = this.contentText === null ? null : contentFromJson(JSON.parse(this.contentText) as InvoiceContentJson);
+    if (this.decodedContent === undefined) this.decodedContent = this.contentText === null ? null : contentFromJson(this.contentJson!);
     return this.decodedContent;
   }
 
   get kpis(): InvoiceKpis | null {
-    if (this.decodedKpis === undefined) this.decodedKpis = this.kpisText === null ? null : kpisFromJson(JSON.parse(this.kpisText) as InvoiceKpisJson);
+    if (this.decodedKpis === undefined) this.decodedKpis = this.kpisText === null ? null : kpisFromJson(this.kpisJson!);
     return this.decodedKpis;
   }
+}
+
+/**
+ * What the ledger stores of an invoice's lines and taxes, in its JSON form (amounts as decimal text), for presenting
+ * them without building a Decimal per amount; undefined when the invoice was not read from the ledger (use its
+ * `content`). Do not change what it returns: it is the invoice's own, decoded once.
+ */
+export function storedContentJson(invoice: Invoice): InvoiceContentJson | null | undefined {
+  return invoice instanceof LedgerInvoice ? invoice.contentJson : undefined;
+}
+
+/** What the ledger stores of an invoice's kpis, likewise (see storedContentJson). */
+export function storedKpisJson(invoice: Invoice): InvoiceKpisJson | null | undefined {
+  return invoice instanceof LedgerInvoice ? invoice.kpisJson : undefined;
 }
 
 /** One row as the domain's Invoice; costs no JSON decoding until content or kpis is read. */

@@ -3,7 +3,7 @@ import { Ctx, Directive, FieldResolver, Info, Resolver, Root } from 'type-graphq
 import { freshFor } from '../invoices/cache-hints';
 import type { Context } from '../server/context';
 import { InvoiceType, presentInvoice } from '../invoices/invoice.type';
-import { OrderType } from './order.type';
+import { OrderType, type OrderRoot } from './order.type';
 
 @Resolver(() => OrderType)
 export class OrderResolver {
@@ -12,7 +12,7 @@ export class OrderResolver {
   @FieldResolver(() => [InvoiceType], {
     description: 'The order\'s invoices and credit notes in the ledger (created through this service, or found at the provider), oldest first. Headers, stored lines, taxes and kpis come from one ledger query for all orders of a request.',
   })
-  async invoices(@Root() order: OrderType, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<InvoiceType[]> {
+  async invoices(@Root() order: OrderRoot, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<InvoiceType[]> {
     // An order gains invoices (ours, and later those found at the provider): the list is as fresh as status.
     freshFor(info, ctx);
     return (await ctx.loaders.invoicesByOrderId.load(order.id)).map(presentInvoice);

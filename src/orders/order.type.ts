@@ -14,3 +14,6 @@ export class OrderType {
   })
   id!: string;
 }
+
+/** The root Order's field resolvers take, as it is: an interface, so that type-graphql does not copy it into a new OrderType (see InvoiceRoot). */
+export interface OrderRoot extends OrderType {}
