@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
+import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
 import { renderSchemaFile } from '../../src/graphql/schema-file';
 import { composeSupergraph, GATEWAY_NAMES, startGatewayOfKind } from '../../examples/supergraph/gateway';
 import { GATEWAYS } from '../support/dev-supergraph';
@@ -23,6 +24,16 @@ describe('only the gateway may call (ROUTER_SECRET)', () => {
       const body = (await res.json()) as { errors: Array<{ extensions: { code: string } }> };
       expect(body.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
     }
+  });
+
+  it("lets providers' webhook deliveries through without it: they are verified by their own signature", async () => {
+    const body = JSON.stringify({ event: 'order.updated', merchant: 1, created_at: 'now', data: { id: 1 } });
+    const hook = new URL('/webhooks/salla', server.url).toString();
+    const signed = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json', 'x-salla-signature': sallaSignature(body, server.webhookSecrets.SALLA!) }, body });
+    expect([signed.status, await signed.json()]).toEqual([200, { received: true, duplicate: false }]);
+    // Unsigned: the signature refuses it (the webhook's own 401), not the router check.
+    const forged = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect([forged.status, ((await forged.json()) as { error?: string }).error]).toEqual([401, 'unauthorized']);
   });
 
   it('serves the gateway that presents it', async () => {
