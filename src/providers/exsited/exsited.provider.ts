@@ -44,6 +44,22 @@ export function derivedInvoiceId(orderId: string, idempotencyKey: string): strin
  * one derived from the idempotency key), which makes a retried create safe: Exsited refuses the repeated id.
  * Exsited ends a client's previous token when it issues a new one, so each instance keeps ONE TokenSource, shared with
  * the other replicas through the database, refreshed ahead of expiry, collapsing concurrent refreshes, and on a 401.
+ *
+ * No `webhooks` and no `changedSince`, on purpose: Exsited's public material documents neither a webhook we could
+ * verify nor a change feed, so a payment, credit or void reaches us only through the background refresh.
+ * - Webhooks: the one webhook route is GET /api/{version}/webhooks/{webhook_id}, a delivery read by the `whk_` id
+ *   it carries; no route in the SDK's webhooks family lists deliveries or registers a receiver
+ *   (https://pub.dev/documentation/exsited/4.0.1/webhooks/getWebhook.html; a knowledge base on Exsited's API,
+ *   https://github.com/shuvo-webalive/exsited-docs-kb, src/articles/11-platform.html). No signature header, shared
+ *   secret, payload shape or event name is published, so an intake could not tell a forged delivery from Exsited's.
+ * - GET /api/v3/events (exsited-php EventData::readAll, https://github.com/exsited/exsited-php) lists scheduled
+ *   actions, each to be executed now or removed before it runs (that knowledge base's
+ *   src/articles/08-workflows-approvals-and-alerts.html; scheduledToExecuteOn, executedOn and resourceUuid in
+ *   https://pub.dev/documentation/exsited/4.0.0/events/Event-class.html): not changes that happened, and it names
+ *   its resource by uuid where we hold invoice ids.
+ * - GET /api/v3/invoices takes only limit, offset and order_by
+ *   (https://developer.exsited.com/invoice-get-api-documentation): no modification-time filter, so it cannot say
+ *   which invoices changed since a time.
  */
 export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   readonly code = 'EXSITED' as const;
