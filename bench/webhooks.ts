@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Pool } from 'pg';
 import { sallaSignature } from '../src/providers/salla/salla.webhooks';
 import type { LoadResult } from './load';
 
@@ -27,9 +28,10 @@ export interface WebhookBurstResult {
 }
 
 /** Starts the subgraph as `npm start` does, with a known webhook secret; resolves with its URL and the Salla sandbox's. */
-async function startSubgraph(secret: string): Promise<{ child: ChildProcess; url: string; salla: string }> {
+async function startSubgraph(secret: string, databaseUrl: string | null, schema: string): Promise<{ child: ChildProcess; url: string; salla: string }> {
+  const store = databaseUrl ? { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema } : { DATABASE_URL: '', PGLITE_DATA_DIR: 'memory://' };
   const child = fork(join(__dirname, '../src/server/main.js'), {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PGLITE_DATA_DIR: 'memory://', LOG_LEVEL: 'info', SALLA_WEBHOOK_SECRET: secret, SYNC_INTERVAL_MS: '0', INVOICE_FRESHNESS_MS: '86400000', DATABASE_URL: '', NODE_ENV: 'production', SANDBOX_PROVIDERS: 'salla' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SALLA_WEBHOOK_SECRET: secret, SYNC_INTERVAL_MS: '0', INVOICE_FRESHNESS_MS: '86400000', NODE_ENV: 'production', SANDBOX_PROVIDERS: 'salla', ...store },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   let buffered = '';
@@ -56,10 +58,11 @@ async function startSubgraph(secret: string): Promise<{ child: ChildProcess; url
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-/** Runs the scenario; `deliveries` defaults to 1,000 (BENCH_WEBHOOKS). */
-export async function webhookBurst(deliveries = Number(process.env.BENCH_WEBHOOKS ?? 1_000)): Promise<WebhookBurstResult> {
+/** Runs the scenario on the embedded store, or on PostgreSQL at `databaseUrl` (a schema of its own, dropped after); `deliveries` defaults to 1,000 (BENCH_WEBHOOKS). */
+export async function webhookBurst(deliveries = Number(process.env.BENCH_WEBHOOKS ?? 1_000), databaseUrl: string | null = null): Promise<WebhookBurstResult> {
   const secret = randomBytes(32).toString('base64url');
-  const { child, url, salla } = await startSubgraph(secret);
+  const schema = `bench_hooks_${Date.now().toString(36)}`;
+  const { child, url, salla } = await startSubgraph(secret, databaseUrl, schema);
   const gql = async (query: string, variables: Record<string, unknown> = {}) =>
     (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) })).json()) as { data?: any };
   try {
@@ -134,5 +137,9 @@ export async function webhookBurst(deliveries = Number(process.env.BENCH_WEBHOOK
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    if (databaseUrl) {
+      const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_jobs CASCADE`).finally(() => pool.end());
+    }
   }
 }
