@@ -1,49 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { WebhookReceiver, type ReceivedDelivery } from '../shared/webhook-receiver';
 import { SallaEmulator, signSallaWebhook, type SallaWebhookConfig } from './salla.emulator';
 import { SALLA_SANDBOX_SALLA_ISSUER_TOKEN, SALLA_SANDBOX_TOKEN } from './salla.seed';
 
-/** What the receiver got: the raw body as sent (the signature is over these bytes) and the headers. */
-interface Received {
-  headers: IncomingHttpHeaders;
-  raw: string;
-  body: { event: string; merchant: number; created_at: string; data: any };
-}
+type Received = ReceivedDelivery<{ event: string; merchant: number; created_at: string; data: any }>;
 
-/** A tiny webhook receiver: logs every POST and answers the next queued status (200 when none is queued). */
-class Receiver {
-  readonly received: Received[] = [];
-  readonly statuses: number[] = [];
-  /** While set, answers wait for it: a receiver that is slow to acknowledge. */
-  gate?: Promise<void>;
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        this.received.push({ headers: req.headers, raw, body: JSON.parse(raw) });
-        const status = this.statuses.shift() ?? 200;
-        void Promise.resolve(this.gate).then(() => res.writeHead(status, { 'content-type': 'application/json' }).end('{"ok":true}'));
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/webhooks/salla`;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  clear(): void {
-    this.received.length = 0;
-    this.statuses.length = 0;
-    this.gate = undefined;
+/** The receiver, with the events it got in order. */
+class Receiver extends WebhookReceiver<Received['body']> {
+  constructor() {
+    super('/webhooks/salla');
   }
 
   events(): string[] {

@@ -1,40 +1,15 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { WebhookReceiver, type ReceivedDelivery } from '../shared/webhook-receiver';
 import { zuoraSignature, zuoraWebhooks } from '../../providers/zuora/zuora.webhooks';
 import { ZuoraEmulator } from './zuora.emulator';
 
 const SECRET = 'the-sandbox-callout-secret';
 
-interface Received {
-  headers: IncomingHttpHeaders;
-  raw: Buffer;
-  body: Record<string, unknown>;
-}
+type Received = ReceivedDelivery<Record<string, unknown>>;
 
 /** A local callout receiver answering with the statuses queued (200 once they run out). */
-class Receiver {
-  readonly received: Received[] = [];
-  readonly statuses: number[] = [];
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        this.received.push({ headers: req.headers, raw, body: JSON.parse(raw.toString('utf8')) as Record<string, unknown> });
-        res.statusCode = this.statuses.shift() ?? 200;
-        res.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/webhooks/zuora`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+class Receiver extends WebhookReceiver<Received['body']> {
+  constructor() {
+    super('/webhooks/zuora');
   }
 }
 
@@ -80,8 +55,8 @@ describe('Zuora emulator callout notifications', () => {
   /** What the subgraph's intake would do with the delivery: verify, key, read. */
   const intakeOf = (r: Received) => {
     const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
-    expect(zuoraWebhooks.verify(r.raw, headers, SECRET)).toBe(true);
-    return { key: zuoraWebhooks.deliveryKey(r.raw, headers), changes: zuoraWebhooks.changesOf(JSON.parse(r.raw.toString('utf8'))) };
+    expect(zuoraWebhooks.verify(Buffer.from(r.raw), headers, SECRET)).toBe(true);
+    return { key: zuoraWebhooks.deliveryKey(Buffer.from(r.raw), headers), changes: zuoraWebhooks.changesOf(JSON.parse(r.raw)) };
   };
 
   it('sends nothing when unconfigured, or after being unconfigured', async () => {
@@ -120,7 +95,7 @@ describe('Zuora emulator callout notifications', () => {
     expect(intakeOf(r!)).toEqual({ key: `notification:${r!.headers['zuora-notification-id']}`, changes: [{ provider: 'ZUORA', event: 'PaymentProcessed', orderId: null, providerInvoiceId: invoiceId }] });
 
     expect(emulator.webhookDeliveries).toEqual([
-      expect.objectContaining({ event: 'PaymentProcessed', body: r!.raw.toString('utf8'), status: 200, attempts: 1, state: 'delivered', notificationId: r!.headers['zuora-notification-id'] }),
+      expect.objectContaining({ event: 'PaymentProcessed', body: r!.raw, status: 200, attempts: 1, state: 'delivered', notificationId: r!.headers['zuora-notification-id'] }),
     ]);
     expect(emulator.webhookDeliveries[0]!.headers['X-Zuora-Signature']).toBe(r!.headers['x-zuora-signature']);
   });
@@ -158,7 +133,7 @@ describe('Zuora emulator callout notifications', () => {
     expect(new Set(ids).size).toBe(1);
     expect(new Set(receiver.received.map((r) => r.headers['zuora-request-id'])).size).toBe(3);
     // The same body, the same signature and so the same delivery key at the intake: the retries are one delivery.
-    expect(new Set(receiver.received.map((r) => r.raw.toString('utf8'))).size).toBe(1);
+    expect(new Set(receiver.received.map((r) => r.raw)).size).toBe(1);
     expect(new Set(receiver.received.map((r) => intakeOf(r).key)).size).toBe(1);
     expect(emulator.webhookDeliveries).toEqual([expect.objectContaining({ status: 200, attempts: 3, state: 'delivered' })]);
   });
