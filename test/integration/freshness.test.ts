@@ -61,6 +61,9 @@ describe(`status and kpis: fresh reads cost nothing, stale ones answer at once a
     it('concurrent stale reads answer at once and cause one background read, after which syncedAt is set', async () => {
       const id = await invoiceFor(h, ORDERS[0]!);
       h.salla.server.resetCalls();
+      // The refresh's read is slow, so that it is still running when every one of the ten reads has asked for it (with a
+      // freshness of 0, a read that came after it ended would rightly ask again: on PostgreSQL ten reads take longer).
+      h.salla.server.injectFault({ method: 'GET', path: '/admin/v2/orders/invoices', delayMs: 500 });
       const before = Date.now();
       const answers = await Promise.all(Array.from({ length: 10 }, () => h.execute(InvoiceStatusDocument, { id })));
       for (const a of answers) expect(a.data!.invoice).toMatchObject({ status: 'ISSUED', syncedAt: null });
