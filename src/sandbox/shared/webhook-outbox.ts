@@ -4,7 +4,8 @@ import { Agent, request } from 'undici';
  * An emulator's outgoing webhooks: each delivery is logged, POSTed in the background with retries, and can be held
  * back, released in a chosen order or sent again, so that a test can play the provider's delivery faults (late,
  * out of order, repeated) against a receiver. Provider-agnostic: the provider's emulator builds the body and the
- * headers (its envelope, its signature) and decides which statuses count as received.
+ * headers (its envelope, its signature, any header made anew for each attempt) and decides which statuses count as
+ * received and which are worth another try.
  */
 
 export type WebhookDeliveryState = 'held' | 'sending' | 'delivered' | 'failed';
@@ -17,8 +18,8 @@ export interface WebhookDelivery {
   readonly url: string;
   /** The raw body, as signed. */
   readonly body: string;
-  /** The headers as sent, in the case sent. */
-  readonly headers: Readonly<Record<string, string>>;
+  /** The headers as sent by the latest attempt (before the first: those it will start from), in the case sent. */
+  headers: Readonly<Record<string, string>>;
   /** For a replay, the index of the delivery it repeats. */
   readonly replayOf?: number;
   /** Attempts made so far (the first one and its retries). */
@@ -37,6 +38,10 @@ export interface WebhookOutboxOptions {
   timeoutMs?: number;
   /** The statuses that end the retries as received. Default any 2xx. */
   accepted?: (status: number) => boolean;
+  /** Whether a status that is not accepted is worth another try; no answer at all always is. Default every status. */
+  retryable?: (status: number) => boolean;
+  /** Headers made anew for each attempt (such as a request id that changes per try), set over the delivery's own. */
+  attemptHeaders?: (delivery: WebhookDelivery) => Record<string, string>;
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [200, 1000, 3000] as const;
@@ -49,6 +54,8 @@ export class WebhookOutbox {
   private readonly retryDelaysMs: readonly number[];
   private readonly timeoutMs: number;
   private readonly accepted: (status: number) => boolean;
+  private readonly retryable: (status: number) => boolean;
+  private readonly attemptHeaders?: (delivery: WebhookDelivery) => Record<string, string>;
   private holding = false;
   /** Sends and releases under way, so that `idle()` can wait for them. */
   private readonly work = new Set<Promise<void>>();
@@ -60,6 +67,8 @@ export class WebhookOutbox {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.accepted = options.accepted ?? ((status) => status >= 200 && status < 300);
+    this.retryable = options.retryable ?? (() => true);
+    this.attemptHeaders = options.attemptHeaders;
   }
 
   /** Logs a delivery and sends it in the background (or holds it). Never throws for the receiver's failures. */
@@ -134,7 +143,7 @@ export class WebhookOutbox {
     void promise.finally(() => this.work.delete(promise));
   }
 
-  /** The first attempt and the retries, until one is accepted or the delays run out. Never rejects. */
+  /** The first attempt and the retries, until one is accepted, one is not worth retrying or the delays run out. Never rejects. */
   private async send(delivery: WebhookDelivery): Promise<void> {
     const signal = this.abort.signal;
     delivery.state = 'sending';
@@ -151,7 +160,7 @@ export class WebhookOutbox {
         return;
       }
       const wait = this.retryDelaysMs[attempt];
-      if (wait === undefined) {
+      if (wait === undefined || (outcome.status !== 0 && !this.retryable(outcome.status))) {
         delivery.state = 'failed';
         return;
       }
@@ -161,6 +170,7 @@ export class WebhookOutbox {
 
   private async attempt(delivery: WebhookDelivery, signal: AbortSignal): Promise<{ status: number; error?: string }> {
     this.agent ??= new Agent({ keepAliveTimeout: 1_000 });
+    if (this.attemptHeaders) delivery.headers = { ...delivery.headers, ...this.attemptHeaders(delivery) };
     try {
       const res = await request(delivery.url, {
         method: 'POST',

@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import Decimal from 'decimal.js';
 import { EmulatorServer, type EmulatorRequest, type EmulatorResponse } from '../shared/emulator-server';
 import { refuseOverOutstanding, sandboxAmount, sandboxDate, SandboxError, type SandboxEvent, type SandboxInvoiceState } from '../shared/sandbox-control';
-import { ZuoraCalloutSender, type ZuoraCalloutConfig, type ZuoraCalloutDelivery, type ZuoraCalloutOptions } from './zuora.callouts';
+import type { WebhookOutbox } from '../shared/webhook-outbox';
+import { zuoraCalloutHeaders, zuoraCalloutOutbox, zuoraCalloutView, type ZuoraCalloutConfig, type ZuoraCalloutDelivery, type ZuoraCalloutOptions } from './zuora.callouts';
 import {
   zuoraSandboxTenant,
   type ZuoraAccountSeed,
@@ -226,7 +227,9 @@ export class ZuoraEmulator extends ProviderEmulator {
   private readonly tokenTtlSeconds: number;
   private readonly rateLimit: number;
   private readonly embeddedTaxationItems: number;
-  private readonly callouts: ZuoraCalloutSender;
+  /** Where callouts go and the HMAC secret; null: none are sent (nothing is queued meanwhile). */
+  private webhook: ZuoraCalloutConfig | null = null;
+  private readonly callouts: WebhookOutbox;
 
   private fulfillments: StoredFulfillment[] = [];
   private createFailures: ZuoraCreateFailure[] = [];
@@ -246,7 +249,7 @@ export class ZuoraEmulator extends ProviderEmulator {
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
     this.rateLimit = options.rateLimitPerMinute ?? 50_000;
     this.embeddedTaxationItems = options.embeddedTaxationItems ?? Infinity;
-    this.callouts = new ZuoraCalloutSender(options.callouts);
+    this.callouts = zuoraCalloutOutbox(options.callouts);
     this.server = new EmulatorServer({
       notFound: () => ({ status: 404, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.notFound), message: 'The requested resource does not exist.' }]) }),
       badJson: () => ({ status: 400, body: failure([{ code: code(RESOURCE.unknown, CATEGORY.malformed), message: 'Malformed JSON request body.' }]) }),
@@ -284,7 +287,7 @@ export class ZuoraEmulator extends ProviderEmulator {
 
   /**
    * Back to the seed: no tokens, fulfillments or documents, no stored idempotency keys, calls, faults or callout log
-   * (retries still waiting are dropped). The callout configuration stays.
+   * (sends and retries under way are dropped). The callout configuration stays.
    */
   override reset(): void {
     this.restoreSeed();
@@ -294,7 +297,7 @@ export class ZuoraEmulator extends ProviderEmulator {
   }
 
   override async stop(): Promise<void> {
-    this.callouts.cancelRetries();
+    await this.callouts.close();
     await super.stop();
   }
 
@@ -308,12 +311,13 @@ export class ZuoraEmulator extends ProviderEmulator {
    * subgraph knows what it created [a simplification: Zuora would send Invoice Posted for them too].
    */
   configureWebhook(config: ZuoraCalloutConfig | null): void {
-    this.callouts.configure(config);
+    if (config !== null && (!/^https?:\/\//.test(config.url) || config.secret.length === 0)) throw new Error('a callout needs an http(s) URL and a secret');
+    this.webhook = config === null ? null : { ...config };
   }
 
   /** Every callout sent since the last reset, oldest first: event, body, headers of the latest try, status, attempts. */
   get webhookDeliveries(): ZuoraCalloutDelivery[] {
-    return this.callouts.deliveries;
+    return this.callouts.deliveries.map(zuoraCalloutView);
   }
 
   /** Resolves when every callout sent so far is delivered or given up, retries included. */
@@ -321,19 +325,27 @@ export class ZuoraEmulator extends ProviderEmulator {
     return this.callouts.idle();
   }
 
+  /** Sends one notification in the background; nothing when unconfigured. */
+  private callout(event: string, body: Record<string, unknown>): void {
+    const webhook = this.webhook;
+    if (!webhook) return;
+    const raw = JSON.stringify(body);
+    this.callouts.enqueue(event, webhook.url, raw, zuoraCalloutHeaders(raw, webhook.secret));
+  }
+
   /** The callout(s) of a sandbox control, in the contract's bodies; sent in the background. */
   protected override onSandboxEvent(event: SandboxEvent): void {
-    if (!this.callouts.configured) return;
+    if (!this.webhook) return;
     const inv = this.invoiceByKey(event.providerInvoiceId);
     if (!inv) return;
     if (event.kind === 'payment') {
       // The payment-parts loop of the contract renders each invoice id followed by a comma.
-      this.callouts.send('PaymentProcessed', { event: 'PaymentProcessed', paymentId: zuoraId(), accountId: inv.account.id, invoiceIds: `${inv.id},` });
+      this.callout('PaymentProcessed', { event: 'PaymentProcessed', paymentId: zuoraId(), accountId: inv.account.id, invoiceIds: `${inv.id},` });
       return;
     }
     // A credit and a reversal both apply the memo just created (standaloneMemo) to the invoice.
     const memo = this.creditMemos[this.creditMemos.length - 1];
-    this.callouts.send('CreditMemoApplied', { event: 'CreditMemoApplied', creditMemoId: memo?.id ?? '', invoiceId: inv.id });
+    this.callout('CreditMemoApplied', { event: 'CreditMemoApplied', creditMemoId: memo?.id ?? '', invoiceId: inv.id });
   }
 
   /**
@@ -367,7 +379,7 @@ export class ZuoraEmulator extends ProviderEmulator {
     const reasons = this.quantityRules([request]);
     if (reasons.length > 0) throw new SandboxError('invalid', reasons.map((r) => r.message).join(' '));
     const [inv] = this.bill([this.storeFulfillment(request)], on, on);
-    this.callouts.send('InvoicePosted', { event: 'InvoicePosted', invoiceId: inv!.id, invoiceNumber: inv!.invoiceNumber, accountId: inv!.account.id });
+    this.callout('InvoicePosted', { event: 'InvoicePosted', invoiceId: inv!.id, invoiceNumber: inv!.invoiceNumber, accountId: inv!.account.id });
     return this.documents().find((d) => d.kind === 'invoice' && d.id === inv!.id)!;
   }
 
@@ -530,7 +542,7 @@ export class ZuoraEmulator extends ProviderEmulator {
     const inv = this.invoiceByKey(invoiceKey);
     if (!inv || !inv.paymentAmount.isZero() || !inv.creditMemoAmount.isZero()) throw new Error(`cannot cancel invoice ${invoiceKey}`);
     inv.status = 'Canceled';
-    this.callouts.send('InvoiceCanceled', { event: 'InvoiceCanceled', invoiceId: inv.id, invoiceNumber: inv.invoiceNumber });
+    this.callout('InvoiceCanceled', { event: 'InvoiceCanceled', invoiceId: inv.id, invoiceNumber: inv.invoiceNumber });
   }
 
   private restoreSeed(): void {
