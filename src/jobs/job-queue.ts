@@ -59,7 +59,6 @@ export const DEFAULT_HEARTBEAT_SECONDS = 30;
 
 /** The subgraph's job queue: define queues and their workers, send jobs, count them, stop. */
 export class JobQueue {
-  private readonly workers: string[] = [];
   private readonly names: string[] = [];
   private stopped = false;
 
@@ -109,7 +108,7 @@ export class JobQueue {
       if (!(await this.boss.getQueue(name))) throw err;
     });
     else await this.boss.updateQueue(name, { retryLimit: settings.retryLimit, retryDelay: settings.retryDelay, retryBackoff: true, retryDelayMax: settings.retryDelayMax, heartbeatSeconds: settings.heartbeatSeconds, deleteAfterSeconds: settings.deleteAfterSeconds });
-    const id = await this.boss.work<T>(
+    await this.boss.work<T>(
       name,
       { batchSize: definition.batchSize ?? 1, localConcurrency: definition.concurrency ?? 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 0.5 },
       async (jobs) => {
@@ -121,7 +120,6 @@ export class JobQueue {
         }
       },
     );
-    this.workers.push(id);
     this.names.push(name);
   }
 

@@ -120,12 +120,4 @@ export class EventLog {
     );
     return rows.length > 0;
   }
-
-  /** Counts for operators: deliveries received, redeliveries absorbed, events still to process. */
-  async counts(): Promise<{ events: number; redeliveries: number; unprocessed: number }> {
-    const [row] = await this.db.query<{ events: string; redeliveries: string | null; unprocessed: string }>(
-      `SELECT count(*) AS events, sum(deliveries - 1) AS redeliveries, count(*) FILTER (WHERE processed_at IS NULL) AS unprocessed FROM provider_events`,
-    );
-    return { events: Number(row!.events), redeliveries: Number(row!.redeliveries ?? 0), unprocessed: Number(row!.unprocessed) };
-  }
 }

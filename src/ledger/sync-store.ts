@@ -9,6 +9,20 @@ export interface KnownInvoice extends ProviderInvoiceRef {
   seq: string;
 }
 
+interface KnownRow {
+  tenant_id: string;
+  provider_invoice_id: string;
+  order_id: string;
+  seq: string;
+}
+const toKnown = (provider: string) => (r: KnownRow): KnownInvoice => ({
+  provider: provider as KnownInvoice['provider'],
+  providerInvoiceId: r.provider_invoice_id,
+  orderId: r.order_id,
+  tenantId: r.tenant_id,
+  seq: r.seq,
+});
+
 /** Statuses after which nothing but a rare reversal changes an invoice: the sync's refresh pass skips them. */
 const SETTLED = ['PAID', 'VOID'];
 
@@ -22,13 +36,13 @@ export class SyncStore {
   /** Known invoices (any tenant) of these provider invoice ids or of these orders, at one provider. */
   async known(provider: string, providerInvoiceIds: readonly string[], orderIds: readonly string[]): Promise<KnownInvoice[]> {
     if (providerInvoiceIds.length === 0 && orderIds.length === 0) return [];
-    const rows = await this.db.query<{ tenant_id: string; provider_invoice_id: string; order_id: string; seq: string }>(
+    const rows = await this.db.query<KnownRow>(
       `SELECT tenant_id, provider_invoice_id, order_id, seq FROM invoices
         WHERE provider = $1 AND (provider_invoice_id = ANY($2::text[]) OR order_id = ANY($3::text[]))
         ORDER BY seq`,
       [provider, providerInvoiceIds, orderIds],
     );
-    return rows.map((r) => ({ provider: provider as KnownInvoice['provider'], providerInvoiceId: r.provider_invoice_id, orderId: r.order_id, tenantId: r.tenant_id, seq: r.seq }));
+    return rows.map(toKnown(provider));
   }
 
   /**
@@ -36,13 +50,13 @@ export class SyncStore {
    * the sync pass reads them again.
    */
   async unsettled(provider: string, afterSeq: string | null, limit: number): Promise<KnownInvoice[]> {
-    const rows = await this.db.query<{ tenant_id: string; provider_invoice_id: string; order_id: string; seq: string }>(
+    const rows = await this.db.query<KnownRow>(
       `SELECT tenant_id, provider_invoice_id, order_id, seq FROM invoices
         WHERE provider = $1 AND status <> ALL($2::text[]) AND ($3::bigint IS NULL OR seq > $3::bigint)
         ORDER BY seq LIMIT $4`,
       [provider, SETTLED, afterSeq, limit],
     );
-    return rows.map((r) => ({ provider: provider as KnownInvoice['provider'], providerInvoiceId: r.provider_invoice_id, orderId: r.order_id, tenantId: r.tenant_id, seq: r.seq }));
+    return rows.map(toKnown(provider));
   }
 
   /**

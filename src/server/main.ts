@@ -40,11 +40,6 @@ export interface RunningServer {
 /** The queue of the reconciler's passes after the first (JobQueue.defineChain). */
 const RECONCILE_QUEUE = 'reconcile-pass';
 
-/** An emulator that sends its provider's webhooks (Salla's). */
-interface WebhookSender {
-  configureWebhook(config: { url: string; secret: string } | null): void;
-}
-
 /** Starts everything `npm start` starts, from a checked configuration; the end-to-end tests call it too. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
@@ -97,8 +92,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const origin = new URL(url).origin;
   for (const [code, emulator] of Object.entries(providers.emulators) as Array<[ProviderCode, StartedProviders['emulators'][ProviderCode]]>) {
     const secret = webhookSecrets[code];
-    const sender = emulator as unknown as Partial<WebhookSender> | undefined;
-    if (secret && typeof sender?.configureWebhook === 'function') sender.configureWebhook({ url: `${origin}/webhooks/${code.toLowerCase()}`, secret });
+    if (secret) emulator?.configureWebhook?.({ url: `${origin}/webhooks/${code.toLowerCase()}`, secret });
   }
   logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');
   // After listening, in the background: repairs what a killed predecessor (or replica) left open, never delaying

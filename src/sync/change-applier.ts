@@ -16,11 +16,12 @@ export interface ApplyResult {
   ambiguous: number;
 }
 
-/** Reads from the provider failed; what could be read was stored. The job that asked is retried. */
+/** Reads from the provider failed; what could be read was stored (`stored` invoices). The job that asked is retried. */
 export class ChangesNotApplied extends Error {
   constructor(
     readonly provider: ProviderCode,
     readonly failures: Error[],
+    readonly stored = 0,
   ) {
     super(`${failures.length} read(s) at ${provider} failed: ${failures[0]?.message ?? ''}`);
     this.name = 'ChangesNotApplied';
@@ -107,15 +108,8 @@ export class ChangeApplier {
   }
 
   /** Reads known invoices again and stores what was read; throws ChangesNotApplied when some reads failed. */
-  async refresh(provider: InvoiceProvider, refs: readonly ProviderInvoiceRef[]): Promise<number> {
-    if (refs.length === 0) return 0;
-    const loaded: Array<InvoiceDetails | Error> = await provider.loadDetails(refs).catch((err: Error) => refs.map(() => err));
-    const readAt = new Date();
-    const failures = loaded.filter((r): r is Error => r instanceof Error);
-    const reads = loaded.filter((r): r is InvoiceDetails => !(r instanceof Error)).map((d) => ({ record: recordOf(d, provider.contentFinal(d.header)), readAt }));
-    const refreshed = await this.ledger.recordReads(reads);
-    if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures);
-    return refreshed;
+  refresh(provider: InvoiceProvider, refs: readonly ProviderInvoiceRef[]): Promise<number> {
+    return readAndStore(this.ledger, provider, refs);
   }
 
   private async applyAt(provider: InvoiceProvider, changes: readonly ProviderChange[]): Promise<ApplyResult> {
@@ -131,4 +125,20 @@ export class ChangeApplier {
     const known = await this.store.known(provider.code, invoiceIds, orderIds);
     return { refreshed: await this.refresh(provider, known), found: 0, ambiguous: 0 };
   }
+}
+
+/**
+ * Reads invoices from their provider (one loadDetails batch) and stores what was read, lines and taxes once final;
+ * returns how many it stored, or throws ChangesNotApplied (carrying that count) when some reads failed. Shared by the
+ * sync and the background refresher. Cost: the provider's batch read and one ledger statement.
+ */
+export async function readAndStore(ledger: Ledger, provider: InvoiceProvider, refs: readonly ProviderInvoiceRef[]): Promise<number> {
+  if (refs.length === 0) return 0;
+  const loaded: Array<InvoiceDetails | Error> = await provider.loadDetails(refs).catch((err: Error) => refs.map(() => err));
+  const readAt = new Date();
+  const failures = loaded.filter((r): r is Error => r instanceof Error);
+  const reads = loaded.filter((r): r is InvoiceDetails => !(r instanceof Error)).map((d) => ({ record: recordOf(d, provider.contentFinal(d.header)), readAt }));
+  const stored = await ledger.recordReads(reads);
+  if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures, stored);
+  return stored;
 }

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { ProviderError } from '../domain/errors';
-import { recordOf, type Invoice, type InvoiceRecord, type ProviderCode, type ProviderInvoiceRef } from '../domain/invoice';
+import type { Invoice, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
 import type { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
+import { ChangesNotApplied, readAndStore } from './change-applier';
 
 /** INVOICE_FRESHNESS_MS's default, as CONTRACT.md gives it. */
 export const DEFAULT_FRESHNESS_MS = 60_000;
@@ -111,25 +112,19 @@ export class InvoiceRefresher {
     }
     await Promise.all(
       [...byProvider].map(async ([code, refs]) => {
-        const provider = this.providers.get(code);
-        const readAt = new Date();
-        const loaded = await provider.loadDetails(refs).catch((err: Error) => refs.map(() => err));
-        const reads: Array<{ record: InvoiceRecord; readAt: Date }> = [];
-        const failures: Error[] = [];
-        for (const result of loaded) {
-          if (result instanceof Error) failures.push(result);
-          else reads.push({ record: recordOf(result, provider.contentFinal(result.header)), readAt });
-        }
-        if (failures.length > 0) {
-          this.stats.failed += failures.length;
-          const first = failures[0]!;
+        try {
+          this.stats.refreshed += await readAndStore(this.ledger, this.providers.get(code), refs);
+        } catch (err) {
+          if (!(err instanceof ChangesNotApplied)) throw err;
+          this.stats.refreshed += err.stored;
+          this.stats.failed += err.failures.length;
+          const first = err.failures[0]!;
           const reason = first instanceof ProviderError ? first.userErrors[0]?.code : undefined;
           this.options.logger?.warn(
-            { provider: code, failed: failures.length, of: refs.length, code: reason, reason: first.message },
+            { provider: code, failed: err.failures.length, of: refs.length, code: reason, reason: first.message },
             'could not refresh invoices from the provider; their stored status and kpis are kept',
           );
         }
-        if (reads.length > 0) this.stats.refreshed += await this.ledger.recordReads(reads);
       }),
     );
   }

@@ -62,15 +62,11 @@ export interface SyncJobsOptions {
   /** SYNC_INTERVAL_MS; 0: no polling (webhooks are still processed). */
   intervalMs: number;
   logger: Logger;
-  /** Deliveries processed together (their changes are applied as one batch per provider); default 25. */
-  eventBatch?: number;
 }
 
 /**
- * Defines the sync's queues on this replica and starts its share of the work: processing webhook deliveries, and a
- * pass per provider every `intervalMs`. The passes are a chain per provider in a `stately` queue (at most one queued
- * and one running across all replicas): each pass queues the next to start `intervalMs` later, and every replica
- * offers a first one at start, which the queue refuses while one is queued. Called once at start.
+ * Defines the sync's queues on this replica and starts its share of the work: draining webhook deliveries, and a
+ * pass per provider every `intervalMs` (a JobQueue.defineChain per provider, once across replicas). Called once at start.
  */
 export async function startSyncJobs(
   queue: JobQueue,

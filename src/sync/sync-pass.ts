@@ -53,43 +53,38 @@ export class SyncPass {
   async run(code: ProviderCode): Promise<PassResult> {
     const provider = this.providers.get(code);
     const result: PassResult = { provider: code, refreshed: 0, found: 0, failed: 0, complete: false };
-    let { position } = await this.store.position<SyncPosition>(code);
+    const { position } = await this.store.position<SyncPosition>(code);
     if (provider.changedSince && position?.since) return this.changedOnly(code, position.since, result);
     // Without a high-water mark yet, the first pass walks every unsettled invoice; the mark is taken before it starts.
     const since = provider.changedSince ? new Date() : null;
     let after = position?.after ?? null;
     const maxPages = this.options.maxPages ?? 200;
     for (let page = 0; page < maxPages; page++) {
-      let next: string | null;
-      try {
-        if (provider.invoicesOfOrders) {
-          const orders = await this.store.orders(code, after, SYNC_PAGE);
-          next = orders.at(-1)?.orderId ?? null;
-          if (next !== null) {
-            const r = await this.applier.discover(provider, orders.map((o) => o.orderId), new Map(orders.map((o) => [o.orderId, o.tenants])));
-            result.refreshed += r.refreshed;
-            result.found += r.found;
-          }
-        } else {
-          const invoices = await this.store.unsettled(code, after, SYNC_PAGE);
-          next = invoices.at(-1)?.seq ?? null;
-          if (next !== null) result.refreshed += await this.applier.refresh(provider, invoices);
-        }
-      } catch (err) {
-        if (!(err instanceof ChangesNotApplied)) throw err;
-        result.failed += err.failures.length;
-        this.options.logger?.warn({ provider: code, failed: err.failures.length, reason: err.failures[0]?.message }, 'sync: reads failed; the next pass tries again');
-        // The batch is passed over: the position moves on so one bad invoice cannot stop the pass.
-        next = await this.nextAfter(code, provider.invoicesOfOrders !== undefined, after);
-      }
+      // The page and where the next one starts are read first: a page whose reads fail is passed over (the position
+      // moves on, so one bad invoice cannot stop the pass) without reading it from the ledger again.
+      const orders = provider.invoicesOfOrders ? await this.store.orders(code, after, SYNC_PAGE) : null;
+      const invoices = orders ? null : await this.store.unsettled(code, after, SYNC_PAGE);
+      const next = orders ? (orders.at(-1)?.orderId ?? null) : (invoices!.at(-1)?.seq ?? null);
       if (next === null) {
         result.complete = true;
         after = null;
         break;
       }
+      try {
+        if (orders) {
+          const r = await this.applier.discover(provider, orders.map((o) => o.orderId), new Map(orders.map((o) => [o.orderId, o.tenants])));
+          result.refreshed += r.refreshed;
+          result.found += r.found;
+        } else {
+          result.refreshed += await this.applier.refresh(provider, invoices!);
+        }
+      } catch (err) {
+        if (!(err instanceof ChangesNotApplied)) throw err;
+        result.failed += err.failures.length;
+        this.options.logger?.warn({ provider: code, failed: err.failures.length, reason: err.failures[0]?.message }, 'sync: reads failed; the next pass tries again');
+      }
       after = next;
-      position = { after };
-      await this.store.savePosition(code, position, false);
+      await this.store.savePosition(code, { after }, false);
     }
     const mark = since && result.complete ? { since: new Date(since.getTime() - CLOCK_MARGIN_MS).toISOString() } : {};
     await this.store.savePosition(code, { after, ...mark }, result.complete);
@@ -115,10 +110,5 @@ export class SyncPass {
     result.complete = true;
     await this.store.savePosition(code, { after: null, since: new Date(changed.until.getTime() - CLOCK_MARGIN_MS).toISOString() }, true);
     return result;
-  }
-
-  /** The position after the page starting at `after` (used when that page's reads failed). */
-  private async nextAfter(code: ProviderCode, byOrder: boolean, after: string | null): Promise<string | null> {
-    return byOrder ? ((await this.store.orders(code, after, SYNC_PAGE)).at(-1)?.orderId ?? null) : ((await this.store.unsettled(code, after, SYNC_PAGE)).at(-1)?.seq ?? null);
   }
 }

@@ -689,7 +689,7 @@ export class SallaEmulator extends ProviderEmulator {
   override voidInvoice(providerInvoiceId: string): SandboxInvoiceState {
     const [inv, ledger] = this.ledgerOf(providerInvoiceId);
     ledger.canceled = true;
-    // The cancellation is the order's latest status change: a status the merchant set before it no longer holds.
+    // ASSUMPTION (sandbox semantics, no Salla doc): the cancellation is the order's latest status change, so a status the merchant set before it no longer holds.
     this.orderSlugs.delete(`${inv.storeId}:${inv.orderId}`);
     return this.sandboxEvent({ kind: 'void', providerInvoiceId: String(inv.id), state: ledgerState(inv, ledger) });
   }
@@ -717,7 +717,7 @@ export class SallaEmulator extends ProviderEmulator {
    * now on), as an app's webhook settings do: `npm start` and tests call it once the receiver listens. Deliveries
    * already logged keep their URL. No I/O.
    */
-  configureWebhook(config: SallaWebhookConfig | null): void {
+  override configureWebhook(config: SallaWebhookConfig | null): void {
     if (config === null) {
       this.webhook = null;
       return;

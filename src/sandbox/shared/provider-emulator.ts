@@ -13,6 +13,12 @@ export abstract class ProviderEmulator implements SandboxLedgerControl {
   /** What a client uses as the provider's base URL (the `<PROVIDER>_BASE_URL` it stands in for). */
   abstract get baseUrl(): string;
 
+  /**
+   * Points the emulator's webhooks (where its provider documents them: Salla, Zuora) at a receiver, signed with
+   * `secret`; null stops them. `npm start` calls it once the subgraph listens. Absent: the provider sends none.
+   */
+  configureWebhook?(config: { url: string; secret: string } | null): void;
+
   /** Back to the seed: no documents created, an empty call log, no staged faults. */
   abstract reset(): void;
 

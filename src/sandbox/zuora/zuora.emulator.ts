@@ -310,7 +310,7 @@ export class ZuoraEmulator extends ProviderEmulator {
    * (InvoiceCanceled) and postInvoiceOutside (InvoicePosted). Invoices created through the API send none: the
    * subgraph knows what it created [a simplification: Zuora would send Invoice Posted for them too].
    */
-  configureWebhook(config: ZuoraCalloutConfig | null): void {
+  override configureWebhook(config: ZuoraCalloutConfig | null): void {
     if (config !== null && (!/^https?:\/\//.test(config.url) || config.secret.length === 0)) throw new Error('a callout needs an http(s) URL and a secret');
     this.webhook = config === null ? null : { ...config };
   }
