@@ -4,6 +4,7 @@ import type { Attempt, Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
 import type { InvoiceService } from './invoice.service';
 import { lookupInputOf } from './recorded-input';
+import { reconciliationResults } from '../telemetry/metrics';
 
 /** What one reconciliation pass did, attempt by attempt. */
 export interface ReconcileSummary {
@@ -32,6 +33,9 @@ export interface ReconcilerOptions {
 }
 
 type Outcome = 'repaired' | 'released' | 'stillUnknown' | 'skipped' | 'errors';
+
+/** The metric's label of each outcome. */
+const RESULT_LABEL: Record<Outcome, string> = { repaired: 'repaired', released: 'released', stillUnknown: 'still_unknown', skipped: 'skipped', errors: 'error' };
 
 export interface RunningReconciler {
   /** Resolves once the first pass (the one at start) has finished; never rejects. */
@@ -79,6 +83,7 @@ export class InvoiceReconciler {
             return 'errors';
           });
           summary[outcome] += 1;
+          reconciliationResults.inc({ result: RESULT_LABEL[outcome] });
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 4, page.length) }, worker));

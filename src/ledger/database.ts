@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Pool, types, type PoolClient } from 'pg';
+import { statement } from '../telemetry/statements';
 
 // Keep int8 and numeric as strings: amounts and counts must not pass through a float.
 types.setTypeParser(types.builtins.INT8, (v) => v);
@@ -36,6 +37,8 @@ export interface Database extends Sql {
    * (default: as long as it takes), then fails with LockTimeoutError.
    */
   withLock<T>(name: string, fn: (sql: Sql) => Promise<T>, options?: { waitMs?: number }): Promise<T>;
+  /** A server's connection pool as it stands (PostgreSQL); absent on the embedded store, which has one connection. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -58,12 +61,12 @@ export class PgliteDatabase implements Database {
 
   async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
     this.stats.queries++;
-    return (await this.db.query<T>(text, params)).rows;
+    return (await statement('pglite', text, () => this.db.query<T>(text, params))).rows;
   }
 
   async exec(script: string): Promise<void> {
     this.stats.queries++;
-    await this.db.exec(script);
+    await statement('pglite', script, () => this.db.exec(script));
   }
 
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
@@ -71,11 +74,11 @@ export class PgliteDatabase implements Database {
       fn({
         query: async <R>(text: string, params: unknown[] = []) => {
           this.stats.queries++;
-          return (await tx.query<R>(text, params)).rows;
+          return (await statement('pglite', text, () => tx.query<R>(text, params))).rows;
         },
         exec: async (script: string) => {
           this.stats.queries++;
-          await tx.exec(script);
+          await statement('pglite', script, () => tx.exec(script));
         },
       }),
     );
@@ -137,12 +140,17 @@ export class PostgresDatabase implements Database {
 
   async query<T>(text: string, params: unknown[] = []): Promise<T[]> {
     this.stats.queries++;
-    return (await this.pool.query(text, params)).rows as T[];
+    return (await statement('postgres', text, () => this.pool.query(text, params))).rows as T[];
   }
 
   async exec(script: string): Promise<void> {
     this.stats.queries++;
-    await this.pool.query(script);
+    await statement('postgres', script, () => this.pool.query(script));
+  }
+
+  /** The pool's connections as they stand, for `GET /metrics`. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>, before?: (tx: PoolClient) => Promise<void>): Promise<T> {
@@ -188,11 +196,11 @@ export class PostgresDatabase implements Database {
     return {
       query: async <R>(text: string, params: unknown[] = []) => {
         this.stats.queries++;
-        return (await client.query(text, params)).rows as R[];
+        return (await statement('postgres', text, () => client.query(text, params))).rows as R[];
       },
       exec: async (script: string) => {
         this.stats.queries++;
-        await client.query(script);
+        await statement('postgres', script, () => client.query(script));
       },
     };
   }

@@ -51,7 +51,7 @@ export class EventLog {
   readonly stats = { batches: 0, items: 0, fallbacks: 0 };
 
   constructor(private readonly db: Database) {
-    this.writes = new GroupCommit((d) => this.recordMany([d]).then(([r]) => r!), (ds) => this.recordMany(ds), this.stats);
+    this.writes = new GroupCommit((d) => this.recordMany([d]).then(([r]) => r!), (ds) => this.recordMany(ds), this.stats, { name: 'provider_event' });
   }
 
   /**

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { groupCommitBatchSize } from '../telemetry/metrics';
 
 export interface GroupCommitOptions {
   /** Items per statement at most. Default 100. */
@@ -8,6 +9,8 @@ export interface GroupCommitOptions {
    * (a lock held elsewhere, a dead connection) cannot hold up every later write of the process. Default 25 ms.
    */
   maxWaitMs?: number;
+  /** The write's name, the label of its batch-size metric. */
+  name?: string;
 }
 
 /**
@@ -23,6 +26,7 @@ export interface GroupCommitOptions {
 export class GroupCommit<In, Out> {
   private inFlight: Promise<unknown> | null = null;
   private readonly loader: DataLoader<In, Out>;
+  private readonly name: string;
 
   constructor(
     one: (item: In) => Promise<Out>,
@@ -31,6 +35,7 @@ export class GroupCommit<In, Out> {
     options: GroupCommitOptions = {},
   ) {
     const maxWaitMs = options.maxWaitMs ?? 25;
+    this.name = options.name ?? 'unnamed';
     this.loader = new DataLoader<In, Out>(
       (items) => {
         const written = this.writeBatch(items, one, many);
@@ -70,6 +75,7 @@ export class GroupCommit<In, Out> {
   private async writeBatch(items: readonly In[], one: (item: In) => Promise<Out>, many: (items: readonly In[]) => Promise<Out[]>): Promise<Array<Out | Error>> {
     this.stats.batches++;
     this.stats.items += items.length;
+    groupCommitBatchSize.observe({ write: this.name }, items.length);
     if (items.length === 1) return [await one(items[0]!).catch(asError)];
     try {
       return await many(items);

@@ -128,8 +128,8 @@ export class Ledger {
   readonly writes = { claims: { batches: 0, items: 0, fallbacks: 0 }, successes: { batches: 0, items: 0, fallbacks: 0 } };
 
   constructor(private readonly db: Database) {
-    this.claims = new GroupCommit((a) => this.claimOne(a), (as) => this.claimMany(as), this.writes.claims);
-    this.successes = new GroupCommit((s) => this.succeedOne(s), (ss) => this.succeedMany(ss), this.writes.successes);
+    this.claims = new GroupCommit((a) => this.claimOne(a), (as) => this.claimMany(as), this.writes.claims, { name: 'attempt_claim' });
+    this.successes = new GroupCommit((s) => this.succeedOne(s), (ss) => this.succeedMany(ss), this.writes.successes, { name: 'attempt_success' });
   }
 
   /**
@@ -438,6 +438,25 @@ export class Ledger {
       [uuids, freshnessMs, holdMs],
     );
     return rows.map((r) => ({ id: r.id, provider: r.provider, providerInvoiceId: r.provider_invoice_id, orderId: r.order_id }));
+  }
+
+  /**
+   * Open attempts by provider and state, and how many of them are older than their provider's lookup window
+   * (`windowsMs`, by provider: past it, only a person can settle them). Read by `GET /metrics`; one query on the
+   * open-attempts index, so its cost grows with the open attempts only.
+   */
+  async openAttemptCounts(windowsMs: Readonly<Record<string, number>>): Promise<Array<{ provider: string; state: 'pending' | 'unknown'; open: number; manual: number }>> {
+    const providers = Object.keys(windowsMs);
+    const rows = await this.db.query<{ provider: string; state: 'pending' | 'unknown'; open: string; manual: string }>(
+      `SELECT a.provider, a.state, count(*) AS open,
+              count(*) FILTER (WHERE w.ms IS NOT NULL AND a.created_at < now() - make_interval(secs => w.ms / 1000)) AS manual
+         FROM invoice_attempts a
+         LEFT JOIN unnest($1::text[], $2::double precision[]) AS w(provider, ms) ON w.provider = a.provider
+        WHERE a.state IN ('pending', 'unknown')
+        GROUP BY a.provider, a.state`,
+      [providers, providers.map((p) => windowsMs[p]!)],
+    );
+    return rows.map((r) => ({ provider: r.provider, state: r.state, open: Number(r.open), manual: Number(r.manual) }));
   }
 
   /**

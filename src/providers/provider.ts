@@ -1,6 +1,7 @@
 import type { InvoiceDetails, InvoiceHeader, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
 import type { ProviderChange, WebhookHeaders } from '../domain/provider-change';
 import type { UserError } from '../domain/errors';
+import type { ProviderHealth } from './shared/resilience';
 
 /** What a provider knows about the attempt it is serving. */
 export interface CreateContext {
@@ -85,6 +86,9 @@ export interface InvoiceProvider<TInput = unknown> {
    * known invoices among them. Cost: one query per page of the provider's changed invoices.
    */
   changedSince?(since: Date): Promise<{ providerInvoiceIds: string[]; until: Date }>;
+
+  /** Its circuit breaker and rate-limit gate as they stand, read by `GET /metrics`; no I/O. */
+  health?(): ProviderHealth;
 
   /** Releases connections; called once at shutdown. */
   close?(): Promise<void>;

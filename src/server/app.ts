@@ -26,6 +26,10 @@ import { createAuthenticator, DEFAULT_TENANT, requireScope, type Caller, type Jw
 import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
 import { DEFAULT_REQUEST_LIMITS, KnownOperationTypesRule, requestGuard, type RequestLimits } from './request-guard';
 import type { Context } from './context';
+import { MetricsEndpoint, type MetricsSources } from './metrics-endpoint';
+import { telemetryPlugin } from './telemetry-plugin';
+import { webhookDeliveries } from '../telemetry/metrics';
+import { inRequestSpan } from '../telemetry/tracing';
 
 /** Large enough for a 10 MB PDF sent as base64 to Salla, small enough to refuse a flood. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -68,6 +72,12 @@ export interface AppDeps {
   refreshHoldMs?: number;
   /** POST /webhooks/<provider>; absent: every webhook path answers 404. */
   webhooks?: WebhookIntake | null;
+  /** When set, `GET /metrics` answers only `Authorization: Bearer <it>` (METRICS_TOKEN). */
+  metricsToken?: string | null;
+  /** How long stopping waits for in-flight requests before it closes their connections (SHUTDOWN_TIMEOUT_MS). Default 10 s. */
+  shutdownTimeoutMs?: number;
+  /** The job queue's counts for `GET /metrics`; absent: no job gauges. */
+  jobCounts?: MetricsSources['jobCounts'];
 }
 
 export interface App {
@@ -79,6 +89,11 @@ export interface App {
   /** Builds a request's context: fresh loaders, so nothing is cached across requests or tenants. */
   contextFor(caller?: Caller): Context;
   listen(port: number, host?: string): Promise<string>;
+  /** Called once everything the server needs is up: `GET /ready` answers 200 from then on, until `drain`. */
+  markReady(): void;
+  /** The first step of a shutdown: `GET /ready` answers 503 and every answer closes its connection. */
+  drain(): void;
+  /** Stops taking connections, waits for in-flight requests (up to `shutdownTimeoutMs`, then closes them), then stops. */
   stop(): Promise<void>;
 }
 
@@ -100,6 +115,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
 
   const http = createServer(deps.httpTimeouts ?? HTTP_TIMEOUTS);
+  // starting → ready → draining; only `ready` answers 200 at /ready.
+  let phase: 'starting' | 'ready' | 'draining' = 'starting';
+  const metrics = new MetricsEndpoint({ db: deps.db, ledger, providers: deps.providers, jobCounts: deps.jobCounts, ready: () => phase === 'ready' });
   // Static limits, checked during validation before anything runs. The deepest real query (a federated order page
   // down to a line's tax amount) has depth 7. Tokens are limited by graphql-js's own parser (parseOptions), and cost
   // by the request guard, which also sees the sizes of lists sent in variables.
@@ -126,7 +144,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     apollo: deps.graphos ?? undefined,
     plugins: [
       ...armor.plugins,
-      ApolloServerPluginDrainHttpServer({ httpServer: http }),
+      // On stop: no new connections, idle ones closed, in-flight requests given SHUTDOWN_TIMEOUT_MS, then cut.
+      ApolloServerPluginDrainHttpServer({ httpServer: http, stopGracePeriodMillis: deps.shutdownTimeoutMs ?? 10_000 }),
+      telemetryPlugin<Context>(),
       // A subgraph reports usage through the router, from the traces it returns; it never reports on its own.
       ApolloServerPluginUsageReportingDisabled(),
       deps.graphos ? ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) : ApolloServerPluginInlineTraceDisabled(),
@@ -179,13 +199,25 @@ export async function createApp(deps: AppDeps): Promise<App> {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"errors":[{"message":"The request target is not a valid URL path.","extensions":{"code":"BAD_REQUEST"}}]}');
       return;
     }
+    // While draining, every answer ends its connection: a client's keep-alive must not hold the process open.
+    if (phase === 'draining') res.setHeader('connection', 'close');
     if (url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
+    if (url.pathname === '/ready') {
+      await answerReady(res);
+      return;
+    }
+    // Prometheus scrapes it directly, not through the router: guarded by its own token, if any.
+    if (url.pathname === '/metrics') {
+      await answerMetrics(req, res);
+      return;
+    }
     // Providers call this path, not the router: it is verified by the provider's signature instead.
     if (url.pathname.startsWith('/webhooks/')) {
-      await receiveWebhook(req, res, url.pathname.slice('/webhooks/'.length));
+      const slug = url.pathname.slice('/webhooks/'.length);
+      await inRequestSpan(req.headers, `${req.method ?? 'POST'} /webhooks/{provider}`, { 'http.request.method': req.method ?? '', 'http.route': '/webhooks/{provider}' }, () => receiveWebhook(req, res, slug));
       return;
     }
     if (deps.routerSecret && !sameSecret(req.headers['router-authorization'], deps.routerSecret)) {
@@ -198,6 +230,42 @@ export async function createApp(deps: AppDeps): Promise<App> {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found; the GraphQL endpoint is /graphql"}');
       return;
     }
+    await inRequestSpan(req.headers, `${req.method ?? 'POST'} /graphql`, { 'http.request.method': req.method ?? '', 'http.route': '/graphql' }, async (span) => {
+      await serveGraphql(req, res, url);
+      span.setAttribute('http.response.status_code', res.statusCode);
+    });
+  }
+
+  async function answerReady(res: ServerResponse): Promise<void> {
+    const answer = (status: number, body: Record<string, unknown>) => void res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+    if (phase !== 'ready') return answer(503, { status: phase });
+    // Migrations ran before the server was made; what is left to know is whether the ledger answers now.
+    const ledgerAnswers = await Promise.race([
+      deps.db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_QUERY_TIMEOUT_MS).unref()),
+    ]);
+    if (!ledgerAnswers) return answer(503, { status: 'ledger_unavailable' });
+    answer(200, { status: 'ready' });
+  }
+
+  async function answerMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'application/json', allow: 'GET' }).end('{"error":"method_not_allowed"}');
+      return;
+    }
+    if (deps.metricsToken && !sameSecret(bearerOf(req.headers.authorization), deps.metricsToken)) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }).end('{"error":"unauthorized","message":"GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"}');
+      return;
+    }
+    const text = await metrics.text();
+    res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : text);
+  }
+
+  async function serveGraphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     try {
       const body = await readBody(req);
       const headers = new HeaderMap();
@@ -236,6 +304,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const intake = deps.webhooks;
     if (!intake || !intake.accepts(slug)) {
       req.resume();
+      webhookDeliveries.inc({ provider: 'unknown', result: 'not_found' });
       return answer(404, { error: 'not_found', message: 'no webhooks are configured at this path' });
     }
     if (req.method !== 'POST') {
@@ -256,6 +325,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       deps.logger.error({ err, provider: slug }, 'webhook delivery could not be recorded');
       return { status: 503, body: { error: 'unavailable', message: 'the delivery could not be recorded; deliver it again later' } };
     });
+    webhookDeliveries.inc({ provider: slug.toLowerCase(), result: webhookResult(result.status, result.body) });
     answer(result.status, result.body);
   }
 
@@ -274,12 +344,34 @@ export async function createApp(deps: AppDeps): Promise<App> {
           resolve(`http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}/graphql`);
         });
       }),
+    markReady: () => {
+      if (phase === 'starting') phase = 'ready';
+    },
+    drain: () => {
+      phase = 'draining';
+    },
     stop: async () => {
+      phase = 'draining';
       await apollo.stop();
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
       await refresher.close();
     },
   };
+}
+
+/** How long `GET /ready` waits for the ledger's answer before it says 503: a probe's own timeout is about a second. */
+const READY_QUERY_TIMEOUT_MS = 800;
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+function bearerOf(header: string | undefined): string | undefined {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return m ? m[1]!.trim() : undefined;
+}
+
+/** The result label of a webhook answer, from a closed set. */
+function webhookResult(status: number, body: Record<string, unknown>): string {
+  if (status === 200) return body.duplicate ? 'duplicate' : body.ignored ? 'ignored' : 'received';
+  return ({ 400: 'bad_request', 401: 'unauthorized', 404: 'not_found', 405: 'method_not_allowed', 413: 'too_large', 503: 'unavailable' } as Record<number, string>)[status] ?? 'other';
 }
 
 /** Removes graphql-js's "Did you mean …?" suggestions from a message. */

@@ -30,6 +30,9 @@ const env = z.object({
   HOST: optional(z.string()).default('0.0.0.0'),
   NODE_ENV: optional(z.string()),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
+  LOG_FORMAT: optional(z.enum(['pretty', 'json'], { message: 'LOG_FORMAT must be pretty or json' })),
+  SHUTDOWN_TIMEOUT_MS: optional(z.coerce.number().int().min(0).max(600_000)).default(25_000),
+  METRICS_TOKEN: optional(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters')),
   DATABASE_URL: optional(
     z
       .string()
@@ -130,6 +133,12 @@ export interface Config {
   /** How long a client may take to send a request and its headers, and how long an idle connection is kept (HTTP_*_TIMEOUT_MS). */
   http: HttpTimeouts;
   logLevel: string;
+  /** LOG_FORMAT: pretty lines or JSON; undefined: pretty when stdout is a terminal. */
+  logFormat?: 'pretty' | 'json';
+  /** How long a SIGTERM waits for in-flight requests and jobs before the process exits (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <it>` (METRICS_TOKEN). */
+  metricsToken: string | null;
   store: { databaseUrl?: string; schema?: string; dataDir: string };
   providerTimeoutMs: number;
   /**
@@ -263,6 +272,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       connectionsCheckingInterval: Math.min(HTTP_TIMEOUTS.connectionsCheckingInterval, Math.floor(Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS) / 4)),
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN ?? null,
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     attempts: { leaseMs: e.ATTEMPT_LEASE_MS, reconcileIntervalMs: e.RECONCILE_INTERVAL_MS },

@@ -1,4 +1,6 @@
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { traceFields } from '../telemetry/tracing';
 
 /**
  * Properties of database errors that carry SQL text or the values of a statement (PGlite adds `query`, `params` and
@@ -23,17 +25,28 @@ export function serializeError(err: unknown): unknown {
   return out;
 }
 
-/** Structured JSON logs, to stdout unless a destination is given. Credentials are redacted wherever they could appear. */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/** The format a log takes: LOG_FORMAT when set, else pretty on a terminal and JSON otherwise (a collector reads it). */
+export function logFormatOf(asked: 'pretty' | 'json' | undefined, isTTY: boolean | undefined): 'pretty' | 'json' {
+  return asked ?? (isTTY ? 'pretty' : 'json');
+}
+
+/**
+ * Logs to stdout unless a destination is given: JSON lines, or pino-pretty's coloured lines (`format: 'pretty'`, in
+ * this thread, so nothing is lost at exit). Every line written inside a traced request or job carries its
+ * `trace_id` and `span_id`. Credentials are redacted wherever they could appear.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream, format: 'pretty' | 'json' = 'json'): Logger {
+  const out = format === 'pretty' ? pretty({ colorize: !destination && Boolean(process.stdout.isTTY), destination: destination ?? 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : destination;
   return pino(
     {
       level,
+      mixin: traceFields,
       serializers: { err: serializeError, error: serializeError },
       redact: {
         paths: ['*.authorization', '*.Authorization', '*.accessToken', '*.access_token', '*.token', 'headers.authorization', 'req.headers.authorization'],
         censor: '[redacted]',
       },
     },
-    destination,
+    out,
   );
 }

@@ -8,7 +8,8 @@ import { DatabaseTokenStore } from '../ledger/shared-tokens';
 import { openDatabase } from '../ledger/open';
 import { createApp } from './app';
 import { loadConfigOrExit, type Config } from './config';
-import { createLogger } from './logger';
+import { createLogger, logFormatOf } from './logger';
+import { startTracing } from '../telemetry/sdk';
 import { startProviders, type StartedProviders } from './providers';
 import type { Database } from '../ledger/database';
 import { EventLog } from '../ledger/event-log';
@@ -34,7 +35,13 @@ export interface RunningServer {
   jobs: JobQueue;
   /** The webhook secrets in force, by provider (a sandboxed provider's is generated at start). */
   webhookSecrets: Partial<Record<ProviderCode, string>>;
-  stop(): Promise<void>;
+  /**
+   * The graceful stop (SIGTERM): `/ready` turns 503 at once, new connections are refused, in-flight requests (a
+   * create's provider call and ledger write included) finish within SHUTDOWN_TIMEOUT_MS, running jobs within what
+   * is left of it (else another replica retries them), then connections, the job queue and the ledger are closed.
+   * Resolves `true` when everything finished in time, `false` when something had to be cut.
+   */
+  stop(): Promise<boolean>;
 }
 
 /** The queue of the reconciler's passes after the first (JobQueue.defineChain). */
@@ -87,6 +94,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     attemptLeaseMs: config.attempts.leaseMs,
     freshnessMs: config.freshnessMs,
     webhooks,
+    metricsToken: config.metricsToken,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    jobCounts: () => jobs.counts(),
   });
   const url = await app.listen(config.port, config.host);
   const origin = new URL(url).origin;
@@ -94,6 +104,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const secret = webhookSecrets[code];
     if (secret) emulator?.configureWebhook?.({ url: `${origin}/webhooks/${code.toLowerCase()}`, secret });
   }
+  app.markReady();
   logger.info({ url, sandboxes: providers.sandboxes }, 'invoicing subgraph ready');
   // After listening, in the background: repairs what a killed predecessor (or replica) left open, never delaying
   // the start; a failed pass is logged and the next one tries again.
@@ -114,12 +125,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     jobs,
     webhookSecrets,
     stop: async () => {
-      await reconciler.stop();
-      await app.stop();
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      app.drain();
+      const started = Date.now();
+      // The HTTP drain cuts what is still running at the deadline; a request cut is counted by what follows.
+      await Promise.all([reconciler.stop(), app.stop()]);
+      const inTime = Date.now() - started < config.shutdownTimeoutMs;
       await waker.idle();
-      await jobs.stop();
+      // A job still running past the deadline is let go: its heartbeat stops and another replica retries it.
+      await jobs.stop(Math.max(1_000, deadline - Date.now()));
       await providers.stop();
       await db.close();
+      return inTime;
     },
   };
 }
@@ -127,26 +144,59 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 /** `npm start`. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel);
+  const tracing = startTracing(process.env);
+  const format = logFormatOf(config.logFormat, process.stdout.isTTY);
+  const logger = createLogger(config.logLevel, undefined, format);
+  if (tracing) logger.info({ exporter: tracing.exporter }, 'OpenTelemetry tracing on');
   const server = await startServer(config, logger);
-  const explore = config.production ? '' : '  Open it in a browser to explore the schema (Apollo Sandbox).\n';
-  process.stdout.write(`\n  Invoicing subgraph: ${server.url}\n${explore}\n`);
+  process.stdout.write(startupText(server.url, config.production));
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    server.stop().then(
-      () => process.exit(0),
-      (err) => {
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: /ready answers 503, in-flight requests finish');
+    // A stop that hangs past its budget (a stuck close) must not keep a rollout waiting for the kubelet's SIGKILL.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 10_000).unref();
+    server
+      .stop()
+      .then(async (inTime) => {
+        await tracing?.shutdown().catch(() => undefined);
+        if (!inTime) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests were cut at SHUTDOWN_TIMEOUT_MS');
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((err) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);
-      },
-    );
+      });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** What `npm start` prints last: where the server is, and three things to try (explore, create, read). Pure. */
+export function startupText(url: string, production: boolean): string {
+  const create = JSON.stringify({
+    query: 'mutation ($input: CreateInvoiceInput!) { createInvoice(input: $input, idempotencyKey: "try-1124455667") { invoice { id number status total { amount currencyCode } } userErrors { code message } } }',
+    variables: { input: { salla: { orderId: '1124455667', dataType: 'URL', url: 'https://files.example.com/invoices/1124455667.pdf' } } },
+  });
+  const read = JSON.stringify({ query: '{ invoices(first: 5) { edges { node { id provider number status origin total { amount currencyCode } } } } }' });
+  const curl = (body: string) => `curl -s ${url} -H 'content-type: application/json' -d '${body}'`;
+  return [
+    '',
+    `  Invoicing subgraph: ${url}`,
+    '',
+    '  Try:',
+    production ? `  1. Probe it:  curl -s ${new URL('/ready', url).href}` : `  1. Open ${url} in a browser: Apollo Sandbox, to explore the schema`,
+    `  2. Create a Salla invoice in the sandbox:\n     ${curl(create)}`,
+    `  3. List the invoices:\n     ${curl(read)}`,
+    '',
+    '',
+  ].join('\n');
 }
 
 if (require.main === module) {

@@ -4,7 +4,8 @@ import type { ProviderChange } from '../domain/provider-change';
 import type { JobQueue } from '../jobs/job-queue';
 import type { EventLog } from '../ledger/event-log';
 import type { ProviderRegistry } from '../providers/registry';
-import type { ChangeApplier } from './change-applier';
+import { ChangesNotApplied, type ChangeApplier } from './change-applier';
+import { syncResults } from '../telemetry/metrics';
 import type { SyncPass } from './sync-pass';
 
 /**
@@ -96,7 +97,11 @@ export async function startSyncJobs(
           }
         }
         // A failed read throws: the job is retried with backoff, and the events stay unprocessed until then.
-        const result = await deps.applier.apply(changes);
+        const result = await deps.applier.apply(changes).catch((err: unknown) => {
+          if (err instanceof ChangesNotApplied) countSync(code, 'webhook', { failed: err.failures.length, refreshed: err.stored });
+          throw err;
+        });
+        countSync(code, 'webhook', result);
         await deps.events.processed(events.map((e) => e.id));
         logger.debug({ provider: code, events: events.length, changes: changes.length, ...result }, 'webhook deliveries applied');
       }
@@ -106,7 +111,16 @@ export async function startSyncJobs(
   await queue.defineChain(SYNC_QUEUE, deps.providers.codes(), options.intervalMs, async (key) => {
     const code = key as ProviderCode;
     const result = await deps.pass.run(code);
+    countSync(code, 'poll', result);
     logger.info(result, 'sync pass done');
     if (await deps.events.stalled(code, EVENT_GRACE_MS)) await queue.send(EVENTS_QUEUE, { provider: code }, { singletonKey: code });
   });
+}
+
+/** Adds what a drain or a pass did to `invoicing_sync_invoices_total`. */
+function countSync(provider: ProviderCode, source: 'webhook' | 'poll', counts: Partial<Record<'refreshed' | 'found' | 'ambiguous' | 'failed', number>>): void {
+  for (const result of ['refreshed', 'found', 'ambiguous', 'failed'] as const) {
+    const n = counts[result] ?? 0;
+    if (n > 0) syncResults.inc({ provider, source, result }, n);
+  }
 }

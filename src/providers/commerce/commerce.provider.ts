@@ -2,7 +2,7 @@ import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../do
 import { parseCurrency } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
-import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
+import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { mapCommerceFailure, type CommerceOperation } from './commerce.errors';
 import type { CommerceCreateInput } from './commerce.input';
 import { invoiceOrderId, toDetails } from './commerce.mapper';
@@ -46,9 +46,10 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
       baseUrl: config.baseUrl,
       timeoutMs: config.timeoutMs ?? 10_000,
       headers: () => ({ accessToken: config.accessToken }),
+      provider: 'COMMERCE',
     });
     // The API documents no rate limit: a 429 without Retry-After pauses us for the default cool-down.
-    this.resilience = new ProviderResilience({ provider: 'The Commerce API', readConcurrency: config.readConcurrency, ...config.resilience });
+    this.resilience = new ProviderResilience({ provider: 'The Commerce API', code: 'COMMERCE', readConcurrency: config.readConcurrency, ...config.resilience });
   }
 
   /** Before anything is recorded or sent; pure. */
@@ -79,6 +80,10 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   async findCreated(input: CommerceCreateInput): Promise<InvoiceDetails[]> {
     const invoices = await this.invoicesOfOrder(input.orderId);
     return invoices.map((inv) => toDetails(inv, this.currency));
+  }
+
+  health(): ProviderHealth {
+    return this.resilience.health();
   }
 
   /**

@@ -3,7 +3,7 @@ import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../do
 import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
-import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
+import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
 import { mapExsitedFailure, type ExsitedFailureContext, type ExsitedOperation } from './exsited.errors';
 import type { ExsitedCreateInput } from './exsited.input';
@@ -68,7 +68,7 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   private readonly resilience: ProviderResilience;
 
   constructor(private readonly config: ExsitedConfig) {
-    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({}) });
+    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({}), provider: 'EXSITED' });
     const { credentials } = config;
     this.tokens =
       'accessToken' in credentials
@@ -134,6 +134,10 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   async findCreated(input: ExsitedCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
     const found = await this.readOwn(input.invoiceId || derivedInvoiceId(input.orderId, ctx.idempotencyKey), input.orderId);
     return found ? [found] : [];
+  }
+
+  health(): ProviderHealth {
+    return this.resilience.health();
   }
 
   /**

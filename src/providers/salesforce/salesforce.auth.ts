@@ -76,7 +76,7 @@ type CryptoKeyLike = Awaited<ReturnType<typeof importPKCS8>>;
 /** The token request; transport failures as the mapped error. */
 async function post(url: string, form: URLSearchParams, timeoutMs: number): Promise<HttpResponse> {
   try {
-    return await postForm(url, Object.fromEntries(form), timeoutMs);
+    return await postForm(url, Object.fromEntries(form), timeoutMs, 'SALESFORCE');
   } catch (err) {
     if (err instanceof TransportError) throw mapSalesforceFailure(new TransportError(err.kind, `token request failed (${err.message})`, err.status), 'token');
     throw err;

@@ -3,7 +3,7 @@ import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../do
 import { ProviderError } from '../../domain/errors';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
-import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
+import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type SharedTokenStore } from '../shared/token-source';
 import { DEFAULT_SALESFORCE_LOGIN_URL, issueSalesforceSession, type SalesforceCredentials } from './salesforce.auth';
 import { mapSalesforceFailure, type SalesforceOperation } from './salesforce.errors';
@@ -133,7 +133,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     this.changesMaxPages = config.changesMaxPages ?? SALESFORCE_CHANGES_MAX_PAGES;
     if (!Number.isInteger(this.changesMaxPages) || this.changesMaxPages < 1) throw new Error('Salesforce changesMaxPages must be a positive whole number');
     const timeoutMs = config.timeoutMs ?? 10_000;
-    this.http = new HttpClient({ baseUrl: config.instanceUrl, timeoutMs, headers: () => ({}) });
+    this.http = new HttpClient({ baseUrl: config.instanceUrl, timeoutMs, headers: () => ({}), provider: 'SALESFORCE' });
     const credentials = config.credentials ?? (config.accessToken ? { accessToken: config.accessToken } : null);
     if (!credentials) throw new Error('Salesforce needs credentials: client id and secret, client id, username and private key, or an access token');
     if ('accessToken' in credentials) {
@@ -152,6 +152,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     // A used-up daily limit shuts the gate for the cool-down, longer than any read waits: reads are not retried against it.
     this.resilience = new ProviderResilience({
       provider: 'Salesforce',
+      code: 'SALESFORCE',
       readConcurrency: config.readConcurrency,
       rateLimitCooldownSeconds: SALESFORCE_REQUEST_LIMIT_COOLDOWN_SECONDS,
       ...config.resilience,
@@ -211,6 +212,10 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
     if (!found) throw mapSalesforceFailure({ missing: 'Invoice', id: order.InvoiceId }, 'read');
     const orderId = order.OrderSummaryId || found.invoice.ReferenceEntityId || input.fulfillmentOrderId;
     return [toDetails(found.invoice, found.lines, { orderId, today: this.today(), orgCurrency: shape.orgCurrency, applications: found.applications })];
+  }
+
+  health(): ProviderHealth {
+    return this.resilience.health();
   }
 
   /**

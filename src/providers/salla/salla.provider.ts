@@ -7,7 +7,7 @@ import { ProviderError, userError } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { FormData, HttpClient, postForm, TransportError, type HttpResponse } from '../shared/http-client';
-import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
+import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { RefreshTokenRefused, RotatingTokenSource, SessionEnded, SessionUnavailable, type RotatedSession } from '../shared/rotating-token-source';
 import { sharedAs, TokenSource, withTokenRetry, type BearerTokens, type SharedTokenStore } from '../shared/token-source';
 import { mapSallaFailure, mapSallaSessionFailure, mapSallaTokenFailure, sallaTokenRefused, type SallaOperation } from './salla.errors';
@@ -65,7 +65,7 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   readonly tokens: BearerTokens;
 
   constructor(config: SallaConfig) {
-    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({ 'accept-language': 'en' }) });
+    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs ?? 10_000, headers: () => ({ 'accept-language': 'en' }), provider: 'SALLA' });
     this.tokens = config.oauth ? this.session(config, config.oauth) : TokenSource.fixed(config.accessToken ?? '');
     // Salla's 429 carries Retry-After (else X-RateLimit-Reset), so the default cool-down rarely applies.
     this.resilience = new ProviderResilience({ provider: 'Salla', readConcurrency: config.readConcurrency, ...config.resilience });
@@ -169,6 +169,10 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
     }
   }
 
+  health(): ProviderHealth {
+    return this.resilience.health();
+  }
+
   /**
    * An issued Salla invoice cannot change: Salla's invoice API creates and reads invoices (Create Invoice:
    * https://docs.salla.dev/5394156e0, List: https://docs.salla.dev/5394157e0, Details: https://docs.salla.dev/5394158e0)
@@ -262,7 +266,7 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
   private async refresh(tokenUrl: string, timeoutMs: number, oauth: SallaOAuth, refreshToken: string): Promise<RotatedSession> {
     let res: HttpResponse;
     try {
-      res = await postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: oauth.clientId, client_secret: oauth.clientSecret }, timeoutMs);
+      res = await postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: oauth.clientId, client_secret: oauth.clientSecret }, timeoutMs, 'SALLA');
     } catch (err) {
       if (err instanceof TransportError) throw mapSallaTokenFailure(err);
       throw err;

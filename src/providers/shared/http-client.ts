@@ -1,6 +1,8 @@
 import { stringify as losslessStringify } from 'lossless-json';
 import { Agent, request, FormData, type Dispatcher } from 'undici';
 import { storable, unstorableText } from '../../domain/text';
+import { providerRequestDuration, statusClass } from '../../telemetry/metrics';
+import { inSpan, routeTemplate, SpanKind } from '../../telemetry/tracing';
 
 export interface HttpResponse {
   status: number;
@@ -37,6 +39,8 @@ export interface HttpClientOptions {
    */
   totalTimeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** The provider's code, for the request's span and metrics (`unknown` when unset). */
+  provider?: string;
 }
 
 export interface RequestOptions {
@@ -65,8 +69,35 @@ export class HttpClient {
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
+  /** One exchange (never retried here), in a client span and timed by provider, method, route template and outcome. */
   async request(method: Dispatcher.HttpMethod, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
     const url = new URL(this.base + path);
+    const route = routeTemplate(url.pathname);
+    const provider = this.options.provider ?? 'unknown';
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      return await inSpan(
+        `${method} ${route}`,
+        { 'http.request.method': method, 'url.template': route, 'server.address': url.hostname, 'invoicing.provider': provider },
+        async (span) => {
+          const res = await this.exchange(method, url, opts);
+          outcome = statusClass(res.status);
+          span.setAttribute('http.response.status_code', res.status);
+          if (res.status >= 400) span.setAttribute('error.type', String(res.status));
+          return res;
+        },
+        SpanKind.CLIENT,
+      );
+    } catch (err) {
+      if (err instanceof TransportError) outcome = err.kind;
+      throw err;
+    } finally {
+      providerRequestDuration.observe({ provider, method, route, outcome }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async exchange(method: Dispatcher.HttpMethod, url: URL, opts: RequestOptions): Promise<HttpResponse> {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.headers()), ...opts.headers };
     let body: string | FormData | undefined;
@@ -124,8 +155,8 @@ export class HttpClient {
  * One form-encoded POST to a whole URL (an OAuth token endpoint, RFC 6749 §4.4 and §6) with the deadlines of every
  * other provider request. Called once per token renewal; transport failures are TransportErrors for the caller to map.
  */
-export function postForm(url: string, form: Record<string, string>, timeoutMs: number): Promise<HttpResponse> {
-  return new HttpClient({ baseUrl: url, timeoutMs, headers: () => ({}) }).request('POST', '', { urlencoded: form });
+export function postForm(url: string, form: Record<string, string>, timeoutMs: number, provider?: string): Promise<HttpResponse> {
+  return new HttpClient({ baseUrl: url, timeoutMs, headers: () => ({}), provider }).request('POST', '', { urlencoded: form });
 }
 
 /**

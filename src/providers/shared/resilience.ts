@@ -15,11 +15,15 @@ import {
   type IRetryBackoffContext,
 } from 'cockatiel';
 import { ProviderError, userError, type UserError } from '../../domain/errors';
+import { providerCallDuration, providerRetries, rateLimitWaits } from '../../telemetry/metrics';
+import { inSpan } from '../../telemetry/tracing';
 
 /** How one provider's calls are protected. Every field has a default; providers override only what they document. */
 export interface ResilienceOptions {
   /** The provider's name as users read it in messages, e.g. 'Salla'. */
   provider: string;
+  /** The provider's code (`SALLA`), the label of its spans and metrics; default the name in capitals. */
+  code?: string;
   /** Reads in flight at once (bulkhead); more wait in line. Default 8. */
   readConcurrency?: number;
   /** Retries of a failed read after the first try. Default 2. */
@@ -40,6 +44,12 @@ export interface ResilienceOptions {
   rateLimitCooldownSeconds?: number;
   /** The clock of the rate-limit gate; default the system clock. (The breaker keeps cockatiel's own clock.) */
   now?: () => number;
+}
+
+/** What the metrics endpoint reads of a provider's protection. */
+export interface ProviderHealth {
+  circuit: 'closed' | 'open' | 'half-open' | 'isolated';
+  rateLimitedForSeconds: number;
 }
 
 /** A Retry-After past this is taken as an hour: a bogus header must not silence a provider for days. */
@@ -64,6 +74,14 @@ export function isOutage(err: unknown): err is ProviderError {
 
 function rateLimitOf(err: unknown): UserError | undefined {
   return err instanceof ProviderError ? err.userErrors.find((e) => e.code === 'RATE_LIMITED') : undefined;
+}
+
+/** The outcome label of a failed call: what the caller would be told. */
+function outcomeOf(err: unknown): string {
+  if (!(err instanceof ProviderError)) return 'error';
+  if (err.cause_ === CIRCUIT_OPEN) return 'circuit_open';
+  if (rateLimitOf(err)) return 'rate_limited';
+  return isOutage(err) ? 'outage' : 'refused';
 }
 
 type RetryContext = IRetryBackoffContext<unknown>;
@@ -94,6 +112,7 @@ export class ProviderResilience {
   private readonly readPolicy: IPolicy;
   private readonly repeatableWritePolicy: IPolicy;
   private readonly name: string;
+  private readonly code: string;
   private readonly maxWait: number;
   private readonly cooldown: number;
   private readonly halfOpenAfterMs: number;
@@ -105,6 +124,7 @@ export class ProviderResilience {
 
   constructor(options: ResilienceOptions) {
     this.name = options.provider;
+    this.code = options.code ?? options.provider.toUpperCase();
     this.maxWait = options.maxWaitSeconds ?? 2;
     this.cooldown = options.rateLimitCooldownSeconds ?? 30;
     this.halfOpenAfterMs = options.halfOpenAfterMs ?? 30_000;
@@ -138,7 +158,7 @@ export class ProviderResilience {
    * provider's rate limit is in force.
    */
   read<T>(exchange: () => Promise<T>): Promise<T> {
-    return this.guarded(() => this.readPolicy.execute(() => this.gated(exchange)));
+    return this.observed('read', (tried) => this.guarded(() => this.readPolicy.execute(() => this.gated(tried(exchange)))));
   }
 
   /**
@@ -146,12 +166,49 @@ export class ProviderResilience {
    * we chose); then retried on an unknown outcome or a short Retry-After. Costs one request, or 1 + retries.
    */
   write<T>(exchange: () => Promise<T>, options: { repeatable?: boolean } = {}): Promise<T> {
-    return this.guarded(() => (options.repeatable ? this.repeatableWritePolicy.execute(() => this.gated(exchange)) : this.gated(exchange)));
+    return this.observed('write', (tried) =>
+      this.guarded(() => (options.repeatable ? this.repeatableWritePolicy.execute(() => this.gated(tried(exchange))) : this.gated(tried(exchange)))),
+    );
+  }
+
+  /**
+   * One call in a span (the provider, the circuit as the call found it, the retries it took) and timed by outcome;
+   * `tried` wraps the exchange so that each try is counted.
+   */
+  private observed<T>(kind: 'read' | 'write', call: (tried: <R>(exchange: () => Promise<R>) => () => Promise<R>) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let tries = 0;
+    const tried =
+      <R>(exchange: () => Promise<R>) =>
+      () => {
+        tries++;
+        return exchange();
+      };
+    return inSpan(`${this.name} ${kind}`, { 'invoicing.provider': this.code, 'invoicing.call.kind': kind, 'invoicing.circuit.state': this.circuit }, async (span) => {
+      let outcome = 'ok';
+      try {
+        return await call(tried);
+      } catch (err) {
+        outcome = outcomeOf(err);
+        throw err;
+      } finally {
+        const retries = Math.max(0, tries - 1);
+        span.setAttribute('invoicing.retries', retries);
+        span.setAttribute('invoicing.call.outcome', outcome);
+        if (retries > 0) providerRetries.inc({ provider: this.code, kind }, retries);
+        providerCallDuration.observe({ provider: this.code, kind, outcome }, (performance.now() - started) / 1000);
+      }
+    });
   }
 
   /** The circuit as the last call left it, for logs and tests. */
   get circuit(): 'closed' | 'open' | 'half-open' | 'isolated' {
     return (['closed', 'open', 'half-open', 'isolated'] as const)[this.breaker.state as CircuitState];
+  }
+
+  /** The circuit and the rate-limit gate, for the metrics endpoint; cheap, read at every scrape. */
+  health(): ProviderHealth {
+    return { circuit: this.circuit, rateLimitedForSeconds: this.rateLimitedFor() };
   }
 
   /** Seconds the rate-limit gate stays shut; 0 when calls may go. */
@@ -182,12 +239,16 @@ export class ProviderResilience {
   /** One exchange behind the rate-limit gate; a rate limit it meets shuts the gate for the time the provider asked. */
   private async gated<T>(exchange: () => Promise<T>): Promise<T> {
     const wait = this.rateLimitedFor();
-    if (wait > 0) throw this.gateError(wait);
+    if (wait > 0) {
+      rateLimitWaits.inc({ provider: this.code, event: 'held' });
+      throw this.gateError(wait);
+    }
     try {
       return await exchange();
     } catch (err) {
       const limit = rateLimitOf(err);
       if (!limit || !(err instanceof ProviderError)) throw err;
+      rateLimitWaits.inc({ provider: this.code, event: 'met' });
       const seconds = Math.min(MAX_GATE_SECONDS, limit.retryAfterSeconds ?? this.cooldown);
       this.blockedUntil = Math.max(this.blockedUntil, this.now() + seconds * 1000);
       this.limitedBy = limit;

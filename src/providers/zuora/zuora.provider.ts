@@ -5,7 +5,7 @@ import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../do
 import { formatAmount } from '../../domain/money';
 import type { CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, postForm, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
-import { ProviderResilience, type ResilienceOptions } from '../shared/resilience';
+import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
 import { idempotencyWindowPassed, mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
 import type { ZuoraCreateInput } from './zuora.input';
@@ -109,7 +109,7 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     const timeoutMs = config.timeoutMs ?? 10_000;
     this.now = config.now ?? (() => new Date());
-    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs, headers: () => ({ 'zuora-version': ZUORA_VERSION }) });
+    this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs, headers: () => ({ 'zuora-version': ZUORA_VERSION }), provider: 'ZUORA' });
     const { credentials } = config;
     this.tokens =
       'accessToken' in credentials
@@ -253,6 +253,10 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
       );
     }
     return this.readCreated(distinct, input);
+  }
+
+  health(): ProviderHealth {
+    return this.resilience.health();
   }
 
   /**
@@ -525,7 +529,7 @@ function omitEmpty(values: Record<string, unknown>): Record<string, unknown> {
 async function issueToken(baseUrl: string, credentials: { clientId: string; clientSecret: string }, timeoutMs: number): Promise<IssuedToken> {
   let res: HttpResponse;
   try {
-    res = await postForm(`${baseUrl.replace(/\/+$/, '')}/oauth/token`, { client_id: credentials.clientId, client_secret: credentials.clientSecret, grant_type: 'client_credentials' }, timeoutMs);
+    res = await postForm(`${baseUrl.replace(/\/+$/, '')}/oauth/token`, { client_id: credentials.clientId, client_secret: credentials.clientSecret, grant_type: 'client_credentials' }, timeoutMs, 'ZUORA');
   } catch (err) {
     if (err instanceof TransportError) throw mapZuoraFailure(new TransportError(err.kind, `token request failed (${err.message})`, err.status), 'token');
     throw err;

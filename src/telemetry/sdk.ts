@@ -1,0 +1,57 @@
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, NodeTracerProvider, ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+/** The running SDK; `shutdown` flushes the spans still buffered (called once, while draining). */
+export interface Tracing {
+  readonly exporter: string;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Which exporter the standard variables ask for, or null for none
+ * (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/): `OTEL_SDK_DISABLED=true` or
+ * `OTEL_TRACES_EXPORTER=none` turn tracing off; `OTEL_TRACES_EXPORTER=console` writes spans to stdout; otherwise an
+ * OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) turns on OTLP over HTTP.
+ * Unlike the SDK's own default (OTLP to localhost:4318), nothing is exported when none is set. Pure.
+ */
+export function tracesExporterOf(env: NodeJS.ProcessEnv): 'otlp' | 'console' | null {
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return null;
+  const asked = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (asked.includes('none')) return null;
+  if (asked.includes('console')) return 'console';
+  if (asked.includes('otlp') || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) return 'otlp';
+  return null;
+}
+
+/**
+ * Registers the OpenTelemetry Node SDK's tracer provider (AsyncLocalStorage context, W3C trace-context and baggage
+ * propagation) when the environment asks for an exporter; returns null, registering nothing, when it does not.
+ * Called once by `npm start` before the server starts. The exporter reads the rest of `OTEL_EXPORTER_OTLP_*` itself
+ * (headers, timeout, protocol path); `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the service.
+ */
+export function startTracing(env: NodeJS.ProcessEnv = process.env, exporterOverride?: SpanExporter): Tracing | null {
+  const kind = exporterOverride ? 'custom' : tracesExporterOf(env);
+  if (!kind) return null;
+  const exporter = exporterOverride ?? (kind === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter());
+  const detected = detectResources({ detectors: [envDetector, hostDetector, processDetector] });
+  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'invoicing-subgraph', [ATTR_SERVICE_VERSION]: version() }).merge(detected);
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
+  provider.register();
+  return { exporter: kind, shutdown: () => provider.shutdown() };
+}
+
+/** The package's version, from its package.json (two folders up from the source, three from the build). */
+function version(): string {
+  for (const path of ['../../package.json', '../../../package.json']) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const pkg = require(path) as { name?: string; version?: string };
+      if (pkg.name === 'invoicing-subgraph' && pkg.version) return pkg.version;
+    } catch {
+      // not at this depth
+    }
+  }
+  return '0.0.0';
+}
