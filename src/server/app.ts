@@ -78,6 +78,8 @@ export interface AppDeps {
   shutdownTimeoutMs?: number;
   /** The job queue's counts for `GET /metrics`; absent: no job gauges. */
   jobCounts?: MetricsSources['jobCounts'];
+  /** A server already listening (it answered `/health` and `/ready` while the rest started); a new one otherwise. */
+  httpServer?: Server;
 }
 
 export interface App {
@@ -114,7 +116,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     loaders: createInvoiceLoaders(ledger, deps.providers, caller.tenantId, { naive: deps.naiveLoaders, logger: deps.logger }),
   });
 
-  const http = createServer(deps.httpTimeouts ?? HTTP_TIMEOUTS);
+  const http = deps.httpServer ?? createServer(deps.httpTimeouts ?? HTTP_TIMEOUTS);
   // starting → ready → draining; only `ready` answers 200 at /ready.
   let phase: 'starting' | 'ready' | 'draining' = 'starting';
   const metrics = new MetricsEndpoint({ db: deps.db, ledger, providers: deps.providers, jobCounts: deps.jobCounts, ready: () => phase === 'ready' });
@@ -335,15 +337,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     invoices,
     refresher,
     contextFor,
-    listen: (port, host = '0.0.0.0') =>
-      new Promise((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(port, host, () => {
-          const addr = http.address();
-          const actual = typeof addr === 'object' && addr ? addr.port : port;
-          resolve(`http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}/graphql`);
-        });
-      }),
+    listen: (port, host = '0.0.0.0') => listenOn(http, port, host),
     markReady: () => {
       if (phase === 'starting') phase = 'ready';
     },
@@ -357,6 +351,39 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await refresher.close();
     },
   };
+}
+
+/**
+ * Listens on `port` (0: any free one), unless already listening; resolves with the GraphQL URL a client on this
+ * machine uses. Called once per server.
+ */
+export function listenOn(http: Server, port: number, host = '0.0.0.0'): Promise<string> {
+  const urlOf = () => {
+    const addr = http.address();
+    const actual = typeof addr === 'object' && addr ? addr.port : port;
+    return `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}/graphql`;
+  };
+  if (http.listening) return Promise.resolve(urlOf());
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve(urlOf());
+    });
+  });
+}
+
+/**
+ * What a server answers before the service behind it is up: `/health` 200 (the process lives), `/ready` and
+ * everything else 503 with `Retry-After: 1`. Removed once the app takes the server over.
+ */
+export function startingHandler(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+  if (req.url === '/ready') return void res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"status":"starting"}');
+  res
+    .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+    .end('{"errors":[{"message":"The subgraph is starting; try again in a moment.","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}');
 }
 
 /** How long `GET /ready` waits for the ledger's answer before it says 503: a probe's own timeout is about a second. */

@@ -34,7 +34,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SALLA_BASE_URL: 'https://api.salla.dev/admin/v2', SALLA_ACCESS_TOKEN: 'tok', SALLA_REFRESH_TOKEN: 'rt' })).toThrow(/- SALLA_CLIENT_ID: [\s\S]*- SALLA_CLIENT_SECRET: /);
   });
 
+  it('operations: SHUTDOWN_TIMEOUT_MS 25 s, no shutdown delay, no metrics token, log format by terminal, unless set', () => {
+    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 25_000, shutdownDelayMs: 0, metricsToken: null, logFormat: undefined });
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '5000', SHUTDOWN_DELAY_MS: '2000', METRICS_TOKEN: 'a'.repeat(20), LOG_FORMAT: 'json' })).toMatchObject({
+      shutdownTimeoutMs: 5_000,
+      shutdownDelayMs: 2_000,
+      metricsToken: 'a'.repeat(20),
+      logFormat: 'json',
+    });
+  });
+
   it.each([
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ SHUTDOWN_TIMEOUT_MS: '-1' }, 'SHUTDOWN_TIMEOUT_MS'],
+    [{ SHUTDOWN_DELAY_MS: '1e9' }, 'SHUTDOWN_DELAY_MS'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
     [{ PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ DATABASE_SCHEMA: 'drop table;' }, 'DATABASE_SCHEMA'],

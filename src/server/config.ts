@@ -32,6 +32,7 @@ const env = z.object({
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
   LOG_FORMAT: optional(z.enum(['pretty', 'json'], { message: 'LOG_FORMAT must be pretty or json' })),
   SHUTDOWN_TIMEOUT_MS: optional(z.coerce.number().int().min(0).max(600_000)).default(25_000),
+  SHUTDOWN_DELAY_MS: optional(z.coerce.number().int().min(0).max(60_000)).default(0),
   METRICS_TOKEN: optional(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters')),
   DATABASE_URL: optional(
     z
@@ -137,6 +138,11 @@ export interface Config {
   logFormat?: 'pretty' | 'json';
   /** How long a SIGTERM waits for in-flight requests and jobs before the process exits (SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
+  /**
+   * How long a SIGTERM keeps serving with `/ready` at 503 before it stops listening (SHUTDOWN_DELAY_MS, default 0):
+   * the time a load balancer takes to stop sending new requests, where no preStop hook waits for it.
+   */
+  shutdownDelayMs: number;
   /** When set, `GET /metrics` needs `Authorization: Bearer <it>` (METRICS_TOKEN). */
   metricsToken: string | null;
   store: { databaseUrl?: string; schema?: string; dataDir: string };
@@ -274,6 +280,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     metricsToken: e.METRICS_TOKEN ?? null,
     store: { databaseUrl: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, dataDir: e.PGLITE_DATA_DIR },
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,

@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createLogger, serializeError } from './logger';
+import { createLogger, logFormatOf, serializeError } from './logger';
 
 describe('logs never hold SQL text or statement values', () => {
   it("strips PGlite's query and params, and PostgreSQL's detail, from a real database error", async () => {
@@ -31,5 +31,26 @@ describe('logs never hold SQL text or statement values', () => {
       expect(raw).toMatch(/SELECT secret/);
       expect(JSON.stringify(serializeError(outer))).not.toMatch(/secret/);
     }
+  });
+});
+
+describe('log format (LOG_FORMAT, else pretty on a terminal)', () => {
+  it.each([
+    [undefined, true, 'pretty'],
+    [undefined, false, 'json'],
+    [undefined, undefined, 'json'],
+    ['json', true, 'json'],
+    ['pretty', false, 'pretty'],
+  ] as const)('%s with a terminal %s → %s', (asked, tty, format) => expect(logFormatOf(asked, tty)).toBe(format));
+
+  it('pretty lines are readable text, with the same redaction', () => {
+    const out: string[] = [];
+    const logger = createLogger('info', new Writable({ write: (chunk, _e, done) => (out.push(String(chunk)), done()) }), 'pretty');
+    logger.info({ provider: 'SALLA', headers: { authorization: 'Bearer secret-token' } }, 'ledger ready');
+    const text = out.join('');
+    expect(text).toMatch(/INFO.*ledger ready/);
+    expect(text).toMatch(/provider: "SALLA"/);
+    expect(text).not.toMatch(/secret-token/);
+    expect(() => JSON.parse(text)).toThrow();
   });
 });

@@ -6,7 +6,8 @@ import { InvoiceReconciler, type RunningReconciler } from '../invoices/invoice.r
 import { Ledger } from '../ledger/ledger';
 import { DatabaseTokenStore } from '../ledger/shared-tokens';
 import { openDatabase } from '../ledger/open';
-import { createApp } from './app';
+import { createServer, type Server } from 'node:http';
+import { createApp, listenOn, startingHandler } from './app';
 import { loadConfigOrExit, type Config } from './config';
 import { createLogger, logFormatOf } from './logger';
 import { startTracing } from '../telemetry/sdk';
@@ -49,6 +50,21 @@ const RECONCILE_QUEUE = 'reconcile-pass';
 
 /** Starts everything `npm start` starts, from a checked configuration; the end-to-end tests call it too. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // Listening first: probes get `/health` 200 and `/ready` 503 while the ledger opens and migrates (seconds on a
+  // large embedded store), instead of a refused connection that a liveness probe would take for a dead process.
+  const http = createServer(config.http);
+  http.on('request', startingHandler);
+  const listening = await listenOn(http, config.port, config.host);
+  logger.info({ url: listening }, 'listening: /health answers, /ready says 503 until the ledger and providers are up');
+  try {
+    return await startBehind(http, config, logger);
+  } catch (err) {
+    await new Promise((resolve) => http.close(resolve));
+    throw err;
+  }
+}
+
+async function startBehind(http: Server, config: Config, logger: Logger): Promise<RunningServer> {
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
   const db = await openDatabase(config.store);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
@@ -97,7 +113,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     metricsToken: config.metricsToken,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     jobCounts: () => jobs.counts(),
+    httpServer: http,
   });
+  http.off('request', startingHandler);
   const url = await app.listen(config.port, config.host);
   const origin = new URL(url).origin;
   for (const [code, emulator] of Object.entries(providers.emulators) as Array<[ProviderCode, StartedProviders['emulators'][ProviderCode]]>) {
@@ -125,8 +143,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     jobs,
     webhookSecrets,
     stop: async () => {
-      const deadline = Date.now() + config.shutdownTimeoutMs;
       app.drain();
+      // Still listening, answering 503 at /ready, while load balancers take this replica out (SHUTDOWN_DELAY_MS).
+      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      const deadline = Date.now() + config.shutdownTimeoutMs;
       const started = Date.now();
       // The HTTP drain cuts what is still running at the deadline; a request cut is counted by what follows.
       await Promise.all([reconciler.stop(), app.stop()]);
@@ -160,7 +180,7 @@ async function main(): Promise<void> {
     setTimeout(() => {
       logger.error('shutdown did not finish in time; exiting');
       process.exit(1);
-    }, config.shutdownTimeoutMs + 10_000).unref();
+    }, config.shutdownDelayMs + config.shutdownTimeoutMs + 10_000).unref();
     server
       .stop()
       .then(async (inTime) => {

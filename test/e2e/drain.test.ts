@@ -1,0 +1,179 @@
+import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sallaBenchStore, FIRST_BENCH_ORDER } from '../../bench/fixtures';
+import { openDatabase } from '../../src/ledger/open';
+import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
+import { SALLA_SANDBOX_TOKEN } from '../../src/sandbox/salla/salla.seed';
+import { dropTestSchema, storeName } from '../support/store';
+import { spawnTs, type TsChild } from '../support/ts-child';
+
+/**
+ * Probes and a graceful stop with a real process, as an orchestrator sees them: `/ready` answers 503 from the
+ * moment the process listens until the ledger and providers are up, 200 while serving, and 503 again from SIGTERM;
+ * a SIGTERM in the middle of a load of creates fails none of the requests sent before the process stopped
+ * listening, leaves no attempt open and no invoice unrecorded, and the process exits 0.
+ */
+
+jest.setTimeout(180_000);
+
+/** Each create is held this long at Salla, so that creates are in flight when SIGTERM arrives. */
+const CREATE_LATENCY_MS = 300;
+/** The child keeps listening this long after SIGTERM, answering 503 at /ready (SHUTDOWN_DELAY_MS). */
+const DELAY_MS = 1_500;
+const WORKERS = 8;
+
+interface Sent {
+  started: number;
+  ended: number;
+  status: number | null;
+  error: string | null;
+  invoiceId: string | null;
+  userErrors: unknown[];
+}
+
+/** One request on a connection of its own (no keep-alive), so that each says for itself whether it was taken. */
+function send(url: string, method: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const CREATE = 'mutation ($o: ID!, $k: String) { createInvoice(input: { salla: { orderId: $o, dataType: URL, url: "https://x.example/i.pdf" } }, idempotencyKey: $k) { invoice { id } userErrors { code message } } }';
+
+describe(`readiness and a graceful drain under load, in a real process (${storeName()})`, () => {
+  let salla: SallaEmulator;
+  let child: TsChild | undefined;
+  const schema = `drain_${Date.now().toString(36)}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'drain-'));
+  const storeEnv: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: dir };
+
+  beforeAll(async () => {
+    salla = new SallaEmulator({ stores: [sallaBenchStore(2_000)], rateLimitPerMinute: 1e9 });
+    await salla.start(0);
+    salla.server.use(async (req, next) => {
+      if (req.method === 'POST' && /\/orders\/invoices$/.test(req.path)) await new Promise((r) => setTimeout(r, CREATE_LATENCY_MS));
+      return next();
+    });
+  });
+  afterAll(async () => {
+    if (child && child.proc.exitCode === null) child.proc.kill('SIGKILL');
+    await salla?.stop();
+    await dropTestSchema(schema);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers /ready 503 while starting, 200 when up, 503 while draining; finishes every in-flight create and exits 0', async () => {
+    child = spawnTs('src/server/main.ts', {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      SALLA_BASE_URL: salla.baseUrl,
+      SALLA_ACCESS_TOKEN: SALLA_SANDBOX_TOKEN,
+      SYNC_INTERVAL_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '15000',
+      SHUTDOWN_DELAY_MS: String(DELAY_MS),
+      ...storeEnv,
+    });
+    const listening = await child.waitForLog((l) => String(l.msg).startsWith('listening'));
+    const url = String(listening.url);
+    const ready = new URL('/ready', url).href;
+
+    // 1. Start: 503 until the ledger and providers are up, then 200; /health answers all along.
+    const starting: Array<{ status: number; body: string }> = [];
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      const r = await send(ready, 'GET');
+      starting.push({ status: r.status, body: r.text });
+      if (r.status === 200) break;
+      expect((await send(new URL('/health', url).href, 'GET')).status).toBe(200);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(starting[0]).toEqual({ status: 503, body: '{"status":"starting"}' });
+    expect(starting[starting.length - 1]).toEqual({ status: 200, body: '{"status":"ready"}' });
+    expect(starting.every((r) => r.status === 503 || r.status === 200)).toBe(true);
+
+    // 2. Load: WORKERS clients creating invoices back to back, each on a fresh order.
+    const sent: Sent[] = [];
+    let next = FIRST_BENCH_ORDER;
+    let stopLoad = false;
+    const worker = async () => {
+      while (!stopLoad) {
+        const orderId = String(next++);
+        const s: Sent = { started: Date.now(), ended: 0, status: null, error: null, invoiceId: null, userErrors: [] };
+        sent.push(s);
+        try {
+          const r = await send(url, 'POST', JSON.stringify({ query: CREATE, variables: { o: orderId, k: `drain-${orderId}` } }));
+          s.status = r.status;
+          const payload = (JSON.parse(r.text) as { data?: { createInvoice?: { invoice: { id: string } | null; userErrors: unknown[] } } }).data?.createInvoice;
+          s.invoiceId = payload?.invoice?.id ?? null;
+          s.userErrors = payload?.userErrors ?? [];
+        } catch (err) {
+          s.error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        }
+        s.ended = Date.now();
+        if (s.error) await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const load = Promise.all(Array.from({ length: WORKERS }, worker));
+    await new Promise((r) => setTimeout(r, 1_200));
+
+    // 3. SIGTERM in the middle of it.
+    const exited = child.exited;
+    const sigterm = Date.now();
+    child.proc.kill('SIGTERM');
+    const draining: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      const r = await send(ready, 'GET').catch(() => null);
+      if (r) {
+        draining.push(r.status);
+        expect(JSON.parse(r.text)).toEqual({ status: 'draining' });
+      }
+    }
+    await child.waitForLog((l) => String(l.msg).startsWith('draining'), 5_000);
+    // When the child stops listening (its delay after SIGTERM), give or take the signal's delivery.
+    const closed = sigterm + DELAY_MS;
+    const { code, signal } = await exited;
+    stopLoad = true;
+    await load;
+
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(draining.length).toBeGreaterThanOrEqual(3);
+    expect(draining.every((s) => s === 503)).toBe(true);
+
+    // Every request sent while the process still listened was answered, with its invoice.
+    const taken = sent.filter((s) => s.started < closed - 100);
+    const inFlightAtSigterm = sent.filter((s) => s.started < sigterm && s.ended > sigterm);
+    const inFlightAtClose = sent.filter((s) => s.started < closed - 100 && s.ended > closed);
+    expect(inFlightAtSigterm.length).toBeGreaterThanOrEqual(WORKERS - 1);
+    expect(inFlightAtClose.length).toBeGreaterThanOrEqual(1);
+    const failed = taken.filter((s) => s.status !== 200 || s.invoiceId === null || s.userErrors.length > 0);
+    expect(failed).toEqual([]);
+    // What came after the listener closed was refused at the door, never half-served.
+    const late = sent.filter((s) => s.started > closed + 500);
+    expect(late.every((s) => s.error === 'ECONNREFUSED')).toBe(true);
+    expect(child.logs.some((l) => l.msg === 'stopped')).toBe(true);
+    expect(child.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+
+    // Nothing left open: every attempt succeeded, one invoice each, as many as Salla made.
+    const answered = sent.filter((s) => s.invoiceId !== null);
+    const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL, schema, dataDir: '' } : { dataDir: dir });
+    try {
+      const states = await db.query<{ state: string; n: string }>('SELECT state, count(*) AS n FROM invoice_attempts GROUP BY state');
+      expect(states.map((r) => [r.state, Number(r.n)])).toEqual([['succeeded', answered.length]]);
+      const invoices = await db.query<{ n: string }>('SELECT count(*) AS n FROM invoices');
+      expect(Number(invoices[0]!.n)).toBe(answered.length);
+    } finally {
+      await db.close();
+    }
+    expect(salla.invoices().length).toBe(answered.length);
+  });
+});
