@@ -91,6 +91,8 @@ export interface App {
   /** Builds a request's context: fresh loaders, so nothing is cached across requests or tenants. */
   contextFor(caller?: Caller): Context;
   listen(port: number, host?: string): Promise<string>;
+  /** GET /metrics; `bindMeter` adds its gauges to OTLP export. */
+  metrics: MetricsEndpoint;
   /** Called once everything the server needs is up: `GET /ready` answers 200 from then on, until `drain`. */
   markReady(): void;
   /** The first step of a shutdown: `GET /ready` answers 503 and every answer closes its connection. */
@@ -337,6 +339,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     invoices,
     refresher,
     contextFor,
+    metrics,
     listen: (port, host = '0.0.0.0') => listenOn(http, port, host),
     markReady: () => {
       if (phase === 'starting') phase = 'ready';

@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import { createApp, listenOn, startingHandler } from './app';
 import { loadConfigOrExit, type Config } from './config';
 import { createLogger, logFormatOf } from './logger';
-import { startTracing } from '../telemetry/sdk';
+import { startTelemetry } from '../telemetry/sdk';
+import type { Meter } from '@opentelemetry/api';
 import { startProviders, type StartedProviders } from './providers';
 import type { Database } from '../ledger/database';
 import { EventLog } from '../ledger/event-log';
@@ -49,7 +50,7 @@ export interface RunningServer {
 const RECONCILE_QUEUE = 'reconcile-pass';
 
 /** Starts everything `npm start` starts, from a checked configuration; the end-to-end tests call it too. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, options: { meter?: Meter | null } = {}): Promise<RunningServer> {
   // Listening first: probes get `/health` 200 and `/ready` 503 while the ledger opens and migrates (seconds on a
   // large embedded store), instead of a refused connection that a liveness probe would take for a dead process.
   const http = createServer(config.http);
@@ -57,14 +58,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const listening = await listenOn(http, config.port, config.host);
   logger.info({ url: listening }, 'listening: /health answers, /ready says 503 until the ledger and providers are up');
   try {
-    return await startBehind(http, config, logger);
+    return await startBehind(http, config, logger, options.meter ?? null);
   } catch (err) {
     await new Promise((resolve) => http.close(resolve));
     throw err;
   }
 }
 
-async function startBehind(http: Server, config: Config, logger: Logger): Promise<RunningServer> {
+async function startBehind(http: Server, config: Config, logger: Logger, meter: Meter | null): Promise<RunningServer> {
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
   const db = await openDatabase(config.store);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
@@ -116,6 +117,7 @@ async function startBehind(http: Server, config: Config, logger: Logger): Promis
     httpServer: http,
   });
   http.off('request', startingHandler);
+  if (meter) app.metrics.bindMeter(meter);
   const url = await app.listen(config.port, config.host);
   const origin = new URL(url).origin;
   for (const [code, emulator] of Object.entries(providers.emulators) as Array<[ProviderCode, StartedProviders['emulators'][ProviderCode]]>) {
@@ -164,11 +166,11 @@ async function startBehind(http: Server, config: Config, logger: Logger): Promis
 /** `npm start`. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const tracing = startTracing(process.env);
+  const telemetry = startTelemetry(process.env);
   const format = logFormatOf(config.logFormat, process.stdout.isTTY);
   const logger = createLogger(config.logLevel, undefined, format);
-  if (tracing) logger.info({ exporter: tracing.exporter }, 'OpenTelemetry tracing on');
-  const server = await startServer(config, logger);
+  if (telemetry) logger.info({ traces: telemetry.traces, metrics: telemetry.metrics }, 'OpenTelemetry export on');
+  const server = await startServer(config, logger, { meter: telemetry?.meter });
   process.stdout.write(startupText(server.url, config.production));
 
   let stopping = false;
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
     server
       .stop()
       .then(async (inTime) => {
-        await tracing?.shutdown().catch(() => undefined);
+        await telemetry?.shutdown().catch(() => undefined);
         if (!inTime) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests were cut at SHUTDOWN_TIMEOUT_MS');
         logger.info('stopped');
         process.exit(0);

@@ -1,11 +1,20 @@
+import { metrics, type Meter } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider, ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { bindMeter } from './metrics';
 
-/** The running SDK; `shutdown` flushes the spans still buffered (called once, while draining). */
-export interface Tracing {
-  readonly exporter: string;
+/** The running SDK; `shutdown` flushes the spans and metrics still buffered (called once, while draining). */
+export interface Telemetry {
+  /** The traces exporter in use, or null. */
+  readonly traces: string | null;
+  /** The metrics exporter in use, or null (Prometheus scrapes /metrics either way). */
+  readonly metrics: string | null;
+  /** Set when metrics are exported: the server binds its gauges to it. */
+  readonly meter: Meter | null;
   shutdown(): Promise<void>;
 }
 
@@ -26,18 +35,62 @@ export function tracesExporterOf(env: NodeJS.ProcessEnv): 'otlp' | 'console' | n
 }
 
 /**
+ * Which metrics exporter the standard variables ask for, or null: as for traces, with `OTEL_METRICS_EXPORTER` and
+ * `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`; `prometheus` asks for nothing more (GET /metrics serves it). Pure.
+ */
+export function metricsExporterOf(env: NodeJS.ProcessEnv): 'otlp' | 'console' | null {
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return null;
+  const asked = (env.OTEL_METRICS_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (asked.includes('none')) return null;
+  if (asked.includes('console')) return 'console';
+  if (asked.includes('otlp') || (asked.length === 0 && (env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim()))) return 'otlp';
+  return null;
+}
+
+/**
+ * Starts what the OTEL_* variables ask for (traces, metrics, both or neither: null, nothing registered). Called
+ * once by `npm start` before the server starts. Metrics are exported every OTEL_METRIC_EXPORT_INTERVAL ms (default
+ * 60000), the same counters, histograms and gauges /metrics serves.
+ */
+export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry | null {
+  const tracing = startTracing(env);
+  const kind = metricsExporterOf(env);
+  if (!tracing && !kind) return null;
+  let provider: MeterProvider | null = null;
+  if (kind) {
+    const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL);
+    const exporter = kind === 'console' ? new ConsoleMetricExporter() : new OTLPMetricExporter();
+    provider = new MeterProvider({ resource: resourceOf(), readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Number.isFinite(interval) && interval >= 1_000 ? interval : 60_000 })] });
+    metrics.setGlobalMeterProvider(provider);
+    bindMeter(provider.getMeter('invoicing-subgraph'));
+  }
+  return {
+    traces: tracing?.exporter ?? null,
+    metrics: kind,
+    meter: provider?.getMeter('invoicing-subgraph') ?? null,
+    shutdown: async () => {
+      await Promise.all([tracing?.shutdown(), provider?.shutdown()]);
+    },
+  };
+}
+
+/** The service's resource: its name and version, then what OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the host say. */
+function resourceOf() {
+  const detected = detectResources({ detectors: [envDetector, hostDetector, processDetector] });
+  return resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'invoicing-subgraph', [ATTR_SERVICE_VERSION]: version() }).merge(detected);
+}
+
+/**
  * Registers the OpenTelemetry Node SDK's tracer provider (AsyncLocalStorage context, W3C trace-context and baggage
  * propagation) when the environment asks for an exporter; returns null, registering nothing, when it does not.
  * Called once by `npm start` before the server starts. The exporter reads the rest of `OTEL_EXPORTER_OTLP_*` itself
  * (headers, timeout, protocol path); `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` name the service.
  */
-export function startTracing(env: NodeJS.ProcessEnv = process.env, exporterOverride?: SpanExporter): Tracing | null {
+export function startTracing(env: NodeJS.ProcessEnv = process.env, exporterOverride?: SpanExporter): { exporter: string; shutdown(): Promise<void> } | null {
   const kind = exporterOverride ? 'custom' : tracesExporterOf(env);
   if (!kind) return null;
   const exporter = exporterOverride ?? (kind === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter());
-  const detected = detectResources({ detectors: [envDetector, hostDetector, processDetector] });
-  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'invoicing-subgraph', [ATTR_SERVICE_VERSION]: version() }).merge(detected);
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
+  const provider = new NodeTracerProvider({ resource: resourceOf(), spanProcessors: [new BatchSpanProcessor(exporter)] });
   provider.register();
   return { exporter: kind, shutdown: () => provider.shutdown() };
 }

@@ -1,7 +1,7 @@
-import { tracesExporterOf } from './sdk';
+import { metricsExporterOf, tracesExporterOf } from './sdk';
 import { operationOf } from './statements';
 import { routeTemplate, traceFields } from './tracing';
-import { statusClass } from './metrics';
+import { otelNameOf, statusClass } from './metrics';
 
 describe('routeTemplate', () => {
   it.each([
@@ -59,4 +59,24 @@ describe('statusClass', () => {
 
 it('traceFields is empty outside a recording span', () => {
   expect(traceFields()).toEqual({});
+});
+
+describe('metricsExporterOf', () => {
+  it.each([
+    [{}, null],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, 'otlp'],
+    [{ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics' }, 'otlp'],
+    [{ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, null],
+    [{ OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, null],
+    [{ OTEL_METRICS_EXPORTER: 'console' }, 'console'],
+    [{ OTEL_SDK_DISABLED: 'TRUE', OTEL_METRICS_EXPORTER: 'otlp' }, null],
+  ])('%j → %s', (env, kind) => expect(metricsExporterOf(env as NodeJS.ProcessEnv)).toBe(kind));
+});
+
+describe('otelNameOf', () => {
+  it.each([
+    ['invoicing_provider_call_duration_seconds', 'invoicing.provider.call.duration'],
+    ['invoicing_webhook_deliveries_total', 'invoicing.webhook.deliveries'],
+    ['invoicing_attempts_open', 'invoicing.attempts.open'],
+  ])('%s → %s', (prom, otel) => expect(otelNameOf(prom)).toBe(otel));
 });

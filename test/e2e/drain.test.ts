@@ -177,3 +177,67 @@ describe(`readiness and a graceful drain under load, in a real process (${storeN
     expect(salla.invoices().length).toBe(answered.length);
   });
 });
+
+describe('OpenTelemetry over OTLP, configured by the standard variables alone', () => {
+  it('exports the spans of a request to OTEL_EXPORTER_OTLP_ENDPOINT, named by OTEL_SERVICE_NAME, continuing the caller\u2019s traceparent, and flushes them on SIGTERM', async () => {
+    const { createServer } = await import('node:http');
+    const received: Array<{ path: string; body: any }> = [];
+    const collector = createServer((req, res) => {
+      let text = '';
+      req.setEncoding('utf8').on('data', (c: string) => (text += c));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', body: JSON.parse(text) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const port = (collector.address() as { port: number }).port;
+    const otlp = spawnTs('src/server/main.ts', {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      PGLITE_DATA_DIR: 'memory://',
+      SYNC_INTERVAL_MS: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_SERVICE_NAME: 'invoicing-under-test',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    });
+    try {
+      const url = String((await otlp.waitForLog((l) => l.msg === 'invoicing subgraph ready')).url);
+      expect(otlp.logs.some((l) => l.msg === 'OpenTelemetry export on' && l.traces === 'otlp' && l.metrics === 'otlp')).toBe(true);
+      const trace = '5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a';
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: `00-${trace}-0102030405060708-01` },
+        body: JSON.stringify({ query: 'query Probe { invoices(first: 1) { edges { cursor } } }' }),
+      });
+      expect(res.status).toBe(200);
+      // One periodic export (every second here) while the server runs, with its gauges; the last one at SIGTERM.
+      await new Promise((r) => setTimeout(r, 1_500));
+      otlp.proc.kill('SIGTERM');
+      expect((await otlp.exited).code).toBe(0);
+    } finally {
+      if (otlp.proc.exitCode === null) otlp.proc.kill('SIGKILL');
+      await new Promise((r) => collector.close(r));
+    }
+    const batches = received.filter((r) => r.path === '/v1/traces');
+    expect(batches.length).toBeGreaterThanOrEqual(1);
+    const resourceSpans = batches.flatMap((b) => b.body.resourceSpans as any[]);
+    const service = resourceSpans[0].resource.attributes.find((a: any) => a.key === 'service.name');
+    expect(service.value.stringValue).toBe('invoicing-under-test');
+    const spans = resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s: any) => s.spans as any[]));
+    const root = spans.find((s) => s.name === 'query Probe');
+    expect(root).toBeDefined();
+    expect(root.traceId).toBe('5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a');
+    expect(root.parentSpanId).toBe('0102030405060708');
+    expect(spans.some((s) => s.traceId === root.traceId && s.parentSpanId === root.spanId && /ledger$/.test(s.name))).toBe(true);
+
+    // The metrics /metrics serves, exported too: the request's histogram and the server's gauges.
+    const exported = received.filter((r) => r.path === '/v1/metrics').flatMap((b) => (b.body.resourceMetrics as any[]).flatMap((r) => r.scopeMetrics.flatMap((s: any) => s.metrics as any[])));
+    const names = new Set(exported.map((m) => m.name as string));
+    for (const name of ['invoicing.graphql.request.duration', 'invoicing.ledger.query.duration', 'invoicing.attempts.open', 'invoicing.provider.circuit.state', 'invoicing.ready']) expect([...names]).toContain(name);
+    const request = exported.find((m) => m.name === 'invoicing.graphql.request.duration');
+    expect(request.unit).toBe('s');
+    expect(request.histogram.dataPoints.some((p: any) => p.attributes.some((a: any) => a.key === 'operation' && a.value.stringValue === 'query invoices'))).toBe(true);
+  });
+});
