@@ -36,6 +36,13 @@ describe('only the gateway may call (ROUTER_SECRET)', () => {
     expect([forged.status, ((await forged.json()) as { error?: string }).error]).toEqual([401, 'unauthorized']);
   });
 
+  it('answers the probes and the scrape without it: the kubelet and Prometheus call them directly', async () => {
+    for (const path of ['/health', '/ready', '/metrics']) {
+      const res = await fetch(new URL(path, server.url));
+      expect([path, res.status]).toEqual([path, 200]);
+    }
+  });
+
   it('serves the gateway that presents it', async () => {
     const res = await post(server.url, { 'router-authorization': secret });
     expect(res.status).toBe(200);
