@@ -1,6 +1,6 @@
 import { money } from '../domain/money';
 import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../domain/invoice';
-import { openDatabase } from '../ledger/open';
+import { openTestDatabase } from '../../test/support/store';
 import type { Database } from '../ledger/database';
 import { Ledger } from '../ledger/ledger';
 import { SyncStore } from '../ledger/sync-store';
@@ -33,7 +33,7 @@ describe('ChangeApplier: invoices found on known orders', () => {
   let db: Database;
   let store: SyncStore;
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    db = await openTestDatabase();
     store = new SyncStore(db);
     // Tenant t1 knows order 1; t1 and t2 both know order 2 (a shared account); nobody knows order 3.
     const known = [
@@ -82,7 +82,7 @@ describe('ChangeApplier: invoices named by an event that the ledger does not kno
   let store: SyncStore;
   const zuora = (providerInvoiceId: string, orderId: string): InvoiceHeader => ({ ...header(providerInvoiceId, orderId), provider: 'ZUORA', currencyCode: 'USD', total: money('64.50', 'USD') });
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    db = await openTestDatabase();
     store = new SyncStore(db);
     // Tenant t1 has invoiced O-1; t1 and t2 both O-2 (a shared account); nobody O-3.
     const known = [
@@ -153,6 +153,15 @@ describe('ChangeApplier: invoices named by an event that the ledger does not kno
     expect(await new ChangeApplier(new Ledger(db), store, new ProviderRegistry([retry.provider])).apply(posted('z-out-4', 'z-out-5'))).toEqual({ refreshed: 1, found: 1, ambiguous: 0 });
     expect(retry.asked).toEqual([['z-out-5']]);
     expect(await rowsOf('z-out-5')).toHaveLength(1);
+  });
+
+  it('reads unknown invoices 100 at a time, each named once', async () => {
+    const { provider, asked } = readingProvider({});
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
+    const ids = Array.from({ length: 150 }, (_, i) => `z-many-${i}`);
+    expect(await applier.apply(posted(...ids, ...ids))).toEqual({ refreshed: 0, found: 0, ambiguous: 0 });
+    expect(asked.map((page) => page.length)).toEqual([100, 50]);
+    expect(new Set(asked.flat()).size).toBe(150);
   });
 
   it('a provider that cannot read unknown invoices drops them, as before', async () => {

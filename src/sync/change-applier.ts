@@ -6,6 +6,9 @@ import type { SyncStore } from '../ledger/sync-store';
 import type { InvoiceProvider } from '../providers/provider';
 import type { ProviderRegistry } from '../providers/registry';
 
+/** Unknown invoices read per readUnknown call (then recorded before the next page is read). */
+const UNKNOWN_PAGE = 100;
+
 /** What applying a batch of changes did. */
 export interface ApplyResult {
   /** Known invoices read again and stored (status, kpis, and lines and taxes once final). */
@@ -99,19 +102,28 @@ export class ChangeApplier {
   /**
    * Invoices a change named by id that the ledger does not know, read with their order where the provider can
    * (readUnknown), and recorded as EXTERNAL as discover records them: for the order's one tenant, for none on an order
-   * several tenants have invoiced, and not at all on an order no tenant has. Cost: the provider's reads of the distinct
-   * ids, one ledger query for their orders' owners, one write. Throws ChangesNotApplied after recording what it could
+   * several tenants have invoiced, and not at all on an order no tenant has. Cost per page of 100 distinct ids: the
+   * provider's reads of them, one ledger query for their orders' owners, one write. Throws ChangesNotApplied after recording what it could
    * when some reads failed.
    */
   private async discoverNamed(provider: InvoiceProvider, providerInvoiceIds: readonly string[]): Promise<ApplyResult> {
     const ids = [...new Set(providerInvoiceIds)];
-    if (ids.length === 0 || !provider.readUnknown) return { refreshed: 0, found: 0, ambiguous: 0 };
-    const read: Array<InvoiceDetails | null | Error> = await provider.readUnknown(ids).catch((err: Error) => ids.map(() => err));
-    const readAt = new Date();
-    const failures = read.filter((r): r is Error => r instanceof Error);
-    const reads = read.filter((r): r is InvoiceDetails => r !== null && !(r instanceof Error)).map((details) => ({ details, orderId: details.header.orderId }));
-    const owners = await this.store.ownersOf(provider.code, [...new Set(reads.map((r) => r.orderId))]);
-    const result = { refreshed: 0, ...(await this.recordFound(provider, reads, owners, readAt)) };
+    const result: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
+    if (!provider.readUnknown) return result;
+    const failures: Error[] = [];
+    // A page at a time (a drain holds up to 500 deliveries of up to 100 invoices each), each recorded before the next.
+    for (let i = 0; i < ids.length; i += UNKNOWN_PAGE) {
+      const page = ids.slice(i, i + UNKNOWN_PAGE);
+      const read: Array<InvoiceDetails | null | Error> = await provider.readUnknown(page).catch((err: Error) => page.map(() => err));
+      const readAt = new Date();
+      failures.push(...read.filter((r): r is Error => r instanceof Error));
+      const reads = read.filter((r): r is InvoiceDetails => r !== null && !(r instanceof Error)).map((details) => ({ details, orderId: details.header.orderId }));
+      if (reads.length === 0) continue;
+      const owners = await this.store.ownersOf(provider.code, [...new Set(reads.map((r) => r.orderId))]);
+      const r = await this.recordFound(provider, reads, owners, readAt);
+      result.found += r.found;
+      result.ambiguous += r.ambiguous;
+    }
     if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures);
     return result;
   }
