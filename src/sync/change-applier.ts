@@ -106,10 +106,9 @@ export class ChangeApplier {
    * provider's reads of them, one ledger query for their orders' owners, one write. Throws ChangesNotApplied after recording what it could
    * when some reads failed.
    *
-   * ASSUMPTION (not handled): an event about an invoice our own create just made arrives after that create has been
-   * recorded. Real Zuora sends Invoice Posted for the invoices our POST /v1/fulfillments bills too (the emulator does
-   * not); one read here before Ledger.succeed records it would be recorded EXTERNAL, and succeed (ON CONFLICT DO
-   * NOTHING) would then keep that row: one record still, but with origin EXTERNAL and no attempt.
+   * Real Zuora sends Invoice Posted for the invoices our own POST /v1/fulfillments bills too (Salla invoice.created
+   * likewise). One read here before that create's success is stored (Ledger.succeed) is recorded EXTERNAL; the
+   * success then takes that row over (origin CREATED_HERE, its attempt, same id), so it is still one record, and ours.
    */
   private async discoverNamed(provider: InvoiceProvider, providerInvoiceIds: readonly string[]): Promise<ApplyResult> {
     const ids = [...new Set(providerInvoiceIds)];
