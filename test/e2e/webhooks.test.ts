@@ -5,6 +5,7 @@ import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import type { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
 import { zuoraSignature } from '../../src/providers/zuora/zuora.webhooks';
+import type { Database } from '../../src/ledger/database';
 import { dropTestSchema, storeName } from '../support/store';
 
 /**
@@ -231,6 +232,61 @@ describe(`Salla and Zuora webhooks through the subgraph (${storeName()})`, () =>
     const since = Date.now();
     while ((await external()).totalCount < 2 && Date.now() - since < 2_000) await new Promise((r) => setTimeout(r, 50));
     expect((await external()).nodes.map((n) => n.providerInvoiceId).sort()).toEqual([outside.id, hidden.id].sort());
+  });
+
+  it("ZUORA: the Invoice Posted callout of an invoice our create billed, processed before the create's success is stored, leaves it once, CREATED_HERE, and the create answers it", async () => {
+    const zuora = server.emulators.ZUORA as ZuoraEmulator;
+    const BEARING = '8ad0887e8a0f4f2c018a10a1d6e70501'; // O-00000301: 8 × CNC Spindle Bearing
+    const MANUAL = '8ad0887e8a0f4f2c018a10a1d6e70502'; // O-00000301: 8 × Maintenance Manual (print)
+    const createOn = async (orderLineItemId: string) => {
+      const res = await gql(
+        `mutation { createInvoice(input: { zuora: { fulfillments: [{ orderLineItemId: "${orderLineItemId}", quantity: "1", fulfillmentDate: "2024-05-01" }] } }) {
+          invoice { id providerInvoiceId origin } userErrors { code } } }`,
+        {},
+      );
+      expect(res.body.data?.createInvoice.userErrors).toEqual([]);
+      return res.body.data!.createInvoice.invoice as { id: string; providerInvoiceId: string; origin: string };
+    };
+    // A first invoice makes O-00000301 this tenant's, so that a callout naming another invoice of it records that one for it.
+    const first = await createOn(BEARING);
+
+    // Real Zuora sends Invoice Posted for the invoices POST /v1/fulfillments bills too (the emulator does not on its
+    // own): sent here, and processed, while the next create's success is held. Ledger.succeed's transaction is the
+    // only one the ledger opens after start; the hold ends at its first call.
+    const url = new URL('/webhooks/zuora', server.url).toString();
+    const secret = server.webhookSecrets.ZUORA!;
+    const db = server.db;
+    const transaction = db.transaction;
+    const billedBefore = new Set(zuora.documents().map((d) => d.id));
+    let recordedFirst: unknown[] = [];
+    db.transaction = (async (...args: Parameters<Database['transaction']>) => {
+      db.transaction = transaction;
+      const posted = zuora.documents().find((d) => d.kind === 'invoice' && !billedBefore.has(d.id))!;
+      const body = JSON.stringify({ event: 'InvoicePosted', invoiceId: posted.id, invoiceNumber: posted.number, accountId: '' });
+      expect((await post(url, body, { 'x-zuora-signature': zuoraSignature(body, secret), 'zuora-notification-id': `posted-${posted.id}` })).status).toBe(200);
+      const since = Date.now();
+      const recorded = () => db.query('SELECT origin, attempt_id FROM invoices WHERE provider_invoice_id = $1', [posted.id]);
+      while ((recordedFirst = await recorded()).length === 0 && Date.now() - since < 3_000) await new Promise((r) => setTimeout(r, 50));
+      return transaction.apply(db, args);
+    }) as Database['transaction'];
+    let second: Awaited<ReturnType<typeof createOn>>;
+    try {
+      second = await createOn(MANUAL);
+    } finally {
+      db.transaction = transaction;
+    }
+    // The callout's read recorded it EXTERNAL first; the create's success then took that row over.
+    expect(recordedFirst).toEqual([{ origin: 'EXTERNAL', attempt_id: null }]);
+    expect(second.origin).toBe('CREATED_HERE');
+    expect(await server.db.query('SELECT id, origin FROM invoices WHERE provider_invoice_id = $1', [second.providerInvoiceId])).toEqual([{ id: second.id, origin: 'CREATED_HERE' }]);
+    expect((await orderInvoices('O-00000301')).map((i) => [i.providerInvoiceId, i.origin])).toEqual([
+      [first.providerInvoiceId, 'CREATED_HERE'],
+      [second.providerInvoiceId, 'CREATED_HERE'],
+    ]);
+    const external = await gql(`query { invoices(filter: { provider: [ZUORA], origin: [EXTERNAL], orderId: ["O-00000301"] }) { totalCount } }`, {});
+    expect(external.body.data!.invoices.totalCount).toBe(0);
+    const byId = await gql('query ($id: ID!) { invoice(id: $id) { providerInvoiceId origin } }', { id: second.id });
+    expect(byId.body.data!.invoice).toEqual({ providerInvoiceId: second.providerInvoiceId, origin: 'CREATED_HERE' });
   });
 
   it('refuses what is not a delivery: 404 for providers without webhooks, 405 for GET, 400 for a signed non-event, 413 for a huge body', async () => {
