@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError, userError } from '../domain/errors';
 import type { Database } from '../ledger/database';
 import { Ledger } from '../ledger/ledger';
+import { SyncStore } from '../ledger/sync-store';
 import { ProviderRegistry } from '../providers/registry';
 import { details, RecordingProvider, type FakeInput } from '../../test/support/recording-provider';
 import { openTestDatabase, storeName } from '../../test/support/store';
@@ -154,6 +155,25 @@ describe(`InvoiceService (${storeName()})`, () => {
     const again = await service.create(command(input, 'k-nothing'));
     expect(first.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_REFUSED', field: ['salla'] })]);
     expect(again.userErrors).toEqual(first.userErrors);
+    expect(provider.creates).toHaveLength(1);
+  });
+
+  it("an invoice its provider's webhook recorded EXTERNAL before the create's success was stored is answered as ours, also on a retry", async () => {
+    const create = provider.create.bind(provider);
+    // Zuora's Invoice Posted (Salla's invoice.created) for the invoice this create made, processed before the create returns.
+    provider.create = async (i: FakeInput) => {
+      const made = await create(i);
+      await new SyncStore(db).recordExternal(made.map((d) => ({ tenantId: 'tenant-a', record: { header: d.header, content: null, kpis: d.kpis }, readAt: new Date() })));
+      return made;
+    };
+    const input = { orderId: nextOrder(), amount: '13' };
+    const out = await service.create(command(input, 'k-found-first'));
+    expect(out.userErrors).toEqual([]);
+    expect(out.invoices.map((i) => i.origin)).toEqual(['CREATED_HERE']);
+    const rows = await db.query<{ id: string; origin: string }>('SELECT id, origin FROM invoices WHERE order_id = $1', [input.orderId]);
+    expect(rows).toEqual([{ id: out.invoices[0]!.id, origin: 'CREATED_HERE' }]);
+    const again = await service.create(command(input, 'k-found-first'));
+    expect(again.invoices.map((i) => [i.id, i.origin])).toEqual([[out.invoices[0]!.id, 'CREATED_HERE']]);
     expect(provider.creates).toHaveLength(1);
   });
 

@@ -3,6 +3,7 @@ import type { InvoiceHeader } from '../domain/invoice';
 import type { Database } from './database';
 import { Ledger } from './ledger';
 import { migrate } from './migrate';
+import { SyncStore } from './sync-store';
 import { openTestDatabase, storeName } from '../../test/support/store';
 
 const header = (providerInvoiceId: string, orderId = 'o-1'): InvoiceHeader => ({
@@ -121,6 +122,100 @@ describe(`Ledger (${storeName()})`, () => {
     expect(await ledger.retake(a.id, ['pending'], 30_000)).toBeNull();
     const { attempt: b } = await ledger.claim({ ...attempt('k-lease-expired'), leaseMs: -1000 });
     expect(await ledger.retake(b.id, ['pending'], 30_000)).toMatchObject({ tries: 2 });
+  });
+
+  describe("a create's success stored after the invoice was found at the provider (origin EXTERNAL)", () => {
+    const readAt = new Date('2026-11-23T10:00:00Z');
+    const kpis = { outstanding: money('115.12', 'SAR'), paid: money('0', 'SAR'), overdue: false, lastPaymentDate: null, creditApplied: null };
+    /** What a webhook or the sync records for an invoice it found: EXTERNAL, no attempt, with what its read found. */
+    const foundFirst = async (tenantId: string, providerInvoiceId: string) => {
+      const h = { ...header(providerInvoiceId), number: `FOUND-${providerInvoiceId}` };
+      expect(await new SyncStore(db).recordExternal([{ tenantId, record: { header: h, content: { lines: [], taxes: [] }, kpis }, readAt }])).toEqual([providerInvoiceId]);
+      const [row] = await db.query<{ id: string; seq: string }>('SELECT id, seq FROM invoices WHERE provider_invoice_id = $1', [providerInvoiceId]);
+      return row!;
+    };
+    const rowsOf = (...ids: string[]) =>
+      db.query<{ id: string; seq: string; tenant_id: string; origin: string; attempt_id: string | null; number: string; synced_at: Date | null; content: unknown }>(
+        `SELECT id, seq, tenant_id, origin, attempt_id, snapshot->>'number' AS number, synced_at, content FROM invoices WHERE provider_invoice_id = ANY($1::text[]) ORDER BY seq`,
+        [ids],
+      );
+
+    it("takes the tenant's EXTERNAL row over: one row, origin CREATED_HERE, the attempt's, same id, the create's header", async () => {
+      const found = await foundFirst('t1', 'x-1');
+      const { attempt: a } = await ledger.claim(attempt('k-x-1'));
+      const [created] = await ledger.succeed(a.id, 't1', [header('x-1')]);
+      expect(created).toMatchObject({ id: found.id, providerInvoiceId: 'x-1', origin: 'CREATED_HERE', number: 'N-x-1', syncedAt: null });
+      const rows = await rowsOf('x-1');
+      expect(rows).toEqual([expect.objectContaining({ id: found.id, seq: found.seq, tenant_id: 't1', origin: 'CREATED_HERE', attempt_id: a.id, number: 'N-x-1', synced_at: null })]);
+      // The lines, taxes and kpis the read found are kept where the create brought none.
+      expect(rows[0]!.content).toEqual({ lines: [], taxes: [] });
+      expect(created!.kpis).toMatchObject({ overdue: false });
+      expect(created!.kpis!.outstanding!.amount.toFixed()).toBe('115.12');
+      expect((await ledger.invoicesOfAttempt(a.id)).map((i) => [i.id, i.origin])).toEqual([[found.id, 'CREATED_HERE']]);
+      expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['x-1'] });
+      // A later find of it (a redelivered callout) leaves our row alone.
+      expect(await new SyncStore(db).recordExternal([{ tenantId: 't1', record: { header: header('x-1'), content: null, kpis: null }, readAt }])).toEqual([]);
+      expect((await rowsOf('x-1'))[0]).toMatchObject({ origin: 'CREATED_HERE', attempt_id: a.id });
+    });
+
+    it("never takes over another tenant's row: it stays theirs, and the create answers without it, as before", async () => {
+      const theirs = await foundFirst('t2', 'x-2');
+      const { attempt: a } = await ledger.claim(attempt('k-x-2'));
+      expect(await ledger.succeed(a.id, 't1', [header('x-2')])).toEqual([]);
+      expect(await rowsOf('x-2')).toEqual([expect.objectContaining({ id: theirs.id, tenant_id: 't2', origin: 'EXTERNAL', attempt_id: null, number: 'FOUND-x-2' })]);
+      expect(await ledger.getAttempt(a.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['x-2'] });
+      expect(await ledger.invoicesOfAttempt(a.id)).toEqual([]);
+    });
+
+    it("never takes over a row one of our attempts created: an EXTERNAL one only", async () => {
+      const { attempt: mine } = await ledger.claim(attempt('k-x-3-mine'));
+      const [first] = await ledger.succeed(mine.id, 't1', [header('x-3')]);
+      const { attempt: other } = await ledger.claim(attempt('k-x-3-other'));
+      expect((await ledger.succeed(other.id, 't1', [header('x-3')])).map((i) => i.id)).toEqual([first!.id]);
+      expect(await rowsOf('x-3')).toEqual([expect.objectContaining({ attempt_id: mine.id, origin: 'CREATED_HERE' })]);
+    });
+
+    it('in one batch: takes over its own tenant\'s, not another\'s, and a provider invoice named twice fails nothing', async () => {
+      const mine = await foundFirst('t1', 'x-10');
+      await foundFirst('t2', 'x-11');
+      const [a, b, c] = await Promise.all(['k-x-10', 'k-x-11', 'k-x-12'].map((k) => ledger.claim(attempt(k))));
+      const before = { ...ledger.writes.successes, queries: db.stats.queries };
+      const [ia, ib, ic] = await Promise.all([
+        ledger.succeed(a!.attempt.id, 't1', [header('x-10'), header('x-12'), header('x-10')]),
+        ledger.succeed(b!.attempt.id, 't1', [header('x-11')]),
+        // Cannot happen (one provider invoice, two creates), but must not break the batch: the first success has it.
+        ledger.succeed(c!.attempt.id, 't1', [header('x-10')]),
+      ]);
+      expect(ledger.writes.successes.batches - before.batches).toBe(1);
+      expect(ledger.writes.successes.fallbacks - before.fallbacks).toBe(0);
+      expect(ia!.map((i) => [i.providerInvoiceId, i.origin])).toEqual([['x-10', 'CREATED_HERE'], ['x-12', 'CREATED_HERE']]);
+      expect(ia![0]!.id).toBe(mine.id);
+      expect(ib).toEqual([]);
+      expect(ic!.map((i) => i.id)).toEqual([mine.id]);
+      expect(await rowsOf('x-10', 'x-11', 'x-12')).toEqual([
+        expect.objectContaining({ id: mine.id, tenant_id: 't1', origin: 'CREATED_HERE', attempt_id: a!.attempt.id }),
+        expect.objectContaining({ tenant_id: 't2', origin: 'EXTERNAL', attempt_id: null }),
+        expect.objectContaining({ tenant_id: 't1', origin: 'CREATED_HERE', attempt_id: a!.attempt.id }),
+      ]);
+      expect(await ledger.getAttempt(a!.attempt.id)).toMatchObject({ state: 'succeeded', providerInvoiceIds: ['x-10', 'x-12'] });
+    });
+
+    it('a write that lost the insert race on the (tenant, provider, id) constraint is written again, and takes the row over', async () => {
+      const found = await foundFirst('t1', 'x-20');
+      let raced = 0;
+      // As PostgreSQL reports it when the EXTERNAL row is inserted between this insert's conflict check and its index entries.
+      const racing: Database = Object.assign(Object.create(db) as Database, {
+        transaction: <T>(fn: Parameters<Database['transaction']>[0]): Promise<T> => {
+          if (raced++ === 0) return Promise.reject(Object.assign(new Error('duplicate key value violates unique constraint "invoices_provider_id"'), { code: '23505', constraint: 'invoices_provider_id' }));
+          return db.transaction(fn) as Promise<T>;
+        },
+      });
+      const { attempt: a } = await ledger.claim(attempt('k-x-20'));
+      const [created] = await new Ledger(racing).succeed(a.id, 't1', [header('x-20')]);
+      expect(raced).toBe(2);
+      expect(created).toMatchObject({ id: found.id, origin: 'CREATED_HERE' });
+      expect(await rowsOf('x-20')).toEqual([expect.objectContaining({ origin: 'CREATED_HERE', attempt_id: a.id })]);
+    });
   });
 
   describe('group commit: writes that arrive together share one statement', () => {

@@ -118,6 +118,32 @@ const closeSucceeded = (ids: string) => `state = 'succeeded', disposition = NULL
   lease_expires_at = NULL, updated_at = now(), completed_at = now()`;
 
 /**
+ * ON CONFLICT clause of the invoices a success inserts (table `invoices`, proposed row EXCLUDED). A provider invoice is
+ * recorded once across tenants (invoices_provider_invoice_once), so that index is the arbiter. The row already there
+ * is kept as it is (another tenant's, or ours by any attempt), except an EXTERNAL row of the same tenant: the sync or
+ * a webhook found the invoice (Zuora's Invoice Posted, Salla's invoice.created) before this create's success was
+ * stored. The create takes that row over: it becomes the row the insert would have written (origin CREATED_HERE, the
+ * attempt, the create's order and header), keeping its id, seq and created_at, which Order.invoices, invoices(origin:
+ * EXTERNAL) and entity references may already have served; lines, taxes and kpis the read found stay where the
+ * create brought none. synced_at is cleared with the header replaced: the next read of any age is stored, and the
+ * refresher reads it as not read since creation.
+ */
+const TAKE_OVER_EXTERNAL = `ON CONFLICT (provider, provider_invoice_id) DO UPDATE SET
+    origin = EXCLUDED.origin, attempt_id = EXCLUDED.attempt_id, order_id = EXCLUDED.order_id,
+    ${RECORD_COLUMNS.map((c) => (c === 'content' || c === 'kpis' ? `${c} = COALESCE(EXCLUDED.${c}, invoices.${c})` : `${c} = EXCLUDED.${c}`)).join(', ')},
+    synced_at = NULL
+  WHERE invoices.origin = 'EXTERNAL' AND invoices.tenant_id = EXCLUDED.tenant_id`;
+
+/**
+ * Whether a success's write failed on the (tenant, provider, provider invoice id) constraint, which is not its arbiter
+ * (TAKE_OVER_EXTERNAL): PostgreSQL reports it when another transaction inserts the same invoice for the same tenant
+ * between this insert's conflict check and its index entries (a webhook's EXTERNAL record, a concurrent owner). That
+ * row is committed by then, so the write done again takes it over or keeps it.
+ */
+const lostInsertRace = (err: unknown): boolean =>
+  (err as { code?: string; constraint?: string } | null)?.code === '23505' && (err as { constraint?: string }).constraint === 'invoices_provider_id';
+
+/**
  * The record of every attempt and every invoice created through this service. It stores provider codes and
  * normalised snapshots as data and knows nothing of any provider. Every method is one round trip unless it says so.
  */
@@ -223,8 +249,10 @@ export class Ledger {
 
   /**
    * Records what the provider created and closes the attempt, atomically. An invoice already recorded (same
-   * provider and provider id) is kept, not duplicated. Returns the attempt's invoices, in the order given. One
-   * statement, shared with the successes that arrive meanwhile.
+   * provider and provider id) is kept, not duplicated; one recorded EXTERNAL for this tenant (found before this
+   * success was stored) is taken over as this attempt's, and one of another tenant's is left alone and not returned
+   * (TAKE_OVER_EXTERNAL). Returns the attempt's invoices, in the order given. One statement, shared with the
+   * successes that arrive meanwhile.
    */
   succeed(attemptId: string, tenantId: string, invoices: ReadonlyArray<InvoiceHeader | InvoiceRecord>): Promise<Invoice[]> {
     return this.successes.write({ attemptId, tenantId, records: invoices.map(asRecord) });
@@ -232,7 +260,15 @@ export class Ledger {
 
   /** One success: the invoices' inserts and the attempt's close in one transaction (cheaper than the batch's CTE). */
   private async succeedOne(s: Success): Promise<Invoice[]> {
-    const inserted = await this.db.transaction(async (tx) => {
+    const inserted = await this.insertOne(s).catch((err: unknown) => {
+      if (lostInsertRace(err)) return this.insertOne(s);
+      throw err;
+    });
+    return (await this.answer([s], inserted))[0]!;
+  }
+
+  private insertOne(s: Success): Promise<InsertedRow[]> {
+    return this.db.transaction(async (tx) => {
       const rows: InsertedRow[] = [];
       for (const r of s.records) {
         const h = r.header;
@@ -240,7 +276,7 @@ export class Ledger {
           ...(await tx.query<InsertedRow>(
             `INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, ${RECORD_COLUMNS.join(', ')})
              VALUES ($1, $2, $3, $4, $5, $6, ${RECORD_CASTS.map((c, i) => `$${i + 7}::${c}`).join(', ')})
-             ON CONFLICT DO NOTHING
+             ${TAKE_OVER_EXTERNAL}
              RETURNING ${INSERTED_COLUMNS}`,
             [randomUUID(), s.tenantId, h.provider, h.providerInvoiceId, h.orderId, s.attemptId, ...recordValues(r)],
           )),
@@ -252,12 +288,13 @@ export class Ledger {
       );
       return rows;
     });
-    return (await this.answer([s], inserted))[0]!;
   }
 
   /**
    * Many successes as one statement: insert the invoices and close the attempts. A success some of whose invoices
-   * were already recorded (a replay, a repair, a concurrent owner) is then read back on its own.
+   * were already recorded (a replay, a repair, a concurrent owner) is then read back on its own. A provider invoice
+   * twice in the batch is inserted once, for its first success (an ON CONFLICT DO UPDATE statement cannot touch one row
+   * twice); the others find it as already recorded.
    */
   private async succeedMany(ss: readonly Success[]): Promise<Invoice[][]> {
     const rows = ss.flatMap((s) => s.records.map((r) => ({ tenantId: s.tenantId, attemptId: s.attemptId, h: r.header, values: recordValues(r) })));
@@ -270,8 +307,9 @@ export class Ledger {
          INSERT INTO invoices (id, tenant_id, provider, provider_invoice_id, order_id, attempt_id, ${RECORD_COLUMNS.join(', ')})
          SELECT id::uuid, tenant_id, provider, provider_invoice_id, order_id, attempt_id::uuid,
                 ${RECORD_COLUMNS.map((c, i) => `${c}::${RECORD_CASTS[i]}`).join(', ')}
-           FROM h ORDER BY n
-         ON CONFLICT DO NOTHING
+           FROM (SELECT DISTINCT ON (provider, provider_invoice_id) * FROM h ORDER BY provider, provider_invoice_id, n) d
+          ORDER BY n
+         ${TAKE_OVER_EXTERNAL}
          RETURNING ${INSERTED_COLUMNS}
        ), closed AS (
          UPDATE invoice_attempts t SET ${closeSucceeded('c.ids')}

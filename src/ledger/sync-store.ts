@@ -86,7 +86,8 @@ export class SyncStore {
   /**
    * Records invoices found at their provider (origin EXTERNAL, no attempt) for the tenant owning their order, with
    * what the read found and when. A provider invoice already recorded (ours, or found before) is left alone, so a
-   * found invoice is never recorded twice, nor over one of ours. Returns the provider invoice ids it recorded.
+   * found invoice is never recorded twice, nor over one of ours. One of ours whose create's success is stored after
+   * this takes the row over (Ledger.succeed). Returns the provider invoice ids it recorded.
    */
   async recordExternal(found: ReadonlyArray<{ tenantId: string; record: InvoiceRecord; readAt: Date }>): Promise<string[]> {
     if (found.length === 0) return [];

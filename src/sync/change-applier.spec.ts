@@ -1,6 +1,6 @@
 import { money } from '../domain/money';
-import type { InvoiceDetails, InvoiceHeader } from '../domain/invoice';
-import { openDatabase } from '../ledger/open';
+import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../domain/invoice';
+import { openTestDatabase } from '../../test/support/store';
 import type { Database } from '../ledger/database';
 import { Ledger } from '../ledger/ledger';
 import { SyncStore } from '../ledger/sync-store';
@@ -33,7 +33,7 @@ describe('ChangeApplier: invoices found on known orders', () => {
   let db: Database;
   let store: SyncStore;
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    db = await openTestDatabase();
     store = new SyncStore(db);
     // Tenant t1 knows order 1; t1 and t2 both know order 2 (a shared account); nobody knows order 3.
     const known = [
@@ -74,5 +74,101 @@ describe('ChangeApplier: invoices found on known orders', () => {
     const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
     await expect(applier.apply([{ provider: 'SALLA', event: 'x', orderId: '1', providerInvoiceId: null }, { provider: 'SALLA', event: 'x', orderId: '2', providerInvoiceId: null }])).rejects.toBeInstanceOf(ChangesNotApplied);
     expect((await tenantsOf('ours-1'))[0]!.status).toBe('VOID');
+  });
+});
+
+describe('ChangeApplier: invoices named by an event that the ledger does not know (Zuora Invoice Posted)', () => {
+  let db: Database;
+  let store: SyncStore;
+  const zuora = (providerInvoiceId: string, orderId: string): InvoiceHeader => ({ ...header(providerInvoiceId, orderId), provider: 'ZUORA', currencyCode: 'USD', total: money('64.50', 'USD') });
+  beforeAll(async () => {
+    db = await openTestDatabase();
+    store = new SyncStore(db);
+    // Tenant t1 has invoiced O-1; t1 and t2 both O-2 (a shared account); nobody O-3.
+    const known = [
+      { tenantId: 't1', h: zuora('z-ours-1', 'O-1') },
+      { tenantId: 't1', h: zuora('z-ours-2a', 'O-2') },
+      { tenantId: 't2', h: zuora('z-ours-2b', 'O-2') },
+    ];
+    await store.recordExternal(known.map((k) => ({ tenantId: k.tenantId, record: { header: k.h, content: null, kpis: null }, readAt: new Date('2026-11-01T00:00:00Z') })));
+  });
+  afterAll(() => db.close());
+
+  /** A provider that reads unknown invoices as the documents given (null: on no order), one failing id aside. */
+  function readingProvider(documents: Record<string, InvoiceHeader | null>, failing = new Set<string>()) {
+    const asked: string[][] = [];
+    const loaded: string[][] = [];
+    const provider = {
+      code: 'ZUORA',
+      contentFinal: () => true,
+      loadDetails: async (refs: readonly ProviderInvoiceRef[]) => {
+        loaded.push(refs.map((r) => r.providerInvoiceId));
+        return refs.map((r) => details({ ...zuora(r.providerInvoiceId, r.orderId), status: 'PAID' }));
+      },
+      readUnknown: async (ids: readonly string[]) => {
+        asked.push([...ids]);
+        return ids.map((id) => (failing.has(id) ? new Error(`invoice ${id} unreadable`) : documents[id] === null ? null : details(documents[id] ?? zuora(id, 'O-404'))));
+      },
+    } as unknown as InvoiceProvider;
+    return { provider, asked, loaded };
+  }
+  const posted = (...ids: string[]) => ids.map((providerInvoiceId) => ({ provider: 'ZUORA' as const, event: 'InvoicePosted', orderId: null, providerInvoiceId }));
+  const rowsOf = (id: string) => db.query<{ tenant_id: string; origin: string; order_id: string; attempt_id: string | null }>('SELECT tenant_id, origin, order_id, attempt_id FROM invoices WHERE provider_invoice_id = $1', [id]);
+
+  it('records an unknown invoice on an order one tenant has invoiced as EXTERNAL for that tenant, once, and reads known ones as before', async () => {
+    const { provider, asked, loaded } = readingProvider({ 'z-out-1': zuora('z-out-1', 'O-1') });
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
+    // Named twice in one batch, with a known invoice: read once, the known one refreshed through loadDetails.
+    expect(await applier.apply(posted('z-out-1', 'z-ours-1', 'z-out-1'))).toEqual({ refreshed: 1, found: 1, ambiguous: 0 });
+    expect(asked).toEqual([['z-out-1']]);
+    expect(loaded).toEqual([['z-ours-1']]);
+    expect(await rowsOf('z-out-1')).toEqual([{ tenant_id: 't1', origin: 'EXTERNAL', order_id: 'O-1', attempt_id: null }]);
+    // Redelivered: known now, so read again as a known invoice, never recorded twice.
+    expect(await applier.apply(posted('z-out-1'))).toEqual({ refreshed: 1, found: 0, ambiguous: 0 });
+    expect(asked).toHaveLength(1);
+    expect(await rowsOf('z-out-1')).toHaveLength(1);
+  });
+
+  it('records nothing for an invoice on an order nobody has invoiced, on one two tenants have, or on no order', async () => {
+    const { provider, asked } = readingProvider({ 'z-out-3': zuora('z-out-3', 'O-3'), 'z-out-2': zuora('z-out-2', 'O-2'), 'z-bill-run': null });
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
+    expect(await applier.apply(posted('z-out-3', 'z-out-2', 'z-bill-run'))).toEqual({ refreshed: 0, found: 0, ambiguous: 1 });
+    expect(asked).toEqual([['z-out-3', 'z-out-2', 'z-bill-run']]);
+    for (const id of ['z-out-3', 'z-out-2', 'z-bill-run']) expect(await rowsOf(id)).toEqual([]);
+    // Asked again (a retry, a redelivery): still nobody's.
+    expect((await applier.apply(posted('z-out-2'))).found).toBe(0);
+    expect(await rowsOf('z-out-2')).toEqual([]);
+  });
+
+  it('says the changes were not applied when a read fails (the job is retried), after recording what it could read', async () => {
+    const { provider } = readingProvider({ 'z-out-4': zuora('z-out-4', 'O-1'), 'z-out-5': zuora('z-out-5', 'O-1') }, new Set(['z-out-5']));
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
+    const failed = applier.apply(posted('z-out-4', 'z-out-5'));
+    await expect(failed).rejects.toBeInstanceOf(ChangesNotApplied);
+    await expect(failed).rejects.toMatchObject({ provider: 'ZUORA', failures: [expect.objectContaining({ message: 'invoice z-out-5 unreadable' })] });
+    expect(await rowsOf('z-out-4')).toEqual([{ tenant_id: 't1', origin: 'EXTERNAL', order_id: 'O-1', attempt_id: null }]);
+    expect(await rowsOf('z-out-5')).toEqual([]);
+    // The retry reads only what is still unknown, and records it once.
+    const retry = readingProvider({ 'z-out-5': zuora('z-out-5', 'O-1') });
+    expect(await new ChangeApplier(new Ledger(db), store, new ProviderRegistry([retry.provider])).apply(posted('z-out-4', 'z-out-5'))).toEqual({ refreshed: 1, found: 1, ambiguous: 0 });
+    expect(retry.asked).toEqual([['z-out-5']]);
+    expect(await rowsOf('z-out-5')).toHaveLength(1);
+  });
+
+  it('reads unknown invoices 100 at a time, each named once', async () => {
+    const { provider, asked } = readingProvider({});
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
+    const ids = Array.from({ length: 150 }, (_, i) => `z-many-${i}`);
+    expect(await applier.apply(posted(...ids, ...ids))).toEqual({ refreshed: 0, found: 0, ambiguous: 0 });
+    expect(asked.map((page) => page.length)).toEqual([100, 50]);
+    expect(new Set(asked.flat()).size).toBe(150);
+  });
+
+  it('a provider that cannot read unknown invoices drops them, as before', async () => {
+    const { provider } = readingProvider({ 'z-out-6': zuora('z-out-6', 'O-1') });
+    delete (provider as { readUnknown?: unknown }).readUnknown;
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
+    expect(await applier.apply(posted('z-out-6'))).toEqual({ refreshed: 0, found: 0, ambiguous: 0 });
+    expect(await rowsOf('z-out-6')).toEqual([]);
   });
 });

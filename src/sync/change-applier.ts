@@ -6,6 +6,9 @@ import type { SyncStore } from '../ledger/sync-store';
 import type { InvoiceProvider } from '../providers/provider';
 import type { ProviderRegistry } from '../providers/registry';
 
+/** Unknown invoices read per readUnknown call (then recorded before the next page is read). */
+const UNKNOWN_PAGE = 100;
+
 /** What applying a batch of changes did. */
 export interface ApplyResult {
   /** Known invoices read again and stored (status, kpis, and lines and taxes once final). */
@@ -33,7 +36,8 @@ export class ChangesNotApplied extends Error {
  * pass). Nothing of an event's payload is trusted or applied: the invoices it names, or its order's, are read again
  * from the provider, and a read older than the stored one never overwrites it (Ledger.recordReads). So a delivery
  * that comes twice, or after a newer one, leaves the latest state. Invoices found on a known order that the ledger
- * does not know are recorded as EXTERNAL for the one tenant whose order it is.
+ * does not know, listed on a known order or named by an event and read with its order (readUnknown), are recorded as
+ * EXTERNAL for the one tenant whose order it is.
  */
 export class ChangeApplier {
   constructor(
@@ -46,7 +50,9 @@ export class ChangeApplier {
   /**
    * Applies changes, per provider. Cost per provider: one ledger query for the known invoices; then, where the provider
    * lists an order's invoices, its listing per named known order, else one read per named known invoice; then two
-   * ledger writes. Throws ChangesNotApplied after storing what it could when a provider read failed.
+   * ledger writes; and where the provider reads unknown invoices (readUnknown), its reads of the distinct named ones
+   * the ledger does not know, one ledger query for their orders' owners and one write. Throws ChangesNotApplied after
+   * storing what it could when a provider read failed.
    */
   async apply(changes: readonly ProviderChange[]): Promise<ApplyResult> {
     const byProvider = new Map<ProviderCode, ProviderChange[]>();
@@ -82,28 +88,74 @@ export class ChangeApplier {
     const listed: Array<InvoiceDetails[] | Error> = await provider.invoicesOfOrders(orders).catch((err: Error) => orders.map(() => err));
     const readAt = new Date();
     const failures: Error[] = [];
-    const reads: InvoiceDetails[] = [];
-    const found: Array<{ tenantId: string; record: InvoiceRecord; readAt: Date }> = [];
+    const reads: Array<{ details: InvoiceDetails; orderId: string }> = [];
     listed.forEach((invoices, i) => {
       if (invoices instanceof Error) return void failures.push(invoices);
-      const tenants = known.get(orders[i]!)!;
-      for (const d of invoices) {
-        reads.push(d);
-        if (tenants.length === 1) found.push({ tenantId: tenants[0]!, record: recordOf(d, provider.contentFinal(d.header)), readAt });
-      }
+      for (const details of invoices) reads.push({ details, orderId: orders[i]! });
     });
-    result.refreshed = await this.ledger.recordReads(reads.map((d) => ({ record: recordOf(d, provider.contentFinal(d.header)), readAt })));
-    const recorded = await this.store.recordExternal(found);
-    result.found = recorded.length;
-    // What is on an order several tenants share, and is none of theirs yet, is recorded for nobody.
-    const ambiguousOrders = orders.filter((id) => known.get(id)!.length > 1);
+    result.refreshed = await this.ledger.recordReads(reads.map(({ details: d }) => ({ record: recordOf(d, provider.contentFinal(d.header)), readAt })));
+    Object.assign(result, await this.recordFound(provider, reads, known, readAt));
+    if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures);
+    return result;
+  }
+
+  /**
+   * Invoices a change named by id that the ledger does not know, read with their order where the provider can
+   * (readUnknown), and recorded as EXTERNAL as discover records them: for the order's one tenant, for none on an order
+   * several tenants have invoiced, and not at all on an order no tenant has. Cost per page of 100 distinct ids: the
+   * provider's reads of them, one ledger query for their orders' owners, one write. Throws ChangesNotApplied after recording what it could
+   * when some reads failed.
+   *
+   * Real Zuora sends Invoice Posted for the invoices our own POST /v1/fulfillments bills too (Salla invoice.created
+   * likewise). One read here before that create's success is stored (Ledger.succeed) is recorded EXTERNAL; the
+   * success then takes that row over (origin CREATED_HERE, its attempt, same id), so it is still one record, and ours.
+   */
+  private async discoverNamed(provider: InvoiceProvider, providerInvoiceIds: readonly string[]): Promise<ApplyResult> {
+    const ids = [...new Set(providerInvoiceIds)];
+    const result: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
+    if (!provider.readUnknown) return result;
+    const failures: Error[] = [];
+    // A page at a time (a drain holds up to 500 deliveries of up to 100 invoices each), each recorded before the next.
+    for (let i = 0; i < ids.length; i += UNKNOWN_PAGE) {
+      const page = ids.slice(i, i + UNKNOWN_PAGE);
+      const read: Array<InvoiceDetails | null | Error> = await provider.readUnknown(page).catch((err: Error) => page.map(() => err));
+      const readAt = new Date();
+      failures.push(...read.filter((r): r is Error => r instanceof Error));
+      const reads = read.filter((r): r is InvoiceDetails => r !== null && !(r instanceof Error)).map((details) => ({ details, orderId: details.header.orderId }));
+      if (reads.length === 0) continue;
+      const owners = await this.store.ownersOf(provider.code, [...new Set(reads.map((r) => r.orderId))]);
+      const r = await this.recordFound(provider, reads, owners, readAt);
+      result.found += r.found;
+      result.ambiguous += r.ambiguous;
+    }
+    if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures);
+    return result;
+  }
+
+  /**
+   * Records what was read on orders the ledger knows as EXTERNAL for the order's one tenant (what is recorded already,
+   * ours or found before, is left alone); what is on an order several tenants have invoiced, and none of theirs yet,
+   * is counted and recorded for nobody (whose would it be?), and what is on an order no tenant has is skipped.
+   */
+  private async recordFound(
+    provider: InvoiceProvider,
+    reads: ReadonlyArray<{ details: InvoiceDetails; orderId: string }>,
+    owners: Map<string, string[]>,
+    readAt: Date,
+  ): Promise<{ found: number; ambiguous: number }> {
+    const found: Array<{ tenantId: string; record: InvoiceRecord; readAt: Date }> = [];
+    for (const { details: d, orderId } of reads) {
+      const tenants = owners.get(orderId);
+      if (tenants?.length === 1) found.push({ tenantId: tenants[0]!, record: recordOf(d, provider.contentFinal(d.header)), readAt });
+    }
+    const result = { found: (await this.store.recordExternal(found)).length, ambiguous: 0 };
+    const ambiguousOrders = [...new Set(reads.map((r) => r.orderId).filter((id) => (owners.get(id)?.length ?? 0) > 1))];
     if (ambiguousOrders.length > 0) {
       const mine = new Set((await this.store.known(provider.code, [], ambiguousOrders)).map((k) => k.providerInvoiceId));
-      result.ambiguous = reads.filter((d) => ambiguousOrders.includes(d.header.orderId) && !mine.has(d.header.providerInvoiceId)).length;
+      result.ambiguous = reads.filter((r) => ambiguousOrders.includes(r.orderId) && !mine.has(r.details.header.providerInvoiceId)).length;
       if (result.ambiguous > 0) this.logger?.warn({ provider: provider.code, invoices: result.ambiguous, orders: ambiguousOrders.length }, 'invoices found on orders several tenants have invoiced: recorded for none');
     }
     if (result.found > 0) this.logger?.info({ provider: provider.code, found: result.found }, 'invoices made at the provider recorded (origin EXTERNAL)');
-    if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures);
     return result;
   }
 
@@ -112,18 +164,40 @@ export class ChangeApplier {
     return readAndStore(this.ledger, provider, refs);
   }
 
+  /**
+   * One provider's changes: the named orders listed (discover) where the provider can, the named known invoices read
+   * again, and the named invoices the ledger does not know read where the provider can (discoverNamed). A failed read
+   * does not stop the others: ChangesNotApplied is thrown after all of them.
+   */
   private async applyAt(provider: InvoiceProvider, changes: readonly ProviderChange[]): Promise<ApplyResult> {
     const orderIds = [...new Set(changes.map((c) => c.orderId).filter((id): id is string => id !== null))];
     const invoiceIds = [...new Set(changes.map((c) => c.providerInvoiceId).filter((id): id is string => id !== null))];
-    if (provider.invoicesOfOrders && orderIds.length > 0) {
-      // Listing the order reads its known invoices and finds new ones at once. Invoices named without an order are read.
-      const result = await this.discover(provider, orderIds);
-      const loose = invoiceIds.length > 0 ? (await this.store.known(provider.code, invoiceIds, [])).filter((k) => !orderIds.includes(k.orderId)) : [];
-      result.refreshed += await this.refresh(provider, loose);
-      return result;
-    }
-    const known = await this.store.known(provider.code, invoiceIds, orderIds);
-    return { refreshed: await this.refresh(provider, known), found: 0, ambiguous: 0 };
+    const result: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
+    const failures: Error[] = [];
+    let stored = 0;
+    const step = async (run: () => Promise<ApplyResult>) => {
+      try {
+        const r = await run();
+        result.refreshed += r.refreshed;
+        result.found += r.found;
+        result.ambiguous += r.ambiguous;
+      } catch (err) {
+        if (!(err instanceof ChangesNotApplied)) throw err;
+        failures.push(...err.failures);
+        stored += err.stored;
+      }
+    };
+    const listsOrders = Boolean(provider.invoicesOfOrders) && orderIds.length > 0;
+    // Listing the order reads its known invoices and finds new ones at once. Invoices named without an order are read.
+    if (listsOrders) await step(() => this.discover(provider, orderIds));
+    const known = await this.store.known(provider.code, invoiceIds, listsOrders ? [] : orderIds);
+    const again = listsOrders ? known.filter((k) => !orderIds.includes(k.orderId)) : known;
+    await step(async () => ({ refreshed: await this.refresh(provider, again), found: 0, ambiguous: 0 }));
+    // A named invoice the ledger does not know may be one made at the provider outside the subgraph (Zuora's Invoice Posted).
+    const knownIds = new Set(known.map((k) => k.providerInvoiceId));
+    await step(() => this.discoverNamed(provider, invoiceIds.filter((id) => !knownIds.has(id))));
+    if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures, stored + result.refreshed);
+    return result;
   }
 }
 

@@ -4,6 +4,8 @@ import { startServer, type RunningServer } from '../../src/server/main';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import type { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
+import { zuoraSignature } from '../../src/providers/zuora/zuora.webhooks';
+import type { Database } from '../../src/ledger/database';
 import { dropTestSchema, storeName } from '../support/store';
 
 /**
@@ -165,6 +167,126 @@ describe(`Salla and Zuora webhooks through the subgraph (${storeName()})`, () =>
     expect(zuora.webhookDeliveries.map((d) => [d.event, d.status])).toContainEqual(['PaymentProcessed', 200]);
     const body = JSON.stringify({ event: 'InvoiceCanceled', invoiceId: invoice.providerInvoiceId });
     expect((await post(new URL('/webhooks/zuora', server.url).toString(), body, { 'x-zuora-signature': 'ab'.repeat(32) })).status).toBe(401);
+  });
+
+  it('ZUORA: an invoice billed at Zuora outside the subgraph appears as EXTERNAL through its Invoice Posted callout within 2 s, once, with its lines; a forged callout records nothing', async () => {
+    const zuora = server.emulators.ZUORA as ZuoraEmulator;
+    const BEANS = '8ad0887e8a0f4f2c018a10a1d6e70301'; // O-00000201: 24 × Espresso Beans 1 lb
+    const DRIPPER = '8ad0887e8a0f4f2c018a10a1d6e70302'; // O-00000201: 4 × Ceramic Pour-Over Dripper
+    const ORDER_LINES = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id invoices {
+      providerInvoiceId origin status kind lines { description quantity } } } } }`;
+    const EXTERNAL = `query { invoices(filter: { provider: [ZUORA], origin: [EXTERNAL], orderId: ["O-00000201"] }) { totalCount nodes { providerInvoiceId origin order { id } } } }`;
+    type Listed = { providerInvoiceId: string; origin: string; lines: Array<{ description: string; quantity: string }> | null };
+    const onOrder = async () => (await gql(ORDER_LINES, { r: [{ __typename: 'Order', id: 'O-00000201' }] })).body.data!._entities[0].invoices as Listed[];
+    const external = async () => (await gql(EXTERNAL, {})).body.data!.invoices as { totalCount: number; nodes: Array<{ providerInvoiceId: string; origin: string; order: { id: string } }> };
+    const created = await gql(
+      `mutation { createInvoice(input: { zuora: { fulfillments: [{ orderLineItemId: "${BEANS}", quantity: "3", fulfillmentDate: "2024-05-01" }] } }) {
+        invoice { providerInvoiceId origin order { id } } userErrors { code } } }`,
+      {},
+    );
+    const ours = created.body.data!.createInvoice.invoice;
+    expect(ours).toEqual({ providerInvoiceId: expect.any(String), origin: 'CREATED_HERE', order: { id: 'O-00000201' } });
+
+    // Billed in Zuora without the subgraph: another line item, and the same line item again.
+    const outside = zuora.postInvoiceOutside(DRIPPER, 2, '2024-05-02');
+    const started = Date.now();
+    let invoices = await onOrder();
+    while (!invoices.some((i) => i.providerInvoiceId === outside.id) && Date.now() - started < 2_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      invoices = await onOrder();
+    }
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(invoices.map((i) => [i.providerInvoiceId, i.origin]).sort()).toEqual([[ours.providerInvoiceId, 'CREATED_HERE'], [outside.id, 'EXTERNAL']].sort());
+    // Its lines are Zuora's: 2 × the dripper.
+    expect(invoices.find((i) => i.providerInvoiceId === outside.id)!.lines).toEqual([{ description: expect.stringContaining('Dripper'), quantity: '2' }]);
+    expect(await external()).toEqual({ totalCount: 1, nodes: [{ providerInvoiceId: outside.id, origin: 'EXTERNAL', order: { id: 'O-00000201' } }] });
+    await zuora.webhookIdle();
+    expect(zuora.webhookDeliveries.filter((d) => d.event === 'InvoicePosted').map((d) => d.status)).toEqual([200]);
+    // Never recorded as an attempt of ours.
+    expect(await server.db.query('SELECT origin, attempt_id FROM invoices WHERE provider_invoice_id = $1', [outside.id])).toEqual([{ origin: 'EXTERNAL', attempt_id: null }]);
+
+    // Delivered again (Zuora retries; another notification for the same invoice): still one record.
+    const url = new URL('/webhooks/zuora', server.url).toString();
+    const secret = server.webhookSecrets.ZUORA!;
+    const again = JSON.stringify({ event: 'InvoicePosted', invoiceId: outside.id, invoiceNumber: outside.number, accountId: '' });
+    expect((await post(url, again, { 'x-zuora-signature': zuoraSignature(again, secret), 'zuora-notification-id': 'redelivered-1' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await onOrder()).filter((i) => i.providerInvoiceId === outside.id)).toHaveLength(1);
+    expect((await external()).totalCount).toBe(1);
+
+    // Billed outside while no callout is configured, then named by forged callouts: refused, recorded for nobody.
+    zuora.configureWebhook(null);
+    const hidden = zuora.postInvoiceOutside(BEANS, 1, '2024-05-02');
+    zuora.configureWebhook({ url, secret });
+    const forged = JSON.stringify({ event: 'InvoicePosted', invoiceId: hidden.id, invoiceNumber: '', accountId: '' });
+    const forgeries: Array<Record<string, string>> = [{}, { 'x-zuora-signature': 'ab'.repeat(32) }, { 'x-zuora-signature': zuoraSignature(forged, 'not-the-secret-at-all') }];
+    for (const headers of forgeries) {
+      expect((await post(url, forged, headers)).status).toBe(401);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await onOrder()).map((i) => i.providerInvoiceId)).not.toContain(hidden.id);
+    expect(await server.db.query('SELECT id FROM invoices WHERE provider_invoice_id = $1', [hidden.id])).toEqual([]);
+    expect((await external()).totalCount).toBe(1);
+    // The same body signed with the secret is what Zuora would send: then it is found.
+    expect((await post(url, forged, { 'x-zuora-signature': zuoraSignature(forged, secret) })).status).toBe(200);
+    const since = Date.now();
+    while ((await external()).totalCount < 2 && Date.now() - since < 2_000) await new Promise((r) => setTimeout(r, 50));
+    expect((await external()).nodes.map((n) => n.providerInvoiceId).sort()).toEqual([outside.id, hidden.id].sort());
+  });
+
+  it("ZUORA: the Invoice Posted callout of an invoice our create billed, processed before the create's success is stored, leaves it once, CREATED_HERE, and the create answers it", async () => {
+    const zuora = server.emulators.ZUORA as ZuoraEmulator;
+    const BEARING = '8ad0887e8a0f4f2c018a10a1d6e70501'; // O-00000301: 8 × CNC Spindle Bearing
+    const MANUAL = '8ad0887e8a0f4f2c018a10a1d6e70502'; // O-00000301: 8 × Maintenance Manual (print)
+    const createOn = async (orderLineItemId: string) => {
+      const res = await gql(
+        `mutation { createInvoice(input: { zuora: { fulfillments: [{ orderLineItemId: "${orderLineItemId}", quantity: "1", fulfillmentDate: "2024-05-01" }] } }) {
+          invoice { id providerInvoiceId origin } userErrors { code } } }`,
+        {},
+      );
+      expect(res.body.data?.createInvoice.userErrors).toEqual([]);
+      return res.body.data!.createInvoice.invoice as { id: string; providerInvoiceId: string; origin: string };
+    };
+    // A first invoice makes O-00000301 this tenant's, so that a callout naming another invoice of it records that one for it.
+    const first = await createOn(BEARING);
+
+    // Real Zuora sends Invoice Posted for the invoices POST /v1/fulfillments bills too (the emulator does not on its
+    // own): sent here, and processed, while the next create's success is held. Ledger.succeed's transaction is the
+    // only one the ledger opens after start; the hold ends at its first call.
+    const url = new URL('/webhooks/zuora', server.url).toString();
+    const secret = server.webhookSecrets.ZUORA!;
+    const db = server.db;
+    const transaction = db.transaction;
+    const billedBefore = new Set(zuora.documents().map((d) => d.id));
+    let recordedFirst: unknown[] = [];
+    db.transaction = (async (...args: Parameters<Database['transaction']>) => {
+      db.transaction = transaction;
+      const posted = zuora.documents().find((d) => d.kind === 'invoice' && !billedBefore.has(d.id))!;
+      const body = JSON.stringify({ event: 'InvoicePosted', invoiceId: posted.id, invoiceNumber: posted.number, accountId: '' });
+      expect((await post(url, body, { 'x-zuora-signature': zuoraSignature(body, secret), 'zuora-notification-id': `posted-${posted.id}` })).status).toBe(200);
+      const since = Date.now();
+      const recorded = () => db.query('SELECT origin, attempt_id FROM invoices WHERE provider_invoice_id = $1', [posted.id]);
+      while ((recordedFirst = await recorded()).length === 0 && Date.now() - since < 3_000) await new Promise((r) => setTimeout(r, 50));
+      return transaction.apply(db, args);
+    }) as Database['transaction'];
+    let second: Awaited<ReturnType<typeof createOn>>;
+    try {
+      second = await createOn(MANUAL);
+    } finally {
+      db.transaction = transaction;
+    }
+    // The callout's read recorded it EXTERNAL first; the create's success then took that row over.
+    expect(recordedFirst).toEqual([{ origin: 'EXTERNAL', attempt_id: null }]);
+    expect(second.origin).toBe('CREATED_HERE');
+    expect(await server.db.query('SELECT id, origin FROM invoices WHERE provider_invoice_id = $1', [second.providerInvoiceId])).toEqual([{ id: second.id, origin: 'CREATED_HERE' }]);
+    expect((await orderInvoices('O-00000301')).map((i) => [i.providerInvoiceId, i.origin])).toEqual([
+      [first.providerInvoiceId, 'CREATED_HERE'],
+      [second.providerInvoiceId, 'CREATED_HERE'],
+    ]);
+    const external = await gql(`query { invoices(filter: { provider: [ZUORA], origin: [EXTERNAL], orderId: ["O-00000301"] }) { totalCount } }`, {});
+    expect(external.body.data!.invoices.totalCount).toBe(0);
+    const byId = await gql('query ($id: ID!) { invoice(id: $id) { providerInvoiceId origin } }', { id: second.id });
+    expect(byId.body.data!.invoice).toEqual({ providerInvoiceId: second.providerInvoiceId, origin: 'CREATED_HERE' });
   });
 
   it('refuses what is not a delivery: 404 for providers without webhooks, 405 for GET, 400 for a signed non-event, 413 for a huge body', async () => {

@@ -440,6 +440,35 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
     });
   });
 
+  describe('readUnknown', () => {
+    it("reads invoices billed outside the subgraph (and credit memos) with their line item's order, each line item once, an Error in the slot of an unknown one", async () => {
+      const beans = zuora.postInvoiceOutside(BEANS, 2, TODAY);
+      const tent = zuora.postInvoiceOutside(TENT, 1, TODAY);
+      const beansAgain = zuora.postInvoiceOutside(BEANS, 1, TODAY);
+      await provider().create(input([fulfillment(BEARING, 1)]), { idempotencyKey: 'b' });
+      const [memo] = await provider().create(input([fulfillment(BEARING, 1, { fulfillmentType: 'Return' })]), { idempotencyKey: 'm' });
+      zuora.server.resetCalls();
+      const out = await provider().readUnknown([beans.id, '0123456789abcdef0123456789abcdef', tent.id, memo!.header.providerInvoiceId, beansAgain.id, beans.id]);
+      expect(out.map((d) => (d instanceof Error ? d.message : d === null ? null : `${d.header.kind} ${d.header.providerInvoiceId} ${d.header.orderId}`))).toEqual([
+        `INVOICE ${beans.id} O-00000201`,
+        expect.stringMatching(/^PROVIDER_REFUSED/),
+        `INVOICE ${tent.id} O-00000101`,
+        `CREDIT_NOTE ${memo!.header.providerInvoiceId} O-00000301`,
+        `INVOICE ${beansAgain.id} O-00000201`,
+        `INVOICE ${beans.id} O-00000201`,
+      ]);
+      // Its lines are the provider's: 2 × Espresso Beans 1 lb.
+      const read = out[0] as InvoiceDetails;
+      expect(read.lines.map((l) => [l.description, l.quantity.toString()])).toEqual([[expect.stringContaining('Espresso Beans'), '2']]);
+      // Each distinct document read once, with its file (asked in parallel, so for the unknown one too); each distinct
+      // line item and its order once.
+      expect(calls('GET', /^\/v1\/invoices\/[^/]+$/)).toBe(4);
+      expect(calls('GET', /^\/v1\/invoices\/[^/]+\/files$/)).toBe(4);
+      expect(calls('GET', /^\/v1\/order-line-items\//)).toBe(3);
+      expect(calls('GET', /^\/object-query\/orders\//)).toBe(3);
+    });
+  });
+
   describe('findCreated', () => {
     it('an attempt whose answers were all lost: Zuora replays its result, nothing is created again', async () => {
       zuora.server.injectFault({ method: 'POST', path: '/v1/fulfillments', afterHandler: true, reset: true, times: 2 });

@@ -306,13 +306,57 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
       });
   }
 
-  /** Every document the create billed, read back; each one's order is the order of its first order line item. */
+  /**
+   * Every document the create billed, read back; each one's order is the order of its first order line item (the
+   * input's first where a document names none), else that line item's id.
+   */
   private async readCreated(keys: ZuoraDocumentKey[], input: ZuoraCreateInput): Promise<InvoiceDetails[]> {
     const docs = await settled(keys.map((key) => this.readDocument(key, true)));
-    const lineItemOf = (doc: ReadDocument) => doc.items.map(orderLineItemIdOf).find((id) => id !== null) ?? this.orderIdOf(input);
-    const lineItems = [...new Set(docs.map(lineItemOf))];
-    const orders = new Map(await settled(lineItems.map(async (id) => [id, await this.orderOfLineItem(id)] as const)));
-    return docs.map((doc) => this.toDetails(doc, orders.get(lineItemOf(doc))!));
+    const orders = await this.ordersOf(docs, this.orderIdOf(input));
+    return docs.map((doc, i) => {
+      const order = orders[i]!;
+      if (order instanceof Error) throw order;
+      return this.toDetails(doc, order.orderId ?? order.lineItemId!);
+    });
+  }
+
+  /**
+   * Invoices (and credit memos, `creditmemo:` ids) a callout named that the ledger does not know, read as readCreated
+   * reads them (document, items, file; the order of the first order line item). Null for a document that belongs to no
+   * order: none of its items names an order line item (a subscription's bill run), or that line item names no order.
+   */
+  async readUnknown(providerInvoiceIds: readonly string[]): Promise<Array<InvoiceDetails | null | Error>> {
+    const ids = [...new Set(providerInvoiceIds)];
+    const read = await Promise.allSettled(ids.map((id) => this.readDocument(documentKeyOf(id), true)));
+    const docs = read.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const orders = await this.ordersOf(docs, null);
+    const byId = new Map<string, InvoiceDetails | null | Error>();
+    let d = 0;
+    read.forEach((r, i) => {
+      if (r.status === 'rejected') return void byId.set(ids[i]!, asError(r.reason));
+      const doc = docs[d]!;
+      const order = orders[d++]!;
+      byId.set(ids[i]!, order instanceof Error ? order : order.orderId === null ? null : this.toDetails(doc, order.orderId));
+    });
+    return providerInvoiceIds.map((id) => byId.get(id)!);
+  }
+
+  /**
+   * The order each document belongs to: the order (orderOfLineItem) of the first order line item its items bill, else
+   * of `fallback`; `lineItemId` null where there is neither, `orderId` null where the line item names no order. Each
+   * distinct line item is read once; an Error for the documents of a line item whose read failed.
+   */
+  private async ordersOf(docs: readonly ReadDocument[], fallback: string | null): Promise<Array<{ lineItemId: string | null; orderId: string | null } | Error>> {
+    const lineItemOf = (doc: ReadDocument) => doc.items.map(orderLineItemIdOf).find((id) => id !== null) ?? fallback;
+    const lineItems = [...new Set(docs.map(lineItemOf).filter((id): id is string => id !== null))];
+    const read = await Promise.allSettled(lineItems.map((id) => this.orderOfLineItem(id)));
+    const orders = new Map(lineItems.map((id, i) => [id, read[i]!]));
+    return docs.map((doc) => {
+      const lineItemId = lineItemOf(doc);
+      if (lineItemId === null) return { lineItemId, orderId: null };
+      const order = orders.get(lineItemId)!;
+      return order.status === 'fulfilled' ? { lineItemId, orderId: order.value } : asError(order.reason);
+    });
   }
 
   private toDetails(doc: ReadDocument, orderId: string): InvoiceDetails {
@@ -377,13 +421,13 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
 
   /**
    * The domain's order id of a line item: the number of the order its documented `orderId` names, read through Object
-   * Query (GET /object-query/orders/{key}); that order's id where Zuora gives no number. A line item naming no order
-   * still gets its invoice recorded, under the line item's id (the reference the attempt was recorded with).
+   * Query (GET /object-query/orders/{key}); that order's id where Zuora gives no number; null for a line item naming no
+   * order (a created invoice is then recorded under the line item's id, the reference the attempt was recorded with).
    */
-  private async orderOfLineItem(orderLineItemId: string): Promise<string> {
+  private async orderOfLineItem(orderLineItemId: string): Promise<string | null> {
     const res = await this.read(`/v1/order-line-items/${encodeURIComponent(orderLineItemId)}`, zuoraOrderLineItem);
     const orderId = orderIdOfLineItem(res.orderLineItem);
-    if (!orderId) return orderLineItemId;
+    if (!orderId) return null;
     const order = await this.read(`/object-query/orders/${encodeURIComponent(orderId)}`, zuoraOrder);
     return order.orderNumber || orderId;
   }
@@ -442,6 +486,8 @@ async function settled<T extends readonly unknown[]>(promises: { [K in keyof T]:
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
+
+const asError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
