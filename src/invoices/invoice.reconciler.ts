@@ -5,6 +5,7 @@ import type { ProviderRegistry } from '../providers/registry';
 import type { InvoiceService } from './invoice.service';
 import { lookupInputOf } from './recorded-input';
 import { reconciliationResults } from '../telemetry/metrics';
+import { inRootSpan } from '../telemetry/tracing';
 
 /** What one reconciliation pass did, attempt by attempt. */
 export interface ReconcileSummary {
@@ -67,7 +68,15 @@ export class InvoiceReconciler {
    * One pass over every stale attempt. Called at start and on a timer (`start`) and by `npm run reconcile`.
    * Costs one ledger query per page, and per attempt a retake, the provider's lookup and one ledger write.
    */
-  async runOnce(): Promise<ReconcileSummary> {
+  runOnce(): Promise<ReconcileSummary> {
+    return inRootSpan('reconciliation pass', {}, async (span) => {
+      const summary = await this.pass();
+      span.setAttributes({ 'invoicing.reconcile.examined': summary.examined, 'invoicing.reconcile.repaired': summary.repaired });
+      return summary;
+    });
+  }
+
+  private async pass(): Promise<ReconcileSummary> {
     const summary: ReconcileSummary = { examined: 0, repaired: 0, released: 0, stillUnknown: 0, skipped: 0, errors: 0 };
     const pageSize = this.options.pageSize ?? 100;
     // Keyset by id: an attempt left unknown by this pass is stale again at once and must not be read twice.

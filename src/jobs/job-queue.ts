@@ -1,6 +1,7 @@
 import { fromPglite, PgBoss, type Job, type QueuePolicy } from 'pg-boss';
 import type { Logger } from 'pino';
 import { PgliteDatabase, type Database } from '../ledger/database';
+import { inRootSpan } from '../telemetry/tracing';
 
 /**
  * Background work shared by every replica, on pg-boss (https://pgboss.io): jobs live in the ledger's database, each
@@ -113,7 +114,8 @@ export class JobQueue {
       { batchSize: definition.batchSize ?? 1, localConcurrency: definition.concurrency ?? 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 0.5 },
       async (jobs) => {
         try {
-          await definition.handler(jobs);
+          // Each run is the root of a trace of its own: its provider calls and statements, and the trace id of its logs.
+          await inRootSpan(`job ${name}`, { 'invoicing.job.queue': name, 'invoicing.job.count': jobs.length }, () => definition.handler(jobs));
         } catch (err) {
           this.options.logger.warn({ err, queue: name, jobs: jobs.length }, 'job failed; pg-boss retries it with backoff');
           throw err;
@@ -168,6 +170,14 @@ export class JobQueue {
         return { name, queued: q?.queuedCount ?? 0, active: q?.activeCount ?? 0, failed: q?.failedCount ?? 0, deferred: q?.deferredCount ?? 0, total: q?.totalCount ?? 0 };
       }),
     );
+  }
+
+  /**
+   * Stops this replica taking new jobs (other replicas go on; `send` still works, so webhooks are still queued);
+   * running jobs finish. The first step of a graceful stop.
+   */
+  async pause(): Promise<void> {
+    await Promise.all(this.names.map((name) => this.boss.offWork(name, { wait: false }).catch(() => undefined)));
   }
 
   /** Stops fetching, waits up to `timeoutMs` for running jobs, then lets go (their heartbeats stop; another replica retries them). */

@@ -1,5 +1,7 @@
 import DataLoader from 'dataloader';
+import type { SpanContext } from '@opentelemetry/api';
 import { groupCommitBatchSize } from '../telemetry/metrics';
+import { activeSpanContext, inRootSpan } from '../telemetry/tracing';
 
 export interface GroupCommitOptions {
   /** Items per statement at most. Default 100. */
@@ -27,6 +29,8 @@ export class GroupCommit<In, Out> {
   private inFlight: Promise<unknown> | null = null;
   private readonly loader: DataLoader<In, Out>;
   private readonly name: string;
+  /** The spans of the writes waiting for the next batch, in order (tracing on only): the batch's span links them. */
+  private readonly waiting: Array<SpanContext | undefined> = [];
 
   constructor(
     one: (item: In) => Promise<Out>,
@@ -69,6 +73,7 @@ export class GroupCommit<In, Out> {
 
   /** Queues one write; resolves with its result once its batch has committed. */
   write(item: In): Promise<Out> {
+    this.waiting.push(activeSpanContext());
     return this.loader.load(item);
   }
 
@@ -76,13 +81,19 @@ export class GroupCommit<In, Out> {
     this.stats.batches++;
     this.stats.items += items.length;
     groupCommitBatchSize.observe({ write: this.name }, items.length);
-    if (items.length === 1) return [await one(items[0]!).catch(asError)];
-    try {
-      return await many(items);
-    } catch {
-      this.stats.fallbacks++;
-      return Promise.all(items.map((item) => one(item).catch(asError)));
-    }
+    // A batch serves many requests: its statements go in a trace of their own, linked to each request's span,
+    // rather than into whichever request's context happened to dispatch it.
+    const links = this.waiting.splice(0, items.length).filter((c): c is SpanContext => c !== undefined);
+    const write = async (): Promise<Array<Out | Error>> => {
+      if (items.length === 1) return [await one(items[0]!).catch(asError)];
+      try {
+        return await many(items);
+      } catch {
+        this.stats.fallbacks++;
+        return Promise.all(items.map((item) => one(item).catch(asError)));
+      }
+    };
+    return links.length === 0 ? write() : inRootSpan(`group commit ${this.name}`, { 'invoicing.batch.size': items.length }, write, links);
   }
 }
 

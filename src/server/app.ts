@@ -29,7 +29,8 @@ import type { Context } from './context';
 import { MetricsEndpoint, type MetricsSources } from './metrics-endpoint';
 import { telemetryPlugin } from './telemetry-plugin';
 import { webhookDeliveries } from '../telemetry/metrics';
-import { inRequestSpan } from '../telemetry/tracing';
+import { failedStatus, inRequestSpan, inSpan, untraced } from '../telemetry/tracing';
+import type { Span } from '@opentelemetry/api';
 
 /** Large enough for a 10 MB PDF sent as base64 to Salla, small enough to refuse a flood. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -97,8 +98,13 @@ export interface App {
   markReady(): void;
   /** The first step of a shutdown: `GET /ready` answers 503 and every answer closes its connection. */
   drain(): void;
-  /** Stops taking connections, waits for in-flight requests (up to `shutdownTimeoutMs`, then closes them), then stops. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking connections and waits for in-flight requests up to `shutdownTimeoutMs`, then closes their
+   * connections and gives the work already under way (a provider's answer on its way to the ledger) up to
+   * CUT_WORK_GRACE_MS more to finish, so that nothing it writes meets a closed ledger. Resolves `true` when every
+   * request was answered in time.
+   */
+  stop(): Promise<boolean>;
 }
 
 /** Assembles schema, services and the HTTP server. Called once at start and by tests; the caller owns db and providers. */
@@ -187,14 +193,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
     logger: deps.logger,
   });
   await apollo.start();
+  // Every request's work, until it ends: stopping waits for it before the ledger may close.
+  const inFlight = new Set<Promise<void>>();
   // Nothing a request does may reject unhandled: Node would end the process.
-  http.on('request', (req, res) =>
-    handle(req, res).catch((err) => {
-      deps.logger.error({ err }, 'request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(INTERNAL);
-    }),
-  );
+  http.on('request', (req, res) => {
+    const work = handle(req, res)
+      .catch((err) => {
+        deps.logger.error({ err }, 'request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(INTERNAL);
+      })
+      .finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // A request target such as `//[` is no URL: the client's mistake (it ended the process when parsing threw).
@@ -209,19 +220,23 @@ export async function createApp(deps: AppDeps): Promise<App> {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
+    // Probes and scrapes come every few seconds: a trace each would be noise.
     if (url.pathname === '/ready') {
-      await answerReady(res);
+      await untraced(() => answerReady(res));
       return;
     }
     // Prometheus scrapes it directly, not through the router: guarded by its own token, if any.
     if (url.pathname === '/metrics') {
-      await answerMetrics(req, res);
+      await untraced(() => answerMetrics(req, res));
       return;
     }
     // Providers call this path, not the router: it is verified by the provider's signature instead.
     if (url.pathname.startsWith('/webhooks/')) {
       const slug = url.pathname.slice('/webhooks/'.length);
-      await inRequestSpan(req.headers, `${req.method ?? 'POST'} /webhooks/{provider}`, { 'http.request.method': req.method ?? '', 'http.route': '/webhooks/{provider}' }, () => receiveWebhook(req, res, slug));
+      await inRequestSpan(req.headers, `${req.method ?? 'POST'} /webhooks/{provider}`, serverAttributes(req, url, '/webhooks/{provider}'), async (span) => {
+        await receiveWebhook(req, res, slug);
+        answered(span, res);
+      });
       return;
     }
     if (deps.routerSecret && !sameSecret(req.headers['router-authorization'], deps.routerSecret)) {
@@ -234,24 +249,32 @@ export async function createApp(deps: AppDeps): Promise<App> {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found; the GraphQL endpoint is /graphql"}');
       return;
     }
-    await inRequestSpan(req.headers, `${req.method ?? 'POST'} /graphql`, { 'http.request.method': req.method ?? '', 'http.route': '/graphql' }, async (span) => {
-      await serveGraphql(req, res, url);
-      span.setAttribute('http.response.status_code', res.statusCode);
+    // The HTTP server span, and inside it the operation's span (named by the telemetry plugin once it is known).
+    await inRequestSpan(req.headers, `${req.method ?? 'POST'} /graphql`, serverAttributes(req, url, '/graphql'), async (span) => {
+      await inSpan('graphql', {}, () => serveGraphql(req, res, url));
+      answered(span, res);
     });
   }
+
+  let ledgerCheck: Promise<boolean> | null = null;
+  let ledgerFailures = 0;
 
   async function answerReady(res: ServerResponse): Promise<void> {
     const answer = (status: number, body: Record<string, unknown>) => void res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
     if (phase !== 'ready') return answer(503, { status: phase });
-    // Migrations ran before the server was made; what is left to know is whether the ledger answers now.
-    const ledgerAnswers = await Promise.race([
+    // Migrations ran before the server was made; what is left to know is whether the ledger answers now. One check
+    // at a time, shared by concurrent probes; 503 only after two failed in a row, so that one slow answer under load
+    // (PGlite's single connection, a busy pool) does not take a busy replica out of rotation.
+    ledgerCheck ??= Promise.race([
       deps.db.query('SELECT 1').then(
         () => true,
         () => false,
       ),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_QUERY_TIMEOUT_MS).unref()),
-    ]);
-    if (!ledgerAnswers) return answer(503, { status: 'ledger_unavailable' });
+    ]).finally(() => (ledgerCheck = null));
+    const answers = await ledgerCheck;
+    ledgerFailures = answers ? 0 : ledgerFailures + 1;
+    if (ledgerFailures >= 2) return answer(503, { status: 'ledger_unavailable' });
     answer(200, { status: 'ready' });
   }
 
@@ -313,13 +336,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }
     if (req.method !== 'POST') {
       req.resume();
+      webhookDeliveries.inc({ provider: slug.toLowerCase(), result: 'method_not_allowed' });
       return answer(405, { error: 'method_not_allowed', message: 'webhook deliveries are POSTed' }, { allow: 'POST' });
     }
     let raw: Buffer;
     try {
       raw = await readRaw(req, MAX_WEBHOOK_BYTES);
     } catch (err) {
-      if (err instanceof BodyError) return answer(err.status, { error: 'bad_request', message: err.message });
+      if (err instanceof BodyError) {
+        webhookDeliveries.inc({ provider: slug.toLowerCase(), result: webhookResult(err.status, {}) });
+        return answer(err.status, { error: 'bad_request', message: err.message });
+      }
       throw err;
     }
     const headers: Record<string, string | undefined> = {};
@@ -349,9 +376,17 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
     stop: async () => {
       phase = 'draining';
+      const deadline = Date.now() + (deps.shutdownTimeoutMs ?? 10_000);
+      // Apollo's drain: no new connections, idle ones closed, in-flight requests until the deadline, then sockets cut.
       await apollo.stop();
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+      const answeredInTime = inFlight.size === 0 || Date.now() < deadline;
+      if (inFlight.size > 0) {
+        deps.logger.warn({ requests: inFlight.size }, 'requests still running at SHUTDOWN_TIMEOUT_MS: their connections were closed; waiting briefly for their work to reach the ledger');
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, CUT_WORK_GRACE_MS).unref())]);
+      }
       await refresher.close();
+      return answeredInTime && inFlight.size === 0;
     },
   };
 }
@@ -382,15 +417,33 @@ export function listenOn(http: Server, port: number, host = '0.0.0.0'): Promise<
  */
 export function startingHandler(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
-  if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-  if (req.url === '/ready') return void res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"status":"starting"}');
+  const path = URL.canParse(req.url ?? '/', 'http://localhost') ? new URL(req.url ?? '/', 'http://localhost').pathname : '';
+  if (path === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+  if (path === '/ready') return void res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"status":"starting"}');
   res
     .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
     .end('{"errors":[{"message":"The subgraph is starting; try again in a moment.","extensions":{"code":"SERVICE_UNAVAILABLE"}}]}');
 }
 
-/** How long `GET /ready` waits for the ledger's answer before it says 503: a probe's own timeout is about a second. */
-const READY_QUERY_TIMEOUT_MS = 800;
+/** The HTTP server span's attributes (OpenTelemetry's HTTP conventions); never the query string. */
+function serverAttributes(req: IncomingMessage, url: URL, route: string): Record<string, string> {
+  return { 'http.request.method': req.method ?? '', 'http.route': route, 'url.path': url.pathname.slice(0, 200), 'url.scheme': 'http' };
+}
+
+/** Records the answer's status on the server span, failed on a 5xx as the conventions say. */
+function answered(span: Span, res: ServerResponse): void {
+  span.setAttribute('http.response.status_code', res.statusCode);
+  if (res.statusCode >= 500) failedStatus(span, res.statusCode);
+}
+
+/**
+ * After SHUTDOWN_TIMEOUT_MS cut a request's connection, how long its work may still run (a provider call answering,
+ * the ledger write after it) before the ledger closes under it; what is still open then is the reconciler's.
+ */
+const CUT_WORK_GRACE_MS = 5_000;
+
+/** How long `GET /ready` waits for the ledger's answer before it counts a failure: under a probe's usual 2 s timeout. */
+const READY_QUERY_TIMEOUT_MS = 1_500;
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
 function bearerOf(header: string | undefined): string | undefined {

@@ -57,22 +57,28 @@ export async function startServer(config: Config, logger: Logger, options: { met
   http.on('request', startingHandler);
   const listening = await listenOn(http, config.port, config.host);
   logger.info({ url: listening }, 'listening: /health answers, /ready says 503 until the ledger and providers are up');
+  // What startBehind has opened, closed in reverse when a later step fails.
+  const opened: Array<() => Promise<unknown>> = [];
   try {
-    return await startBehind(http, config, logger, options.meter ?? null);
+    return await startBehind(http, config, logger, options.meter ?? null, opened);
   } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
     await new Promise((resolve) => http.close(resolve));
     throw err;
   }
 }
 
-async function startBehind(http: Server, config: Config, logger: Logger, meter: Meter | null): Promise<RunningServer> {
+async function startBehind(http: Server, config: Config, logger: Logger, meter: Meter | null, opened: Array<() => Promise<unknown>>): Promise<RunningServer> {
   if (!config.store.databaseUrl && config.store.dataDir !== 'memory://') mkdirSync(config.store.dataDir, { recursive: true });
   const db = await openDatabase(config.store);
+  opened.push(() => db.close());
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.store.dataDir : undefined }, 'ledger ready');
   const providers = await startProviders(config, logger, { sharedTokens: new DatabaseTokenStore(db, logger) });
+  opened.push(() => providers.stop());
   if (config.production) {
     // Either one alone leaves the subgraph open to whoever reaches its port.
     if (!config.routerSecret) logger.warn('ROUTER_SECRET is not set: any client that reaches this port is served, not only the gateway');
+    if (!config.metricsToken) logger.info('METRICS_TOKEN is not set: GET /metrics answers whoever reaches this port (it names providers, circuits and counts, no ids)');
     if (!config.jwt) logger.warn('JWT verification is not configured (JWT_ISSUER, JWT_AUDIENCE and a key): every caller is the default tenant with every scope');
   }
   const jobs = await JobQueue.open(db, {
@@ -81,6 +87,7 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
     schema: config.store.schema ? `${config.store.schema}_jobs` : undefined,
     heartbeatSeconds: config.jobHeartbeatSeconds,
   });
+  opened.push(() => jobs.stop());
   const ledger = new Ledger(db);
   const events = new EventLog(db);
   const syncStore = new SyncStore(db);
@@ -116,6 +123,7 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
     jobCounts: () => jobs.counts(),
     httpServer: http,
   });
+  opened.push(() => app.stop());
   http.off('request', startingHandler);
   if (meter) app.metrics.bindMeter(meter);
   const url = await app.listen(config.port, config.host);
@@ -136,6 +144,7 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
   if (config.attempts.reconcileIntervalMs > 0) {
     await jobs.defineChain(RECONCILE_QUEUE, ['ledger'], config.attempts.reconcileIntervalMs, async () => void (await repairs.runOnce()));
   }
+  let stopping: Promise<boolean> | undefined;
   return {
     url,
     sandboxes: providers.sandboxes,
@@ -144,23 +153,25 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
     reconciler,
     jobs,
     webhookSecrets,
-    stop: async () => {
-      app.drain();
-      // Still listening, answering 503 at /ready, while load balancers take this replica out (SHUTDOWN_DELAY_MS).
-      if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-      const deadline = Date.now() + config.shutdownTimeoutMs;
-      const started = Date.now();
-      // The HTTP drain cuts what is still running at the deadline; a request cut is counted by what follows.
-      await Promise.all([reconciler.stop(), app.stop()]);
-      const inTime = Date.now() - started < config.shutdownTimeoutMs;
-      await waker.idle();
-      // A job still running past the deadline is let go: its heartbeat stops and another replica retries it.
-      await jobs.stop(Math.max(1_000, deadline - Date.now()));
-      await providers.stop();
-      await db.close();
-      return inTime;
-    },
+    stop: () => (stopping ??= stopAll()),
   };
+
+  async function stopAll(): Promise<boolean> {
+    app.drain();
+    // No new jobs here from now on: this replica's running ones finish while the requests drain.
+    await jobs.pause();
+    // Still listening, answering 503 at /ready, while load balancers take this replica out (SHUTDOWN_DELAY_MS).
+    if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    const deadline = Date.now() + config.shutdownTimeoutMs;
+    logger.info({ timeoutMs: config.shutdownTimeoutMs }, 'stopped listening; in-flight requests finish');
+    const [, inTime] = await Promise.all([reconciler.stop(), app.stop()]);
+    await waker.idle();
+    // A job still running past the deadline is let go: its heartbeat stops and another replica retries it.
+    await jobs.stop(Math.max(1_000, deadline - Date.now()));
+    await providers.stop();
+    await db.close();
+    return inTime;
+  }
 }
 
 /** `npm start`. */
@@ -170,35 +181,45 @@ async function main(): Promise<void> {
   const format = logFormatOf(config.logFormat, process.stdout.isTTY);
   const logger = createLogger(config.logLevel, undefined, format);
   if (telemetry) logger.info({ traces: telemetry.traces, metrics: telemetry.metrics }, 'OpenTelemetry export on');
-  const server = await startServer(config, logger, { meter: telemetry?.meter });
-  process.stdout.write(startupText(server.url, config.production));
 
-  let stopping = false;
+  // Taken before the start: a SIGTERM while the ledger migrates (a failed startup probe) waits for the start to end,
+  // then stops as it would have, instead of killing the process in the middle of a write.
+  let server: RunningServer | null = null;
+  let signalled: string | null = null;
   const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (signalled) return;
+    signalled = signal;
     logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'draining: /ready answers 503, in-flight requests finish');
     // A stop that hangs past its budget (a stuck close) must not keep a rollout waiting for the kubelet's SIGKILL.
     setTimeout(() => {
       logger.error('shutdown did not finish in time; exiting');
       process.exit(1);
     }, config.shutdownDelayMs + config.shutdownTimeoutMs + 10_000).unref();
-    server
-      .stop()
-      .then(async (inTime) => {
-        await telemetry?.shutdown().catch(() => undefined);
-        if (!inTime) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests were cut at SHUTDOWN_TIMEOUT_MS');
-        logger.info('stopped');
-        process.exit(0);
-      })
-      .catch((err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
+    if (server) void stopAndExit(server);
+  };
+  const stopAndExit = async (running: RunningServer) => {
+    try {
+      const inTime = await running.stop();
+      // Buffered spans and metrics go out, but a collector that does not answer must not hold the exit.
+      await Promise.race([telemetry?.shutdown().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, TELEMETRY_FLUSH_MS).unref())]);
+      if (!inTime) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests were cut at SHUTDOWN_TIMEOUT_MS');
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  server = await startServer(config, logger, { meter: telemetry?.meter });
+  if (signalled) return void stopAndExit(server);
+  process.stdout.write(startupText(server.url, config.production));
 }
+
+/** How long the exit waits for the last spans and metrics to reach the collector. */
+const TELEMETRY_FLUSH_MS = 3_000;
 
 /** What `npm start` prints last: where the server is, and three things to try (explore, create, read). Pure. */
 export function startupText(url: string, production: boolean): string {

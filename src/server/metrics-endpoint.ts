@@ -37,7 +37,8 @@ export class MetricsEndpoint {
 
   /** The Prometheus text exposition of every metric. */
   async text(): Promise<string> {
-    const reading = await this.read();
+    // A ledger that does not answer must not cost the scrape its process metrics, when they matter most.
+    const reading = await this.read().catch(() => [] as Reading);
     for (const g of Object.values(this.gauges)) g.reset();
     for (const r of reading) this.gauges[r.gauge].set(r.labels, r.value);
     return (await processRegistry.metrics()) + '\n' + (await this.register.metrics());

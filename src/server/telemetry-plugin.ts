@@ -24,8 +24,9 @@ export function userErrorCodes(data: unknown): string[] {
 
 /**
  * Times every GraphQL request by operation and outcome (`ok`, `user_error`, `error`, `refused`: never parsed or
- * validated), and names the request's span after its operation (OpenTelemetry's GraphQL conventions:
- * `graphql.operation.type`, `graphql.operation.name`) with the `userErrors` codes it answered.
+ * validated), and names the operation's span (the child of the HTTP server span that runs it) after the operation
+ * (OpenTelemetry's GraphQL conventions: `graphql.operation.type`, `graphql.operation.name`) with the `userErrors`
+ * codes it answered.
  */
 export function telemetryPlugin<C extends object>(): ApolloServerPlugin<C> {
   return {
@@ -37,7 +38,7 @@ export function telemetryPlugin<C extends object>(): ApolloServerPlugin<C> {
           operation = operationLabel(op);
           const span = activeSpan();
           if (span && op) {
-            span.updateName(`${op.operation} ${operationName ?? operation.split(' ')[1]}`);
+            span.updateName(`${op.operation} ${operationName ?? operation.split(' ')[1]}`.slice(0, 100));
             span.setAttribute('graphql.operation.type', op.operation);
             if (operationName) span.setAttribute('graphql.operation.name', operationName.slice(0, 200));
           }

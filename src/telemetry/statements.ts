@@ -12,14 +12,15 @@ const KNOWN = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'WITH', 'BEGIN', 
 
 /**
  * Runs one ledger statement in a client span (`db.system.name`, the operation, the statement's text: ours, with
- * placeholders, never a value) and times it by store and operation. Called by the Database for every statement.
+ * placeholders, never a value; a failure is marked by its SQLSTATE, never its message, which may quote a value) and
+ * times it by store and operation. Called by the Database for every statement.
  */
 export function statement<T>(store: 'pglite' | 'postgres', text: string, run: () => Promise<T>): Promise<T> {
   const operation = operationOf(text);
   const started = performance.now();
   return inSpan(
     `${operation} ledger`,
-    { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.namespace': store, 'db.query.text': text.length > 2_000 ? text.slice(0, 2_000) : text },
+    { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'invoicing.ledger.store': store, 'db.query.text': text.length > 2_000 ? text.slice(0, 2_000) : text },
     run,
     SpanKind.CLIENT,
   ).finally(() => ledgerQueryDuration.observe({ store, operation }, (performance.now() - started) / 1000));

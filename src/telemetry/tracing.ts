@@ -1,4 +1,5 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context as TraceContext, type Span } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context as TraceContext, type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 
 /**
  * Spans through the OpenTelemetry API only: without an SDK registered (OTEL_* unset, see startTracing) every call
@@ -12,8 +13,8 @@ export { SpanKind };
  * Runs fn in a new span, child of the active one, and ends it: an error thrown is recorded on the span and rethrown.
  * Called around every provider call, HTTP exchange and ledger query; costs nothing measurable when tracing is off.
  */
-export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, kind: SpanKind = SpanKind.INTERNAL): Promise<T> {
-  return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
+export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, kind: SpanKind = SpanKind.INTERNAL, links?: Link[]): Promise<T> {
+  return tracer.startActiveSpan(name, { kind, attributes, links }, async (span) => {
     try {
       return await fn(span);
     } catch (err) {
@@ -25,12 +26,43 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span)
   });
 }
 
-/** Marks a span failed with the error's class and message (never a provider's body or a statement's values). */
+/**
+ * Marks a span failed with what kind of failure it was, never its message: a database's message quotes the value it
+ * refused, a provider's may quote the request. `error.type` is the error's code where it has one (a SQLSTATE, a
+ * transport failure's kind), else its class.
+ */
 export function failed(span: Span, err: unknown): void {
   if (!span.isRecording()) return;
-  const e = err instanceof Error ? err : new Error(String(err));
-  span.setAttribute('error.type', e.name || 'Error');
-  span.setStatus({ code: SpanStatusCode.ERROR, message: e.message.slice(0, 200) });
+  const code = (err as { code?: unknown; kind?: unknown } | null)?.code ?? (err as { kind?: unknown } | null)?.kind;
+  const type = typeof code === 'string' && code.length <= 64 ? code : err instanceof Error && err.name ? err.name : 'Error';
+  span.setAttribute('error.type', type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+}
+
+/** Marks a span failed by an HTTP status (a server span on 5xx, a client span on 4xx and 5xx, as the conventions say). */
+export function failedStatus(span: Span, status: number): void {
+  if (!span.isRecording()) return;
+  span.setAttribute('error.type', String(status));
+  span.setStatus({ code: SpanStatusCode.ERROR });
+}
+
+/**
+ * Runs fn as the root of a trace of its own (a job, a reconciliation pass, a batch that serves many requests),
+ * linked to the spans that caused it, and ends it.
+ */
+export function inRootSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, links?: SpanContext[]): Promise<T> {
+  return context.with(ROOT_CONTEXT, () => inSpan(name, attributes, fn, SpanKind.INTERNAL, links?.map((ctx) => ({ context: ctx }))));
+}
+
+/** Runs fn with tracing suppressed (probes and scrapes: a trace each would be noise). */
+export function untraced<T>(fn: () => T): T {
+  return context.with(suppressTracing(context.active()), fn);
+}
+
+/** The active span's context where one records; for links from work done later on its behalf. */
+export function activeSpanContext(): SpanContext | undefined {
+  const span = trace.getActiveSpan();
+  return span?.isRecording() ? span.spanContext() : undefined;
 }
 
 /**
@@ -56,13 +88,14 @@ export function traceFields(): { trace_id: string; span_id: string } | Record<st
 
 /**
  * A request path with its ids replaced by `{id}`, for a span name or a metric label whose cardinality must stay
- * bounded: a segment with a digit (a record id, a number) or longer than 32 characters is an id, except an API
- * version (`v62.0`, `v1`). Query strings are dropped. Pure.
+ * bounded: every segment that is not one of `words` (the literal segments of the provider's API paths) or an API
+ * version (`v1`, `v62.0`) is an id, whatever it looks like; a client-chosen id such as `ORD-XKMPQ` included.
+ * Query strings are dropped. Pure.
  */
-export function routeTemplate(path: string): string {
+export function routeTemplate(path: string, words: ReadonlySet<string>): string {
   const bare = path.split('?')[0]!;
   return bare
     .split('/')
-    .map((seg) => (seg.length > 32 || (/\d/.test(seg) && !/^v\d+(\.\d+)?$/.test(seg)) ? '{id}' : seg))
+    .map((seg) => (seg === '' || words.has(seg) || /^v\d{1,3}(\.\d{1,2})?$/.test(seg) ? seg : '{id}'))
     .join('/');
 }

@@ -19,7 +19,7 @@ import { spawnTs, type TsChild } from '../support/ts-child';
 jest.setTimeout(180_000);
 
 /** Each create is held this long at Salla, so that creates are in flight when SIGTERM arrives. */
-const CREATE_LATENCY_MS = 300;
+let createLatencyMs = 300;
 /** The child keeps listening this long after SIGTERM, answering 503 at /ready (SHUTDOWN_DELAY_MS). */
 const DELAY_MS = 1_500;
 const WORKERS = 8;
@@ -60,7 +60,7 @@ describe(`readiness and a graceful drain under load, in a real process (${storeN
     salla = new SallaEmulator({ stores: [sallaBenchStore(2_000)], rateLimitPerMinute: 1e9 });
     await salla.start(0);
     salla.server.use(async (req, next) => {
-      if (req.method === 'POST' && /\/orders\/invoices$/.test(req.path)) await new Promise((r) => setTimeout(r, CREATE_LATENCY_MS));
+      if (req.method === 'POST' && /\/orders\/invoices$/.test(req.path)) await new Promise((r) => setTimeout(r, createLatencyMs));
       return next();
     });
   });
@@ -129,18 +129,19 @@ describe(`readiness and a graceful drain under load, in a real process (${storeN
     const exited = child.exited;
     const sigterm = Date.now();
     child.proc.kill('SIGTERM');
+    await child.waitForLog((l) => String(l.msg).startsWith('draining'), 5_000);
     const draining: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 150));
+    for (let i = 0; i < 4; i++) {
       const r = await send(ready, 'GET').catch(() => null);
       if (r) {
         draining.push(r.status);
         expect(JSON.parse(r.text)).toEqual({ status: 'draining' });
       }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await child.waitForLog((l) => String(l.msg).startsWith('draining'), 5_000);
-    // When the child stops listening (its delay after SIGTERM), give or take the signal's delivery.
-    const closed = sigterm + DELAY_MS;
+    // When the child stopped listening, by its own log line.
+    const closed = Number((await child.waitForLog((l) => String(l.msg).startsWith('stopped listening'), 10_000)).time);
+    expect(closed - sigterm).toBeGreaterThanOrEqual(DELAY_MS - 100);
     const { code, signal } = await exited;
     stopLoad = true;
     await load;
@@ -163,18 +164,69 @@ describe(`readiness and a graceful drain under load, in a real process (${storeN
     expect(child.logs.some((l) => l.msg === 'stopped')).toBe(true);
     expect(child.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
 
-    // Nothing left open: every attempt succeeded, one invoice each, as many as Salla made.
+    // Nothing left open: every attempt succeeded with one invoice, as many as Salla made. A request that reached the
+    // socket in the instant the listener closed may have been served without its answer getting back (the client's
+    // retry with its key replays it): at most those few attempts are more than the answers.
     const answered = sent.filter((s) => s.invoiceId !== null);
+    const atTheDoor = sent.filter((s) => s.invoiceId === null && Math.abs(s.started - closed) < 150).length;
     const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL, schema, dataDir: '' } : { dataDir: dir });
+    let succeeded = 0;
     try {
       const states = await db.query<{ state: string; n: string }>('SELECT state, count(*) AS n FROM invoice_attempts GROUP BY state');
-      expect(states.map((r) => [r.state, Number(r.n)])).toEqual([['succeeded', answered.length]]);
+      expect(states.map((r) => r.state)).toEqual(['succeeded']);
+      succeeded = Number(states[0]!.n);
       const invoices = await db.query<{ n: string }>('SELECT count(*) AS n FROM invoices');
-      expect(Number(invoices[0]!.n)).toBe(answered.length);
+      expect(Number(invoices[0]!.n)).toBe(succeeded);
     } finally {
       await db.close();
     }
-    expect(salla.invoices().length).toBe(answered.length);
+    expect(succeeded).toBeGreaterThanOrEqual(answered.length);
+    expect(succeeded - answered.length).toBeLessThanOrEqual(atTheDoor);
+    expect(salla.invoices().length).toBe(succeeded);
+  });
+});
+
+describe(`a create still running at SHUTDOWN_TIMEOUT_MS (${storeName()})`, () => {
+  let salla: SallaEmulator;
+  const dir = mkdtempSync(path.join(tmpdir(), 'cut-'));
+  const schema = `cut_${Date.now().toString(36)}`;
+  const storeEnv: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: dir };
+  afterAll(async () => {
+    await salla?.stop();
+    await dropTestSchema(schema);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has its connection closed at the deadline, yet what Salla made is recorded before the ledger closes, and the process exits 0', async () => {
+    salla = new SallaEmulator({ stores: [sallaBenchStore(10)], rateLimitPerMinute: 1e9 });
+    await salla.start(0);
+    salla.server.use(async (req, next) => {
+      if (req.method === 'POST' && /\/orders\/invoices$/.test(req.path)) await new Promise((r) => setTimeout(r, 1_500));
+      return next();
+    });
+    const cut = spawnTs('src/server/main.ts', { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SALLA_BASE_URL: salla.baseUrl, SALLA_ACCESS_TOKEN: SALLA_SANDBOX_TOKEN, SYNC_INTERVAL_MS: '0', SHUTDOWN_TIMEOUT_MS: '300', ...storeEnv });
+    try {
+      const url = String((await cut.waitForLog((l) => l.msg === 'invoicing subgraph ready')).url);
+      const answer = send(url, 'POST', JSON.stringify({ query: CREATE, variables: { o: String(FIRST_BENCH_ORDER), k: 'cut-1' } })).catch((err: NodeJS.ErrnoException) => err.code ?? err.message);
+      await new Promise((r) => setTimeout(r, 400));
+      cut.proc.kill('SIGTERM');
+      expect(await cut.exited).toEqual({ code: 0, signal: null });
+      // The client lost its answer (the deadline closed the connection) …
+      expect(await answer).toBe('ECONNRESET');
+      expect(cut.logs.some((l) => l.msg === 'in-flight requests were cut at SHUTDOWN_TIMEOUT_MS')).toBe(true);
+      // … but nothing met a closed ledger, and the attempt is settled with Salla's invoice: a retry with its key replays it.
+      expect(cut.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    } finally {
+      if (cut.proc.exitCode === null) cut.proc.kill('SIGKILL');
+    }
+    expect(salla.invoices()).toHaveLength(1);
+    const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL, schema, dataDir: '' } : { dataDir: dir });
+    try {
+      const rows = await db.query<{ state: string; invoices: string }>("SELECT a.state, (SELECT count(*) FROM invoices i WHERE i.attempt_id = a.id) AS invoices FROM invoice_attempts a WHERE a.idempotency_key = 'cut-1'");
+      expect(rows.map((r) => [r.state, Number(r.invoices)])).toEqual([['succeeded', 1]]);
+    } finally {
+      await db.close();
+    }
   });
 });
 
@@ -226,10 +278,12 @@ describe('OpenTelemetry over OTLP, configured by the standard variables alone', 
     const service = resourceSpans[0].resource.attributes.find((a: any) => a.key === 'service.name');
     expect(service.value.stringValue).toBe('invoicing-under-test');
     const spans = resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s: any) => s.spans as any[]));
+    const server = spans.find((s) => s.name === 'POST /graphql' && s.traceId === '5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a');
+    expect(server).toBeDefined();
+    expect(server.parentSpanId).toBe('0102030405060708');
     const root = spans.find((s) => s.name === 'query Probe');
-    expect(root).toBeDefined();
-    expect(root.traceId).toBe('5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a');
-    expect(root.parentSpanId).toBe('0102030405060708');
+    expect(root.traceId).toBe(server.traceId);
+    expect(root.parentSpanId).toBe(server.spanId);
     expect(spans.some((s) => s.traceId === root.traceId && s.parentSpanId === root.spanId && /ledger$/.test(s.name))).toBe(true);
 
     // The metrics /metrics serves, exported too: the request's histogram and the server's gauges.

@@ -40,15 +40,18 @@ describe(`operability: traces, logs, metrics and readiness (${storeName()})`, ()
   const spansOf = (traceId: string) => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
   const childrenOf = (spans: ReadableSpan[], parent: ReadableSpan) => spans.filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
   const descendantsOf = (spans: ReadableSpan[], parent: ReadableSpan): ReadableSpan[] => childrenOf(spans, parent).flatMap((c) => [c, ...descendantsOf(spans, c)]);
-  /** Spans end after the answer is written (the request span last): wait for the one that names the operation. */
-  const requestSpan = async (traceId: string, name: string): Promise<ReadableSpan> => {
+  /** Spans end after the answer is written (the server span last): wait for the one named. */
+  const requestSpan = async (traceId: string, name: string, kind = SpanKind.INTERNAL): Promise<ReadableSpan> => {
     for (let i = 0; i < 100; i++) {
-      const found = spansOf(traceId).find((s) => s.kind === SpanKind.SERVER && s.name === name);
+      const found = spansOf(traceId).find((s) => s.kind === kind && s.name === name);
       if (found) return found;
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new Error(`no server span ${name}; saw ${spansOf(traceId).map((s) => s.name).join(', ')}`);
+    throw new Error(`no span ${name}; saw ${spansOf(traceId).map((s) => s.name).join(', ')}`);
   };
+  /** The group-commit batches that wrote for a span: traces of their own, linked to it. */
+  const batchesFor = (span: ReadableSpan) =>
+    exporter.getFinishedSpans().filter((s) => s.name.startsWith('group commit ') && s.links.some((l) => l.context.spanId === span.spanContext().spanId));
 
   beforeAll(async () => {
     const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
@@ -75,9 +78,13 @@ describe(`operability: traces, logs, metrics and readiness (${storeName()})`, ()
     expect(res.status).toBe(200);
     expect(res.body.data.createInvoice.userErrors).toEqual([]);
 
+    // The HTTP server span continues the router's trace; the operation's span runs inside it.
+    const server = await requestSpan(TRACE_ID, 'POST /graphql', SpanKind.SERVER);
+    expect(server.parentSpanContext?.spanId).toBe(routerSpan);
+    expect(server.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/graphql', 'url.path': '/graphql', 'http.response.status_code': 200 });
     const root = await requestSpan(TRACE_ID, 'mutation CreateForOrder');
-    expect(root.parentSpanContext?.spanId).toBe(routerSpan);
-    expect(root.attributes).toMatchObject({ 'graphql.operation.type': 'mutation', 'graphql.operation.name': 'CreateForOrder', 'http.route': '/graphql', 'http.response.status_code': 200, 'invoicing.graphql.outcome': 'ok' });
+    expect(root.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(root.attributes).toMatchObject({ 'graphql.operation.type': 'mutation', 'graphql.operation.name': 'CreateForOrder', 'invoicing.graphql.outcome': 'ok' });
     const spans = spansOf(TRACE_ID);
     const below = descendantsOf(spans, root);
 
@@ -96,18 +103,24 @@ describe(`operability: traces, logs, metrics and readiness (${storeName()})`, ()
     // No id of any kind in a span name: route templates only.
     for (const s of below) expect(s.name).not.toMatch(/\d{5,}/);
 
-    // The ledger's statements: the attempt claimed before the call, its success written after.
-    const ledger = below.filter((s) => s.attributes['db.system.name'] === 'postgresql');
-    expect(ledger.length).toBeGreaterThanOrEqual(2);
-    expect(ledger.every((s) => s.kind === SpanKind.CLIENT && typeof s.attributes['db.query.text'] === 'string')).toBe(true);
-    const written = ledger.map((s) => String(s.attributes['db.query.text']));
-    expect(written.some((q) => /invoice_attempts/.test(q))).toBe(true);
-    expect(written.some((q) => /INSERT INTO invoices|invoices/.test(q))).toBe(true);
+    // The ledger's writes are group-committed (one statement for many requests): each batch is a trace of its own,
+    // linked to the operation it wrote for, its statements inside it.
+    const all = exporter.getFinishedSpans();
+    const batches = batchesFor(root);
+    expect(batches.map((b) => b.name).sort()).toEqual(['group commit attempt_claim', 'group commit attempt_success']);
+    const statementsOf = (b: ReadableSpan) => descendantsOf(all.filter((s) => s.spanContext().traceId === b.spanContext().traceId), b);
+    const claim = statementsOf(batches.find((b) => b.name === 'group commit attempt_claim')!);
+    const success = statementsOf(batches.find((b) => b.name === 'group commit attempt_success')!);
+    expect(claim.map((s) => String(s.attributes['db.query.text']))).toEqual([expect.stringMatching(/^INSERT INTO invoice_attempts/)]);
+    expect(success.some((s) => /INSERT INTO invoices/.test(String(s.attributes['db.query.text'])))).toBe(true);
+    const ledger = [...claim, ...success, ...below.filter((s) => s.attributes['db.system.name'] === 'postgresql')];
+    expect(ledger.every((s) => s.kind === SpanKind.CLIENT && s.attributes['db.system.name'] === 'postgresql')).toBe(true);
+    // Statements are our own text with placeholders: no value of the request (the order id, the URL) is in them.
+    for (const s of ledger) expect(String(s.attributes['db.query.text'])).not.toMatch(/1371877152|x\.example/);
     // Ordered as they ran: the claim before Salla's write, the success after it.
-    const claim = ledger.find((s) => /INSERT INTO invoice_attempts/.test(String(s.attributes['db.query.text'])))!;
-    expect(claim).toBeDefined();
     const startOf = (s: ReadableSpan) => s.startTime[0] * 1e9 + s.startTime[1];
-    expect(startOf(claim)).toBeLessThan(startOf(write));
+    expect(startOf(claim[0]!)).toBeLessThan(startOf(write));
+    expect(startOf(success[0]!)).toBeGreaterThan(startOf(write));
   });
 
   it('a create answered with userErrors names their codes on its span', async () => {
@@ -127,8 +140,10 @@ describe(`operability: traces, logs, metrics and readiness (${storeName()})`, ()
     const res = await post({ query: ORDER, variables: { r: [{ __typename: 'Order', id: '1371877152' }, { __typename: 'Order', id: '389701957' }] } }, { traceparent: `00-${trace}-${routerSpan}-01` });
     expect(res.status).toBe(200);
     expect(res.body.data._entities[0].invoices).toHaveLength(1);
+    const server = await requestSpan(trace, 'POST /graphql', SpanKind.SERVER);
+    expect(server.parentSpanContext?.spanId).toBe(routerSpan);
     const root = await requestSpan(trace, 'query OrderInvoices');
-    expect(root.parentSpanContext?.spanId).toBe(routerSpan);
+    expect(root.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     const below = descendantsOf(spansOf(trace), root);
     // Stored lines and taxes of a final Salla invoice: ledger reads only, no provider call.
     expect(below.filter((s) => s.attributes['invoicing.provider'] !== undefined)).toEqual([]);
@@ -178,6 +193,7 @@ describe(`operability: traces, logs, metrics and readiness (${storeName()})`, ()
     expect(sample('invoicing_ledger_query_duration_seconds_count', { store: storeName(), operation: 'SELECT' })).toBeGreaterThan(0);
     expect(sample('invoicing_ledger_group_commit_batch_size_count', { write: 'attempt_claim' })).toBeGreaterThanOrEqual(2);
     expect(sample('invoicing_ledger_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
+    expect(sample('invoicing_ledger_pool_connections', { state: 'waiting' })).toBe(0);
     expect(sample('invoicing_jobs', { queue: 'provider-events', state: 'failed' })).toBe(0);
     expect(sample('invoicing_webhook_deliveries_total', { provider: 'salla', result: 'unauthorized' })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^invoicing_ready 1$/m);
@@ -188,6 +204,14 @@ describe(`operability: traces, logs, metrics and readiness (${storeName()})`, ()
     const values = [...text.matchAll(/="([^"]*)"/g)].map((m) => m[1]!);
     expect(values.length).toBeGreaterThan(100);
     for (const v of values) expect(v).not.toMatch(/\d{6,}|[0-9a-f]{8}-[0-9a-f]{4}|[0-9a-f]{24,}/i);
+  });
+
+  it('probes and scrapes leave no trace', async () => {
+    const before = exporter.getFinishedSpans().length;
+    expect((await fetch(new URL('/ready', server.url))).status).toBe(200);
+    expect((await scrape()).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(exporter.getFinishedSpans().slice(before).map((s) => s.name)).toEqual([]);
   });
 
   it('GET /ready answers 200 while the ledger answers, with no router header needed', async () => {

@@ -2,7 +2,7 @@ import { stringify as losslessStringify } from 'lossless-json';
 import { Agent, request, FormData, type Dispatcher } from 'undici';
 import { storable, unstorableText } from '../../domain/text';
 import { providerRequestDuration, statusClass } from '../../telemetry/metrics';
-import { inSpan, routeTemplate, SpanKind } from '../../telemetry/tracing';
+import { failedStatus, inSpan, routeTemplate, SpanKind } from '../../telemetry/tracing';
 
 export interface HttpResponse {
   status: number;
@@ -53,6 +53,23 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/**
+ * The literal segments of the five providers' API paths (their documented routes, as the emulators serve them):
+ * every other segment of a request path is an id in its span name and metric label, so that no id, including one a
+ * client chose, becomes a series of its own.
+ */
+export const API_PATH_WORDS: ReadonlySet<string> = new Set([
+  // Salla, Exsited, Commerce
+  'admin', 'api', 'orders', 'invoices', 'pdf', 'payments', 'me',
+  // Salesforce
+  'services', 'data', 'query', 'sobjects', 'describe', 'composite', 'commerce', 'fulfillment', 'fulfillment-orders', 'actions', 'create-invoice', 'create-multiple-invoices',
+  'Invoice', 'InvoiceLine', 'Organization', 'OrderSummary', 'FulfillmentOrder',
+  // Zuora
+  'object-query', 'order-line-items', 'fulfillments', 'invoice-items', 'credit-memo-items', 'credit-memos', 'creditmemos', 'taxation-items', 'files', 'items',
+  // token endpoints
+  'oauth', 'oauth2', 'token',
+]);
+
 /** One pooled keep-alive agent for all providers: sockets are reused across requests. */
 const sharedAgent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
 
@@ -72,7 +89,7 @@ export class HttpClient {
   /** One exchange (never retried here), in a client span and timed by provider, method, route template and outcome. */
   async request(method: Dispatcher.HttpMethod, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
     const url = new URL(this.base + path);
-    const route = routeTemplate(url.pathname);
+    const route = routeTemplate(url.pathname, API_PATH_WORDS);
     const provider = this.options.provider ?? 'unknown';
     const started = performance.now();
     let outcome = 'error';
@@ -84,7 +101,7 @@ export class HttpClient {
           const res = await this.exchange(method, url, opts);
           outcome = statusClass(res.status);
           span.setAttribute('http.response.status_code', res.status);
-          if (res.status >= 400) span.setAttribute('error.type', String(res.status));
+          if (res.status >= 400) failedStatus(span, res.status);
           return res;
         },
         SpanKind.CLIENT,
