@@ -59,9 +59,10 @@ const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers
  * Creates the embedded store's data folder when it has none yet (no PG_VERSION, PGlite's own test), in a child
  * process that exits after. PGlite runs initdb in a second, throw-away PGlite instance beside initdb's own
  * WebAssembly module, copies that instance's whole heap (src/initdb.ts: `HEAPU8.slice()`) and moves the new folder
- * over as a tar (src/pglite.ts, `pgliteForInitDb`): a first start held 760 MB resident long after, against 290 MB
- * for the same folder opened by a fresh process, and V8 returns little of it once collected. In a child, all of it
- * goes back to the system when the child exits. `memory://` (tests, benchmarks) has no folder to hand over: it
+ * over as a tar (src/pglite.ts, `pgliteForInitDb`): PGlite alone held 760 MB resident after creating a folder,
+ * against 290 MB for the same folder opened by a fresh process; closing that instance, collecting and reopening in
+ * the same process still left 440 MB (a worker thread, 310). In a child, all of it goes back to the system when the
+ * child exits; a first start takes about a second longer (the child's own start and a second open). `memory://` (tests, benchmarks) has no folder to hand over: it
  * still runs initdb in-process.
  */
 async function createDataDir(dataDir: string): Promise<void> {
