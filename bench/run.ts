@@ -7,6 +7,7 @@ import { SALLA_BENCH_ORDERS } from './fixtures';
 import { load, warm, type LoadResult } from './load';
 import type { SutRequest, SutUrls } from './sut';
 import { webhookBurst } from './webhooks';
+import { describeStartup, measureStartups } from './startup-memory';
 
 /**
  * `npm run bench`: bounded loads with autocannon on loopback against the system under test (bench/sut.ts, in its
@@ -17,7 +18,7 @@ import { webhookBurst } from './webhooks';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** BENCH_ONLY=c (or "a,b") runs some scenarios and prints them without touching BENCHMARKS.md. */
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
-const runs = (scenario: 'a' | 'b' | 'c' | 'd' | 'e') => !ONLY || ONLY.has(scenario);
+const runs = (scenario: 'a' | 'b' | 'c' | 'd' | 'e' | 'f') => !ONLY || ONLY.has(scenario);
 /** Invoices in the ledger that scenario (d) pages through (BENCH_LIST_INVOICES, default a million). */
 const LIST_INVOICES = Number(process.env.BENCH_LIST_INVOICES ?? 1_000_000);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -578,6 +579,8 @@ async function main(): Promise<void> {
   }
   try {
     if (runs('e')) await webhooks(pg);
+    // (f) `npm start` itself, alone on the machine: time to ready and idle memory on each store (startup-memory.ts).
+    if (runs('f')) for (const r of await measureStartups(pg ? PG_URL : null)) notes.push(`(f) ${describeStartup(r)}.`);
   } finally {
     if (pg) {
       const pool = new Pool({ connectionString: PG_URL, max: 1 });

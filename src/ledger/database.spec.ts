@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openTestDatabase, storeName } from '../../test/support/store';
-import type { Database } from './database';
+import { PgliteDatabase, type Database } from './database';
 
 const onPostgres = process.env.DATABASE_URL ? describe : describe.skip;
 
@@ -28,6 +31,25 @@ onPostgres(`Database (${storeName()}): a connection lost while held`, () => {
       await expect(db.withLock('dropped', (sql) => sql.query('SELECT 1 AS ok'))).resolves.toEqual([{ ok: 1 }]);
     } finally {
       process.off('uncaughtException', onError);
+    }
+  });
+});
+
+describe('Database (pglite): a data folder', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pglite-folder-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is created when missing (in a child process), keeps what was written, and runs with the small shared_buffers', async () => {
+    const folder = join(dir, 'new');
+    const first = await PgliteDatabase.open(folder);
+    await first.exec('CREATE TABLE kept (v text); INSERT INTO kept VALUES (\'written\')');
+    await first.close();
+    const again = await PgliteDatabase.open(folder);
+    try {
+      await expect(again.query('SELECT v FROM kept')).resolves.toEqual([{ v: 'written' }]);
+      await expect(again.query("SELECT current_setting('shared_buffers') AS s")).resolves.toEqual([{ s: '16MB' }]);
+    } finally {
+      await again.close();
     }
   });
 });

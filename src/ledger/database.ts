@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Pool, types, type PoolClient } from 'pg';
 import { statement } from '../telemetry/statements';
@@ -42,6 +45,44 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
+/**
+ * The embedded store's PostgreSQL settings: PGlite's own (single-user mode, fsync off, no parallel workers; see
+ * PGlite.defaultStartParams in @electric-sql/pglite's src/pglite.ts, which `startParams` replaces, hence the
+ * spread) and a smaller shared_buffers. initdb leaves PostgreSQL's default, 128MB, and PGlite's backend holds its
+ * shared memory inside its WebAssembly memory, resident from the start: 128 MB of the process before the first
+ * query, for a ledger whose working set is a few MB (measured on 0.5.16: 291 MB resident for PGlite alone, 176 MB
+ * with 16MB). Pages beyond it are read back from the data folder, which the OS caches; bench (c)'s creates and the
+ * ledger's writes alone run as fast (BENCHMARKS.md, "Start-up and idle memory"). PGlite's other memory option,
+ * `initialMemory`, can only raise its WebAssembly memory's initial 128 MB (the module declares that minimum), and
+ * only pages PostgreSQL touches are resident anyway. A `-c` here overrides the data folder's postgresql.conf.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
+/**
+ * Creates the embedded store's data folder when it has none yet (no PG_VERSION, PGlite's own test), in a child
+ * process that exits after. PGlite runs initdb in a second, throw-away PGlite instance beside initdb's own
+ * WebAssembly module, copies that instance's whole heap (src/initdb.ts: `HEAPU8.slice()`) and moves the new folder
+ * over as a tar (src/pglite.ts, `pgliteForInitDb`): PGlite alone held 760 MB resident after creating a folder,
+ * against 290 MB for the same folder opened by a fresh process; closing that instance, collecting and reopening in
+ * the same process still left 440 MB (a worker thread, 310). In a child, all of it goes back to the system when the
+ * child exits; a first start takes about a second longer (the child's own start and a second open). `memory://` (tests, benchmarks) has no folder to hand over: it
+ * still runs initdb in-process.
+ */
+async function createDataDir(dataDir: string): Promise<void> {
+  const dir = resolve(dataDir);
+  if (existsSync(join(dir, 'PG_VERSION'))) return;
+  const pglite = require.resolve('@electric-sql/pglite');
+  const script = `require(${JSON.stringify(pglite)}).PGlite.create(process.env.PGLITE_CREATE_DIR).then((db) => db.close())`;
+  const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, PGLITE_CREATE_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('exit', done);
+  });
+  if (code !== 0) throw new Error(`creating the PGlite data folder ${dir} failed (exit ${code}): ${stderr.trim()}`);
+}
+
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   readonly stats = { queries: 0 };
@@ -55,7 +96,8 @@ export class PgliteDatabase implements Database {
 
   /** `dataDir` is a folder, or `memory://` for a store that lives and dies with the process. */
   static async open(dataDir: string): Promise<PgliteDatabase> {
-    const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+    if (dataDir !== 'memory://') await createDataDir(dataDir);
+    const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir, { startParams: PGLITE_START_PARAMS });
     return new PgliteDatabase(db);
   }
 
