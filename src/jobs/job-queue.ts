@@ -26,6 +26,8 @@ export interface QueueDefinition<T extends object> {
   batchSize?: number;
   /** Handlers this replica runs at once on the queue (default 1). */
   concurrency?: number;
+  /** How often this queue's idle workers look for jobs; the queue's default otherwise (jobs sent with `wake` need not wait for it). */
+  pollingIntervalSeconds?: number;
   /** Called with each fetched batch; throwing fails (and so retries) every job of the batch. */
   handler(jobs: Array<Job<T>>): Promise<void>;
 }
@@ -111,7 +113,7 @@ export class JobQueue {
     else await this.boss.updateQueue(name, { retryLimit: settings.retryLimit, retryDelay: settings.retryDelay, retryBackoff: true, retryDelayMax: settings.retryDelayMax, heartbeatSeconds: settings.heartbeatSeconds, deleteAfterSeconds: settings.deleteAfterSeconds });
     await this.boss.work<T>(
       name,
-      { batchSize: definition.batchSize ?? 1, localConcurrency: definition.concurrency ?? 1, pollingIntervalSeconds: this.options.pollingIntervalSeconds ?? 0.5 },
+      { batchSize: definition.batchSize ?? 1, localConcurrency: definition.concurrency ?? 1, pollingIntervalSeconds: definition.pollingIntervalSeconds ?? this.options.pollingIntervalSeconds ?? 0.5 },
       async (jobs) => {
         try {
           // Each run is the root of a trace of its own: its provider calls and statements, and the trace id of its logs.
@@ -154,9 +156,35 @@ export class JobQueue {
    * Queues a job; resolves to its id, or null when the queue's policy refused it (a `stately` queue already holding
    * one queued for this singletonKey). One insert.
    */
-  send(name: string, data: object, options: { singletonKey?: string; startAfterMs?: number } = {}): Promise<string | null> {
+  async send(name: string, data: object, options: { singletonKey?: string; startAfterMs?: number; wake?: boolean } = {}): Promise<string | null> {
     const startAfter = options.startAfterMs ? new Date(Date.now() + options.startAfterMs) : undefined;
-    return this.boss.send(name, data, { singletonKey: options.singletonKey, startAfter });
+    const id = await this.boss.send(name, data, { singletonKey: options.singletonKey, startAfter });
+    if (id && options.wake && !startAfter) this.wake(name);
+    return id;
+  }
+
+  /**
+   * Asks one of this replica's idle workers on the queue to fetch now rather than at its next poll (up to
+   * `pollingIntervalSeconds` later): a job sent with `wake` starts within milliseconds. Another replica's worker may
+   * still take it first (SKIP LOCKED); the woken one then finds nothing and sleeps again. Costs one fetch, no insert.
+   */
+  private wake(name: string): void {
+    const idle = this.boss.getWipData().find((w) => w.name === name && w.state === 'active' && w.count === 0);
+    if (idle) this.boss.notifyWorker(idle.id);
+  }
+
+  /**
+   * Which of the given jobs of a queue have ended (completed, failed for good or cancelled; a job pg-boss already
+   * deleted counts as ended). A job waiting for a retry has not. One lookup per id, for the few jobs a replica waits on.
+   */
+  async finished(name: string, ids: readonly string[]): Promise<string[]> {
+    const ended = await Promise.all(
+      ids.map(async (id) => {
+        const [job] = await this.boss.findJobs(name, { id, limit: 1 });
+        return !job || job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled';
+      }),
+    );
+    return ids.filter((_, i) => ended[i]);
   }
 
   /**

@@ -20,7 +20,7 @@ import type { Database } from '../ledger/database';
 import { InvoiceList } from '../ledger/invoice-list';
 import { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
-import { DEFAULT_FRESHNESS_MS, InvoiceRefresher } from '../sync/invoice-refresher';
+import { DEFAULT_FRESHNESS_MS, InvoiceRefresher, type RefreshQueue } from '../sync/invoice-refresher';
 import { MAX_WEBHOOK_BYTES, type WebhookIntake } from '../events/webhook-intake';
 import { createAuthenticator, DEFAULT_TENANT, requireScope, type Caller, type JwtConfig } from './auth';
 import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
@@ -71,6 +71,11 @@ export interface AppDeps {
   freshnessMs?: number;
   /** How long a failed refresh waits before the next try; tests shorten it. Default: the freshness window, at least 5 s. */
   refreshHoldMs?: number;
+  /**
+   * The job queue the background refreshes run on (`invoice-refresh` jobs, any replica's worker); absent (tests, the
+   * bench): they run in-process.
+   */
+  refreshJobs?: RefreshQueue | null;
   /** POST /webhooks/<provider>; absent: every webhook path answers 404. */
   webhooks?: WebhookIntake | null;
   /** When set, `GET /metrics` answers only `Authorization: Bearer <it>` (METRICS_TOKEN). */
@@ -113,6 +118,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const ledger = new Ledger(deps.db);
   const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger, leaseMs: deps.attemptLeaseMs });
   const refresher = new InvoiceRefresher(ledger, deps.providers, { freshnessMs: deps.freshnessMs ?? DEFAULT_FRESHNESS_MS, holdMs: deps.refreshHoldMs, logger: deps.logger });
+  if (deps.refreshJobs) await refresher.useJobs(deps.refreshJobs);
   const invoiceList = new InvoiceList(deps.db);
   const authenticate = createAuthenticator(deps.jwt ?? null);
   const contextFor = (caller: Caller = { tenantId: DEFAULT_TENANT, scopes: null }): Context => ({

@@ -22,6 +22,7 @@ import { ChangeApplier } from '../sync/change-applier';
 import { SyncPass } from '../sync/sync-pass';
 import { DrainWaker, startSyncJobs } from '../sync/sync-jobs';
 import type { ProviderCode } from '../domain/invoice';
+import type { InvoiceRefresher } from '../sync/invoice-refresher';
 
 export interface RunningServer {
   url: string;
@@ -33,8 +34,10 @@ export interface RunningServer {
   db: Database;
   /** The background reconciliation (at start, then every RECONCILE_INTERVAL_MS). */
   reconciler: RunningReconciler;
-  /** The job queue (pg-boss) this replica works on: webhook processing and sync passes. */
+  /** The job queue (pg-boss) this replica works on: webhook processing, sync passes, refreshes, reconciler passes. */
   jobs: JobQueue;
+  /** The background refreshes of stale status and kpis (their reads are `invoice-refresh` jobs); tests wait on `idle()`. */
+  refresher: InvoiceRefresher;
   /** The webhook secrets in force, by provider (a sandboxed provider's is generated at start). */
   webhookSecrets: Partial<Record<ProviderCode, string>>;
   /**
@@ -118,6 +121,7 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
     attemptLeaseMs: config.attempts.leaseMs,
     freshnessMs: config.freshnessMs,
     webhooks,
+    refreshJobs: jobs,
     metricsToken: config.metricsToken,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     jobCounts: () => jobs.counts(),
@@ -152,6 +156,7 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
     db,
     reconciler,
     jobs,
+    refresher: app.refresher,
     webhookSecrets,
     stop: () => (stopping ??= stopAll()),
   };

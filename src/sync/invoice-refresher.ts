@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ProviderError } from '../domain/errors';
 import type { Invoice, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
+import type { JobQueue } from '../jobs/job-queue';
 import type { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
 import { ChangesNotApplied, readAndStore } from './change-applier';
@@ -19,6 +20,29 @@ export interface RefresherOptions {
   logger?: Logger;
 }
 
+/** The queue of refreshes when a job queue is given: one job per provider batch, data `{ refs }`, run by any replica. */
+export const REFRESH_QUEUE = 'invoice-refresh';
+/** The most invoices one refresh job reads (a provider batch is split above it): job data stays small. */
+export const REFS_PER_JOB = 100;
+
+/** What the refresher needs of the job queue (JobQueue); tests may give a stand-in. */
+export type RefreshQueue = Pick<JobQueue, 'define' | 'send' | 'finished'>;
+
+export interface RefreshJobOptions {
+  /** Refresh jobs this replica runs at once (default 3). */
+  concurrency?: number;
+  /** How long `idle()` waits for a job this replica queued to end wherever it runs (default 10 s); past it, it stops waiting. */
+  waitMs?: number;
+}
+
+/** The data of a refresh job: invoices of one provider. */
+interface RefreshJobData {
+  refs: ProviderInvoiceRef[];
+}
+
+/** How often the ends of jobs this replica queued (and did not run itself) are looked up while `idle()` may wait on them. */
+const JOB_POLL_MS = 250;
+
 /** What the refresher has done since start, for tests and the benchmark. */
 export interface RefresherStats {
   /** Invoices read from their provider and stored. */
@@ -34,6 +58,12 @@ export interface RefresherStats {
  * ledger stores, and the invoice is read again from its provider in the background. Refreshes are deduplicated
  * within the process (one per invoice at a time, stale invoices of one tick read as one batch per provider) and
  * across replicas (the ledger's refresh hold). A refresh that fails keeps the stored values and logs why.
+ *
+ * With a job queue (`useJobs`, as `npm start` runs it), the hold is still taken by the replica that served the read,
+ * but the provider read and the ledger write run as `invoice-refresh` jobs (one per provider batch), on whichever
+ * replica's worker takes them: a refresh then survives the death of the replica that asked for it (pg-boss retries it
+ * elsewhere once its heartbeat stops), and is counted by state with the other jobs. Without one (tests, the bench),
+ * the read runs in-process.
  */
 export class InvoiceRefresher {
   private readonly queued = new Map<string, Invoice>();
@@ -41,6 +71,11 @@ export class InvoiceRefresher {
   private readonly running = new Set<Promise<void>>();
   private scheduled: NodeJS.Immediate | null = null;
   private closed = false;
+  private jobs: RefreshQueue | null = null;
+  private jobWaitMs = 10_000;
+  /** Jobs this replica queued and `idle()` waits on, by id: settled by the local handler, or found ended by the poll. */
+  private readonly awaited = new Map<string, { done: () => void; since: number }>();
+  private polling: NodeJS.Timeout | null = null;
   readonly stats: RefresherStats = { refreshed: 0, failed: 0, skipped: 0 };
   readonly freshnessMs: number;
   private readonly holdMs: number;
@@ -52,6 +87,31 @@ export class InvoiceRefresher {
   ) {
     this.freshnessMs = options.freshnessMs;
     this.holdMs = options.holdMs ?? Math.max(options.freshnessMs, 5_000);
+  }
+
+  /**
+   * From now on, refreshes are jobs on `queue` (REFRESH_QUEUE), and this replica's worker runs its share of them,
+   * whoever queued them. Called once at start, before the first read.
+   */
+  async useJobs(queue: RefreshQueue, options: RefreshJobOptions = {}): Promise<void> {
+    this.jobWaitMs = options.waitMs ?? this.jobWaitMs;
+    await queue.define<RefreshJobData>(REFRESH_QUEUE, {
+      // A provider read that fails is not retried by the job (its stored values are kept, logged, and the ledger's
+      // hold sets when the next read may try again): a down provider is not hammered. A retry is for a job whose
+      // replica died (heartbeat) or whose ledger write failed.
+      retryLimit: 2,
+      retryDelaySeconds: 5,
+      concurrency: options.concurrency ?? 3,
+      // The replica that queues a refresh wakes its own worker (send's `wake`); the poll is for takeovers.
+      pollingIntervalSeconds: 2,
+      handler: async ([job]) => {
+        const refs = job!.data.refs ?? [];
+        const code = refs[0]?.provider;
+        if (code && this.providers.has(code)) await this.readAndCount(code, refs);
+        this.jobEnded(job!.id);
+      },
+    });
+    this.jobs = queue;
   }
 
   /** Whether the invoice's status and kpis are older than the freshness window. Pure. */
@@ -70,7 +130,10 @@ export class InvoiceRefresher {
     this.scheduled ??= setImmediate(() => this.flush());
   }
 
-  /** Resolves when every refresh begun so far has ended: tests, the benchmark and shutdown wait on it. */
+  /**
+   * Resolves when every refresh begun so far has ended: tests, the benchmark and shutdown wait on it. With jobs, that
+   * is when the jobs this replica queued have ended wherever they ran (or `waitMs` after they were queued).
+   */
   async idle(): Promise<void> {
     while (this.scheduled || this.running.size > 0) {
       if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
@@ -110,22 +173,80 @@ export class InvoiceRefresher {
       const code = h.provider as ProviderCode;
       byProvider.set(code, [...(byProvider.get(code) ?? []), { provider: code, providerInvoiceId: h.providerInvoiceId, orderId: h.orderId }]);
     }
-    await Promise.all(
-      [...byProvider].map(async ([code, refs]) => {
-        try {
-          this.stats.refreshed += await readAndStore(this.ledger, this.providers.get(code), refs);
-        } catch (err) {
-          if (!(err instanceof ChangesNotApplied)) throw err;
-          this.stats.refreshed += err.stored;
-          this.stats.failed += err.failures.length;
-          const first = err.failures[0]!;
-          const reason = first instanceof ProviderError ? first.userErrors[0]?.code : undefined;
-          this.options.logger?.warn(
-            { provider: code, failed: err.failures.length, of: refs.length, code: reason, reason: first.message },
-            'could not refresh invoices from the provider; their stored status and kpis are kept',
-          );
-        }
-      }),
+    const jobs = this.jobs;
+    if (!jobs) {
+      await Promise.all([...byProvider].map(([code, refs]) => this.readAndCount(code, refs)));
+      return;
+    }
+    const sent = await Promise.all(
+      [...byProvider].flatMap(([code, refs]) =>
+        chunks(refs, REFS_PER_JOB).map(async (part) => {
+          const id = await jobs.send(REFRESH_QUEUE, { refs: part } satisfies RefreshJobData, { wake: true }).catch((err: Error) => {
+            // Held but not queued: the hold runs out and a later read asks again.
+            this.options.logger?.warn({ err, provider: code, invoices: part.length }, 'could not queue an invoice refresh; stored status and kpis kept');
+            return null;
+          });
+          return id ? this.awaitJob(id) : undefined;
+        }),
+      ),
     );
+    await Promise.all(sent);
   }
+
+  /** One provider's batch: read and stored; a failed read is counted and logged, its stored values kept. Other errors throw. */
+  private async readAndCount(code: ProviderCode, refs: ProviderInvoiceRef[]): Promise<void> {
+    try {
+      this.stats.refreshed += await readAndStore(this.ledger, this.providers.get(code), refs);
+    } catch (err) {
+      if (!(err instanceof ChangesNotApplied)) throw err;
+      this.stats.refreshed += err.stored;
+      this.stats.failed += err.failures.length;
+      const first = err.failures[0]!;
+      const reason = first instanceof ProviderError ? first.userErrors[0]?.code : undefined;
+      this.options.logger?.warn(
+        { provider: code, failed: err.failures.length, of: refs.length, code: reason, reason: first.message },
+        'could not refresh invoices from the provider; their stored status and kpis are kept',
+      );
+    }
+  }
+
+  /** Resolves when the job ends: at once when this replica's handler runs it, else when the poll finds it ended, or after `waitMs`. */
+  private awaitJob(id: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.awaited.set(id, { done: resolve, since: Date.now() });
+      this.polling ??= setTimeout(() => void this.poll(), JOB_POLL_MS);
+    });
+  }
+
+  private jobEnded(id: string): void {
+    const waiter = this.awaited.get(id);
+    if (!waiter) return;
+    this.awaited.delete(id);
+    waiter.done();
+  }
+
+  /** Looks up the jobs awaited for a poll interval or more (those another replica runs); ends the wait past `waitMs`. */
+  private async poll(): Promise<void> {
+    try {
+      const now = Date.now();
+      for (const [id, w] of this.awaited) {
+        if (now - w.since < this.jobWaitMs) continue;
+        this.options.logger?.debug({ job: id, waitMs: this.jobWaitMs }, 'stopped waiting for an invoice refresh job; it still runs');
+        this.jobEnded(id);
+      }
+      const due = [...this.awaited].filter(([, w]) => now - w.since >= JOB_POLL_MS).map(([id]) => id);
+      if (due.length > 0 && this.jobs) for (const id of await this.jobs.finished(REFRESH_QUEUE, due)) this.jobEnded(id);
+    } catch (err) {
+      this.options.logger?.debug({ err }, 'could not look up invoice refresh jobs; looking again');
+    } finally {
+      this.polling = this.awaited.size > 0 ? setTimeout(() => void this.poll(), JOB_POLL_MS) : null;
+    }
+  }
+}
+
+/** `items` in runs of at most `size`. Pure. */
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
