@@ -144,6 +144,9 @@ export class InvoiceRefresher {
   /** Takes no new refreshes and waits for the running ones; called once at shutdown. */
   async close(): Promise<void> {
     this.closed = true;
+    // Queued jobs are durable: another replica, or this store's next start, runs them. A stopping replica takes no
+    // new jobs (JobQueue.pause), so it must not wait for them; a handler running here is waited for by jobs.stop().
+    for (const id of [...this.awaited.keys()]) this.jobEnded(id);
     await this.idle();
   }
 
@@ -212,6 +215,7 @@ export class InvoiceRefresher {
 
   /** Resolves when the job ends: at once when this replica's handler runs it, else when the poll finds it ended, or after `waitMs`. */
   private awaitJob(id: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.awaited.set(id, { done: resolve, since: Date.now() });
       this.polling ??= setTimeout(() => void this.poll(), JOB_POLL_MS);
