@@ -35,10 +35,12 @@ export interface QueueDefinition<T extends object> {
 /** Counts of a queue's jobs by state, for the operator (and GET /metrics). */
 export interface QueueCounts {
   name: string;
+  /** Waiting to run, as pg-boss counts them: those whose start is still to come (`deferred`) included. */
   queued: number;
   active: number;
   failed: number;
   deferred: number;
+  /** Jobs not completed: queued, active and failed. */
   total: number;
 }
 
@@ -68,6 +70,7 @@ export class JobQueue {
   private constructor(
     private readonly boss: PgBoss,
     private readonly options: JobQueueOptions,
+    private readonly schema: string,
   ) {}
 
   /** Opens pg-boss on the ledger's database (installing or migrating its schema once); called once at start. */
@@ -90,7 +93,7 @@ export class JobQueue {
     // pg-boss reports failures of its own loops (a lost connection) here; they must not end the process.
     boss.on('error', (err: Error) => options.logger.warn({ err }, 'job queue error'));
     await boss.start();
-    return new JobQueue(boss, options);
+    return new JobQueue(boss, options, schema);
   }
 
   /** Creates the queue if missing and starts this replica's worker on it. Called once per queue at start. */
@@ -188,16 +191,28 @@ export class JobQueue {
   }
 
   /**
-   * Counts by state of the defined queues, read fresh from the job table (pg-boss's queue list caches its counts for
-   * up to an hour); one aggregate per queue, for operators and tests.
+   * Counts by state of the defined queues, read from the job table at the moment of asking (pg-boss's own queue
+   * statistics are refreshed by its monitor, up to a minute late); for operators, GET /metrics and tests. One
+   * aggregate over the jobs not completed (those kept for a day are not scanned).
    */
   async counts(): Promise<QueueCounts[]> {
-    return Promise.all(
-      this.names.map(async (name) => {
-        const [q] = await this.boss.getQueueStats(name, { force: true });
-        return { name, queued: q?.queuedCount ?? 0, active: q?.activeCount ?? 0, failed: q?.failedCount ?? 0, deferred: q?.deferredCount ?? 0, total: q?.totalCount ?? 0 };
-      }),
+    const { rows } = await this.boss.getDb().executeSql(
+      `SELECT name,
+              count(*) FILTER (WHERE state IN ('created', 'retry')) AS queued,
+              count(*) FILTER (WHERE state IN ('created', 'retry') AND start_after > now()) AS deferred,
+              count(*) FILTER (WHERE state = 'active') AS active,
+              count(*) FILTER (WHERE state = 'failed') AS failed
+         FROM ${this.schema}.job
+        WHERE name = ANY($1::text[]) AND state IN ('created', 'retry', 'active', 'failed')
+        GROUP BY name`,
+      [this.names],
     );
+    const byName = new Map((rows as Array<Record<string, string>>).map((r) => [r.name, r]));
+    return this.names.map((name) => {
+      const r = byName.get(name);
+      const [queued, deferred, active, failed] = ['queued', 'deferred', 'active', 'failed'].map((k) => Number(r?.[k] ?? 0)) as [number, number, number, number];
+      return { name, queued, active, failed, deferred, total: queued + active + failed };
+    });
   }
 
   /**

@@ -158,7 +158,7 @@ export function serverGauges(register: Registry) {
     rateLimitedSeconds: gauge('rateLimitedSeconds', 'Seconds until calls to the provider may go again (0: not rate limited)', ['provider']),
     attemptsOpen: gauge('attemptsOpen', 'Attempts not settled, by provider and state (pending: a call may be under way; unknown: the provider may have acted)', ['provider', 'state']),
     attemptsManual: gauge('attemptsManual', "Open attempts past their provider's lookup window: a person must settle them at the provider", ['provider']),
-    jobs: gauge('jobs', 'Jobs in the queue (pg-boss) by queue and state', ['queue', 'state']),
+    jobs: gauge('jobs', 'Jobs in the queue (pg-boss) by queue and state (queued includes deferred: those whose start is still to come)', ['queue', 'state']),
     pool: gauge('pool', 'Ledger connections by state (total, idle, waiting: callers waiting for one)', ['state']),
     ready: gauge('ready', '1 while the server accepts traffic (GET /ready answers 200), 0 while starting or draining', []),
   };
