@@ -1,11 +1,17 @@
 import { metrics, type Meter } from '@opentelemetry/api';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { bindMeter } from './metrics';
+
+// The SDK, its exporters and their protobuf code hold about 22 MB once loaded: they are loaded only when the
+// environment asks for telemetry (type-only imports above; `require` below), never by a server that exports nothing.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sdkTrace = () => require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+const sdkMetrics = () => require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+const otlpTraces = () => require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+const otlpMetrics = () => require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+const resources = () => require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+const conventions = () => require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The running SDK; `shutdown` flushes the spans and metrics still buffered (called once, while draining). */
 export interface Telemetry {
@@ -56,10 +62,11 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry 
   const tracing = startTracing(env);
   const kind = metricsExporterOf(env);
   if (!tracing && !kind) return null;
-  let provider: MeterProvider | null = null;
+  let provider: import('@opentelemetry/sdk-metrics').MeterProvider | null = null;
   if (kind) {
     const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL);
-    const exporter = kind === 'console' ? new ConsoleMetricExporter() : new OTLPMetricExporter();
+    const { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } = sdkMetrics();
+    const exporter = kind === 'console' ? new ConsoleMetricExporter() : new (otlpMetrics().OTLPMetricExporter)();
     provider = new MeterProvider({ resource: resourceOf(), readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: Number.isFinite(interval) && interval >= 1_000 ? interval : 60_000 })] });
     metrics.setGlobalMeterProvider(provider);
     bindMeter(provider.getMeter('invoicing-subgraph'));
@@ -76,6 +83,8 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry 
 
 /** The service's resource: its name and version, then what OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the host say. */
 function resourceOf() {
+  const { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } = resources();
+  const { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } = conventions();
   const detected = detectResources({ detectors: [envDetector, hostDetector, processDetector] });
   return resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'invoicing-subgraph', [ATTR_SERVICE_VERSION]: version() }).merge(detected);
 }
@@ -89,7 +98,8 @@ function resourceOf() {
 export function startTracing(env: NodeJS.ProcessEnv = process.env, exporterOverride?: SpanExporter): { exporter: string; shutdown(): Promise<void> } | null {
   const kind = exporterOverride ? 'custom' : tracesExporterOf(env);
   if (!kind) return null;
-  const exporter = exporterOverride ?? (kind === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter());
+  const { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider } = sdkTrace();
+  const exporter = exporterOverride ?? (kind === 'console' ? new ConsoleSpanExporter() : new (otlpTraces().OTLPTraceExporter)());
   const provider = new NodeTracerProvider({ resource: resourceOf(), spanProcessors: [new BatchSpanProcessor(exporter)] });
   provider.register();
   return { exporter: kind, shutdown: () => provider.shutdown() };
