@@ -410,6 +410,91 @@ describe('ExsitedProvider over HTTP (sandbox emulator)', () => {
       expect(() => exsited.recordPayment(id!, '1.005')).toThrow(/decimal string/);
     });
 
+    describe("invoicesOfOrders: an order's whole list (the sync's discovery)", () => {
+      /** A merchant invoicing the order at Exsited itself (outside the subgraph), with the sandbox's client. */
+      const invoiceAtExsited = async (orderId: string): Promise<string> => {
+        const { access_token } = await signInElsewhere();
+        const res = await fetch(`${exsited.baseUrl}/api/v3/orders/${orderId}/invoices`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${access_token}` },
+          body: JSON.stringify({ invoice: { invoice_note: 'Raised in Exsited' } }),
+        });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { invoice: { id: string } }).invoice.id;
+      };
+      const ids = (r: InvoiceDetails[] | Error | undefined) => (r as InvoiceDetails[]).map((d) => d.header.providerInvoiceId);
+
+      it("lists ours and one made at Exsited, mapped as reads are (lines, taxes, KPIs); an order with none or unknown: []", async () => {
+        // A monthly order: ours for May, the merchant's for June, made at Exsited directly.
+        now = new Date('2024-05-02T09:00:00Z');
+        const p = provider();
+        const [ours] = await p.create(input('ORD-9P4S6T'), { idempotencyKey: 'may' });
+        now = new Date('2024-06-02T09:00:00Z');
+        const theirs = await invoiceAtExsited('ORD-9P4S6T');
+        exsited.server.resetCalls();
+        const out = await p.invoicesOfOrders(['ORD-9P4S6T', 'ORD-7K2M4P', 'ORD-NOPE00']);
+        expect(out).toHaveLength(3);
+        expect(ids(out[0])).toEqual([ours!.header.providerInvoiceId, theirs]);
+        const [read] = (await p.loadDetails([ref(theirs)])) as InvoiceDetails[];
+        const listed = (out[0] as InvoiceDetails[])[1]!;
+        expect(listed).toEqual(read);
+        expect(listed.header).toMatchObject({ orderId: 'ORD-9P4S6T', documentUrl: `${exsited.baseUrl}/api/v2/invoices/${theirs}/pdf` });
+        expect(listed.lines.length).toBeGreaterThan(0);
+        expect(listed.lines.map((l) => l.sku)).toEqual(ours!.lines.map((l) => l.sku));
+        expect(listed.taxes.length).toBeGreaterThan(0);
+        // An order without invoices, and one Exsited does not know (404): nothing to list, not a failure.
+        expect(out.slice(1)).toEqual([[], []]);
+        // One page each (the merchant's sign-in ended our token: the 401s before the one refresh are left out).
+        const lists = exsited.server.calls.filter((c) => c.method === 'GET' && c.status !== 401 && /^\/api\/v3\/orders\//.test(c.path));
+        expect(lists.map((c) => [c.path, c.query.limit, c.query.offset])).toEqual([
+          ['/api/v3/orders/ORD-9P4S6T/invoices', '100', '0'],
+          ['/api/v3/orders/ORD-7K2M4P/invoices', '100', '0'],
+          ['/api/v3/orders/ORD-NOPE00/invoices', '100', '0'],
+        ]);
+      });
+
+      it("pages by offset while the pagination says there is more (either envelope), and keeps only the order's invoices", async () => {
+        const p = provider();
+        for (const month of ['05', '06']) {
+          now = new Date(`2024-${month}-02T09:00:00Z`);
+          await p.create(input('ORD-9P4S6T'), { idempotencyKey: month });
+        }
+        const [other] = await created(['ORD-7K2M4P']);
+        const { access_token } = await signInElsewhere();
+        const list = async (orderId: string) =>
+          ((await fetch(`${exsited.baseUrl}/api/v3/orders/${orderId}/invoices`, { headers: { authorization: `Bearer ${access_token}` } }).then((r) => r.json())) as { invoices: Array<{ id: string }> })
+            .invoices;
+        const [may, june] = await list('ORD-9P4S6T');
+        const [ofOther] = await list('ORD-7K2M4P');
+        // A first page of one, in the SDK's envelope (under `order`), whose pagination names a next page; the rest is
+        // read from offset 1. Another order's invoice in a list is never kept.
+        exsited.server.injectFault({
+          method: 'GET',
+          path: '/api/v3/orders/ORD-9P4S6T/invoices',
+          status: 200,
+          body: { order: { invoices: [may], pagination: { records: 2, limit: 1, offset: 0, previous_page: '', next_page: 'next' } } },
+        });
+        exsited.server.injectFault({ method: 'GET', path: '/api/v3/orders/ORD-2V5X7Z/invoices', status: 200, body: { invoices: [ofOther] } });
+        exsited.server.resetCalls();
+        const out = await p.invoicesOfOrders(['ORD-9P4S6T', 'ORD-2V5X7Z']);
+        expect(ids(out[0])).toEqual([may!.id, june!.id]);
+        expect(ids(out[1])).toEqual([]);
+        expect(other).toBe(ofOther!.id);
+        const pages = exsited.server.calls.filter((c) => c.method === 'GET' && c.status !== 401 && c.path === '/api/v3/orders/ORD-9P4S6T/invoices');
+        expect(pages.map((c) => c.query.offset)).toEqual(['0', '1']);
+      });
+
+      it('an order whose listing fails: an Error in its slot, after the read retries; the others listed', async () => {
+        const [a] = await created(['ORD-7K2M4P']);
+        exsited.server.injectFault({ method: 'GET', path: '/api/v3/orders/ORD-2V5X7Z', status: 503, times: Infinity });
+        const out = await provider().invoicesOfOrders(['ORD-2V5X7Z', 'ORD-7K2M4P']);
+        expect(out[0]).toBeInstanceOf(ProviderError);
+        expect((out[0] as ProviderError).userErrors[0]!.code).toBe('PROVIDER_UNAVAILABLE');
+        expect(ids(out[1])).toEqual([a]);
+        expect(exsited.server.countCalls('GET', '/api/v3/orders/ORD-2V5X7Z')).toBe(3);
+      });
+    });
+
     it('contentFinal: a draft is read live; issued ones are kept (an amendment shows through the age-based refresh)', () => {
       const header = (status: InvoiceDetails['header']['status']) => ({ status }) as InvoiceDetails['header'];
       expect((['DRAFT', 'ISSUED', 'PARTIALLY_PAID', 'PAID', 'VOID'] as const).map((s) => provider().contentFinal(header(s)))).toEqual([false, true, true, true, true]);

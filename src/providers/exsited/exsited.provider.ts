@@ -9,7 +9,7 @@ import { mapExsitedFailure, type ExsitedFailureContext, type ExsitedOperation } 
 import type { ExsitedCreateInput } from './exsited.input';
 import { toDetails } from './exsited.mapper';
 import { validateExsitedInput } from './exsited.rules';
-import { exsitedInvoiceEnvelope, exsitedTokenResponse } from './exsited.wire';
+import { exsitedInvoiceEnvelope, exsitedOrderInvoicesEnvelope, exsitedTokenResponse, type ExsitedInvoice, type ExsitedInvoicePage } from './exsited.wire';
 
 export interface ExsitedConfig {
   /** e.g. https://api.exsited.com, or the sandbox emulator's origin; paths start with /api/. */
@@ -29,6 +29,13 @@ export interface ExsitedConfig {
 const TOKEN_PATH = '/api/v1/oauth2/token';
 
 /**
+ * Invoices asked per page of an order's list (`limit`; Exsited publishes no maximum, the emulator serves up to 100),
+ * and the pages read at most before the listing gives up as unknown.
+ */
+const LIST_PAGE_SIZE = 100;
+const MAX_LIST_PAGES = 1_000;
+
+/**
  * The invoice id we give an invoice whose caller chose none: the same for every retry of one attempt, so that
  * Exsited's refusal of a repeated id is what stops a duplicate, and findCreated can look the invoice up by id.
  * The order is part of the hash so that one key reused on another order cannot collide.
@@ -46,7 +53,8 @@ export function derivedInvoiceId(orderId: string, idempotencyKey: string): strin
  * the other replicas through the database, refreshed ahead of expiry, collapsing concurrent refreshes, and on a 401.
  *
  * No `webhooks` and no `changedSince`, on purpose: Exsited's public material documents neither a webhook we could
- * verify nor a change feed, so a payment, credit or void reaches us only through the background refresh.
+ * verify nor a change feed, so a payment, credit or void reaches us only through the background refresh and the sync
+ * pass, which lists every known order's invoices (invoicesOfOrders), those made at Exsited included.
  * - Webhooks: the one webhook route is GET /api/{version}/webhooks/{webhook_id}, a delivery read by the `whk_` id
  *   it carries; no route in the SDK's webhooks family lists deliveries or registers a receiver
  *   (https://pub.dev/documentation/exsited/4.0.1/webhooks/getWebhook.html; a knowledge base on Exsited's API,
@@ -134,6 +142,58 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
   async findCreated(input: ExsitedCreateInput, ctx: CreateContext): Promise<InvoiceDetails[]> {
     const found = await this.readOwn(input.invoiceId || derivedInvoiceId(input.orderId, ctx.idempotencyKey), input.orderId);
     return found ? [found] : [];
+  }
+
+  /**
+   * Every invoice of each order, ours and those made at Exsited (the sync's discovery of EXTERNAL invoices), mapped
+   * as the create and read answers are (lines, taxes and KPIs from the listed invoice). One entry per order id, in
+   * order; an Error for an order that could not be listed; [] for an order Exsited does not know. Cost: one read per
+   * 100 of the order's invoices, every read waiting for one of the `readConcurrency` slots.
+   */
+  async invoicesOfOrders(orderIds: readonly string[]): Promise<Array<InvoiceDetails[] | Error>> {
+    return Promise.all(
+      orderIds.map(async (orderId) => {
+        try {
+          return (await this.invoicesOfOrder(orderId)).map((inv) => toDetails(inv, this.pdfUrlOf(inv.id)));
+        } catch (err) {
+          return err as Error;
+        }
+      }),
+    );
+  }
+
+  /**
+   * GET /api/v3/orders/{order_id}/invoices?limit=100&offset={n}, every page (exsited-python
+   * `invoice_list_against_order_v3(order_id, limit, offset, …)`, EACH_INVOICE_V3 in
+   * https://github.com/exsited/exsited-python/blob/main/exsited/exsited/invoice/invoice_api_url.py): the next page is
+   * read while `pagination.next_page` names one or `offset` is short of `pagination.records`; no pagination: the
+   * list was whole; a page with nothing new ends it (an API that ignored `offset`). Only invoices whose `order_id` is
+   * this order are kept, so that another order's invoice is never taken for this one. A 404 on the first page: Exsited
+   * has no such order, so nothing of it to list.
+   */
+  private async invoicesOfOrder(orderId: string): Promise<ExsitedInvoice[]> {
+    const path = `/api/v3/orders/${encodeURIComponent(orderId)}/invoices`;
+    const seen = new Set<string>();
+    const mine: ExsitedInvoice[] = [];
+    let offset = 0;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const list = await this.resilience.read(async (): Promise<ExsitedInvoicePage | null> => {
+        const res = await this.send('read', 'GET', path, { query: { limit: LIST_PAGE_SIZE, offset } });
+        if (res.status === 404 && page === 0) return null;
+        const parsed = res.status === 200 ? exsitedOrderInvoicesEnvelope.safeParse(res.json) : null;
+        if (!parsed?.success) throw mapExsitedFailure(res, 'read');
+        return parsed.data;
+      });
+      if (list === null) return [];
+      const fresh = list.invoices.filter((inv) => !seen.has(inv.id));
+      for (const inv of fresh) seen.add(inv.id);
+      mine.push(...fresh.filter((inv) => inv.order_id === orderId));
+      offset += list.invoices.length;
+      const records = Number(list.pagination?.records);
+      const more = Boolean(list.pagination?.next_page) || (Number.isFinite(records) && offset < records);
+      if (!list.pagination || fresh.length === 0 || !more) return mine;
+    }
+    throw mapExsitedFailure(new TransportError('reset', `the invoice list of order ${orderId} has more than ${MAX_LIST_PAGES} pages`), 'read');
   }
 
   health(): ProviderHealth {

@@ -71,6 +71,25 @@ export type ExsitedInvoice = z.infer<typeof exsitedInvoice>;
 
 export const exsitedInvoiceEnvelope = z.looseObject({ invoice: exsitedInvoice });
 
+/** Exsited's list paging (PaginationDTO in the Python SDK: records, limit, offset, previous_page, next_page). */
+const exsitedPagination = z.looseObject({
+  records: z.union([z.number(), z.string()]).optional().nullable(),
+  limit: z.union([z.number(), z.string()]).optional().nullable(),
+  offset: z.union([z.number(), z.string()]).optional().nullable(),
+  previous_page: optionalText,
+  next_page: optionalText,
+});
+const exsitedInvoicePage = z.looseObject({ invoices: z.array(exsitedInvoice), pagination: exsitedPagination.optional().nullable() });
+
+/**
+ * GET /api/v3/orders/{order_id}/invoices: one page of the order's invoices. PROVIDERS.md shows `{ invoices, pagination }`
+ * (test/fixtures/exsited/response.200.order-invoices.json, what the emulator serves); the official Python SDK reads the
+ * same page under `order` (exsited-python, exsited/exsited/invoice/invoice.py `invoice_list_against_order_v3`, into
+ * InvoiceOrderListDTO `{ order: { invoices, pagination } }`: https://github.com/exsited/exsited-python). Both are read.
+ */
+export const exsitedOrderInvoicesEnvelope = z.union([exsitedInvoicePage, z.looseObject({ order: exsitedInvoicePage }).transform((v) => v.order)]);
+export type ExsitedInvoicePage = z.infer<typeof exsitedOrderInvoicesEnvelope>;
+
 export const exsitedErrorEnvelope = z.looseObject({
   errors: z.array(z.looseObject({ message: z.string().optional().nullable(), code: z.union([z.string(), z.number()]).optional().nullable() })),
 });
