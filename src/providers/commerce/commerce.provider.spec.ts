@@ -244,6 +244,63 @@ describe('CommerceProvider over HTTP (sandbox emulator)', () => {
       await slow.stop();
     }
   });
+  describe("invoicesOfOrders: each order's whole list (the sync's discovery) [assumed list]", () => {
+    /** Someone invoicing the order at the API directly (outside the subgraph), with the sandbox's token. */
+    const invoiceAtTheApi = async (orderId: string) =>
+      fetch(`${commerce.baseUrl}/invoices`, { method: 'POST', headers: { 'content-type': 'application/json', accessToken: COMMERCE_SANDBOX_TOKEN }, body: JSON.stringify({ orderId }) });
+    const ids = (r: InvoiceDetails[] | Error | undefined) => {
+      if (!Array.isArray(r)) throw r ?? new Error('no entry');
+      return r.map((d) => d.header.providerInvoiceId);
+    };
+
+    it('lists ours and one made at the API, mapped as reads are; an order with none or unknown: []', async () => {
+      const [ours] = await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
+      const made = await invoiceAtTheApi(COMMERCE_REQUEST_ORDER_ID);
+      expect(made.status).toBe(201);
+      const theirs = ((await made.json()) as { data: { id: string } }).data.id;
+      commerce.server.resetCalls();
+      const out = await provider().invoicesOfOrders([COMMERCE_SAMPLE_ORDER_ID, COMMERCE_REQUEST_ORDER_ID, COMMERCE_SANDBOX_FAILING_ORDER_ID, '0123456789abcdef01234567']);
+      expect(out.map(ids)).toEqual([[ours!.header.providerInvoiceId], [theirs], [], []]);
+      const listed = (out[1] as InvoiceDetails[])[0]!;
+      expect(listed).toEqual(details((await provider().loadDetails([ref(theirs)]))[0]));
+      expect(listed.header).toMatchObject({ orderId: COMMERCE_REQUEST_ORDER_ID, currencyCode: 'USD' });
+      expect(listed.lines.length).toBeGreaterThan(0);
+      // One list page per order.
+      expect(commerce.server.calls.filter((c) => c.method === 'GET' && c.path === '/api/v1/invoices').map((c) => [c.query.orderId, c.query.page, c.query.limit])).toEqual([
+        [COMMERCE_SAMPLE_ORDER_ID, '1', '100'],
+        [COMMERCE_REQUEST_ORDER_ID, '1', '100'],
+        [COMMERCE_SANDBOX_FAILING_ORDER_ID, '1', '100'],
+        ['0123456789abcdef01234567', '1', '100'],
+      ]);
+    });
+
+    it('a second invoice of an order cannot be made at the API (409, the emulator\'s assumption): an order lists one', async () => {
+      const [ours] = await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
+      expect((await invoiceAtTheApi(COMMERCE_SAMPLE_ORDER_ID)).status).toBe(409);
+      expect((await provider().invoicesOfOrders([COMMERCE_SAMPLE_ORDER_ID])).map(ids)).toEqual([[ours!.header.providerInvoiceId]]);
+    });
+
+    it('an order whose listing fails: an Error in its slot, after the read retries; the others listed', async () => {
+      // Middleware outlives reset(): an emulator of its own, failing one order's listing.
+      const failing = new CommerceEmulator();
+      failing.server.use((req, next) =>
+        req.method === 'GET' && req.query.orderId === COMMERCE_REQUEST_ORDER_ID ? { status: 503, body: { success: false, message: 'unavailable' } } : next(),
+      );
+      await failing.start(0);
+      try {
+        const p = provider({ baseUrl: failing.baseUrl });
+        const [ours] = await p.create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
+        const out = await p.invoicesOfOrders([COMMERCE_REQUEST_ORDER_ID, COMMERCE_SAMPLE_ORDER_ID]);
+        expect(out[0]).toBeInstanceOf(ProviderError);
+        expect(out[0]).toMatchObject({ disposition: 'retryable', userErrors: [{ code: 'PROVIDER_UNAVAILABLE' }] });
+        expect(ids(out[1])).toEqual([ours!.header.providerInvoiceId]);
+        expect(failing.server.calls.filter((c) => c.query.orderId === COMMERCE_REQUEST_ORDER_ID)).toHaveLength(3);
+      } finally {
+        await failing.stop();
+      }
+    });
+  });
+
   it('status and KPIs follow payments, credits and a void recorded in the sandbox (an assumption: no public docs)', async () => {
     const [made] = await provider().create(order(COMMERCE_SAMPLE_ORDER_ID), ctx);
     const id = made!.header.providerInvoiceId;

@@ -82,6 +82,26 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
     return invoices.map((inv) => toDetails(inv, this.currency));
   }
 
+  /**
+   * Every invoice of each order, ours and any made at the API (the sync's discovery of EXTERNAL invoices), mapped as
+   * the create and read answers are. One entry per order id, in order; an Error for an order that could not be
+   * listed. Cost: invoicesOfOrder's reads per order (one per 100 invoices), every read waiting for one of the
+   * `readConcurrency` slots. We take an order to have one invoice at most (see the class note): the list of an order
+   * the ledger knows then holds only the ledger's own invoice (read again here), and this finds invoices made
+   * elsewhere only should the real API allow several per order.
+   */
+  async invoicesOfOrders(orderIds: readonly string[]): Promise<Array<InvoiceDetails[] | Error>> {
+    return Promise.all(
+      orderIds.map(async (orderId) => {
+        try {
+          return (await this.invoicesOfOrder(orderId)).map((inv) => toDetails(inv, this.currency));
+        } catch (err) {
+          return err as Error;
+        }
+      }),
+    );
+  }
+
   health(): ProviderHealth {
     return this.resilience.health();
   }
