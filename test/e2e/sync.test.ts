@@ -3,6 +3,8 @@ import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
 import type { ProviderEmulator } from '../../src/sandbox/shared/provider-emulator';
 import type { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
+import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
+import { COMMERCE_SAMPLE_ORDER_ID, COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
 import { dropTestSchema, storeName } from '../support/store';
 
 /**
@@ -92,6 +94,87 @@ describe(`sync passes every SYNC_INTERVAL_MS (${storeName()})`, () => {
     expect(again).toHaveLength(2);
     const [{ n }] = await server.db.query<{ n: string }>('SELECT count(*) AS n FROM invoices WHERE provider_invoice_id = $1', [String(issued.id)]);
     expect(Number(n)).toBe(1);
+  });
+
+  type OrderInvoice = { providerInvoiceId: string; origin: string; status: string; lines: Array<{ sku: string | null }> | null };
+  const orderInvoices = async (orderId: string): Promise<OrderInvoice[]> => (await gql(ORDER, { r: [{ __typename: 'Order', id: orderId }] })).data._entities[0].invoices;
+  const rowsOf = async (providerInvoiceId: string) =>
+    Number((await server.db.query<{ n: string }>('SELECT count(*) AS n FROM invoices WHERE provider_invoice_id = $1', [providerInvoiceId]))[0]!.n);
+
+  it("EXSITED: an invoice made at Exsited on a known order appears in Order.invoices and invoices(origin: EXTERNAL) within a pass, with Exsited's lines, never twice", async () => {
+    const exsited = server.emulators.EXSITED!;
+    // A monthly order: ours for this month through the subgraph.
+    const ours = await gql(CREATE, { i: { exsited: { orderId: 'ORD-9P4S6T' } } });
+    expect(ours.data.createInvoice.userErrors).toEqual([]);
+    const oursId: string = ours.data.createInvoice.invoice.providerInvoiceId;
+    // The merchant's, made at Exsited over its REST API with the sandbox's client. The emulator bills a monthly order
+    // once per calendar month and its clock is its own: it is moved back a month for this one call, the merchant's
+    // invoice of last month's period. Signing in ends the subgraph's token (its next call refreshes it), and a refresh
+    // by a pass in between ends the merchant's: then the merchant signs in again.
+    const clock = exsited as unknown as { now: () => Date };
+    const realNow = clock.now;
+    clock.now = () => new Date(Date.now() - 32 * 86_400_000);
+    let made!: Response;
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const token = await fetch(`${exsited.baseUrl}/api/v1/oauth2/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ grant_type: 'client_credentials', client_id: EXSITED_SANDBOX_CLIENT_ID, client_secret: EXSITED_SANDBOX_CLIENT_SECRET }),
+        }).then((r) => r.json() as Promise<{ access_token: string }>);
+        made = await fetch(`${exsited.baseUrl}/api/v3/orders/ORD-9P4S6T/invoices`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token.access_token}` },
+          body: JSON.stringify({ invoice: { invoice_note: 'Raised in Exsited' } }),
+        });
+        if (made.status !== 401) break;
+      }
+    } finally {
+      clock.now = realNow;
+    }
+    expect(made.status).toBe(200);
+    const theirs = ((await made.json()) as { invoice: { id: string; lines: Array<{ item_id: string }> } }).invoice;
+
+    const order = await eventually(() => orderInvoices('ORD-9P4S6T'), (invoices) => invoices.length === 2, 4 * INTERVAL_MS + 4_000);
+    const external = order.value.find((i) => i.providerInvoiceId === theirs.id)!;
+    expect(external.origin).toBe('EXTERNAL');
+    expect(external.lines?.map((l) => l.sku)).toEqual(theirs.lines.map((l) => l.item_id));
+    expect(external.lines!.length).toBeGreaterThan(0);
+    expect(order.value.find((i) => i.providerInvoiceId === oursId)!.origin).toBe('CREATED_HERE');
+    const listed = await gql(LIST);
+    expect(listed.data.invoices.edges.map((e: any) => e.node)).toContainEqual({ providerInvoiceId: theirs.id, provider: 'EXSITED', origin: 'EXTERNAL' });
+    // Later passes list the order again and record nothing twice.
+    await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+    expect((await orderInvoices('ORD-9P4S6T')).map((i) => i.providerInvoiceId).sort()).toEqual([oursId, theirs.id].sort());
+    expect(await rowsOf(theirs.id)).toBe(1);
+  });
+
+  it("COMMERCE: passes list the known orders; the API takes one invoice per order, and one made at it for an order no tenant has is recorded for none", async () => {
+    const commerce = server.emulators.COMMERCE!;
+    const atTheApi = (orderId: string) =>
+      fetch(`${commerce.baseUrl}/invoices`, { method: 'POST', headers: { 'content-type': 'application/json', accessToken: COMMERCE_SANDBOX_TOKEN }, body: JSON.stringify({ orderId }) });
+    const known = PAYABLE.find((c) => c.provider === 'COMMERCE')!.input.commerce as { orderId: string };
+    // A second invoice of the order the subgraph invoiced cannot be made (the emulator's 409, our reading of the API).
+    expect((await atTheApi(known.orderId)).status).toBe(409);
+    // One made at the API for an order the ledger does not know: nobody's.
+    const made = await atTheApi(COMMERCE_SAMPLE_ORDER_ID);
+    expect(made.status).toBe(201);
+    const theirs = ((await made.json()) as { data: { id: string } }).data.id;
+    commerce.server.resetCalls();
+    await eventually(
+      async () => commerce.server.calls.filter((c) => c.method === 'GET' && c.path === '/api/v1/invoices' && c.query.orderId === known.orderId).length,
+      (n) => n >= 2,
+      4 * INTERVAL_MS + 4_000,
+    );
+    // Passes list only the orders the ledger knows, and keep the known invoice once, as ours.
+    expect(commerce.server.calls.some((c) => c.query.orderId === COMMERCE_SAMPLE_ORDER_ID)).toBe(false);
+    const invoices = await orderInvoices(known.orderId);
+    expect(invoices.map((i) => i.origin)).toEqual(['CREATED_HERE']);
+    expect(invoices[0]!.lines!.length).toBeGreaterThan(0);
+    expect(await orderInvoices(COMMERCE_SAMPLE_ORDER_ID)).toEqual([]);
+    const listed = await gql(LIST);
+    expect(listed.data.invoices.edges.map((e: any) => e.node.providerInvoiceId)).not.toContain(theirs);
+    expect(await rowsOf(theirs)).toBe(0);
   });
 
   it('SALESFORCE: once a pass has taken its high-water mark, each pass asks the change feed and reads only what it named', async () => {
