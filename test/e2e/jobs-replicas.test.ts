@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
 import { dropTestSchema } from '../support/store';
-import { deployedEnv, startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
+import { deployedEnv, startSubgraphProcess as start, stopProcesses, type TsChild, waitFor } from '../support/ts-child';
 
 /**
  * The sync's jobs across two replicas, each a real process as `npm start` runs it, on one PostgreSQL: a provider's
@@ -32,15 +32,6 @@ withPostgres('sync jobs across replicas on one PostgreSQL', () => {
     pool
       .query<JobRow>(`SELECT id, state, retry_count, started_on, completed_on FROM ${schema}_jobs.job WHERE name = 'sync-pass' AND singleton_key = 'COMMERCE' AND created_on >= $1 ORDER BY started_on NULLS LAST`, [since])
       .then((r) => r.rows);
-  const waitFor = async <T>(read: () => Promise<T>, ok: (v: T) => boolean, withinMs: number, what: string): Promise<T> => {
-    const started = Date.now();
-    for (;;) {
-      const v = await read();
-      if (ok(v)) return v;
-      if (Date.now() - started > withinMs) throw new Error(`${what}: not within ${withinMs} ms: ${JSON.stringify(v).slice(0, 800)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
 
   beforeAll(async () => {
     await commerce.start(0);

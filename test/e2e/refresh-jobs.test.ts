@@ -6,7 +6,7 @@ import { CommerceEmulator } from '../../src/sandbox/commerce/commerce.emulator';
 import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
 import { REFRESH_QUEUE } from '../../src/sync/invoice-refresher';
 import { dropTestSchema, storeName } from '../support/store';
-import { deployedEnv, startSubgraphProcess as start, stopProcesses, type TsChild } from '../support/ts-child';
+import { deployedEnv, startSubgraphProcess as start, stopProcesses, type TsChild, waitFor } from '../support/ts-child';
 
 /**
  * The stale-while-revalidate refresh through a real server: the read that finds status and kpis stale holds the
@@ -133,15 +133,6 @@ withPostgres('refresh jobs across replicas on one PostgreSQL', () => {
     pool
       .query<JobRow>(`SELECT id, state, retry_count, data FROM ${schema}_jobs.job WHERE name = $1 ORDER BY created_on`, [REFRESH_QUEUE])
       .then((r) => r.rows.filter((j) => j.data.refs.some((ref) => ref.providerInvoiceId === providerInvoiceId)));
-  const waitFor = async <T>(read: () => Promise<T>, ok: (v: T) => boolean, withinMs: number, what: string): Promise<T> => {
-    const started = Date.now();
-    for (;;) {
-      const v = await read();
-      if (ok(v)) return v;
-      if (Date.now() - started > withinMs) throw new Error(`${what}: not within ${withinMs} ms: ${JSON.stringify(v).slice(0, 800)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
 
   beforeAll(async () => {
     await commerce.start(0);

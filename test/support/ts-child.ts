@@ -111,3 +111,14 @@ export async function stopProcesses(children: readonly TsChild[]): Promise<void>
     }),
   );
 }
+
+/** Reads until `ok` holds (every 200 ms); throws with the last value after `withinMs`. For what other processes do. */
+export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, withinMs: number, what: string): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() - started > withinMs) throw new Error(`${what}: not within ${withinMs} ms: ${JSON.stringify(v).slice(0, 800)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
