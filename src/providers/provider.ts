@@ -81,18 +81,19 @@ export interface InvoiceProvider<TInput = unknown> {
   invoicesOfOrders?(orderIds: readonly string[]): Promise<Array<InvoiceDetails[] | Error>>;
 
   /**
-   * Invoices a webhook named that the ledger does not know, each read with the order it belongs to, so that one made
-   * outside the subgraph is recorded as EXTERNAL (ChangeApplier, for the distinct unknown ids of a batch only; where
-   * the provider cannot list an order's invoices, Zuora). One entry per id, in order: null for a document that belongs
-   * to no order (nothing to record), an Error for one it could not read. Cost: the provider's reads of each invoice and
-   * of each distinct order it names (Zuora: three per document, two per distinct order line item).
+   * Invoices a webhook or change feed named that the ledger does not know, each read with the order it belongs to, so
+   * that one made outside the subgraph is recorded as EXTERNAL (ChangeApplier, for the distinct unknown ids of a batch
+   * only; where the provider cannot list an order's invoices: Zuora's callouts, Salesforce's change feed). One entry
+   * per id, in order: null for a document that belongs to no order (nothing to record), an Error for one it could not
+   * read. Cost: the provider's reads of each invoice and of each distinct order it names (Zuora: three per document,
+   * two per distinct order line item; Salesforce: five queries per 200 ids).
    */
   readUnknown?(providerInvoiceIds: readonly string[]): Promise<Array<InvoiceDetails | null | Error>>;
 
   /**
    * The provider's invoices changed since `since` (any of them, ours or not), where one query can say so (Salesforce:
-   * SOQL on SystemModstamp), with the high-water mark to ask from next time: the sync's polling reads again only the
-   * known invoices among them. Cost: one query per page of the provider's changed invoices.
+   * SOQL on SystemModstamp), with the high-water mark to ask from next time: the sync's polling reads again the known
+   * invoices among them, and the unknown ones through readUnknown where the provider has it. Cost: one query per page of the provider's changed invoices.
    */
   changedSince?(since: Date): Promise<{ providerInvoiceIds: string[]; until: Date }>;
 

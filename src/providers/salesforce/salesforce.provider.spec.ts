@@ -223,6 +223,42 @@ describe('SalesforceProvider over HTTP (sandbox emulator)', () => {
     expect(calls()).toEqual(['GET /query', 'GET /query', 'GET /query', 'GET /query', 'GET /query']);
   });
 
+  it("readUnknown: an invoice made at the org outside the subgraph gets the order our own invoices get (the fulfillment order's OrderSummary), its lines; five queries per batch; an Error for an unknown or malformed id, null for one on no order", async () => {
+    const MA_ORDER_SUMMARY = '1OsDn000000KCdvKAG';
+    const [ours] = await create('0a3Dn000000cEXGIA2');
+    // A merchant's flow or a finance user invokes the action itself on the order summary's other fulfillment order.
+    const made = await fetch(`${salesforce.baseUrl}/services/data/v62.0/commerce/fulfillment/fulfillment-orders/0a3Dn000000cEXHIA2/actions/create-invoice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` },
+      body: '{}',
+    });
+    const theirs = ((await made.json()) as { invoiceId: string }).invoiceId;
+    // One on no order: the sandbox has none, so one of the bulk order's is made into one (no fulfillment order has it,
+    // no ReferenceEntityId).
+    const [orphan] = await invoiced([BULK_IDS[0]!]);
+    const state = salesforce as unknown as { stored: Array<{ id: string; orderSummaryId: string | null }>; fulfillmentOrders: Map<string, { invoiceId: string | null }> };
+    state.stored.find((i) => i.id === orphan!.header.providerInvoiceId)!.orderSummaryId = null;
+    state.fulfillmentOrders.get(BULK_IDS[0]!)!.invoiceId = null;
+    salesforce.server.resetCalls();
+
+    const missing = randomSalesforceId('3tt');
+    const out = await provider().readUnknown([theirs, missing, orphan!.header.providerInvoiceId, 'not an id', theirs.slice(0, 15)]);
+    expect(out.map((d) => (d instanceof Error ? 'Error' : d === null ? null : `${d.header.providerInvoiceId} ${d.header.orderId}`))).toEqual([
+      `${theirs} ${MA_ORDER_SUMMARY}`,
+      'Error',
+      null,
+      'Error',
+      `${theirs} ${MA_ORDER_SUMMARY}`,
+    ]);
+    expect(ours!.header.orderId).toBe(MA_ORDER_SUMMARY);
+    const read = out[0] as InvoiceDetails;
+    expect(money(read.header.total)).toBe('79.31 USD');
+    expect(read.lines.map((l) => [l.description, l.quantity.toString()])).toEqual([['Coffee Beans 1 lb', '4'], ['Standard Shipping', '1']]);
+    // Invoice, InvoiceLine, PaymentLineInvoice, CreditMemoInvApplication and FulfillmentOrder by InvoiceId.
+    expect(calls()).toHaveLength(5);
+    expect(salesforce.server.calls.some((c) => /FROM FulfillmentOrder WHERE InvoiceId IN/.test(String(c.query.q)))).toBe(true);
+  });
+
   it('loadDetails: a batch of 20 invoices costs 4 HTTP calls (invoices, lines, payment and credit applications), as does a batch of 5 (flat in the page size)', async () => {
     const made = await invoiced(BULK_IDS);
     const twenty = await provider().loadDetails(made.map(ref));

@@ -9,11 +9,12 @@ import { DEFAULT_SALESFORCE_LOGIN_URL, issueSalesforceSession, type SalesforceCr
 import { mapSalesforceFailure, type SalesforceOperation } from './salesforce.errors';
 import type { SalesforceCreateInput } from './salesforce.input';
 import { toDetails, type SalesforceApplications } from './salesforce.mapper';
-import { validateSalesforceInput } from './salesforce.rules';
+import { FULFILLMENT_ORDER_KEY_PREFIX, validateSalesforceInput } from './salesforce.rules';
 import {
   chunks,
   creditApplicationsByInvoiceId,
   fulfillmentOrdersById,
+  fulfillmentOrdersByInvoiceId,
   paymentLinesByInvoiceId,
   INVOICE_FIELDS,
   INVOICE_LINE_FIELDS,
@@ -257,6 +258,57 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
       if (found instanceof Error) return found;
       try {
         return toDetails(found.invoice, found.lines, { orderId: ref.orderId || found.invoice.ReferenceEntityId || '', today, orgCurrency: shape?.orgCurrency ?? null, applications: found.applications });
+      } catch (err) {
+        return err as Error;
+      }
+    });
+  }
+
+  /**
+   * Invoices the change feed named that the ledger does not know (one made in Order Management outside the subgraph,
+   * by a merchant's flow or a finance user), each with the order our own invoices get: the OrderSummaryId of the
+   * fulfillment order it was made from, as create and findCreated take it. Per chunk of up to 200 ids, the four reads
+   * of loadDetails and one query of FulfillmentOrder by InvoiceId, all in parallel: five calls for 1 id or for 200.
+   * Without such a fulfillment order, the invoice's ReferenceEntityId is its order (Invoice, Object Reference:
+   * https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_invoice.htm,
+   * lists ReferenceEntityId, a polymorphic reference). ASSUMPTION: for an invoice made from an order summary's
+   * fulfillment order it holds the OrderSummary id (as the sandbox emulator has it) or the fulfillment order's id,
+   * which the FulfillmentOrder query answers; the docs found do not say which. Null for an invoice on no order (no
+   * ReferenceEntityId, or a fulfillment order id that no fulfillment order has as its invoice); an Error in the slot
+   * of an id Salesforce does not have, a malformed id, or a failed read.
+   */
+  async readUnknown(providerInvoiceIds: readonly string[]): Promise<Array<InvoiceDetails | null | Error>> {
+    const ids = [...new Set(providerInvoiceIds.filter(isRecordId))];
+    const results = new Map<string, { found: Found; orderSummaryId: string | null } | Error>();
+    let shape: OrgShape | null = null;
+    try {
+      if (ids.length > 0) shape = await this.orgShape();
+    } catch (err) {
+      return providerInvoiceIds.map(() => err as Error);
+    }
+    await Promise.all(
+      chunks(ids).map(async (chunk) => {
+        try {
+          const [found, orders] = await settled(this.readInvoices(chunk, shape!), this.query(fulfillmentOrdersByInvoiceId(chunk), fulfillmentOrderRecord));
+          for (const id of chunk) {
+            const f = found.get(id);
+            const order = f ? orders.find((fo) => Boolean(fo.InvoiceId) && sameId(fo.InvoiceId!, f.invoice.Id)) : undefined;
+            results.set(id, f ? { found: f, orderSummaryId: order?.OrderSummaryId || null } : mapSalesforceFailure({ missing: 'Invoice', id }, 'read'));
+          }
+        } catch (err) {
+          for (const id of chunk) results.set(id, err as Error);
+        }
+      }),
+    );
+    const today = this.today();
+    return providerInvoiceIds.map((id) => {
+      const read = results.get(id) ?? mapSalesforceFailure({ missing: 'Invoice', id }, 'read');
+      if (read instanceof Error) return read;
+      const reference = read.found.invoice.ReferenceEntityId;
+      const orderId = read.orderSummaryId || (reference && !reference.startsWith(FULFILLMENT_ORDER_KEY_PREFIX) ? reference : null);
+      if (!orderId) return null;
+      try {
+        return toDetails(read.found.invoice, read.found.lines, { orderId, today, orgCurrency: shape?.orgCurrency ?? null, applications: read.found.applications });
       } catch (err) {
         return err as Error;
       }

@@ -55,6 +55,9 @@ function idList(ids: readonly string[]): string {
 
 export const fulfillmentOrdersById = (ids: readonly string[]) => `SELECT ${FULFILLMENT_ORDER_FIELDS.join(', ')} FROM FulfillmentOrder WHERE Id IN ${idList(ids)}`;
 
+/** The fulfillment orders that have these invoices (FulfillmentOrder.InvoiceId): the order summary of an invoice made from one. */
+export const fulfillmentOrdersByInvoiceId = (ids: readonly string[]) => `SELECT ${FULFILLMENT_ORDER_FIELDS.join(', ')} FROM FulfillmentOrder WHERE InvoiceId IN ${idList(ids)}`;
+
 /** `fields`: those of INVOICE_FIELDS the org has (describe); a single-currency org has no CurrencyIsoCode. */
 export const invoicesById = (ids: readonly string[], fields: readonly string[] = INVOICE_FIELDS) => `SELECT ${fields.join(', ')} FROM Invoice WHERE Id IN ${idList(ids)}`;
 
