@@ -35,7 +35,7 @@ function feedProvider(changed: () => string[]) {
       return { providerInvoiceIds: changed(), until: new Date('2026-12-01T12:00:00Z') };
     },
   } as unknown as InvoiceProvider;
-  return { provider, reads, asked };
+  return { provider, reads, asked, details };
 }
 
 describe('SyncPass with a change feed', () => {
@@ -81,5 +81,36 @@ describe('SyncPass with a change feed', () => {
     reads.length = 0;
     await pass.run('SALESFORCE');
     expect(reads).toEqual([]);
+  });
+
+  it('records an unknown invoice the feed names on a known order as EXTERNAL for its tenant, once; one on an order no tenant has for none', async () => {
+    const changed = ['a', 'theirs', 'stranger'];
+    const { provider, reads, details } = feedProvider(() => changed);
+    const unknownReads: string[][] = [];
+    const orders: Record<string, string> = { theirs: 'o-a', stranger: 'o-nobody' };
+    (provider as { readUnknown?: InvoiceProvider['readUnknown'] }).readUnknown = async (ids) => {
+      unknownReads.push([...ids]);
+      return ids.map((id) => details({ provider: 'SALESFORCE', providerInvoiceId: id, orderId: orders[id]! }, 'ISSUED'));
+    };
+    const store = new SyncStore(db);
+    const registry = new ProviderRegistry([provider]);
+    const pass = new SyncPass(store, new ChangeApplier(new Ledger(db), store, registry), registry);
+    expect((await store.position<{ since: string }>('SALESFORCE')).position?.since).toBeDefined();
+
+    const first = await pass.run('SALESFORCE');
+    expect(first).toMatchObject({ refreshed: 1, found: 1, complete: true });
+    expect(reads).toEqual([['a']]);
+    expect(unknownReads).toEqual([['theirs', 'stranger']]);
+    const rows = await db.query<{ tenant_id: string; origin: string; order_id: string }>("SELECT tenant_id, origin, order_id FROM invoices WHERE provider_invoice_id IN ('theirs', 'stranger')");
+    expect(rows).toEqual([{ tenant_id: 't1', origin: 'EXTERNAL', order_id: 'o-a' }]);
+
+    // Named again (inside the clock margin): 'theirs' is known now and read again; nothing is recorded twice.
+    reads.length = 0;
+    unknownReads.length = 0;
+    const second = await pass.run('SALESFORCE');
+    expect(second).toMatchObject({ found: 0, complete: true });
+    expect(reads).toEqual([['a', 'theirs']]);
+    expect(unknownReads).toEqual([['stranger']]);
+    expect(await db.query("SELECT 1 FROM invoices WHERE provider_invoice_id IN ('theirs', 'stranger')")).toHaveLength(1);
   });
 });

@@ -36,7 +36,8 @@ export interface PassResult {
  * One polling pass over a provider: the safety net beside webhooks and the only source of news for providers without
  * them. Where the provider lists an order's invoices (invoicesOfOrders), the pass walks every order the ledger knows
  * at it, reading known invoices again and recording those made elsewhere (EXTERNAL); where it has a change feed
- * (changedSince), it asks what changed since the last pass and reads the known invoices among that; otherwise it
+ * (changedSince), it asks what changed since the last pass, reads the known invoices among that again and records
+ * the unknown ones made on a known order (readUnknown); otherwise it
  * reads again every known invoice that can still change (not PAID or VOID). Batches of SYNC_PAGE; the provider's rate limit is
  * respected by its own client (ProviderResilience waits out a 429's Retry-After). A batch whose reads fail is
  * counted and skipped; the next pass reads it again.
@@ -91,14 +92,21 @@ export class SyncPass {
     return result;
   }
 
-  /** A pass by the provider's own change feed: one query for what changed, then reads of the known invoices among it. */
+  /**
+   * A pass by the provider's own change feed: one query for what changed, then, a page of SYNC_PAGE ids at a time, the
+   * applier's path for named invoices: the known ones read again, and, where the provider reads unknown ones
+   * (readUnknown: Salesforce), those the ledger does not know read with their order and recorded as EXTERNAL for the
+   * order's one tenant (an invoice made at the provider outside the subgraph; none for an order no tenant has).
+   */
   private async changedOnly(code: ProviderCode, since: string, result: PassResult): Promise<PassResult> {
     const provider = this.providers.get(code);
     const changed = await provider.changedSince!(new Date(since));
     for (let i = 0; i < changed.providerInvoiceIds.length; i += SYNC_PAGE) {
-      const known = await this.store.known(code, changed.providerInvoiceIds.slice(i, i + SYNC_PAGE), []);
+      const page = changed.providerInvoiceIds.slice(i, i + SYNC_PAGE);
       try {
-        result.refreshed += await this.applier.refresh(provider, known);
+        const r = await this.applier.apply(page.map((providerInvoiceId) => ({ provider: code, event: 'changedSince', orderId: null, providerInvoiceId })));
+        result.refreshed += r.refreshed;
+        result.found += r.found;
       } catch (err) {
         if (!(err instanceof ChangesNotApplied)) throw err;
         // The mark does not move past a change that could not be read: the next pass asks for it again.
