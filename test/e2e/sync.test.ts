@@ -5,6 +5,7 @@ import type { ProviderEmulator } from '../../src/sandbox/shared/provider-emulato
 import type { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
 import { COMMERCE_SAMPLE_ORDER_ID, COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
+import { SALESFORCE_SANDBOX_TOKEN } from '../../src/sandbox/salesforce/salesforce.seed';
 import { dropTestSchema, storeName } from '../support/store';
 
 /**
@@ -190,6 +191,36 @@ describe(`sync passes every SYNC_INTERVAL_MS (${storeName()})`, () => {
     expect(feed.length).toBeGreaterThanOrEqual(2);
     const named = new Set(soql.filter((q) => !feed.includes(q)).flatMap((q) => [...q.matchAll(/'([A-Za-z0-9]{15,18})'/g)].map((m) => m[1])));
     expect([...named]).toEqual(named.size === 0 ? [] : [paidSalesforce]);
+  });
+
+  it("SALESFORCE: an invoice made at the org for another fulfillment order of a known order summary appears in Order.invoices and invoices(origin: EXTERNAL) after a pass, with its lines, never twice", async () => {
+    const sf = server.emulators.SALESFORCE!;
+    const orderSummaryId = '1OsDn000000KCdvKAG';
+    // Ours through the subgraph for the order summary's first fulfillment order.
+    const ours = await gql(CREATE, { i: { salesforce: { fulfillmentOrderId: '0a3Dn000000cEXGIA2' } } });
+    expect(ours.data.createInvoice.userErrors).toEqual([]);
+    const oursId: string = ours.data.createInvoice.invoice.providerInvoiceId;
+    // The merchant's flow invokes the create-invoice action itself for the second one, with the sandbox org's session.
+    const made = await fetch(`${sf.baseUrl}/services/data/v62.0/commerce/fulfillment/fulfillment-orders/0a3Dn000000cEXHIA2/actions/create-invoice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SALESFORCE_SANDBOX_TOKEN}` },
+      body: '{}',
+    });
+    expect(made.status).toBe(201);
+    const theirs = ((await made.json()) as { invoiceId: string }).invoiceId;
+
+    const order = await eventually(() => orderInvoices(orderSummaryId), (invoices) => invoices.length === 2, 4 * INTERVAL_MS + 4_000);
+    const external = order.value.find((i) => i.providerInvoiceId === theirs)!;
+    expect(external.origin).toBe('EXTERNAL');
+    expect(external.lines!.length).toBe(2);
+    expect(order.value.find((i) => i.providerInvoiceId === oursId)!.origin).toBe('CREATED_HERE');
+    const listed = (await gql(LIST)).data.invoices.edges.map((e: any) => e.node);
+    expect(listed.filter((n: { providerInvoiceId: string }) => n.providerInvoiceId === theirs)).toEqual([{ providerInvoiceId: theirs, provider: 'SALESFORCE', origin: 'EXTERNAL' }]);
+    // Later passes (inside the feed's clock margin) name it again and record nothing twice.
+    await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+    expect((await orderInvoices(orderSummaryId)).map((i) => i.providerInvoiceId).sort()).toEqual([oursId, theirs].sort());
+    expect(await rowsOf(theirs)).toBe(1);
+    expect((await gql(LIST)).data.invoices.edges.filter((e: any) => e.node.providerInvoiceId === theirs)).toHaveLength(1);
   });
 
   it('an operator sees the sync queue by state, and the passes keep their position per provider', async () => {
