@@ -99,6 +99,9 @@ describe(`readiness and a graceful drain under load, in a real process (${storeN
     expect(starting[0]).toEqual({ status: 503, body: '{"status":"starting"}' });
     expect(starting[starting.length - 1]).toEqual({ status: 200, body: '{"status":"ready"}' });
     expect(starting.every((r) => r.status === 503 || r.status === 200)).toBe(true);
+    // `npm start` ends its output with the three things to try: the Sandbox, one create, one read.
+    for (let i = 0; i < 50 && !child.text().includes('3. List the invoices'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(child.text()).toMatch(/Invoicing subgraph: http:\/\/127\.0\.0\.1:\d+\/graphql[\s\S]*1\. Open http\S+ in a browser: Apollo Sandbox[\s\S]*2\. Create a Salla invoice[\s\S]*curl -s http\S+ -H 'content-type: application\/json' -d '\{"query":"mutation[\s\S]*3\. List the invoices:\s+curl -s http\S+ .*invoices\(first: 5\)/);
 
     // 2. Load: WORKERS clients creating invoices back to back, each on a fresh order.
     const sent: Sent[] = [];
