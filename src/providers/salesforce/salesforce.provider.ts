@@ -234,24 +234,15 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
    * batch's size: four calls for a batch of 1 or of 200. An Error in the slot of an invoice not returned.
    */
   async loadDetails(refs: readonly ProviderInvoiceRef[]): Promise<Array<InvoiceDetails | Error>> {
-    const ids = [...new Set(refs.map((r) => r.providerInvoiceId).filter(isRecordId))];
-    const results = new Map<string, Found | Error>();
-    let shape: OrgShape | null = null;
-    try {
-      if (ids.length > 0) shape = await this.orgShape();
-    } catch (err) {
-      return refs.map(() => err as Error);
-    }
-    await Promise.all(
-      chunks(ids).map(async (chunk) => {
-        try {
-          const found = await this.readInvoices(chunk, shape!);
-          for (const id of chunk) results.set(id, found.get(id) ?? mapSalesforceFailure({ missing: 'Invoice', id }, 'read'));
-        } catch (err) {
-          for (const id of chunk) results.set(id, err as Error);
-        }
-      }),
+    const read = await this.readByChunk(
+      refs.map((r) => r.providerInvoiceId),
+      async (chunk, shape) => {
+        const found = await this.readInvoices(chunk, shape);
+        return (id) => found.get(id);
+      },
     );
+    if (read instanceof Error) return refs.map(() => read);
+    const { shape, results } = read;
     const today = this.today();
     return refs.map((ref) => {
       const found = results.get(ref.providerInvoiceId) ?? mapSalesforceFailure({ missing: 'Invoice', id: ref.providerInvoiceId }, 'read');
@@ -262,6 +253,36 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
         return err as Error;
       }
     });
+  }
+
+  /**
+   * The org's shape, then `read` of each chunk of up to 200 distinct record ids, in parallel: per id what the chunk's
+   * answer has for it, an Error for an id it has not (Salesforce has no such invoice) and for every id of a chunk whose
+   * read failed. An Error for everything when the shape cannot be read. Shared by loadDetails and readUnknown.
+   */
+  private async readByChunk<R>(
+    requested: readonly string[],
+    read: (chunk: string[], shape: OrgShape) => Promise<(id: string) => R | undefined>,
+  ): Promise<{ shape: OrgShape | null; results: Map<string, R | Error> } | Error> {
+    const ids = [...new Set(requested.filter(isRecordId))];
+    const results = new Map<string, R | Error>();
+    let shape: OrgShape | null = null;
+    try {
+      if (ids.length > 0) shape = await this.orgShape();
+    } catch (err) {
+      return err as Error;
+    }
+    await Promise.all(
+      chunks(ids).map(async (chunk) => {
+        try {
+          const answer = await read(chunk, shape!);
+          for (const id of chunk) results.set(id, answer(id) ?? mapSalesforceFailure({ missing: 'Invoice', id }, 'read'));
+        } catch (err) {
+          for (const id of chunk) results.set(id, err as Error);
+        }
+      }),
+    );
+    return { shape, results };
   }
 
   /**
@@ -278,28 +299,17 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
    * of an id Salesforce does not have, a malformed id, or a failed read.
    */
   async readUnknown(providerInvoiceIds: readonly string[]): Promise<Array<InvoiceDetails | null | Error>> {
-    const ids = [...new Set(providerInvoiceIds.filter(isRecordId))];
-    const results = new Map<string, { found: Found; orderSummaryId: string | null } | Error>();
-    let shape: OrgShape | null = null;
-    try {
-      if (ids.length > 0) shape = await this.orgShape();
-    } catch (err) {
-      return providerInvoiceIds.map(() => err as Error);
-    }
-    await Promise.all(
-      chunks(ids).map(async (chunk) => {
-        try {
-          const [found, orders] = await settled(this.readInvoices(chunk, shape!), this.query(fulfillmentOrdersByInvoiceId(chunk), fulfillmentOrderRecord));
-          for (const id of chunk) {
-            const f = found.get(id);
-            const order = f ? orders.find((fo) => Boolean(fo.InvoiceId) && sameId(fo.InvoiceId!, f.invoice.Id)) : undefined;
-            results.set(id, f ? { found: f, orderSummaryId: order?.OrderSummaryId || null } : mapSalesforceFailure({ missing: 'Invoice', id }, 'read'));
-          }
-        } catch (err) {
-          for (const id of chunk) results.set(id, err as Error);
-        }
-      }),
-    );
+    const read = await this.readByChunk(providerInvoiceIds, async (chunk, shape) => {
+      const [found, orders] = await settled(this.readInvoices(chunk, shape), this.query(fulfillmentOrdersByInvoiceId(chunk), fulfillmentOrderRecord));
+      return (id) => {
+        const f = found.get(id);
+        if (!f) return undefined;
+        const order = orders.find((fo) => Boolean(fo.InvoiceId) && sameId(fo.InvoiceId!, f.invoice.Id));
+        return { found: f, orderSummaryId: order?.OrderSummaryId || null };
+      };
+    });
+    if (read instanceof Error) return providerInvoiceIds.map(() => read);
+    const { shape, results } = read;
     const today = this.today();
     return providerInvoiceIds.map((id) => {
       const read = results.get(id) ?? mapSalesforceFailure({ missing: 'Invoice', id }, 'read');
