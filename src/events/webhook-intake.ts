@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PROVIDER_CODES, type ProviderCode } from '../domain/invoice';
 import type { WebhookHeaders } from '../domain/provider-change';
 import type { EventLog } from '../ledger/event-log';
-import type { ProviderRegistry } from '../providers/registry';
+import type { ProviderWebhooks } from '../providers/provider';
 
 /** What POST /webhooks/<provider> answers. */
 export interface WebhookAnswer {
@@ -28,7 +28,8 @@ export interface WebhookIntakeOptions {
  */
 export class WebhookIntake {
   constructor(
-    private readonly providers: ProviderRegistry,
+    /** Each provider's documented webhooks, by code (PROVIDER_WEBHOOKS). */
+    private readonly webhooks: Partial<Record<ProviderCode, ProviderWebhooks>>,
     private readonly log: EventLog,
     private readonly options: WebhookIntakeOptions,
   ) {}
@@ -45,7 +46,7 @@ export class WebhookIntake {
   async receive(slug: string, rawBody: Buffer, headers: WebhookHeaders): Promise<WebhookAnswer> {
     const code = this.providerOf(slug);
     if (!code) return { status: 404, body: { error: 'not_found', message: `no webhooks are configured for ${slug.slice(0, 40)}` } };
-    const webhooks = this.providers.get(code).webhooks!;
+    const webhooks = this.webhooks[code]!;
     if (!webhooks.verify(rawBody, headers, this.options.secrets[code]!)) {
       this.options.logger.warn({ provider: code, bytes: rawBody.length }, 'webhook delivery refused: its signature does not match the secret');
       return { status: 401, body: { error: 'unauthorized', message: 'the delivery is not signed with this endpoint\u2019s secret' } };
@@ -70,7 +71,7 @@ export class WebhookIntake {
   private providerOf(slug: string): ProviderCode | null {
     const code = slug.toUpperCase() as ProviderCode;
     if (!(PROVIDER_CODES as readonly string[]).includes(code) || slug !== slug.toLowerCase()) return null;
-    if (!this.options.secrets[code] || !this.providers.has(code) || !this.providers.get(code).webhooks) return null;
+    if (!this.options.secrets[code] || !this.webhooks[code]) return null;
     return code;
   }
 }

@@ -15,6 +15,7 @@ import {
 } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { InvoiceListResolver } from '../invoices/invoice-list.resolver';
+import { ConnectionResolver } from '../connections/connection.resolver';
 import { InvoiceResolver, resolveInvoiceReference } from '../invoices/invoice.resolver';
 import { OrderResolver, resolveOrderReference } from '../orders/order.resolver';
 import { OrderType } from '../orders/order.type';
@@ -61,7 +62,7 @@ const CACHE_CONTROL = new GraphQLDirective({
 /** The code-first schema's SDL, with directives, as the subgraph serves it to composition. */
 export async function buildSubgraphSdl(): Promise<{ sdl: string; schema: GraphQLSchema }> {
   const schema = await buildSchema({
-    resolvers: [InvoiceResolver, InvoiceListResolver, OrderResolver],
+    resolvers: [InvoiceResolver, InvoiceListResolver, OrderResolver, ConnectionResolver],
     // Order has no root field here; without this it would be dropped from the schema.
     orphanedTypes: [OrderType],
     directives: [...specifiedDirectives, CACHE_CONTROL],

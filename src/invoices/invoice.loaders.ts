@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { recordOf, refKey, type Invoice, type InvoiceDetails, type ProviderCode, type ProviderInvoiceRef } from '../domain/invoice';
 import { ProviderError } from '../domain/errors';
 import type { Ledger } from '../ledger/ledger';
-import { notConnected } from './invoice.service';
 import type { ProviderRegistry } from '../providers/registry';
+import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
 
 /** Per-request loaders: created for every GraphQL request, so nothing is cached across requests or tenants. */
 export interface InvoiceLoaders {
@@ -26,7 +26,8 @@ export interface LoaderOptions {
   logger?: Logger;
 }
 
-export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry, tenantId: string, options: LoaderOptions = {}): InvoiceLoaders {
+export function createInvoiceLoaders(ledger: Ledger, providerSource: TenantProviders | ProviderRegistry, tenantId: string, options: LoaderOptions = {}): InvoiceLoaders {
+  const providers = tenantProvidersOf(providerSource);
   const mode = options.naive ? { batch: false, cache: false } : {};
   return {
     invoiceById: new DataLoader(async (ids) => {
@@ -47,12 +48,14 @@ export function createInvoiceLoaders(ledger: Ledger, providers: ProviderRegistry
         const out: Array<InvoiceDetails | Error> = new Array(refs.length);
         await Promise.all(
           [...byProvider].map(async ([code, indexes]) => {
-            if (!providers.has(code)) {
-              const err = new ProviderError([notConnected(code, null)], 'final', 'not connected');
+            // The tenant's own connection (or the deployment's account, where it acts for the tenant).
+            const resolved = await providers.of(tenantId, code);
+            if ('refusal' in resolved) {
+              const err = new ProviderError([resolved.refusal], 'final', 'not connected');
               for (const i of indexes) out[i] = err;
               return;
             }
-            const provider = providers.get(code);
+            const { provider } = resolved;
             const readAt = new Date();
             const loaded: Array<InvoiceDetails | Error> = await provider.loadDetails(indexes.map((i) => refs[i]!)).catch((err: Error) => indexes.map(() => err));
             indexes.forEach((i, j) => (out[i] = loaded[j] ?? new Error(`provider ${code} returned no result`)));

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ProviderCode } from '../domain/invoice';
 import type { Attempt, Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
+import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
 import type { InvoiceService } from './invoice.service';
 import { lookupInputOf } from './recorded-input';
 import { reconciliationResults } from '../telemetry/metrics';
@@ -57,12 +58,17 @@ export class InvoiceReconciler {
   /** Attempts already reported as out of reach: a pass every minute would otherwise repeat the warning forever. */
   private readonly reported = new Set<string>();
 
+  private readonly providers: TenantProviders;
+
+  /** `providers`: the tenants' connections, with as defaults only the providers at a configured base URL. */
   constructor(
     private readonly ledger: Ledger,
-    private readonly providers: ProviderRegistry,
+    providers: TenantProviders | ProviderRegistry,
     private readonly service: InvoiceService,
     private readonly options: ReconcilerOptions = {},
-  ) {}
+  ) {
+    this.providers = tenantProvidersOf(providers);
+  }
 
   /**
    * One pass over every stale attempt. Called at start and on a timer (`start`) and by `npm run reconcile`.
@@ -133,9 +139,10 @@ export class InvoiceReconciler {
 
   private async settleOne(stale: Attempt): Promise<Outcome> {
     const log = this.options.logger?.child({ attemptId: stale.id, tenantId: stale.tenantId, provider: stale.provider });
-    if (!this.providers.has(stale.provider as ProviderCode)) {
-      // Only providers at a configured base URL are asked (a fresh sandbox knows nothing of an earlier run).
-      if (!this.reported.has(stale.id)) log?.warn('open attempt of a provider this process does not reconcile (a sandbox, or not connected): left for a retry with its key, or for a pass where the provider is configured');
+    // The tenant's own connection, or a provider at a configured base URL (a fresh sandbox knows nothing of an earlier run).
+    const reached = await this.providers.providerOf(stale.tenantId, stale.provider as ProviderCode);
+    if (!reached) {
+      if (!this.reported.has(stale.id)) log?.warn('open attempt of a provider this process does not reconcile (a sandbox, or not connected for its tenant): left for a retry with its key, or for a pass where the provider is configured');
       this.reported.add(stale.id);
       return 'skipped';
     }
@@ -146,7 +153,7 @@ export class InvoiceReconciler {
       log?.error({ err }, 'stale attempt with an unreadable recorded input: left as it is');
       return 'errors';
     }
-    if (this.service.pastLookupWindow(stale)) {
+    if (this.service.pastLookupWindow(stale, reached)) {
       log?.warn('open attempt past its provider\'s lookup window: settle it at the provider by hand');
       return 'stillUnknown';
     }
@@ -156,7 +163,7 @@ export class InvoiceReconciler {
     // The input branch is the provider's name in lower case; it prefixes the field paths of recorded errors.
     const cmd = { tenantId: taken.tenantId, provider, branch: provider.toLowerCase(), input, recordedInput: taken.input, idempotencyKey: taken.idempotencyKey };
     try {
-      const outcome = await this.service.settle(taken, cmd);
+      const outcome = await this.service.settle(taken, cmd, reached);
       log?.info({ outcome }, 'stale attempt settled');
       return outcome === 'unknown' ? 'stillUnknown' : outcome === 'taken' ? 'skipped' : outcome;
     } catch (err) {

@@ -247,7 +247,7 @@ describe(`InvoiceService (${storeName()})`, () => {
       const { attempt } = await ledger.claim({ tenantId: 'tenant-a', idempotencyKey: 'k-released', provider: 'SALLA', orderId: input.orderId, inputFingerprint: fingerprintOf(input), input, leaseMs: -1000 });
       // The sweep takes it over, finds nothing yet, and releases it...
       const swept = (await ledger.retake(attempt.id, ['pending'], 60_000))!;
-      expect(await service.settle(swept, command(input, 'k-released'))).toBe('released');
+      expect(await service.settle(swept, command(input, 'k-released'), provider)).toBe('released');
       // ...then the owner it thought dead lands its create at the provider.
       provider.existing.push(details(`landed-${input.orderId}`, input));
       const retry = await service.create(command(input, 'k-released'));

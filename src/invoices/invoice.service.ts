@@ -5,7 +5,8 @@ import { ProviderError, underField, userError, type UserError } from '../domain/
 import { fingerprint } from '../domain/fingerprint';
 import { recordOf, type Invoice, type InvoiceDetails, type ProviderCode } from '../domain/invoice';
 import type { Attempt, Ledger } from '../ledger/ledger';
-import type { CreateContext } from '../providers/provider';
+import type { CreateContext, InvoiceProvider } from '../providers/provider';
+import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
 import type { ProviderRegistry } from '../providers/registry';
 
 /** One createInvoice request, already mapped from GraphQL into the provider's domain input. */
@@ -60,12 +61,14 @@ export class InvoiceService {
   private readonly pollMs: number;
   /** Calls with one key in this process share one run; other replicas coordinate through the ledger. */
   private readonly inFlight = new Map<string, Promise<CreateInvoiceResult>>();
+  private readonly providers: TenantProviders;
 
   constructor(
     private readonly ledger: Ledger,
-    private readonly providers: ProviderRegistry,
+    providers: TenantProviders | ProviderRegistry,
     private readonly options: InvoiceServiceOptions = {},
   ) {
+    this.providers = tenantProvidersOf(providers);
     this.leaseMs = options.leaseMs ?? 60_000;
     this.maxHoldMs = options.maxHoldMs ?? 10 * 60_000;
     this.waitMs = options.waitMs ?? 30_000;
@@ -74,8 +77,9 @@ export class InvoiceService {
 
   /** Called by the createInvoice mutation. Costs nothing upstream on bad input or a replay; else one provider create. */
   async create(cmd: CreateInvoiceCommand): Promise<CreateInvoiceResult> {
-    if (!this.providers.has(cmd.provider)) return result([], [notConnected(cmd.provider, [cmd.branch])]);
-    const provider = this.providers.get(cmd.provider);
+    const resolved = await this.providers.of(cmd.tenantId, cmd.provider);
+    if ('refusal' in resolved) return result([], [{ ...resolved.refusal, field: [cmd.branch] }]);
+    const { provider } = resolved;
     const invalid = provider.validate(cmd.input);
     if (invalid.length > 0) return result([], underField([cmd.branch], invalid));
 
@@ -84,31 +88,31 @@ export class InvoiceService {
     for (let running = this.inFlight.get(flightKey); running; running = this.inFlight.get(flightKey)) {
       await running.catch(() => undefined);
     }
-    const run = this.run(cmd, key).finally(() => this.inFlight.delete(flightKey));
+    const run = this.run(cmd, key, provider).finally(() => this.inFlight.delete(flightKey));
     this.inFlight.set(flightKey, run);
     return run;
   }
 
-  private async run(cmd: CreateInvoiceCommand, key: string): Promise<CreateInvoiceResult> {
+  private async run(cmd: CreateInvoiceCommand, key: string, provider: InvoiceProvider): Promise<CreateInvoiceResult> {
     const fp = fingerprint({ provider: cmd.provider, input: cmd.recordedInput });
     const { attempt, fresh } = await this.ledger.claim({
       tenantId: cmd.tenantId,
       idempotencyKey: key,
       provider: cmd.provider,
-      orderId: this.providers.get(cmd.provider).orderIdOf(cmd.input),
+      orderId: provider.orderIdOf(cmd.input),
       inputFingerprint: fp,
       input: cmd.recordedInput,
       leaseMs: this.leaseMs,
     });
-    if (fresh) return this.execute(attempt, cmd, false);
+    if (fresh) return this.execute(attempt, cmd, provider, false);
     if (attempt.inputFingerprint !== fp) {
       return result([], [userError('IDEMPOTENCY_CONFLICT', 'This idempotency key was already used with a different input; use a new key for a new invoice.', ['idempotencyKey'])]);
     }
-    return this.resume(attempt, cmd);
+    return this.resume(attempt, cmd, provider);
   }
 
   /** A key seen before: replay its outcome, wait for it, or take it over when it can safely be tried again. */
-  private async resume(seen: Attempt, cmd: CreateInvoiceCommand): Promise<CreateInvoiceResult> {
+  private async resume(seen: Attempt, cmd: CreateInvoiceCommand, provider: InvoiceProvider): Promise<CreateInvoiceResult> {
     const deadline = Date.now() + this.waitMs;
     let attempt: Attempt | null = seen;
     while (attempt) {
@@ -132,12 +136,12 @@ export class InvoiceService {
       }
       // failed-retryable, unknown, or pending with a dead owner: exactly one caller takes it over, unless the
       // provider can no longer say what the attempt did.
-      const tooOld = attempt.state !== 'failed' ? this.pastLookupWindow(attempt) : null;
+      const tooOld = attempt.state !== 'failed' ? this.pastLookupWindow(attempt, provider) : null;
       if (tooOld) return result([], underField([cmd.branch], [tooOld]));
       const taken = await this.ledger.retake(attempt.id, [attempt.state], this.leaseMs);
       // A failed attempt taken over again (tries > 1) may have been released by a sweep while an owner it thought
       // dead was still sending: look before creating. A first failure (nothing sent) needs no look.
-      if (taken) return this.execute(taken, cmd, attempt.state !== 'failed' || attempt.tries > 1);
+      if (taken) return this.execute(taken, cmd, provider, attempt.state !== 'failed' || attempt.tries > 1);
       attempt = await this.ledger.getAttempt(attempt.id);
     }
     throw new Error(`attempt ${seen.id} disappeared`);
@@ -147,16 +151,15 @@ export class InvoiceService {
    * Calls the provider for an attempt this caller owns. When an earlier try may have reached the provider,
    * it first asks the provider what that try created, and creates only on a verified absence.
    */
-  private async execute(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
-    return this.holding(attempt, () => this.executeHeld(attempt, cmd, mayExist));
+  private async execute(attempt: Attempt, cmd: CreateInvoiceCommand, provider: InvoiceProvider, mayExist: boolean): Promise<CreateInvoiceResult> {
+    return this.holding(attempt, () => this.executeHeld(attempt, cmd, provider, mayExist));
   }
 
-  private async executeHeld(attempt: Attempt, cmd: CreateInvoiceCommand, mayExist: boolean): Promise<CreateInvoiceResult> {
-    const provider = this.providers.get(cmd.provider);
+  private async executeHeld(attempt: Attempt, cmd: CreateInvoiceCommand, provider: InvoiceProvider, mayExist: boolean): Promise<CreateInvoiceResult> {
     const heldSince = Date.now();
     let details: InvoiceDetails[] = [];
     if (mayExist) {
-      const looked = await this.lookUp(attempt, cmd);
+      const looked = await this.lookUp(attempt, cmd, provider);
       if ('unverified' in looked) return looked.unverified;
       details = looked.found;
     }
@@ -176,7 +179,7 @@ export class InvoiceService {
       if (!(await this.ledger.fail(attempt, 'failed', 'final', errors))) return this.outcomeOf(attempt, errors);
       return result([], errors);
     }
-    return this.record(attempt, cmd, details);
+    return this.record(attempt, cmd, provider, details);
   }
 
   /**
@@ -184,15 +187,15 @@ export class InvoiceService {
    * for it is recorded (repaired); a verified absence leaves it failed-retryable, so a retry with its key creates;
    * a provider that cannot be asked leaves it unknown. Called by the reconciler; costs the provider's lookup.
    */
-  async settle(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown' | 'taken'> {
-    return this.holding(attempt, () => this.settleHeld(attempt, cmd));
+  async settle(attempt: Attempt, cmd: CreateInvoiceCommand, provider: InvoiceProvider): Promise<'repaired' | 'released' | 'unknown' | 'taken'> {
+    return this.holding(attempt, () => this.settleHeld(attempt, cmd, provider));
   }
 
-  private async settleHeld(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<'repaired' | 'released' | 'unknown' | 'taken'> {
-    const looked = await this.lookUp(attempt, cmd);
+  private async settleHeld(attempt: Attempt, cmd: CreateInvoiceCommand, provider: InvoiceProvider): Promise<'repaired' | 'released' | 'unknown' | 'taken'> {
+    const looked = await this.lookUp(attempt, cmd, provider);
     if ('unverified' in looked) return 'unknown';
     if (looked.found.length > 0) {
-      await this.record(attempt, cmd, looked.found);
+      await this.record(attempt, cmd, provider, looked.found);
       return 'repaired';
     }
     const interrupted = userError('PROVIDER_UNAVAILABLE', 'The request was interrupted before the provider created anything; retry with the same idempotency key.', [cmd.branch]);
@@ -209,8 +212,8 @@ export class InvoiceService {
    * Why an open attempt can no longer be looked up at its provider (it began before the provider's lookup window),
    * or null. Such an attempt is not taken over: only a person can settle it, at the provider.
    */
-  pastLookupWindow(attempt: Attempt): UserError | null {
-    const window = this.providers.has(attempt.provider as ProviderCode) ? this.providers.get(attempt.provider as ProviderCode).lookupWindowMs : undefined;
+  pastLookupWindow(attempt: Attempt, provider: InvoiceProvider): UserError | null {
+    const window = provider.lookupWindowMs;
     if (window === undefined || Date.now() - attempt.createdAt.getTime() <= window) return null;
     return userError(
       'NEEDS_MANUAL_SETTLEMENT',
@@ -262,9 +265,9 @@ export class InvoiceService {
    * What an earlier try of this attempt created at the provider, or, when the provider could not be asked, the
    * answer to give (the attempt is then recorded unknown, to be checked again by the next retry or sweep).
    */
-  private async lookUp(attempt: Attempt, cmd: CreateInvoiceCommand): Promise<{ found: InvoiceDetails[] } | { unverified: CreateInvoiceResult }> {
+  private async lookUp(attempt: Attempt, cmd: CreateInvoiceCommand, provider: InvoiceProvider): Promise<{ found: InvoiceDetails[] } | { unverified: CreateInvoiceResult }> {
     try {
-      const found = await this.providers.get(cmd.provider).findCreated(cmd.input, this.contextOf(attempt));
+      const found = await provider.findCreated(cmd.input, this.contextOf(attempt));
       // Invoices another attempt already recorded are not this attempt's, however well they match.
       const taken = await this.ledger.recordedByOthers(attempt, found.map((d) => d.header.providerInvoiceId));
       const own = found.filter((d) => !taken.has(d.header.providerInvoiceId));
@@ -276,8 +279,7 @@ export class InvoiceService {
   }
 
   /** Records what the provider created as the attempt's invoices, with their details to prime the lazy fields. */
-  private async record(attempt: Attempt, cmd: CreateInvoiceCommand, details: InvoiceDetails[]): Promise<CreateInvoiceResult> {
-    const provider = this.providers.get(cmd.provider);
+  private async record(attempt: Attempt, cmd: CreateInvoiceCommand, provider: InvoiceProvider, details: InvoiceDetails[]): Promise<CreateInvoiceResult> {
     const invoices = await this.ledger.succeed(attempt.id, cmd.tenantId, details.map((d) => recordOf(d, provider.contentFinal(d.header))));
     const byProviderId = new Map(details.map((d) => [d.header.providerInvoiceId, d]));
     return result(invoices, [], new Map(invoices.map((i) => [i.id, byProviderId.get(i.providerInvoiceId)!])));

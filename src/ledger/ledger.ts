@@ -464,18 +464,18 @@ export class Ledger {
    * no replica holds: the caller refreshes exactly those. Compare-and-set, so of many replicas wanting the same
    * stale invoice one reads it; a refresh that fails leaves the hold to run out, which paces the retries. One statement.
    */
-  async holdForRefresh(ids: readonly string[], freshnessMs: number, holdMs: number): Promise<Array<{ id: string; provider: string; providerInvoiceId: string; orderId: string }>> {
+  async holdForRefresh(ids: readonly string[], freshnessMs: number, holdMs: number): Promise<Array<{ id: string; tenantId: string; provider: string; providerInvoiceId: string; orderId: string }>> {
     const uuids = ids.filter(isUuid);
     if (uuids.length === 0) return [];
-    const rows = await this.db.query<{ id: string; provider: string; provider_invoice_id: string; order_id: string }>(
+    const rows = await this.db.query<{ id: string; tenant_id: string; provider: string; provider_invoice_id: string; order_id: string }>(
       `UPDATE invoices SET refresh_held_until = now() + make_interval(secs => $3::double precision / 1000)
         WHERE id = ANY($1::uuid[])
           AND (refresh_held_until IS NULL OR refresh_held_until < now())
           AND COALESCE(synced_at, created_at) <= now() - make_interval(secs => $2::double precision / 1000)
-       RETURNING id, provider, provider_invoice_id, order_id`,
+       RETURNING id, tenant_id, provider, provider_invoice_id, order_id`,
       [uuids, freshnessMs, holdMs],
     );
-    return rows.map((r) => ({ id: r.id, provider: r.provider, providerInvoiceId: r.provider_invoice_id, orderId: r.order_id }));
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, provider: r.provider, providerInvoiceId: r.provider_invoice_id, orderId: r.order_id }));
   }
 
   /**

@@ -97,11 +97,23 @@ export interface InvoiceProvider<TInput = unknown> {
    */
   changedSince?(since: Date): Promise<{ providerInvoiceIds: string[]; until: Date }>;
 
+  /**
+   * The account the credentials reach. Called by connectProvider before credentials are stored; costs one or two
+   * provider calls; throws the provider's ProviderError (via its one error-mapping function) when they are refused.
+   */
+  identify?(): Promise<ProviderAccount>;
+
   /** Its circuit breaker and rate-limit gate as they stand, read by `GET /metrics`; no I/O. */
   health?(): ProviderHealth;
 
   /** Releases connections; called once at shutdown. */
   close?(): Promise<void>;
+}
+
+/** Who a provider account is, as the provider names it. */
+export interface ProviderAccount {
+  accountId: string;
+  accountName: string | null;
 }
 
 /** How a provider's webhook deliveries are checked and read; pure, no I/O. */

@@ -20,9 +20,11 @@ import type { Database } from '../ledger/database';
 import { InvoiceList } from '../ledger/invoice-list';
 import { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
+import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
+import type { ProviderCode } from '../domain/invoice';
 import { DEFAULT_FRESHNESS_MS, InvoiceRefresher, type RefreshQueue } from '../sync/invoice-refresher';
 import { MAX_WEBHOOK_BYTES, type WebhookIntake } from '../events/webhook-intake';
-import { createAuthenticator, DEFAULT_TENANT, requireScope, type Caller, type JwtConfig } from './auth';
+import { createAuthenticator, DEFAULT_TENANT, requireScope, rootFieldsOf, type Caller, type JwtConfig } from './auth';
 import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
 import { DEFAULT_REQUEST_LIMITS, KnownOperationTypesRule, requestGuard, type RequestLimits } from './request-guard';
 import type { Context } from './context';
@@ -48,7 +50,10 @@ export { DEFAULT_TENANT } from './auth';
 
 export interface AppDeps {
   db: Database;
-  providers: ProviderRegistry;
+  /** Who acts for whom: tenants' connections and the configured accounts; a registry alone acts for every tenant. */
+  providers: TenantProviders | ProviderRegistry;
+  /** Where a connection goes when connectProvider names no base URL (the configured one, or the sandbox's). */
+  connectionBaseUrls?: Partial<Record<ProviderCode, string>>;
   logger: Logger;
   production: boolean;
   /** Set: federated traces (ftv1) for the router's usage reports. Unset: no tracing, nothing sent to Apollo. */
@@ -116,8 +121,9 @@ export interface App {
 export async function createApp(deps: AppDeps): Promise<App> {
   const { schema } = await buildFederatedSchema();
   const ledger = new Ledger(deps.db);
-  const invoices = new InvoiceService(ledger, deps.providers, { logger: deps.logger, leaseMs: deps.attemptLeaseMs });
-  const refresher = new InvoiceRefresher(ledger, deps.providers, { freshnessMs: deps.freshnessMs ?? DEFAULT_FRESHNESS_MS, holdMs: deps.refreshHoldMs, logger: deps.logger });
+  const tenants = tenantProvidersOf(deps.providers);
+  const invoices = new InvoiceService(ledger, tenants, { logger: deps.logger, leaseMs: deps.attemptLeaseMs });
+  const refresher = new InvoiceRefresher(ledger, tenants, { freshnessMs: deps.freshnessMs ?? DEFAULT_FRESHNESS_MS, holdMs: deps.refreshHoldMs, logger: deps.logger });
   if (deps.refreshJobs) await refresher.useJobs(deps.refreshJobs);
   const invoiceList = new InvoiceList(deps.db);
   const authenticate = createAuthenticator(deps.jwt ?? null);
@@ -127,13 +133,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
     invoices,
     refresher,
     invoiceList,
-    loaders: createInvoiceLoaders(ledger, deps.providers, caller.tenantId, { naive: deps.naiveLoaders, logger: deps.logger }),
+    connections: { tenants, baseUrls: deps.connectionBaseUrls ?? {}, allowLoopbackHttp: !deps.production },
+    loaders: createInvoiceLoaders(ledger, tenants, caller.tenantId, { naive: deps.naiveLoaders, logger: deps.logger }),
   });
 
   const http = deps.httpServer ?? createServer(deps.httpTimeouts ?? HTTP_TIMEOUTS);
   // starting → ready → draining; only `ready` answers 200 at /ready.
   let phase: 'starting' | 'ready' | 'draining' = 'starting';
-  const metrics = new MetricsEndpoint({ db: deps.db, ledger, providers: deps.providers, jobCounts: deps.jobCounts, ready: () => phase === 'ready' });
+  const metrics = new MetricsEndpoint({ db: deps.db, ledger, providers: tenants.defaults, jobCounts: deps.jobCounts, ready: () => phase === 'ready' });
   // Static limits, checked during validation before anything runs. The deepest real query (a federated order page
   // down to a line's tax amount) has depth 7. Tokens are limited by graphql-js's own parser (parseOptions), and cost
   // by the request guard, which also sees the sizes of lists sent in variables.
@@ -167,7 +174,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ApolloServerPluginUsageReportingDisabled(),
       deps.graphos ? ApolloServerPluginInlineTrace({ includeErrors: { masked: true } }) : ApolloServerPluginInlineTraceDisabled(),
       // Scopes gate whole operations, before any resolver runs.
-      { requestDidStart: async () => ({ didResolveOperation: async ({ contextValue, operation }) => requireScope(contextValue.caller, operation?.operation ?? 'query') }) },
+      {
+        requestDidStart: async () => ({
+          didResolveOperation: async ({ contextValue, operation, document }) =>
+            requireScope(contextValue.caller, operation?.operation ?? 'query', operation ? rootFieldsOf(operation, document) : []),
+        }),
+      },
       requestGuard(schema, deps.limits ?? DEFAULT_REQUEST_LIMITS),
       // Production serves the gateway only: no Sandbox, no landing page.
       ...(deps.production ? [ApolloServerPluginLandingPageDisabled()] : []),

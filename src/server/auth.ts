@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { textProblem } from '../domain/text';
 
@@ -100,11 +100,49 @@ export function createAuthenticator(config: JwtConfig | null): (authorization: s
   };
 }
 
-/** Called once per operation, before execution: queries need invoices:read, mutations invoices:write. */
-export function requireScope(caller: Caller, operation: 'query' | 'mutation' | 'subscription'): void {
+/** The scopes of a tenant's provider connections: reading them (never their secrets), and making or ending them. */
+export const CONNECTIONS_READ_SCOPE = 'connections:read';
+export const CONNECTIONS_WRITE_SCOPE = 'connections:write';
+
+/** Root fields gated by a scope of their own; every other query field needs invoices:read, mutation field invoices:write. */
+const FIELD_SCOPES: Record<string, string> = {
+  providerConnections: CONNECTIONS_READ_SCOPE,
+  connectProvider: CONNECTIONS_WRITE_SCOPE,
+  disconnectProvider: CONNECTIONS_WRITE_SCOPE,
+};
+
+/**
+ * Called once per operation, before execution: each root field needs its scope (FIELD_SCOPES; queries invoices:read,
+ * mutations invoices:write otherwise), and an operation needs all of its fields'. `rootFields`: the operation's root
+ * field names, fragments followed; introspection alone needs the operation's default scope.
+ */
+export function requireScope(caller: Caller, operation: 'query' | 'mutation' | 'subscription', rootFields: readonly string[] = []): void {
   if (!caller.scopes) return;
-  const needed = operation === 'mutation' ? WRITE_SCOPE : READ_SCOPE;
-  if (!caller.scopes.has(needed)) {
-    throw new GraphQLError(`This operation needs the "${needed}" scope.`, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
+  const fallback = operation === 'mutation' ? WRITE_SCOPE : READ_SCOPE;
+  const needed = new Set(rootFields.filter((f) => !f.startsWith('__')).map((f) => FIELD_SCOPES[f] ?? fallback));
+  if (needed.size === 0) needed.add(fallback);
+  const missing = [...needed].filter((scope) => !caller.scopes!.has(scope));
+  if (missing.length > 0) {
+    throw new GraphQLError(`This operation needs the ${missing.map((m) => `"${m}"`).join(' and ')} scope${missing.length > 1 ? 's' : ''}.`, { extensions: { code: 'FORBIDDEN', http: { status: 403 } } });
   }
+}
+
+/** The root field names of an operation, through its inline fragments and fragment spreads. Pure. */
+export function rootFieldsOf(operation: OperationDefinitionNode, document: DocumentNode): string[] {
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+  const out = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode) => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) out.add(sel.name.value);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) walk(sel.selectionSet);
+      else if (!seen.has(sel.name.value)) {
+        seen.add(sel.name.value);
+        const f = fragments.get(sel.name.value);
+        if (f) walk(f.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return [...out];
 }

@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import type { ClientCredentials } from '../providers/shared/token-source';
+import { parseConnectionsKey } from '../connections/connection-keys';
 import { SALLA_TOKEN_URL, type SallaOAuth } from '../providers/salla/salla.provider';
 import { DEFAULT_SALESFORCE_LOGIN_URL, type SalesforceCredentials } from '../providers/salesforce/salesforce.auth';
 import type { ProviderCode } from '../domain/invoice';
 import type { JwtConfig } from './auth';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-guard';
 import { HTTP_TIMEOUTS, type HttpTimeouts } from './http-timeouts';
+
+/** A CONNECTIONS_KEY value must be 32 bytes of base64. */
+function keyCheck(value: string, ctx: z.RefinementCtx, name: string): void {
+  const parsed = parseConnectionsKey(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: `${name} ${parsed}` });
+}
 
 const url = (name: string) =>
   z
@@ -33,6 +40,8 @@ const env = z.object({
   LOG_FORMAT: optional(z.enum(['pretty', 'json'], { message: 'LOG_FORMAT must be pretty or json' })),
   SHUTDOWN_TIMEOUT_MS: optional(z.coerce.number().int().min(0).max(600_000)).default(25_000),
   SHUTDOWN_DELAY_MS: optional(z.coerce.number().int().min(0).max(60_000)).default(0),
+  CONNECTIONS_KEY: optional(z.string().superRefine((v, ctx) => keyCheck(v, ctx, 'CONNECTIONS_KEY'))),
+  CONNECTIONS_KEY_PREVIOUS: optional(z.string().superRefine((v, ctx) => keyCheck(v, ctx, 'CONNECTIONS_KEY_PREVIOUS'))),
   METRICS_TOKEN: optional(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters')),
   DATABASE_URL: optional(
     z
@@ -167,8 +176,18 @@ export interface Config {
   /** When set, the forwarded bearer token is verified; its tenant claim scopes the ledger, its scopes gate operations. */
   jwt: JwtConfig | null;
   /** A provider whose base URL is configured is reached there and only there; otherwise its sandbox emulator is. */
-  /** Salla with OAuth (`oauth`: renewed and rotated, see SallaOAuth), or a fixed token (`accessToken`). */
-  salla: { baseUrl: string; accessToken: string } | { baseUrl: string; oauth: Required<SallaOAuth> } | 'sandbox';
+  /**
+   * Tenants' own provider connections (connectProvider), sealed under `key` (CONNECTIONS_KEY); `previous` still opens
+   * what it sealed, while rotating. null: a single-tenant deployment, whose configured providers act for every caller.
+   */
+  connections: { key: Buffer; previous?: Buffer } | null;
+  /** The Salla app's OAuth client (SALLA_CLIENT_ID, SALLA_CLIENT_SECRET): renews every connected store's tokens. */
+  sallaApp: { clientId: string; clientSecret: string; tokenUrl: string } | null;
+  /**
+   * Salla with OAuth (`oauth`: renewed and rotated, see SallaOAuth), or a fixed token (`accessToken`), or, with
+   * connections, the app alone (`appOnly`: no store of the deployment's own, each tenant connects its store).
+   */
+  salla: { baseUrl: string; accessToken: string } | { baseUrl: string; oauth: Required<SallaOAuth> } | { baseUrl: string; appOnly: true } | 'sandbox';
   /** Credentials: client credentials, JWT bearer (key and username), or a fixed session id (SALESFORCE_ACCESS_TOKEN). */
   salesforce: { instanceUrl: string; credentials: SalesforceCredentials; loginUrl: string; apiVersion: string } | { sandbox: true; apiVersion: string };
   zuora: { baseUrl: string; credentials: ClientCredentials } | 'sandbox';
@@ -195,7 +214,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (when && !value) problems.push(`- ${name}: required when ${when} is set`);
   };
   const sallaOAuth = [e.SALLA_CLIENT_ID, e.SALLA_CLIENT_SECRET, e.SALLA_REFRESH_TOKEN];
-  if (e.SALLA_BASE_URL && sallaOAuth.some(Boolean)) {
+  // With connections, the app's client alone is a whole Salla configuration: each store's tokens come per tenant.
+  const sallaAppOnly = Boolean(e.CONNECTIONS_KEY && e.SALLA_BASE_URL && e.SALLA_CLIENT_ID && e.SALLA_CLIENT_SECRET && !e.SALLA_REFRESH_TOKEN && !e.SALLA_ACCESS_TOKEN);
+  if (e.CONNECTIONS_KEY_PREVIOUS && !e.CONNECTIONS_KEY) problems.push('- CONNECTIONS_KEY_PREVIOUS: needs CONNECTIONS_KEY (the key values are sealed with now)');
+  if (sallaAppOnly) {
+    // no default store
+  } else if (e.SALLA_BASE_URL && sallaOAuth.some(Boolean)) {
     // One of them set asks for OAuth: all three are needed, whatever SALLA_ACCESS_TOKEN says.
     for (const [name, value] of [['SALLA_CLIENT_ID', e.SALLA_CLIENT_ID], ['SALLA_CLIENT_SECRET', e.SALLA_CLIENT_SECRET], ['SALLA_REFRESH_TOKEN', e.SALLA_REFRESH_TOKEN]] as const) {
       if (!value) problems.push(`- ${name}: SALLA_CLIENT_ID, SALLA_CLIENT_SECRET and SALLA_REFRESH_TOKEN go together (Salla OAuth)`);
@@ -305,9 +329,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         }
       : null,
     graphos: e.APOLLO_KEY && e.APOLLO_GRAPH_REF ? { key: e.APOLLO_KEY, graphRef: e.APOLLO_GRAPH_REF } : null,
+    connections: e.CONNECTIONS_KEY
+      ? { key: parseConnectionsKey(e.CONNECTIONS_KEY) as Buffer, ...(e.CONNECTIONS_KEY_PREVIOUS ? { previous: parseConnectionsKey(e.CONNECTIONS_KEY_PREVIOUS) as Buffer } : {}) }
+      : null,
+    sallaApp: e.SALLA_CLIENT_ID && e.SALLA_CLIENT_SECRET ? { clientId: e.SALLA_CLIENT_ID, clientSecret: e.SALLA_CLIENT_SECRET, tokenUrl: e.SALLA_TOKEN_URL } : null,
     salla: !e.SALLA_BASE_URL
       ? 'sandbox'
-      : e.SALLA_REFRESH_TOKEN
+      : sallaAppOnly
+        ? { baseUrl: e.SALLA_BASE_URL, appOnly: true }
+        : e.SALLA_REFRESH_TOKEN
         ? { baseUrl: e.SALLA_BASE_URL, oauth: { clientId: e.SALLA_CLIENT_ID!, clientSecret: e.SALLA_CLIENT_SECRET!, refreshToken: e.SALLA_REFRESH_TOKEN, tokenUrl: e.SALLA_TOKEN_URL } }
         : { baseUrl: e.SALLA_BASE_URL, accessToken: e.SALLA_ACCESS_TOKEN! },
     salesforce: e.SALESFORCE_INSTANCE_URL

@@ -3,6 +3,7 @@ import type { InvoiceService } from '../invoices/invoice.service';
 import type { InvoiceRefresher } from '../sync/invoice-refresher';
 import type { InvoiceList } from '../ledger/invoice-list';
 import type { Caller } from './auth';
+import type { ConnectionsContext } from '../connections/connection.resolver';
 
 /** Everything a resolver may use, built once per request before any resolver runs. */
 export interface Context {
@@ -16,4 +17,6 @@ export interface Context {
   refresher: InvoiceRefresher;
   /** Pages of the tenant's invoices from the ledger (Query.invoices). */
   invoiceList: InvoiceList;
+  /** The tenant's provider connections (connectProvider, providerConnections). */
+  connections: ConnectionsContext;
 }

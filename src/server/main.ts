@@ -12,7 +12,7 @@ import { loadConfigOrExit, type Config } from './config';
 import { createLogger, logFormatOf } from './logger';
 import { startTelemetry } from '../telemetry/sdk';
 import type { Meter } from '@opentelemetry/api';
-import { startProviders, type StartedProviders } from './providers';
+import { PROVIDER_WEBHOOKS, startProviders, type StartedProviders } from './providers';
 import type { Database } from '../ledger/database';
 import { EventLog } from '../ledger/event-log';
 import { SyncStore } from '../ledger/sync-store';
@@ -21,7 +21,11 @@ import { WebhookIntake } from '../events/webhook-intake';
 import { ChangeApplier } from '../sync/change-applier';
 import { SyncPass } from '../sync/sync-pass';
 import { DrainWaker, startSyncJobs } from '../sync/sync-jobs';
-import type { ProviderCode } from '../domain/invoice';
+import { PROVIDER_CODES, type ProviderCode } from '../domain/invoice';
+import { TenantProviders } from '../connections/tenant-providers';
+import { ConnectionStore } from '../connections/connection-store';
+import { ConnectionKeys } from '../connections/connection-keys';
+import { DEFAULT_TENANT } from './auth';
 import type { InvoiceRefresher } from '../sync/invoice-refresher';
 
 export interface RunningServer {
@@ -94,22 +98,32 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
   const ledger = new Ledger(db);
   const events = new EventLog(db);
   const syncStore = new SyncStore(db);
-  const applier = new ChangeApplier(ledger, syncStore, providers.registry, logger);
+  // Who acts for whom: each tenant's own connections (CONNECTIONS_KEY set), else the configured accounts for everyone.
+  const tenants = new TenantProviders(
+    providers.registry,
+    config.connections ? { store: new ConnectionStore(db), keys: new ConnectionKeys(config.connections.key, config.connections.previous), build: providers.buildConnection } : null,
+    { defaultsServe: config.connections ? 'default-tenant' : 'every-tenant', defaultTenant: DEFAULT_TENANT, logger },
+  );
+  opened.push(() => tenants.close());
+  const applier = new ChangeApplier(ledger, syncStore, tenants, logger);
   // A sandboxed provider's emulator is ours: it signs its deliveries with a secret made here, unless one is configured.
   const webhookSecrets: Partial<Record<ProviderCode, string>> = { ...config.webhookSecrets };
   for (const code of Object.keys(providers.emulators) as ProviderCode[]) {
-    if (providers.registry.has(code) && providers.registry.get(code).webhooks) webhookSecrets[code] ??= randomBytes(32).toString('base64url');
+    if (PROVIDER_WEBHOOKS[code]) webhookSecrets[code] ??= randomBytes(32).toString('base64url');
   }
   const waker = new DrainWaker(jobs, logger);
-  const webhooks = new WebhookIntake(providers.registry, events, {
+  const webhooks = new WebhookIntake(PROVIDER_WEBHOOKS, events, {
     secrets: webhookSecrets,
     logger,
     wake: (provider) => waker.wake(provider),
   });
-  await startSyncJobs(jobs, { events, applier, pass: new SyncPass(syncStore, applier, providers.registry, { logger }), providers: providers.registry }, { intervalMs: config.syncIntervalMs, logger });
+  // With connections, any provider may have tenants' accounts to poll; without, only the configured ones.
+  const codes = tenants.enabled ? PROVIDER_CODES.filter((c) => tenants.mayServe(c)) : providers.registry.codes();
+  await startSyncJobs(jobs, { events, applier, pass: new SyncPass(syncStore, applier, tenants, { logger }), codes, webhooks: PROVIDER_WEBHOOKS }, { intervalMs: config.syncIntervalMs, logger });
   const app = await createApp({
     db,
-    providers: providers.registry,
+    providers: tenants,
+    connectionBaseUrls: providers.baseUrls,
     logger,
     production: config.production,
     development: config.development,
@@ -141,7 +155,9 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
   // After listening, in the background: repairs what a killed predecessor (or replica) left open, never delaying
   // the start; a failed pass is logged and the next one tries again.
   // Only providers at a configured base URL: a fresh sandbox would "verify" the absence of anything done before.
-  const repairs = new InvoiceReconciler(ledger, providers.reconcilable, app.invoices, { logger });
+  const repairs = new InvoiceReconciler(ledger, tenants.withDefaults(providers.reconcilable), app.invoices, { logger });
+  // Connections sealed under CONNECTIONS_KEY_PREVIOUS are sealed again under CONNECTIONS_KEY, in the background.
+  void resealAll(tenants, logger);
   // The pass at start is this replica's own (it repairs what its predecessor left); the later ones are one job chain
   // across all replicas (RECONCILE_INTERVAL_MS apart), not one timer per replica.
   const reconciler = repairs.start(0);
@@ -252,4 +268,15 @@ if (require.main === module) {
     process.stderr.write(`failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
   });
+}
+
+/** Seals every connection under the current key, a hundred at a time, logging how many; a failure is logged and left for the next start. */
+async function resealAll(tenants: TenantProviders, logger: Logger): Promise<void> {
+  try {
+    let total = 0;
+    for (let n = await tenants.resealStale(); n > 0; n = await tenants.resealStale()) total += n;
+    if (total > 0) logger.info({ connections: total }, 'connections sealed again under the current CONNECTIONS_KEY');
+  } catch (err) {
+    logger.warn({ err }, 'could not seal connections again under the current CONNECTIONS_KEY; the next start tries again');
+  }
 }

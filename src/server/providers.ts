@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { ProviderCode } from '../domain/invoice';
-import type { InvoiceProvider } from '../providers/provider';
+import type { InvoiceProvider, ProviderWebhooks } from '../providers/provider';
+import type { ConnectionBuilder } from '../connections/tenant-providers';
+import { sallaWebhooks } from '../providers/salla/salla.webhooks';
+import { zuoraWebhooks } from '../providers/zuora/zuora.webhooks';
 import type { SharedTokenStore } from '../providers/shared/token-source';
 import { ProviderRegistry } from '../providers/registry';
 import { CommerceProvider } from '../providers/commerce/commerce.provider';
@@ -15,7 +18,7 @@ import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../san
 import { SalesforceEmulator } from '../sandbox/salesforce/salesforce.emulator';
 import { SALESFORCE_SANDBOX_TOKEN } from '../sandbox/salesforce/salesforce.seed';
 import { SallaEmulator } from '../sandbox/salla/salla.emulator';
-import { SALLA_SANDBOX_TOKEN } from '../sandbox/salla/salla.seed';
+import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_TOKEN } from '../sandbox/salla/salla.seed';
 import { ZuoraEmulator } from '../sandbox/zuora/zuora.emulator';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET } from '../sandbox/zuora/zuora.seed';
 import type { ProviderEmulator } from '../sandbox/shared/provider-emulator';
@@ -29,6 +32,10 @@ export interface StartedProviders {
   emulators: Partial<Record<ProviderCode, Emulator>>;
   /** Their base URLs, for logs and the landing message. */
   sandboxes: Partial<Record<ProviderCode, string>>;
+  /** Where a tenant's connection goes when its input names no base URL: the configured base URL, or the sandbox's. */
+  baseUrls: Partial<Record<ProviderCode, string>>;
+  /** Builds the provider of a tenant's connection (TenantProviders), with this deployment's timeouts and token store. */
+  buildConnection: ConnectionBuilder;
   /**
    * The providers reached at a configured base URL: the only ones reconciliation may ask, since "absent" from a
    * fresh sandbox emulator proves nothing about an earlier run.
@@ -52,7 +59,7 @@ async function sandboxed<E extends Emulator>(emulator: E, build: (e: E) => Invoi
  * One entry per provider: the real API where its base URL is configured, its sandbox emulator otherwise.
  * Adding a provider adds one entry here.
  */
-const SETUPS: Record<string, (config: Config, shared: ProviderSharing, logger: Logger) => Promise<Setup>> = {
+const SETUPS: Record<string, (config: Config, shared: ProviderSharing, logger: Logger) => Promise<Setup | null>> = {
   SALESFORCE: async ({ salesforce, providerTimeoutMs: timeoutMs }, { sharedTokens }) =>
     'sandbox' in salesforce
       ? sandboxed(
@@ -64,7 +71,9 @@ const SETUPS: Record<string, (config: Config, shared: ProviderSharing, logger: L
   SALLA: async ({ salla, providerTimeoutMs: timeoutMs }, { sharedTokens }, logger) =>
     salla === 'sandbox'
       ? sandboxed(new SallaEmulator(), (e) => new SallaProvider({ baseUrl: e.baseUrl, accessToken: SALLA_SANDBOX_TOKEN, timeoutMs }))
-      : { provider: new SallaProvider({ ...salla, timeoutMs, sharedTokens, logger }) },
+      : 'appOnly' in salla
+        ? null
+        : { provider: new SallaProvider({ ...salla, timeoutMs, sharedTokens, logger }) },
   ZUORA: async ({ zuora, providerTimeoutMs: timeoutMs }, { sharedTokens }) =>
     zuora === 'sandbox'
       ? sandboxed(
@@ -110,7 +119,7 @@ export async function startProviders(config: Config, logger: Logger, shared: Pro
   if (missing.length > 0) {
     logger.warn({ providers: missing }, 'providers not connected (no base URL, and no sandbox asked for in SANDBOX_PROVIDERS): their creates answer PROVIDER_NOT_CONNECTED');
   }
-  const setups = await Promise.all(wanted.map(([, setup]) => setup(config, shared, logger)));
+  const setups = (await Promise.all(wanted.map(([, setup]) => setup(config, shared, logger)))).filter((s): s is Setup => s !== null);
   const emulators: StartedProviders['emulators'] = {};
   const sandboxes: StartedProviders['sandboxes'] = {};
   for (const { provider, emulator } of setups) {
@@ -123,10 +132,14 @@ export async function startProviders(config: Config, logger: Logger, shared: Pro
     }
   }
   const registry = new ProviderRegistry(setups.map((s) => s.provider));
+  const baseUrls: Partial<Record<ProviderCode, string>> = { ...configuredBaseUrls(config), ...sandboxes };
+  const sallaApp = config.sallaApp ?? (emulators.SALLA ? { clientId: SALLA_SANDBOX_CLIENT_ID, clientSecret: SALLA_SANDBOX_CLIENT_SECRET, tokenUrl: (emulators.SALLA as SallaEmulator).tokenUrl } : null);
   return {
     registry,
     emulators,
     sandboxes,
+    baseUrls,
+    buildConnection: connectionBuilder(config, shared, logger, sallaApp),
     reconcilable: new ProviderRegistry(setups.filter((s) => !s.emulator).map((s) => s.provider)),
     stop: async () => {
       await registry.close();
@@ -134,3 +147,56 @@ export async function startProviders(config: Config, logger: Logger, shared: Pro
     },
   };
 }
+
+/** The base URLs configured for each provider (the deployment's own accounts). */
+function configuredBaseUrls(config: Config): Partial<Record<ProviderCode, string>> {
+  const out: Partial<Record<ProviderCode, string>> = {};
+  if (typeof config.salla === 'object') out.SALLA = config.salla.baseUrl;
+  if ('instanceUrl' in config.salesforce) out.SALESFORCE = config.salesforce.instanceUrl;
+  if (typeof config.zuora === 'object') out.ZUORA = config.zuora.baseUrl;
+  if (typeof config.exsited === 'object') out.EXSITED = config.exsited.baseUrl;
+  if ('baseUrl' in config.commerce) out.COMMERCE = config.commerce.baseUrl;
+  return out;
+}
+
+/**
+ * How a tenant's connection becomes a provider: the same classes as the deployment's own accounts, with the tenant's
+ * credentials, its tokens kept in the shared store under the connection's id (so replicas renew each connection one at
+ * a time, and a Salla store's single-use refresh token is spent once). Salla's refresh grants need the app's client
+ * (SALLA_CLIENT_ID, SALLA_CLIENT_SECRET; the sandbox's own app where Salla is sandboxed).
+ */
+function connectionBuilder(config: Config, shared: ProviderSharing, logger: Logger, sallaApp: { clientId: string; clientSecret: string; tokenUrl: string } | null): ConnectionBuilder {
+  const timeoutMs = config.providerTimeoutMs;
+  const { sharedTokens } = shared;
+  return (c, connectionId) => {
+    switch (c.provider) {
+      case 'SALLA':
+        return new SallaProvider({
+          baseUrl: c.baseUrl,
+          connectionId,
+          timeoutMs,
+          logger,
+          sharedTokens,
+          ...(c.refreshToken && sallaApp ? { oauth: { ...sallaApp, refreshToken: c.refreshToken } } : { accessToken: c.accessToken }),
+        });
+      case 'ZUORA':
+        return new ZuoraProvider({ baseUrl: c.baseUrl, credentials: { clientId: c.clientId, clientSecret: c.clientSecret }, connectionId, timeoutMs, sharedTokens });
+      case 'SALESFORCE':
+        return new SalesforceProvider({
+          instanceUrl: c.instanceUrl,
+          credentials: { clientId: c.clientId, clientSecret: c.clientSecret },
+          apiVersion: config.salesforce.apiVersion,
+          connectionId,
+          timeoutMs,
+          sharedTokens,
+        });
+      case 'EXSITED':
+        return new ExsitedProvider({ baseUrl: c.baseUrl, credentials: { clientId: c.clientId, clientSecret: c.clientSecret }, ...(c.redirectUri ? { redirectUri: c.redirectUri } : {}), connectionId, timeoutMs, sharedTokens });
+      case 'COMMERCE':
+        return new CommerceProvider({ baseUrl: c.baseUrl, accessToken: c.accessToken, currency: c.currency, timeoutMs });
+    }
+  };
+}
+
+/** Every provider's documented webhooks, by code: known without an account (Salla's app-only deployments have none). */
+export const PROVIDER_WEBHOOKS: Partial<Record<ProviderCode, ProviderWebhooks>> = { SALLA: sallaWebhooks, ZUORA: zuoraWebhooks };

@@ -2,9 +2,19 @@ import type { Logger } from 'pino';
 import { recordOf, type InvoiceDetails, type InvoiceRecord, type ProviderCode, type ProviderInvoiceRef } from '../domain/invoice';
 import type { ProviderChange } from '../domain/provider-change';
 import type { Ledger } from '../ledger/ledger';
-import type { SyncStore } from '../ledger/sync-store';
+import type { KnownInvoice, SyncStore } from '../ledger/sync-store';
 import type { InvoiceProvider } from '../providers/provider';
 import type { ProviderRegistry } from '../providers/registry';
+import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
+
+/**
+ * The account a change was seen at: a tenant's connection (`tenantId`), or the deployment's account (tenant null).
+ * Only what is read there is recorded there: an invoice found through one tenant's connection is never another's.
+ */
+export interface ChangeSource {
+  tenantId: string | null;
+  provider: InvoiceProvider;
+}
 
 /** Unknown invoices read per readUnknown call (then recorded before the next page is read). */
 const UNKNOWN_PAGE = 100;
@@ -40,12 +50,16 @@ export class ChangesNotApplied extends Error {
  * EXTERNAL for the one tenant whose order it is.
  */
 export class ChangeApplier {
+  private readonly providers: TenantProviders;
+
   constructor(
     private readonly ledger: Ledger,
     private readonly store: SyncStore,
-    private readonly providers: ProviderRegistry,
+    providers: TenantProviders | ProviderRegistry,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.providers = tenantProvidersOf(providers);
+  }
 
   /**
    * Applies changes, per provider. Cost per provider: one ledger query for the known invoices; then, where the provider
@@ -54,15 +68,17 @@ export class ChangeApplier {
    * the ledger does not know, one ledger query for their orders' owners and one write. Throws ChangesNotApplied after
    * storing what it could when a provider read failed.
    */
-  async apply(changes: readonly ProviderChange[]): Promise<ApplyResult> {
+  async apply(changes: readonly ProviderChange[], source?: ChangeSource): Promise<ApplyResult> {
     const byProvider = new Map<ProviderCode, ProviderChange[]>();
     for (const c of changes) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), c]);
     const total: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
     const failures: ChangesNotApplied[] = [];
     for (const [code, list] of byProvider) {
-      if (!this.providers.has(code)) continue;
+      if (!this.providers.mayServe(code)) continue;
+      // A webhook's changes are seen at the deployment's account, when it has one; its known invoices are read through their tenants' own.
+      const at = source ?? (this.providers.defaults.has(code) ? { tenantId: null, provider: this.providers.defaults.get(code) } : null);
       try {
-        const r = await this.applyAt(this.providers.get(code), list);
+        const r = await this.applyAt(code, list, at);
         total.refreshed += r.refreshed;
         total.found += r.found;
         total.ambiguous += r.ambiguous;
@@ -80,22 +96,38 @@ export class ChangeApplier {
    * EXTERNAL for the order's one tenant. Orders the ledger does not know are skipped (they are no tenant's). Used by
    * the sync pass's discovery too.
    */
-  async discover(provider: InvoiceProvider, orderIds: readonly string[], owners?: Map<string, string[]>): Promise<ApplyResult> {
-    const known = owners ?? (await this.store.ownersOf(provider.code, orderIds));
-    const orders = orderIds.filter((id) => known.has(id));
+  async discover(code: ProviderCode, orderIds: readonly string[], owners?: Map<string, string[]>): Promise<ApplyResult> {
+    const known = owners ?? (await this.store.ownersOf(code, orderIds));
     const result: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
-    if (orders.length === 0 || !provider.invoicesOfOrders) return result;
-    const listed: Array<InvoiceDetails[] | Error> = await provider.invoicesOfOrders(orders).catch((err: Error) => orders.map(() => err));
-    const readAt = new Date();
     const failures: Error[] = [];
-    const reads: Array<{ details: InvoiceDetails; orderId: string }> = [];
-    listed.forEach((invoices, i) => {
-      if (invoices instanceof Error) return void failures.push(invoices);
-      for (const details of invoices) reads.push({ details, orderId: orders[i]! });
-    });
-    result.refreshed = await this.ledger.recordReads(reads.map(({ details: d }) => ({ record: recordOf(d, provider.contentFinal(d.header)), readAt })));
-    Object.assign(result, await this.recordFound(provider, reads, known, readAt));
-    if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures);
+    // Each order is listed through the account of each tenant that has it: tenants sharing the deployment's account
+    // list it once, a tenant with its own connection through that connection.
+    const groups = new Map<InvoiceProvider, { orders: string[]; own: boolean; tenants: Set<string> }>();
+    for (const orderId of orderIds) {
+      for (const tenantId of known.get(orderId) ?? []) {
+        const r = await this.providers.of(tenantId, code);
+        if (!('provider' in r) || !r.provider.invoicesOfOrders) continue;
+        const g = groups.get(r.provider) ?? groups.set(r.provider, { orders: [], own: r.connectionId !== null, tenants: new Set() }).get(r.provider)!;
+        if (!g.orders.includes(orderId)) g.orders.push(orderId);
+        g.tenants.add(tenantId);
+      }
+    }
+    for (const [provider, g] of groups) {
+      const listed: Array<InvoiceDetails[] | Error> = await provider.invoicesOfOrders!(g.orders).catch((err: Error) => g.orders.map(() => err));
+      const readAt = new Date();
+      const reads: Array<{ details: InvoiceDetails; orderId: string }> = [];
+      listed.forEach((invoices, i) => {
+        if (invoices instanceof Error) return void failures.push(invoices);
+        for (const details of invoices) reads.push({ details, orderId: g.orders[i]! });
+      });
+      result.refreshed += await this.ledger.recordReads(reads.map(({ details: d }) => ({ record: recordOf(d, provider.contentFinal(d.header)), readAt })));
+      // Found through one tenant's connection: that tenant's alone. Through the shared account: the order's one owner.
+      const owning = g.own ? new Map(g.orders.map((o) => [o, [...g.tenants]])) : known;
+      const r = await this.recordFound(provider, reads, owning, readAt);
+      result.found += r.found;
+      result.ambiguous += r.ambiguous;
+    }
+    if (failures.length > 0) throw new ChangesNotApplied(code, failures);
     return result;
   }
 
@@ -110,7 +142,8 @@ export class ChangeApplier {
    * likewise). One read here before that create's success is stored (Ledger.succeed) is recorded EXTERNAL; the
    * success then takes that row over (origin CREATED_HERE, its attempt, same id), so it is still one record, and ours.
    */
-  private async discoverNamed(provider: InvoiceProvider, providerInvoiceIds: readonly string[]): Promise<ApplyResult> {
+  private async discoverNamed(source: ChangeSource, providerInvoiceIds: readonly string[]): Promise<ApplyResult> {
+    const { provider } = source;
     const ids = [...new Set(providerInvoiceIds)];
     const result: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
     if (!provider.readUnknown) return result;
@@ -123,7 +156,7 @@ export class ChangeApplier {
       failures.push(...read.filter((r): r is Error => r instanceof Error));
       const reads = read.filter((r): r is InvoiceDetails => r !== null && !(r instanceof Error)).map((details) => ({ details, orderId: details.header.orderId }));
       if (reads.length === 0) continue;
-      const owners = await this.store.ownersOf(provider.code, [...new Set(reads.map((r) => r.orderId))]);
+      const owners = await this.ownersAt(source, await this.store.ownersOf(provider.code, [...new Set(reads.map((r) => r.orderId))]));
       const r = await this.recordFound(provider, reads, owners, readAt);
       result.found += r.found;
       result.ambiguous += r.ambiguous;
@@ -159,9 +192,53 @@ export class ChangeApplier {
     return result;
   }
 
-  /** Reads known invoices again and stores what was read; throws ChangesNotApplied when some reads failed. */
-  refresh(provider: InvoiceProvider, refs: readonly ProviderInvoiceRef[]): Promise<number> {
-    return readAndStore(this.ledger, provider, refs);
+  /**
+   * Reads known invoices again, each through its tenant's account, and stores what was read; invoices of a tenant
+   * with no working connection are left as stored. Throws ChangesNotApplied when some reads failed.
+   */
+  async refresh(code: ProviderCode, known: readonly KnownInvoice[]): Promise<number> {
+    const byProvider = new Map<InvoiceProvider, ProviderInvoiceRef[]>();
+    for (const k of known) {
+      const provider = await this.providers.providerOf(k.tenantId, code);
+      if (provider) (byProvider.get(provider) ?? byProvider.set(provider, []).get(provider)!).push({ provider: code, providerInvoiceId: k.providerInvoiceId, orderId: k.orderId });
+    }
+    let stored = 0;
+    const failures: Error[] = [];
+    for (const [provider, refs] of byProvider) {
+      try {
+        stored += await readAndStore(this.ledger, provider, refs);
+      } catch (err) {
+        if (!(err instanceof ChangesNotApplied)) throw err;
+        stored += err.stored;
+        failures.push(...err.failures);
+      }
+    }
+    if (failures.length > 0) throw new ChangesNotApplied(code, failures, stored);
+    return stored;
+  }
+
+  /** The provider acting for some tenant that owns one of the orders (what the provider's API can do is the same for all). */
+  private async anyProviderOf(code: ProviderCode, orderIds: readonly string[]): Promise<InvoiceProvider | null> {
+    for (const tenants of (await this.store.ownersOf(code, orderIds)).values()) {
+      for (const t of tenants) {
+        const p = await this.providers.providerOf(t, code);
+        if (p) return p;
+      }
+    }
+    return null;
+  }
+
+  /** Of the orders' owners, those the source's account acts for: its tenant, or the tenants the deployment's account serves. */
+  private async ownersAt(source: ChangeSource, owners: Map<string, string[]>): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const [orderId, tenants] of owners) {
+      const mine: string[] = [];
+      for (const t of tenants) {
+        if (source.tenantId !== null ? t === source.tenantId : (await this.providers.of(t, source.provider.code).then((r) => 'provider' in r && r.connectionId === null))) mine.push(t);
+      }
+      if (mine.length > 0) out.set(orderId, mine);
+    }
+    return out;
   }
 
   /**
@@ -169,7 +246,7 @@ export class ChangeApplier {
    * again, and the named invoices the ledger does not know read where the provider can (discoverNamed). A failed read
    * does not stop the others: ChangesNotApplied is thrown after all of them.
    */
-  private async applyAt(provider: InvoiceProvider, changes: readonly ProviderChange[]): Promise<ApplyResult> {
+  private async applyAt(code: ProviderCode, changes: readonly ProviderChange[], source: ChangeSource | null): Promise<ApplyResult> {
     const orderIds = [...new Set(changes.map((c) => c.orderId).filter((id): id is string => id !== null))];
     const invoiceIds = [...new Set(changes.map((c) => c.providerInvoiceId).filter((id): id is string => id !== null))];
     const result: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
@@ -187,16 +264,19 @@ export class ChangeApplier {
         stored += err.stored;
       }
     };
-    const listsOrders = Boolean(provider.invoicesOfOrders) && orderIds.length > 0;
+    // Whether the provider's API lists an order's invoices: asked of the source's provider, or of an owner's.
+    const sample = orderIds.length === 0 ? null : (source?.provider ?? (await this.anyProviderOf(code, orderIds)));
+    const listsOrders = Boolean(sample?.invoicesOfOrders) && orderIds.length > 0;
     // Listing the order reads its known invoices and finds new ones at once. Invoices named without an order are read.
-    if (listsOrders) await step(() => this.discover(provider, orderIds));
-    const known = await this.store.known(provider.code, invoiceIds, listsOrders ? [] : orderIds);
+    if (listsOrders) await step(() => this.discover(code, orderIds));
+    const known = await this.store.known(code, invoiceIds, listsOrders ? [] : orderIds);
     const again = listsOrders ? known.filter((k) => !orderIds.includes(k.orderId)) : known;
-    await step(async () => ({ refreshed: await this.refresh(provider, again), found: 0, ambiguous: 0 }));
-    // A named invoice the ledger does not know may be one made at the provider outside the subgraph (Zuora's Invoice Posted).
+    await step(async () => ({ refreshed: await this.refresh(code, again), found: 0, ambiguous: 0 }));
+    // A named invoice the ledger does not know may be one made at the provider outside the subgraph (Zuora's Invoice
+    // Posted): read where the change was seen, and recorded only for a tenant that account acts for.
     const knownIds = new Set(known.map((k) => k.providerInvoiceId));
-    await step(() => this.discoverNamed(provider, invoiceIds.filter((id) => !knownIds.has(id))));
-    if (failures.length > 0) throw new ChangesNotApplied(provider.code, failures, stored + result.refreshed);
+    if (source) await step(() => this.discoverNamed(source, invoiceIds.filter((id) => !knownIds.has(id))));
+    if (failures.length > 0) throw new ChangesNotApplied(code, failures, stored + result.refreshed);
     return result;
   }
 }

@@ -4,6 +4,7 @@ import type { Invoice, ProviderCode, ProviderInvoiceRef } from '../domain/invoic
 import type { JobQueue } from '../jobs/job-queue';
 import type { Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
+import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
 import { ChangesNotApplied, readAndStore } from './change-applier';
 
 /** INVOICE_FRESHNESS_MS's default, as CONTRACT.md gives it. */
@@ -38,10 +39,15 @@ export interface RefreshJobOptions {
 /** The data of a refresh job: invoices of one provider. */
 interface RefreshJobData {
   refs: ProviderInvoiceRef[];
+  /** Whose invoices they are: read through that tenant's connection. Absent in jobs queued before connections. */
+  tenantId?: string;
 }
 
 /** How often the ends of jobs this replica queued (and did not run itself) are looked up while `idle()` may wait on them. */
 const JOB_POLL_MS = 250;
+
+/** The tenant of refresh jobs queued before they named one (every request was then the default tenant's, or shared one account). */
+const DEFAULT_TENANT_ID = 'default';
 
 /** What the refresher has done since start, for tests and the benchmark. */
 export interface RefresherStats {
@@ -79,12 +85,14 @@ export class InvoiceRefresher {
   readonly stats: RefresherStats = { refreshed: 0, failed: 0, skipped: 0 };
   readonly freshnessMs: number;
   private readonly holdMs: number;
+  private readonly providers: TenantProviders;
 
   constructor(
     private readonly ledger: Ledger,
-    private readonly providers: ProviderRegistry,
+    providers: TenantProviders | ProviderRegistry,
     private readonly options: RefresherOptions,
   ) {
+    this.providers = tenantProvidersOf(providers);
     this.freshnessMs = options.freshnessMs;
     this.holdMs = options.holdMs ?? Math.max(options.freshnessMs, 5_000);
   }
@@ -107,7 +115,7 @@ export class InvoiceRefresher {
       handler: async ([job]) => {
         const refs = job!.data.refs ?? [];
         const code = refs[0]?.provider;
-        if (code && this.providers.has(code)) await this.readAndCount(code, refs);
+        if (code && this.providers.mayServe(code)) await this.readAndCount(job!.data.tenantId ?? DEFAULT_TENANT_ID, code, refs);
         this.jobEnded(job!.id);
       },
     });
@@ -125,7 +133,7 @@ export class InvoiceRefresher {
    */
   touch(invoice: Invoice): void {
     if (this.closed || !this.isStale(invoice) || this.inFlight.has(invoice.id) || this.queued.has(invoice.id)) return;
-    if (!this.providers.has(invoice.provider)) return;
+    if (!this.providers.mayServe(invoice.provider)) return;
     this.queued.set(invoice.id, invoice);
     this.scheduled ??= setImmediate(() => this.flush());
   }
@@ -171,20 +179,23 @@ export class InvoiceRefresher {
       this.holdMs,
     );
     this.stats.skipped += batch.length - held.length;
-    const byProvider = new Map<ProviderCode, ProviderInvoiceRef[]>();
+    // One batch per tenant and provider: each tenant's invoices are read through its own connection.
+    const batches = new Map<string, { tenantId: string; code: ProviderCode; refs: ProviderInvoiceRef[] }>();
     for (const h of held) {
       const code = h.provider as ProviderCode;
-      byProvider.set(code, [...(byProvider.get(code) ?? []), { provider: code, providerInvoiceId: h.providerInvoiceId, orderId: h.orderId }]);
+      const key = `${h.tenantId}\u0000${code}`;
+      const batch = batches.get(key) ?? batches.set(key, { tenantId: h.tenantId, code, refs: [] }).get(key)!;
+      batch.refs.push({ provider: code, providerInvoiceId: h.providerInvoiceId, orderId: h.orderId });
     }
     const jobs = this.jobs;
     if (!jobs) {
-      await Promise.all([...byProvider].map(([code, refs]) => this.readAndCount(code, refs)));
+      await Promise.all([...batches.values()].map(({ tenantId, code, refs }) => this.readAndCount(tenantId, code, refs)));
       return;
     }
     const sent = await Promise.all(
-      [...byProvider].flatMap(([code, refs]) =>
+      [...batches.values()].flatMap(({ tenantId, code, refs }) =>
         chunks(refs, REFS_PER_JOB).map(async (part) => {
-          const id = await jobs.send(REFRESH_QUEUE, { refs: part } satisfies RefreshJobData, { wake: true }).catch((err: Error) => {
+          const id = await jobs.send(REFRESH_QUEUE, { refs: part, tenantId } satisfies RefreshJobData, { wake: true }).catch((err: Error) => {
             // Held but not queued: the hold runs out and a later read asks again.
             this.options.logger?.warn({ err, provider: code, invoices: part.length }, 'could not queue an invoice refresh; stored status and kpis kept');
             return null;
@@ -197,9 +208,15 @@ export class InvoiceRefresher {
   }
 
   /** One provider's batch: read and stored; a failed read is counted and logged, its stored values kept. Other errors throw. */
-  private async readAndCount(code: ProviderCode, refs: ProviderInvoiceRef[]): Promise<void> {
+  private async readAndCount(tenantId: string, code: ProviderCode, refs: ProviderInvoiceRef[]): Promise<void> {
+    const provider = await this.providers.providerOf(tenantId, code);
+    // No connection for the tenant (disconnected, or needing reauthorization): the stored values stay.
+    if (!provider) {
+      this.stats.skipped += refs.length;
+      return;
+    }
     try {
-      this.stats.refreshed += await readAndStore(this.ledger, this.providers.get(code), refs);
+      this.stats.refreshed += await readAndStore(this.ledger, provider, refs);
     } catch (err) {
       if (!(err instanceof ChangesNotApplied)) throw err;
       this.stats.refreshed += err.stored;

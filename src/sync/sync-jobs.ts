@@ -3,7 +3,7 @@ import type { ProviderCode } from '../domain/invoice';
 import type { ProviderChange } from '../domain/provider-change';
 import type { JobQueue } from '../jobs/job-queue';
 import type { EventLog } from '../ledger/event-log';
-import type { ProviderRegistry } from '../providers/registry';
+import type { ProviderWebhooks } from '../providers/provider';
 import { ChangesNotApplied, type ChangeApplier } from './change-applier';
 import { syncResults } from '../telemetry/metrics';
 import type { SyncPass } from './sync-pass';
@@ -71,7 +71,7 @@ export interface SyncJobsOptions {
  */
 export async function startSyncJobs(
   queue: JobQueue,
-  deps: { events: EventLog; applier: ChangeApplier; pass: SyncPass; providers: ProviderRegistry },
+  deps: { events: EventLog; applier: ChangeApplier; pass: SyncPass; codes: readonly ProviderCode[]; webhooks: Partial<Record<ProviderCode, ProviderWebhooks>> },
   options: SyncJobsOptions,
 ): Promise<void> {
   const { logger } = options;
@@ -79,11 +79,11 @@ export async function startSyncJobs(
     policy: 'stately',
     retryLimit: 8,
     // Providers drain side by side.
-    concurrency: Math.max(1, deps.providers.codes().length),
+    concurrency: Math.max(1, deps.codes.length),
     handler: async ([job]) => {
       const code = job!.data.provider;
-      if (!deps.providers.has(code)) return;
-      const webhooks = deps.providers.get(code).webhooks;
+      if (!deps.codes.includes(code)) return;
+      const webhooks = deps.webhooks[code];
       for (;;) {
         const events = await deps.events.pending(code, DRAIN_BATCH);
         if (events.length === 0) return;
@@ -108,7 +108,7 @@ export async function startSyncJobs(
     },
   });
   if (options.intervalMs <= 0) return;
-  await queue.defineChain(SYNC_QUEUE, deps.providers.codes(), options.intervalMs, async (key) => {
+  await queue.defineChain(SYNC_QUEUE, [...deps.codes], options.intervalMs, async (key) => {
     const code = key as ProviderCode;
     const result = await deps.pass.run(code);
     countSync(code, 'poll', result);

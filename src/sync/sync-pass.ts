@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { ProviderCode } from '../domain/invoice';
 import type { SyncStore } from '../ledger/sync-store';
 import type { ProviderRegistry } from '../providers/registry';
-import { ChangesNotApplied, type ChangeApplier } from './change-applier';
+import { ChangesNotApplied, type ChangeApplier, type ChangeSource } from './change-applier';
+import type { InvoiceProvider } from '../providers/provider';
+import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
 
 /**
  * How far back of the provider's high-water mark the next pass asks from: a change committed at the provider just
@@ -43,19 +45,51 @@ export interface PassResult {
  * counted and skipped; the next pass reads it again.
  */
 export class SyncPass {
+  private readonly providers: TenantProviders;
+
   constructor(
     private readonly store: SyncStore,
     private readonly applier: ChangeApplier,
-    private readonly providers: ProviderRegistry,
+    providers: TenantProviders | ProviderRegistry,
     private readonly options: { logger?: Logger; maxPages?: number } = {},
-  ) {}
+  ) {
+    this.providers = tenantProvidersOf(providers);
+  }
 
-  /** Runs (or resumes) the provider's pass. Cost: one ledger page and one provider batch per SYNC_PAGE, up to maxPages. */
+  /**
+   * Runs (or resumes) the provider's pass, over every account at it: the ledger's walk serves them all (each invoice
+   * is read through its tenant's account), and a change feed is asked per account, each with its own mark.
+   * Cost: one ledger page and one provider batch per SYNC_PAGE, up to maxPages; one feed query per account.
+   */
   async run(code: ProviderCode): Promise<PassResult> {
-    const provider = this.providers.get(code);
     const result: PassResult = { provider: code, refreshed: 0, found: 0, failed: 0, complete: false };
+    const accounts = await this.providers.everyAccount(code);
+    const sample = accounts[0]?.provider;
+    if (!sample) {
+      result.complete = true;
+      return result;
+    }
+    if (!sample.changedSince) return this.walk(code, sample, result);
+    let complete = true;
+    for (const account of accounts) {
+      // The deployment's account keeps the provider's position; each connection a position of its own.
+      const key = account.connectionId ? `${code} ${account.connectionId}` : code;
+      const { position } = await this.store.position<SyncPosition>(key);
+      const at = { tenantId: account.tenantId, provider: account.provider };
+      if (position?.since) await this.changedOnly(key, at, position.since, result);
+      else if (account.connectionId === null) await this.walk(code, sample, result);
+      // A new connection's invoices are all made after it: its feed starts now.
+      else await this.store.savePosition(key, { after: null, since: new Date(Date.now() - CLOCK_MARGIN_MS).toISOString() }, true);
+      complete &&= result.complete;
+      result.complete = false;
+    }
+    result.complete = complete;
+    return result;
+  }
+
+  /** The walk of the ledger's known orders or unsettled invoices at the provider, resumed from its position. */
+  private async walk(code: ProviderCode, provider: InvoiceProvider, result: PassResult): Promise<PassResult> {
     const { position } = await this.store.position<SyncPosition>(code);
-    if (provider.changedSince && position?.since) return this.changedOnly(code, position.since, result);
     // Without a high-water mark yet, the first pass walks every unsettled invoice; the mark is taken before it starts.
     const since = provider.changedSince ? new Date() : null;
     let after = position?.after ?? null;
@@ -73,11 +107,11 @@ export class SyncPass {
       }
       try {
         if (orders) {
-          const r = await this.applier.discover(provider, orders.map((o) => o.orderId), new Map(orders.map((o) => [o.orderId, o.tenants])));
+          const r = await this.applier.discover(code, orders.map((o) => o.orderId), new Map(orders.map((o) => [o.orderId, o.tenants])));
           result.refreshed += r.refreshed;
           result.found += r.found;
         } else {
-          result.refreshed += await this.applier.refresh(provider, invoices!);
+          result.refreshed += await this.applier.refresh(code, invoices!);
         }
       } catch (err) {
         if (!(err instanceof ChangesNotApplied)) throw err;
@@ -93,30 +127,30 @@ export class SyncPass {
   }
 
   /**
-   * A pass by the provider's own change feed: one query for what changed, then, a page of SYNC_PAGE ids at a time, the
-   * applier's path for named invoices: the known ones read again, and, where the provider reads unknown ones
-   * (readUnknown: Salesforce), those the ledger does not know read with their order and recorded as EXTERNAL for the
-   * order's one tenant (an invoice made at the provider outside the subgraph; none for an order no tenant has).
+   * A pass by one account's change feed: one query for what changed, then, a page of SYNC_PAGE ids at a time, the
+   * applier's path for named invoices: the known ones read again (through their tenants' accounts), and, where the
+   * provider reads unknown ones (readUnknown: Salesforce), those the ledger does not know read at this account with
+   * their order and recorded as EXTERNAL for the order's tenant that this account acts for.
    */
-  private async changedOnly(code: ProviderCode, since: string, result: PassResult): Promise<PassResult> {
-    const provider = this.providers.get(code);
-    const changed = await provider.changedSince!(new Date(since));
+  private async changedOnly(key: string, source: ChangeSource, since: string, result: PassResult): Promise<PassResult> {
+    const code = source.provider.code;
+    const changed = await source.provider.changedSince!(new Date(since));
     for (let i = 0; i < changed.providerInvoiceIds.length; i += SYNC_PAGE) {
       const page = changed.providerInvoiceIds.slice(i, i + SYNC_PAGE);
       try {
-        const r = await this.applier.apply(page.map((providerInvoiceId) => ({ provider: code, event: 'changedSince', orderId: null, providerInvoiceId })));
+        const r = await this.applier.apply(page.map((providerInvoiceId) => ({ provider: code, event: 'changedSince', orderId: null, providerInvoiceId })), source);
         result.refreshed += r.refreshed;
         result.found += r.found;
       } catch (err) {
         if (!(err instanceof ChangesNotApplied)) throw err;
         // The mark does not move past a change that could not be read: the next pass asks for it again.
         result.failed += err.failures.length;
-        await this.store.savePosition(code, { after: null, since }, false);
+        await this.store.savePosition(key, { after: null, since }, false);
         return result;
       }
     }
     result.complete = true;
-    await this.store.savePosition(code, { after: null, since: new Date(changed.until.getTime() - CLOCK_MARGIN_MS).toISOString() }, true);
+    await this.store.savePosition(key, { after: null, since: new Date(changed.until.getTime() - CLOCK_MARGIN_MS).toISOString() }, true);
     return result;
   }
 }

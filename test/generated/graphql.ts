@@ -37,6 +37,10 @@ export type ExsitedInvoiceInput = {
 export type InvoiceErrorCode =
   /** The order already has an invoice of this kind at the provider. */
   | 'ALREADY_INVOICED'
+  /** This deployment keeps no tenant connections (CONNECTIONS_KEY is unset): its providers are configured by its operator. */
+  | 'CONNECTIONS_NOT_CONFIGURED'
+  /** The provider refused the credentials given to connectProvider; nothing was stored. */
+  | 'CREDENTIALS_REFUSED'
   /** The invoice number is already used at the provider. */
   | 'DUPLICATE_INVOICE_NUMBER'
   /** The idempotency key was already used with a different input. */
@@ -51,7 +55,7 @@ export type InvoiceErrorCode =
   | 'NOTHING_TO_CREDIT'
   /** The provider does not know the order. */
   | 'ORDER_NOT_FOUND'
-  /** This deployment has no connection to the provider (an operator must configure it); nothing was sent. */
+  /** The caller's tenant has no working connection to the provider (connect it with connectProvider, or reconnect one that needs reauthorization); nothing was sent. */
   | 'PROVIDER_NOT_CONNECTED'
   /** The provider refused the request for another reason; its message says why. */
   | 'PROVIDER_REFUSED'

@@ -167,4 +167,31 @@ export const MIGRATIONS: SqlMigration[] = [
       CREATE INDEX invoices_by_provider_order ON invoices (provider, order_id);
     `,
   },
+  {
+    name: '0008_provider_connections',
+    // Each tenant's own provider accounts (connectProvider). Credentials are sealed by the connections module (AES-256-GCM
+    // under CONNECTIONS_KEY) and erased on disconnect; the row stays so the tenant sees DISCONNECTED. `id` is new on
+    // every connect: what was learnt about an earlier connection (a refused token, its shared tokens) cannot touch the
+    // next one. `account_id` is the provider's id of the account (a Salla store, a Zuora tenant, a Salesforce org):
+    // Salla's app.store.authorize names a store, and finds its tenant by it.
+    up: `
+      CREATE TABLE provider_connections (
+        tenant_id     text NOT NULL,
+        provider      text NOT NULL,
+        id            uuid NOT NULL UNIQUE,
+        status        text NOT NULL,
+        account_id    text,
+        account_name  text,
+        sealed        text,
+        key_id        text,
+        connected_at  timestamptz,
+        expires_at    timestamptz,
+        last_error    text,
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tenant_id, provider)
+      );
+      CREATE INDEX provider_connections_account ON provider_connections (provider, account_id) WHERE status <> 'DISCONNECTED';
+      CREATE INDEX provider_connections_key ON provider_connections (key_id) WHERE sealed IS NOT NULL;
+    `,
+  },
 ];

@@ -20,6 +20,8 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   IN_PROGRESS: '',
   NEEDS_MANUAL_SETTLEMENT: '',
   PROVIDER_NOT_CONNECTED: '',
+  CREDENTIALS_REFUSED: '',
+  CONNECTIONS_NOT_CONFIGURED: '',
 };
 
 /**

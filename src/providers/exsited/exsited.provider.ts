@@ -12,6 +12,8 @@ import { validateExsitedInput } from './exsited.rules';
 import { exsitedInvoiceEnvelope, exsitedOrderInvoicesEnvelope, exsitedTokenResponse, type ExsitedInvoice, type ExsitedInvoicePage } from './exsited.wire';
 
 export interface ExsitedConfig {
+  /** The tenant's connection this provider acts for, if it is one: names its tokens in the shared store. */
+  connectionId?: string;
   /** e.g. https://api.exsited.com, or the sandbox emulator's origin; paths start with /api/. */
   baseUrl: string;
   credentials: ClientCredentials;
@@ -81,7 +83,7 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
     this.tokens =
       'accessToken' in credentials
         ? TokenSource.fixed(credentials.accessToken)
-        : new TokenSource({ issue: () => this.issueToken(credentials), shared: sharedAs(config.sharedTokens, this.code, config.baseUrl, credentials) });
+        : new TokenSource({ issue: () => this.issueToken(credentials), shared: sharedAs(config.sharedTokens, this.code, config.baseUrl, credentials, config.connectionId) });
     // Exsited documents no rate limit: a 429 without Retry-After pauses us for the default cool-down.
     this.resilience = new ProviderResilience({ provider: 'Exsited', readConcurrency: config.readConcurrency, ...config.resilience });
   }

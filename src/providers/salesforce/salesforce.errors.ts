@@ -37,6 +37,8 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   IN_PROGRESS: '',
   NEEDS_MANUAL_SETTLEMENT: '',
   PROVIDER_NOT_CONNECTED: '',
+  CREDENTIALS_REFUSED: '',
+  CONNECTIONS_NOT_CONFIGURED: '',
 };
 
 interface Classified {

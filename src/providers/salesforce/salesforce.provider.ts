@@ -44,6 +44,8 @@ import {
 } from './salesforce.wire';
 
 export interface SalesforceConfig {
+  /** The tenant's connection this provider acts for, if it is one: names its tokens in the shared store. */
+  connectionId?: string;
   /** The org's instance URL (https://mydomain.my.salesforce.com), or the sandbox emulator's origin. */
   instanceUrl: string;
   /** How sessions are had: a connected app's client credentials, a JWT bearer key, or a fixed session id. */
@@ -147,7 +149,7 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
       this.tokens = new TokenSource({
         issue: () => issueSalesforceSession(credentials, { instanceUrl: config.instanceUrl, loginUrl, timeoutMs, now: this.now }, keyCache),
         now: () => this.now().getTime(),
-        shared: sharedAs(config.sharedTokens, this.code, config.instanceUrl, account),
+        shared: sharedAs(config.sharedTokens, this.code, config.instanceUrl, account, config.connectionId),
       });
     }
     // A used-up daily limit shuts the gate for the cool-down, longer than any read waits: reads are not retried against it.

@@ -47,6 +47,8 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   IN_PROGRESS: '',
   NEEDS_MANUAL_SETTLEMENT: '',
   PROVIDER_NOT_CONNECTED: '',
+  CREDENTIALS_REFUSED: '',
+  CONNECTIONS_NOT_CONFIGURED: '',
 };
 
 const OUR_MESSAGE_BLOCKED = 'Salla has temporarily blocked this store\'s API access after many failed requests; retry after the delay.';

@@ -31,6 +31,8 @@ export interface SallaOAuth {
 }
 
 export interface SallaConfig {
+  /** The tenant's connection this provider acts for, if it is one: names its tokens in the shared store. */
+  connectionId?: string;
   /** e.g. https://api.salla.dev/admin/v2, or the sandbox emulator's base. */
   baseUrl: string;
   /** A fixed token (SALLA_ACCESS_TOKEN, the sandbox's): used until Salla refuses it. Give this or `oauth`. */
@@ -244,7 +246,7 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
 
   /** The OAuth session: one per provider instance, kept in the shared store under the app's client id. */
   private session(config: SallaConfig, oauth: SallaOAuth): RotatingTokenSource {
-    const shared = sharedAs(config.sharedTokens, this.code, config.baseUrl, oauth);
+    const shared = sharedAs(config.sharedTokens, this.code, config.baseUrl, oauth, config.connectionId);
     if (!shared) throw new Error('SallaProvider: an OAuth session needs a token store (sharedTokens): a rotated refresh token must outlive the process');
     const tokenUrl = oauth.tokenUrl ?? SALLA_TOKEN_URL;
     const timeoutMs = config.timeoutMs ?? 10_000;

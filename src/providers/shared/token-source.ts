@@ -44,9 +44,13 @@ export interface SharedTokens {
   lockWaitMs?: number;
 }
 
-/** How a provider's token is shared through `store`, if there is one: named by provider, base URL and client id. */
-export function sharedAs(store: SharedTokenStore | undefined, provider: string, baseUrl: string, credentials: { clientId: string; clientSecret: string }): SharedTokens | undefined {
-  return store ? { store, name: `${provider} ${baseUrl.replace(/\/+$/, '')} ${credentials.clientId}`, secret: credentials.clientSecret } : undefined;
+/**
+ * How a provider's token is shared through `store`, if there is one: named by provider, base URL and client id, and by
+ * the tenant's connection where it is one (two Salla stores share the app's client id, never a session).
+ */
+export function sharedAs(store: SharedTokenStore | undefined, provider: string, baseUrl: string, credentials: { clientId: string; clientSecret: string }, connectionId?: string): SharedTokens | undefined {
+  const name = `${provider} ${baseUrl.replace(/\/+$/, '')} ${credentials.clientId}${connectionId ? ` connection:${connectionId}` : ''}`;
+  return store ? { store, name, secret: credentials.clientSecret } : undefined;
 }
 
 export interface TokenSourceOptions {

@@ -22,6 +22,8 @@ const OUR_MESSAGE: Record<InvoiceErrorCode, string> = {
   IN_PROGRESS: 'Zuora is still processing a request with this idempotency key; retry with the same key shortly.',
   NEEDS_MANUAL_SETTLEMENT: '',
   PROVIDER_NOT_CONNECTED: '',
+  CREDENTIALS_REFUSED: '',
+  CONNECTIONS_NOT_CONFIGURED: '',
 };
 
 /** Input fields of a fulfillment, which Zuora names the same on the wire. */

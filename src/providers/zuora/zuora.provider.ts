@@ -37,6 +37,8 @@ import {
 } from './zuora.wire';
 
 export interface ZuoraConfig {
+  /** The tenant's connection this provider acts for, if it is one: names its tokens in the shared store. */
+  connectionId?: string;
   /** e.g. https://rest.zuora.com or https://rest.apisandbox.zuora.com, or the sandbox emulator's base. */
   baseUrl: string;
   /** An OAuth client (tokens are fetched, shared and refreshed here), or a token obtained elsewhere (never refreshed). */
@@ -117,7 +119,7 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
         : new TokenSource({
             issue: () => issueToken(config.baseUrl, credentials, timeoutMs),
             now: () => this.now().getTime(),
-            shared: sharedAs(config.sharedTokens, this.code, config.baseUrl, credentials),
+            shared: sharedAs(config.sharedTokens, this.code, config.baseUrl, credentials, config.connectionId),
           });
     // Zuora's 429 carries RateLimit-Reset (seconds), so the default cool-down rarely applies.
     this.resilience = new ProviderResilience({ provider: 'Zuora', readConcurrency: config.readConcurrency, ...config.resilience });
