@@ -150,8 +150,8 @@ export class ConnectProviderInput {
       credentials = { provider: 'EXSITED', baseUrl: url('baseUrl', x.baseUrl, 'EXSITED'), clientId: text('clientId', x.clientId, ID_TEXT)!, clientSecret: text('clientSecret', x.clientSecret, SECRET)!, ...(redirectUri ? { redirectUri } : {}) };
     } else {
       const c = this.commerce!;
-      const currency = text('currency', c.currency, { maxLength: 3 })?.toUpperCase() ?? '';
-      if (currency && !/^[A-Z]{3}$/.test(currency)) errors.push(userError('INVALID_INPUT', 'currency must be an ISO 4217 code of three letters.', ['input', branch, 'currency']));
+      const currency = c.currency.trim().toUpperCase();
+      if (!/^[A-Z]{3}$/.test(currency)) errors.push(userError('INVALID_INPUT', 'currency must be an ISO 4217 code of three letters.', ['input', branch, 'currency']));
       credentials = { provider: 'COMMERCE', baseUrl: url('baseUrl', c.baseUrl, 'COMMERCE'), accessToken: text('accessToken', c.accessToken, SECRET)!, currency };
     }
     return errors.length > 0 ? { userErrors: errors } : { credentials, branch };

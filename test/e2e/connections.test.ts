@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import pino from 'pino';
+import { loadConfig } from '../../src/server/config';
+import { startServer, type RunningServer } from '../../src/server/main';
+import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
+import { SALLA_SANDBOX_TOKEN, sallaSandboxStores, type SallaStoreSeed } from '../../src/sandbox/salla/salla.seed';
+import { dropTestSchema, storeName } from '../support/store';
+
+const SECRET = 'a-development-hs256-secret-of-32-chars!';
+const ISSUER = 'https://auth.example.com/';
+const AUDIENCE = 'invoicing';
+const ALL_SCOPES = 'invoices:read invoices:write connections:read connections:write';
+
+function token(tenant: string, scope = ALL_SCOPES): Promise<string> {
+  return new SignJWT({ tenant_id: tenant, scope })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** A second store of the same app: its own id, tokens and order ids (Salla's order ids are unique across stores). */
+const STORE_B_TOKEN = 'salla-store-b-token';
+const ORDER_OFFSET = 7;
+function twoStores(): SallaStoreSeed[] {
+  const [a] = sallaSandboxStores();
+  const b: SallaStoreSeed = {
+    ...a!,
+    id: 1305146799,
+    name: 'Store B',
+    tokens: [{ token: STORE_B_TOKEN, scopes: ['orders.read_write'] }],
+    refreshTokens: [],
+    orders: a!.orders.map((o) => ({ ...o, id: o.id + ORDER_OFFSET, items: o.items.map((i) => ({ ...i })) })),
+  };
+  return [a!, b];
+}
+
+const CONNECT = `mutation ($i: ConnectProviderInput!) { connectProvider(input: $i) {
+  connection { provider status source accountId accountName connectedAt expiresAt lastError } userErrors { code field message providerCode } } }`;
+const LIST = 'query { providerConnections { provider status source accountId lastError } }';
+const DISCONNECT = 'mutation ($p: InvoiceProvider!) { disconnectProvider(provider: $p) { connection { provider status } userErrors { code } } }';
+const CREATE = `mutation ($o: ID!, $k: String) { createInvoice(input: { salla: { orderId: $o, dataType: URL, url: "https://files.example.com/i.pdf" } }, idempotencyKey: $k) {
+  invoice { id providerInvoiceId status } userErrors { code field message } } }`;
+const LINES = 'query ($id: ID!) { invoice(id: $id) { id lines { description } } }';
+
+describe(`tenants' own provider connections (${storeName()})`, () => {
+  const keyA = randomBytes(32).toString('base64');
+  const schema = `conn_${Date.now().toString(36)}`;
+  const logs: string[] = [];
+  let salla: SallaEmulator;
+  let server: RunningServer;
+  let orders: number[];
+  const dataDir = mkdtempSync(join(tmpdir(), 'connections-'));
+
+  const env = (extra: Record<string, string> = {}) => {
+    // On disk, not in memory: the rotation test starts the server again on the same store.
+    const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: dataDir };
+    return loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_SECRET: SECRET, SYNC_INTERVAL_MS: '0', CONNECTIONS_KEY: keyA, ...store, ...extra });
+  };
+  const call = async (query: string, variables: Record<string, unknown>, bearer: string, target = server) => {
+    const res = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: JSON.stringify({ query, variables }) });
+    const text = await res.text();
+    return { status: res.status, text, body: JSON.parse(text) as { data?: any; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
+  };
+
+  beforeAll(async () => {
+    salla = new SallaEmulator({ stores: twoStores() });
+    await salla.start(0);
+    orders = sallaSandboxStores()[0]!.orders.map((o) => o.id);
+    server = await startServer(env(), pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await salla?.stop();
+    await dropTestSchema(schema);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('a tenant without a connection is told PROVIDER_NOT_CONNECTED, and the deployment\'s account does not act for it', async () => {
+    const t = await token('tenant-none');
+    const created = await call(CREATE, { o: String(orders[0]) }, t);
+    expect(created.status).toBe(200);
+    expect(created.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED', field: ['salla'] })]);
+    expect((await call(LIST, {}, t)).body.data.providerConnections).toEqual([]);
+  });
+
+  it('the scopes gate connections: connections:read to list them, connections:write to make them (403 otherwise)', async () => {
+    const readOnly = await token('tenant-scopes', 'invoices:read invoices:write');
+    const list = await call(LIST, {}, readOnly);
+    expect(list.status).toBe(403);
+    expect(list.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const connect = await call(CONNECT, { i: { salla: { accessToken: SALLA_SANDBOX_TOKEN, baseUrl: salla.baseUrl } } }, await token('tenant-scopes', 'connections:read'));
+    expect(connect.status).toBe(403);
+    expect(connect.body.errors?.[0]?.message).toMatch(/connections:write/);
+    // A mixed operation needs every scope its fields need.
+    const mixed = await call('query { providerConnections { provider } invoices { totalCount } }', {}, await token('tenant-scopes', 'connections:read'));
+    expect(mixed.status).toBe(403);
+  });
+
+  it('refuses bad connection input with a clear userError and stores nothing', async () => {
+    const t = await token('tenant-bad');
+    for (const [input, field] of [
+      [{ salla: { accessToken: 'x'.repeat(5000), baseUrl: salla.baseUrl } }, ['input', 'salla', 'accessToken']],
+      [{ salla: { accessToken: 'ok', baseUrl: 'https://169.254.169.254/latest' } }, ['input', 'salla', 'baseUrl']],
+      [{ salla: { accessToken: 'ok', baseUrl: 'ftp://example.com' } }, ['input', 'salla', 'baseUrl']],
+      [{ commerce: { accessToken: 'ok', currency: 'DOLLARS', baseUrl: salla.baseUrl } }, ['input', 'commerce', 'currency']],
+    ] as const) {
+      const r = await call(CONNECT, { i: input }, t);
+      if (r.status !== 200) throw new Error(`${JSON.stringify(input).slice(0, 80)}: ${r.status} ${r.text.slice(0, 300)}`);
+      expect(r.body.data.connectProvider).toEqual({ connection: null, userErrors: [expect.objectContaining({ code: 'INVALID_INPUT', field })] });
+    }
+    // NUL never reaches a resolver: the request is refused as it enters (400), naming the variable.
+    const nul = await call(CONNECT, { i: { salla: { accessToken: 'x\u0000y', baseUrl: salla.baseUrl } } }, t);
+    expect(nul.status).toBe(400);
+    expect(nul.body.errors?.[0]?.message).toMatch(/accessToken holds the character U\+0000/);
+    const none = await call(CONNECT, { i: {} }, t);
+    expect(none.status).toBe(400);
+    expect((await call(LIST, {}, t)).body.data.providerConnections).toEqual([]);
+  });
+
+  it('each tenant creates in its own store, reads through its own connection, and cannot name the other store\'s order', async () => {
+    const a = await token('tenant-a');
+    const b = await token('tenant-b');
+    const ca = await call(CONNECT, { i: { salla: { accessToken: SALLA_SANDBOX_TOKEN, baseUrl: salla.baseUrl } } }, a);
+    expect(ca.body.data.connectProvider.userErrors).toEqual([]);
+    expect(ca.body.data.connectProvider.connection).toMatchObject({ provider: 'SALLA', status: 'CONNECTED', source: 'TENANT' });
+    const cb = await call(CONNECT, { i: { salla: { accessToken: STORE_B_TOKEN, baseUrl: salla.baseUrl } } }, b);
+    expect(cb.body.data.connectProvider.userErrors).toEqual([]);
+
+    const mine = await call(CREATE, { o: String(orders[1]), k: 'a-1' }, a);
+    expect(mine.body.data.createInvoice.userErrors).toEqual([]);
+    const theirs = await call(CREATE, { o: String(orders[1]! + ORDER_OFFSET), k: 'b-1' }, b);
+    expect(theirs.body.data.createInvoice.userErrors).toEqual([]);
+    // Each invoice is in its tenant's store, and only there.
+    expect(salla.invoices(SALLA_SANDBOX_TOKEN).map((i) => String(i.id))).toContain(mine.body.data.createInvoice.invoice.providerInvoiceId);
+    expect(salla.invoices(STORE_B_TOKEN).map((i) => String(i.id))).toEqual([theirs.body.data.createInvoice.invoice.providerInvoiceId]);
+    // Tenant B naming store A's order: its own store does not know it.
+    const crossed = await call(CREATE, { o: String(orders[2]), k: 'b-2' }, b);
+    expect(crossed.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'ORDER_NOT_FOUND' })]);
+    expect(salla.invoices(STORE_B_TOKEN)).toHaveLength(1);
+    // Lazy reads go through the owner's connection.
+    const lines = await call(LINES, { id: theirs.body.data.createInvoice.invoice.id }, b);
+    expect(lines.body.errors).toBeUndefined();
+    expect(lines.body.data.invoice.lines.length).toBeGreaterThan(0);
+  });
+
+  it('never returns, stores in clear or logs the credentials', async () => {
+    const t = await token('tenant-secret');
+    await call(CONNECT, { i: { salla: { accessToken: STORE_B_TOKEN, baseUrl: salla.baseUrl } } }, t);
+    const list = await call(LIST, {}, t);
+    expect(list.body.data.providerConnections).toEqual([{ provider: 'SALLA', status: 'CONNECTED', source: 'TENANT', accountId: expect.anything(), lastError: null }]);
+    expect(list.text).not.toContain(STORE_B_TOKEN);
+    const rows = await server.db.query<{ sealed: string }>(`SELECT sealed FROM provider_connections WHERE tenant_id = 'tenant-secret'`);
+    expect(rows[0]!.sealed).toMatch(/^v1\./);
+    expect(rows[0]!.sealed).not.toContain(STORE_B_TOKEN);
+    expect(logs.join('\n')).not.toContain(STORE_B_TOKEN);
+    expect(logs.join('\n')).not.toContain(SALLA_SANDBOX_TOKEN);
+  });
+
+  it('disconnect erases the credentials: the tenant is DISCONNECTED and not connected, its invoices stay', async () => {
+    const t = await token('tenant-leaving');
+    await call(CONNECT, { i: { salla: { accessToken: SALLA_SANDBOX_TOKEN, baseUrl: salla.baseUrl } } }, t);
+    const made = await call(CREATE, { o: String(orders[3]), k: 'leaving-1' }, t);
+    expect(made.body.data.createInvoice.userErrors).toEqual([]);
+    const gone = await call(DISCONNECT, { p: 'SALLA' }, t);
+    expect(gone.body.data.disconnectProvider).toEqual({ connection: { provider: 'SALLA', status: 'DISCONNECTED' }, userErrors: [] });
+    const rows = await server.db.query<{ sealed: string | null }>(`SELECT sealed FROM provider_connections WHERE tenant_id = 'tenant-leaving'`);
+    expect(rows[0]!.sealed).toBeNull();
+    const again = await call(CREATE, { o: String(orders[4]), k: 'leaving-2' }, t);
+    expect(again.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED' })]);
+    expect((await call('query ($id: ID!) { invoice(id: $id) { id } }', { id: made.body.data.createInvoice.invoice.id }, t)).body.data.invoice).not.toBeNull();
+  });
+
+  it('a refresh chain revoked at the provider turns that tenant\'s connection NEEDS_REAUTHORIZATION, and only its', async () => {
+    // Salla revokes a chain whose refresh token is used twice (https://docs.salla.dev/421118m0): the merchant's
+    // authorisation is gone. The other tenant, on the other store, goes on.
+    const refreshToken = salla.authorize(SALLA_SANDBOX_TOKEN);
+    const t = await token('tenant-revoked');
+    const other = await token('tenant-b');
+    const c = await call(CONNECT, { i: { salla: { accessToken: 'unused', refreshToken, baseUrl: salla.baseUrl } } }, t);
+    expect(c.body.data.connectProvider.userErrors).toEqual([]);
+    // The check spent the first refresh token; presented again, it revokes the chain.
+    const reuse = await fetch(salla.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'salla-sandbox-client-id', client_secret: 'salla-sandbox-client-secret' }),
+    });
+    expect(reuse.status).toBe(400);
+    await server.db.query(`UPDATE shared_tokens SET expires_at = now() - interval '1 second' WHERE name LIKE '%connection:%'`);
+    // The tenant's next call renews, is refused, and the connection is marked.
+    await call(CREATE, { o: String(orders[5]), k: 'revoked-1' }, t);
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'NEEDS_REAUTHORIZATION'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await call(LIST, {}, t)).body.data.providerConnections.find((x: { provider: string }) => x.provider === 'SALLA')?.status;
+    }
+    expect(status).toBe('NEEDS_REAUTHORIZATION');
+    const next = await call(CREATE, { o: String(orders[5]), k: 'revoked-2' }, t);
+    expect(next.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED', message: expect.stringMatching(/reauthorization/) })]);
+    expect((await call(LIST, {}, other)).body.data.providerConnections).toEqual([expect.objectContaining({ provider: 'SALLA', status: 'CONNECTED' })]);
+  });
+
+  it('a new CONNECTIONS_KEY with the old one as CONNECTIONS_KEY_PREVIOUS keeps every connection working and seals them again', async () => {
+    const before = await server.db.query<{ key_id: string }>(`SELECT DISTINCT key_id FROM provider_connections WHERE sealed IS NOT NULL`);
+    expect(before).toHaveLength(1);
+    await server.stop();
+    const keyB = randomBytes(32).toString('base64');
+    server = await startServer(env({ CONNECTIONS_KEY: keyB, CONNECTIONS_KEY_PREVIOUS: keyA }), pino({ level: 'silent' }));
+    const b = await token('tenant-b');
+    const made = await call(CREATE, { o: String(orders[6]! + ORDER_OFFSET), k: 'b-rotated' }, b);
+    expect(made.body.data.createInvoice.userErrors).toEqual([]);
+    let after: Array<{ key_id: string }> = [];
+    for (let i = 0; i < 50; i++) {
+      after = await server.db.query<{ key_id: string }>(`SELECT DISTINCT key_id FROM provider_connections WHERE sealed IS NOT NULL`);
+      if (after.length === 1 && after[0]!.key_id !== before[0]!.key_id) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(after).toHaveLength(1);
+    expect(after[0]!.key_id).not.toBe(before[0]!.key_id);
+  });
+});
