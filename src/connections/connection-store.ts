@@ -91,6 +91,22 @@ export class ConnectionStore {
     return toConnection(rows[0]!);
   }
 
+  /**
+   * Records that the tenant owns the provider's account `accountId` before its credentials arrive (a Salla store whose
+   * app.store.authorize is awaited): NEEDS_REAUTHORIZATION with no credentials, under a new id. One statement.
+   */
+  async expect(id: string, tenantId: string, provider: string, accountId: string, reason: string): Promise<StoredConnection> {
+    const rows = await this.db.query<Row>(
+      `INSERT INTO provider_connections (tenant_id, provider, id, status, account_id, account_name, sealed, key_id, connected_at, expires_at, last_error)
+       VALUES ($1, $2, $3, 'NEEDS_REAUTHORIZATION', $4, NULL, NULL, NULL, NULL, NULL, $5)
+       ON CONFLICT (tenant_id, provider) DO UPDATE SET id = excluded.id, status = excluded.status, account_id = excluded.account_id, account_name = NULL,
+         sealed = NULL, key_id = NULL, connected_at = NULL, expires_at = NULL, last_error = excluded.last_error, updated_at = now()
+       RETURNING *`,
+      [tenantId, provider, id, accountId, reason],
+    );
+    return toConnection(rows[0]!);
+  }
+
   /** The tenant's connection to the provider, whatever its status; null when it never connected. One read. */
   async get(tenantId: string, provider: string): Promise<StoredConnection | null> {
     const rows = await this.db.query<Row>(`SELECT * FROM provider_connections WHERE tenant_id = $1 AND provider = $2`, [tenantId, provider]);

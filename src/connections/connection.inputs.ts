@@ -9,10 +9,16 @@ import { baseUrlProblem, type ConnectionCredentials } from './credentials';
 const SECRET = { maxLength: 4096 } as const;
 const ID_TEXT = { maxLength: 512 } as const;
 
-@InputType('SallaConnectionInput', { description: "A Salla store's tokens, as Salla's app.store.authorize event delivers them to the app (or a fixed access token)." })
+@InputType('SallaConnectionInput', {
+  description:
+    "A Salla store's tokens, as Salla's app.store.authorize event delivers them to the app (or a fixed access token); or, with storeId alone, the store this tenant will install the app on: its tokens are then taken from that event at POST /webhooks/salla.",
+})
 export class SallaConnectionInput {
-  @Field({ description: "The store's access token." })
-  accessToken!: string;
+  @Field(() => String, { nullable: true, description: "The store's access token; leave it out (with storeId) to wait for the store's app.store.authorize." })
+  accessToken?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The store's id at Salla (the event's `merchant`): whose app.store.authorize events connect this tenant." })
+  storeId?: string | null;
 
   @Field(() => String, { nullable: true, description: "The store's refresh token: access tokens are then renewed with the app's client (SALLA_CLIENT_ID) and refresh tokens rotated, once across replicas." })
   refreshToken?: string | null;
@@ -102,7 +108,7 @@ export class ConnectProviderInput {
   commerce?: CommerceConnectionInput | null;
 
   /** The credentials of the one branch, checked (lengths, control characters, URLs), or why they cannot be used. Pure. */
-  toCredentials(defaults: ConnectionDefaults): { credentials: ConnectionCredentials; branch: string } | { userErrors: UserError[] } {
+  toCredentials(defaults: ConnectionDefaults): { credentials: ConnectionCredentials; branch: string } | { awaiting: { provider: ProviderCode; accountId: string }; branch: string } | { userErrors: UserError[] } {
     const named = BRANCHES.filter((b) => this[b] !== undefined && this[b] !== null);
     if (named.length !== 1) {
       return { userErrors: [userError('INVALID_INPUT', `Name exactly one provider in input: one of ${BRANCHES.join(', ')} (${named.length === 0 ? 'it names none' : `it names ${named.join(' and ')}`}).`, ['input'])] };
@@ -129,8 +135,16 @@ export class ConnectProviderInput {
       return given.replace(/\/+$/, '');
     };
     let credentials: ConnectionCredentials;
-    if (this.salla) {
+    if (this.salla && (this.salla.accessToken === null || this.salla.accessToken === undefined)) {
+      const storeId = this.salla.storeId;
+      if (storeId === null || storeId === undefined || !/^[1-9]\d{0,17}$/.test(storeId)) {
+        return { userErrors: [userError('INVALID_INPUT', 'Give accessToken, or storeId alone (a Salla store id: digits) to wait for its app.store.authorize.', ['input', branch, storeId == null ? 'accessToken' : 'storeId'])] };
+      }
+      if (this.salla.refreshToken != null) return { userErrors: [userError('INVALID_INPUT', 'refreshToken goes with accessToken.', ['input', branch, 'refreshToken'])] };
+      return { awaiting: { provider: 'SALLA', accountId: storeId }, branch };
+    } else if (this.salla) {
       const s = this.salla;
+      if (s.storeId != null && !/^[1-9]\d{0,17}$/.test(s.storeId)) errors.push(userError('INVALID_INPUT', 'storeId must be a Salla store id (digits).', ['input', branch, 'storeId']));
       credentials = {
         provider: 'SALLA',
         baseUrl: url('baseUrl', s.baseUrl, 'SALLA'),

@@ -103,6 +103,10 @@ export class ConnectionResolver {
   async connectProvider(@Arg('input', () => ConnectProviderInput) input: ConnectProviderInput, @Ctx() ctx: Context): Promise<ConnectProviderPayload> {
     const checked = input.toCredentials(ctx.connections);
     if ('userErrors' in checked) return { connection: null, userErrors: checked.userErrors };
+    if ('awaiting' in checked) {
+      const awaiting = await ctx.connections.tenants.expectAccount(ctx.tenantId, checked.awaiting.provider, checked.awaiting.accountId, ['input', checked.branch]);
+      return 'userErrors' in awaiting ? { connection: null, userErrors: awaiting.userErrors } : { connection: awaiting.connection, userErrors: [] };
+    }
     const outcome = await ctx.connections.tenants.connect(ctx.tenantId, checked.credentials, ['input', checked.branch]);
     return 'userErrors' in outcome ? { connection: null, userErrors: outcome.userErrors } : { connection: outcome.connection, userErrors: [] };
   }

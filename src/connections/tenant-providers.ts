@@ -151,6 +151,53 @@ export class TenantProviders {
     return { connection: viewOf(stored) };
   }
 
+  /**
+   * Registers the tenant as the owner of the provider's account `accountId` whose credentials the provider will deliver
+   * itself (Salla's app.store.authorize when the merchant installs the app): NEEDS_REAUTHORIZATION until they come.
+   */
+  async expectAccount(tenantId: string, code: ProviderCode, accountId: string, field: string[]): Promise<{ connection: ConnectionView } | { userErrors: UserError[] }> {
+    if (!this.connections) return { userErrors: [userError('CONNECTIONS_NOT_CONFIGURED', 'This deployment keeps no tenant connections (CONNECTIONS_KEY is unset): its providers are configured by its operator.', field)] };
+    const stored = await this.connections.store.expect(randomUUID(), tenantId, code, accountId, `awaiting ${code}'s authorization of account ${accountId} (the merchant installs the app)`);
+    this.forget(tenantId, code);
+    return { connection: viewOf(stored) };
+  }
+
+  /**
+   * Stores credentials the provider delivered for its account `accountId` (a verified app.store.authorize) as the
+   * connection of every tenant that owns that account (expected, connected before, or refused since), without
+   * asking the provider again. Returns those tenants; none when no tenant claimed the account.
+   */
+  async authorizeAccount(code: ProviderCode, accountId: string, credentials: ConnectionCredentials, accountName: string | null): Promise<string[]> {
+    if (!this.connections) return [];
+    const { store, keys } = this.connections;
+    const owners = await store.byAccount(code, accountId);
+    for (const owner of owners) {
+      await store.put({
+        id: randomUUID(),
+        tenantId: owner.tenantId,
+        provider: code,
+        accountId,
+        accountName: accountName ?? owner.accountName,
+        expiresAt: credentials.provider === 'SALLA' && credentials.expiresAt ? new Date(credentials.expiresAt) : null,
+        seal: (id) => ({ sealed: keys.seal(JSON.stringify(credentials), bindingOf(owner.tenantId, code, id)), keyId: keys.currentId }),
+      });
+      this.forget(owner.tenantId, code);
+      this.options.logger?.info({ tenantId: owner.tenantId, provider: code, accountId }, 'provider authorized the account: connected');
+    }
+    return owners.map((o) => o.tenantId);
+  }
+
+  /** Marks every live connection to the provider's account as NEEDS_REAUTHORIZATION (the merchant uninstalled the app). */
+  async accountRevoked(code: ProviderCode, accountId: string, reason: string): Promise<string[]> {
+    if (!this.connections) return [];
+    const owners = await this.connections.store.byAccount(code, accountId);
+    for (const o of owners) {
+      await this.connections.store.refused(o.id, reason);
+      this.forget(o.tenantId, code);
+    }
+    return owners.filter((o) => o.status === 'CONNECTED').map((o) => o.tenantId);
+  }
+
   /** Erases the tenant's credentials for the provider; its invoices stay in the ledger. Returns the connection, or null if none. */
   async disconnect(tenantId: string, code: ProviderCode): Promise<ConnectionView | null> {
     if (!this.connections) return null;
