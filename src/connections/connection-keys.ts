@@ -63,6 +63,11 @@ export class ConnectionKeys {
     }
   }
 
+  /** The ids of the older keys this process still opens with (CONNECTIONS_KEY_PREVIOUS): what a rotation seals again. */
+  get previousIds(): string[] {
+    return [...this.keys.keys()].filter((id) => id !== this.current.id);
+  }
+
   /** Whether a sealed value was sealed under a key other than the current one (to seal again). */
   stale(sealed: string): boolean {
     return sealed.split('.')[1] !== this.current.id;

@@ -156,9 +156,10 @@ export class ConnectionStore {
     await this.db.query(`UPDATE provider_connections SET expires_at = $2, updated_at = now() WHERE id = $1 AND status <> 'DISCONNECTED'`, [id, expiresAt]);
   }
 
-  /** Up to `limit` connections whose credentials are sealed under a key other than `keyId` (a rotation). */
-  async sealedUnder(keyId: string, limit: number): Promise<StoredConnection[]> {
-    return (await this.db.query<Row>(`SELECT * FROM provider_connections WHERE sealed IS NOT NULL AND key_id <> $1 ORDER BY id LIMIT $2`, [keyId, limit])).map(toConnection);
+  /** Up to `limit` connections whose credentials are sealed under one of `keyIds` (the older keys of a rotation). */
+  async sealedUnder(keyIds: readonly string[], limit: number): Promise<StoredConnection[]> {
+    if (keyIds.length === 0) return [];
+    return (await this.db.query<Row>(`SELECT * FROM provider_connections WHERE sealed IS NOT NULL AND key_id = ANY($1::text[]) ORDER BY id LIMIT $2`, [keyIds, limit])).map(toConnection);
   }
 
   /** Replaces a connection's sealed credentials with the same ones sealed under another key; only if unchanged meanwhile. */

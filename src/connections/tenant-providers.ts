@@ -237,12 +237,12 @@ export class TenantProviders {
     return this.connections ? (await this.connections.store.byAccount(code, accountId)).map((c) => c.tenantId) : [];
   }
 
-  /** Seals again, under the current key, up to `limit` connections sealed under an older one. Returns how many. */
+  /** Seals again, under the current key, up to `limit` connections sealed under an older key it holds. Returns how many. */
   async resealStale(limit = 100): Promise<number> {
     if (!this.connections) return 0;
     const { store, keys } = this.connections;
     let done = 0;
-    for (const c of await store.sealedUnder(keys.currentId, limit)) {
+    for (const c of await store.sealedUnder(keys.previousIds, limit)) {
       const binding = bindingOf(c.tenantId, c.provider, c.id);
       if (await store.reseal(c.id, c.sealed!, keys.seal(keys.open(c.sealed!, binding), binding), keys.currentId)) done += 1;
     }
