@@ -40,3 +40,12 @@ export function baseUrlProblem(text: string, allowLoopbackHttp: boolean): string
 }
 
 const PRIVATE_LITERAL = /^(10\.|127\.|0\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|\[(f[cd]|fe80|::))/i;
+
+/**
+ * The credentials an account event delivered (a Salla store's tokens from app.store.authorize), reached at the
+ * deployment's base URL for the provider. Only Salla delivers tokens so; any other provider's is a bug.
+ */
+export function deliveredCredentials(provider: string, baseUrl: string, tokens: { accessToken: string; refreshToken: string; expiresAt: Date }): ConnectionCredentials {
+  if (provider !== 'SALLA') throw new Error(`${provider} delivers no tokens to the app`);
+  return { provider: 'SALLA', baseUrl, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt.toISOString() };
+}

@@ -165,13 +165,17 @@ export class TenantProviders {
   /**
    * Stores credentials the provider delivered for its account `accountId` (a verified app.store.authorize) as the
    * connection of every tenant that owns that account (expected, connected before, or refused since), without
-   * asking the provider again. Returns those tenants; none when no tenant claimed the account.
+   * asking the provider again; the same tokens again (a redelivery) change nothing. Returns the tenants it connected.
    */
   async authorizeAccount(code: ProviderCode, accountId: string, credentials: ConnectionCredentials, accountName: string | null): Promise<string[]> {
     if (!this.connections) return [];
     const { store, keys } = this.connections;
     const owners = await store.byAccount(code, accountId);
+    const touched: string[] = [];
     for (const owner of owners) {
+      // A redelivery of the same event must not set a chain back to a refresh token already spent (Salla would revoke it).
+      if (owner.sealed && sameCredentials(keys.open(owner.sealed, bindingOf(owner.tenantId, code, owner.id)), credentials)) continue;
+      touched.push(owner.tenantId);
       await store.put({
         id: randomUUID(),
         tenantId: owner.tenantId,
@@ -184,7 +188,7 @@ export class TenantProviders {
       this.forget(owner.tenantId, code);
       this.options.logger?.info({ tenantId: owner.tenantId, provider: code, accountId }, 'provider authorized the account: connected');
     }
-    return owners.map((o) => o.tenantId);
+    return touched;
   }
 
   /** Marks every live connection to the provider's account as NEEDS_REAUTHORIZATION (the merchant uninstalled the app). */
@@ -300,6 +304,13 @@ export class TenantProviders {
     this.built.set(c.id, provider);
     return provider;
   }
+}
+
+/** Whether stored credentials (their sealed text opened) are the same tokens as these. */
+function sameCredentials(opened: string, credentials: ConnectionCredentials): boolean {
+  const stored = JSON.parse(opened) as Partial<Record<string, unknown>>;
+  const given = credentials as unknown as Partial<Record<string, unknown>>;
+  return stored.accessToken === given.accessToken && stored.refreshToken === given.refreshToken;
 }
 
 /** What binds sealed credentials to their row: the same value moved to another tenant's row does not open. */

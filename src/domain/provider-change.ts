@@ -17,3 +17,11 @@ export interface ProviderChange {
 
 /** Header names lowercased (as node gives them), single values; what a webhook verifier sees besides the raw body. */
 export type WebhookHeaders = Readonly<Record<string, string | undefined>>;
+
+/**
+ * What a provider's event says of an account's access rather than of invoices: the provider delivered an account's
+ * tokens to the app (Salla's app.store.authorize), or the merchant took the app's access away (app.uninstalled).
+ */
+export type AccountEvent =
+  | { kind: 'authorized'; accountId: string; accessToken: string; refreshToken: string; expiresAt: Date }
+  | { kind: 'revoked'; accountId: string; reason: string };

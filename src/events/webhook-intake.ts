@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { PROVIDER_CODES, type ProviderCode } from '../domain/invoice';
-import type { WebhookHeaders } from '../domain/provider-change';
+import type { AccountEvent, WebhookHeaders } from '../domain/provider-change';
 import type { EventLog } from '../ledger/event-log';
 import type { ProviderWebhooks } from '../providers/provider';
 
@@ -16,6 +16,11 @@ export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 export interface WebhookIntakeOptions {
   /** The shared secret per provider (SALLA_WEBHOOK_SECRET, ...); a provider without one has no webhook endpoint. */
   secrets: Partial<Record<ProviderCode, string>>;
+  /**
+   * Applies what a verified delivery says of an account's access (a store's tokens delivered, or taken away), before
+   * it is answered; returns how many tenants it touched. Without it such events are acknowledged and dropped.
+   */
+  onAccountEvent?(provider: ProviderCode, event: AccountEvent): Promise<number>;
   /** Wakes the processing of the provider's recorded events; called after a new one is recorded, never for a redelivery. Must not throw. */
   wake(provider: ProviderCode): void;
   logger: Logger;
@@ -53,8 +58,20 @@ export class WebhookIntake {
     }
     let body: unknown;
     let event: string;
+    let account: AccountEvent | null = null;
     try {
       body = JSON.parse(rawBody.toString('utf8'));
+      account = webhooks.accountEventOf?.(body) ?? null;
+    } catch {
+      return { status: 400, body: { error: 'bad_request', message: 'the delivery is not an event this endpoint can read' } };
+    }
+    if (account) {
+      // Applied before the answer: a failure answers 5xx, and the provider delivers again (its tokens are not lost).
+      const tenants = this.options.onAccountEvent ? await this.options.onAccountEvent(code, account) : 0;
+      this.options.logger.info({ provider: code, event: account.kind, accountId: account.accountId, tenants }, tenants > 0 ? 'account event applied' : 'account event for an account no tenant claimed: dropped');
+      return { status: 200, body: { received: true, tenants } };
+    }
+    try {
       const changes = webhooks.changesOf(body);
       event = typeof (body as { event?: unknown }).event === 'string' ? ((body as { event: string }).event) : 'unknown';
       // Events about anything but invoices and orders are acknowledged and dropped: the provider must not retry them.

@@ -1,5 +1,5 @@
 import type { InvoiceDetails, InvoiceHeader, ProviderCode, ProviderInvoiceRef } from '../domain/invoice';
-import type { ProviderChange, WebhookHeaders } from '../domain/provider-change';
+import type { AccountEvent, ProviderChange, WebhookHeaders } from '../domain/provider-change';
 import type { UserError } from '../domain/errors';
 import type { ProviderHealth } from './shared/resilience';
 
@@ -130,4 +130,9 @@ export interface ProviderWebhooks {
   deliveryKey(rawBody: Buffer, headers: WebhookHeaders): string;
   /** What a verified delivery says may have changed; [] for events about anything else. Throws on a body it cannot read. */
   changesOf(body: unknown): ProviderChange[];
+  /**
+   * What a verified delivery says of an account's access (its tokens delivered, or taken away), or null for any other
+   * event, where the provider has such events. Throws on such an event it cannot read.
+   */
+  accountEventOf?(body: unknown): AccountEvent | null;
 }

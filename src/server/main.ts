@@ -23,6 +23,7 @@ import { SyncPass } from '../sync/sync-pass';
 import { DrainWaker, startSyncJobs } from '../sync/sync-jobs';
 import { PROVIDER_CODES, type ProviderCode } from '../domain/invoice';
 import { TenantProviders } from '../connections/tenant-providers';
+import { deliveredCredentials } from '../connections/credentials';
 import { ConnectionStore } from '../connections/connection-store';
 import { ConnectionKeys } from '../connections/connection-keys';
 import { DEFAULT_TENANT } from './auth';
@@ -116,6 +117,11 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
     secrets: webhookSecrets,
     logger,
     wake: (provider) => waker.wake(provider),
+    // A store's tokens delivered by the provider (Salla's app.store.authorize) become its tenants' connection.
+    onAccountEvent: async (code, event) =>
+      event.kind === 'revoked'
+        ? (await tenants.accountRevoked(code, event.accountId, event.reason)).length
+        : (await tenants.authorizeAccount(code, event.accountId, deliveredCredentials(code, providers.baseUrls[code] ?? '', event), null)).length,
   });
   // With connections, any provider may have tenants' accounts to poll; without, only the configured ones.
   const codes = tenants.enabled ? PROVIDER_CODES.filter((c) => tenants.mayServe(c)) : providers.registry.codes();

@@ -7,7 +7,8 @@ import pino from 'pino';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
-import { SALLA_SANDBOX_TOKEN, sallaSandboxStores, type SallaStoreSeed } from '../../src/sandbox/salla/salla.seed';
+import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_TOKEN, sallaSandboxStores, type SallaStoreSeed } from '../../src/sandbox/salla/salla.seed';
+import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
 import { dropTestSchema, storeName } from '../support/store';
 
 const SECRET = 'a-development-hs256-secret-of-32-chars!';
@@ -27,12 +28,14 @@ function token(tenant: string, scope = ALL_SCOPES): Promise<string> {
 
 /** A second store of the same app: its own id, tokens and order ids (Salla's order ids are unique across stores). */
 const STORE_B_TOKEN = 'salla-store-b-token';
+const STORE_B_ID = 1305146799;
+const WEBHOOK_SECRET = 'connections-webhook-secret-0123456789';
 const ORDER_OFFSET = 7;
 function twoStores(): SallaStoreSeed[] {
   const [a] = sallaSandboxStores();
   const b: SallaStoreSeed = {
     ...a!,
-    id: 1305146799,
+    id: STORE_B_ID,
     name: 'Store B',
     tokens: [{ token: STORE_B_TOKEN, scopes: ['orders.read_write'] }],
     refreshTokens: [],
@@ -61,8 +64,12 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   const env = (extra: Record<string, string> = {}) => {
     // On disk, not in memory: the rotation test starts the server again on the same store.
     const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: dataDir };
-    return loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_SECRET: SECRET, SYNC_INTERVAL_MS: '0', CONNECTIONS_KEY: keyA, ...store, ...extra });
+    return loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_SECRET: SECRET, SYNC_INTERVAL_MS: '0', CONNECTIONS_KEY: keyA, ...sallaApp(), ...store, ...extra });
   };
+  // The platform's Salla app, with no store of its own: every store is a tenant's.
+  const sallaApp = () => ({ SALLA_BASE_URL: salla.baseUrl, SALLA_CLIENT_ID: SALLA_SANDBOX_CLIENT_ID, SALLA_CLIENT_SECRET: SALLA_SANDBOX_CLIENT_SECRET, SALLA_TOKEN_URL: salla.tokenUrl, SALLA_WEBHOOK_SECRET: WEBHOOK_SECRET });
+  const hookUp = () => salla.configureWebhook({ url: `${new URL(server.url).origin}/webhooks/salla`, secret: WEBHOOK_SECRET });
+  const statusOf = async (bearer: string) => ((await call(LIST, {}, bearer)).body.data.providerConnections as Array<{ provider: string; status: string }>).find((c) => c.provider === 'SALLA')?.status;
   const call = async (query: string, variables: Record<string, unknown>, bearer: string, target = server) => {
     const res = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: JSON.stringify({ query, variables }) });
     const text = await res.text();
@@ -74,6 +81,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     await salla.start(0);
     orders = sallaSandboxStores()[0]!.orders.map((o) => o.id);
     server = await startServer(env(), pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }));
+    hookUp();
   });
   afterAll(async () => {
     await server?.stop();
@@ -119,8 +127,9 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     const nul = await call(CONNECT, { i: { salla: { accessToken: 'x\u0000y', baseUrl: salla.baseUrl } } }, t);
     expect(nul.status).toBe(400);
     expect(nul.body.errors?.[0]?.message).toMatch(/accessToken holds the character U\+0000/);
+    // Naming no provider: the one-of rule, answered as data by the subgraph (gateways that enforce @oneOf refuse it first).
     const none = await call(CONNECT, { i: {} }, t);
-    expect(none.status).toBe(400);
+    expect(none.body.data.connectProvider).toEqual({ connection: null, userErrors: [expect.objectContaining({ code: 'INVALID_INPUT', field: ['input'] })] });
     expect((await call(LIST, {}, t)).body.data.providerConnections).toEqual([]);
   });
 
@@ -211,9 +220,9 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     expect(before).toHaveLength(1);
     await server.stop();
     const keyB = randomBytes(32).toString('base64');
-    server = await startServer(env({ CONNECTIONS_KEY: keyB, CONNECTIONS_KEY_PREVIOUS: keyA }), pino({ level: 'silent' }));
+    server = await startServer(env({ CONNECTIONS_KEY: keyB, CONNECTIONS_KEY_PREVIOUS: keyA }), pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }));
     const b = await token('tenant-b');
-    const made = await call(CREATE, { o: String(orders[6]! + ORDER_OFFSET), k: 'b-rotated' }, b);
+    const made = await call(CREATE, { o: String(orders[2]! + ORDER_OFFSET), k: 'b-rotated' }, b);
     expect(made.body.data.createInvoice.userErrors).toEqual([]);
     let after: Array<{ key_id: string }> = [];
     for (let i = 0; i < 50; i++) {
@@ -223,5 +232,37 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     }
     expect(after).toHaveLength(1);
     expect(after[0]!.key_id).not.toBe(before[0]!.key_id);
+  });
+
+  it("Salla's app.store.authorize connects the tenant that claimed the store; a forged one is refused; app.uninstalled marks it", async () => {
+    const t = await token('tenant-install');
+    hookUp();
+    const claimed = await call(CONNECT, { i: { salla: { storeId: String(STORE_B_ID) } } }, t);
+    expect(claimed.body.data.connectProvider).toEqual({ connection: expect.objectContaining({ status: 'NEEDS_REAUTHORIZATION', accountId: String(STORE_B_ID) }), userErrors: [] });
+    // Unsigned, or signed with another secret: 401, nothing stored.
+    const forged = JSON.stringify({ event: 'app.store.authorize', merchant: STORE_B_ID, created_at: '2026-12-03 10:00:00', data: { access_token: 'forged-at', refresh_token: 'forged-rt', expires: 2000000000, scope: 'orders.read_write offline_access', token_type: 'bearer' } });
+    for (const signature of [undefined, sallaSignature(forged, 'another-secret-of-enough-length')]) {
+      const res = await fetch(`${new URL(server.url).origin}/webhooks/salla`, { method: 'POST', headers: { 'content-type': 'application/json', ...(signature ? { 'x-salla-signature': signature } : {}) }, body: forged });
+      expect(res.status).toBe(401);
+    }
+    expect(await statusOf(t)).toBe('NEEDS_REAUTHORIZATION');
+    // The merchant installs the app: Salla delivers the store's tokens, signed.
+    const installed = salla.authorizeApp(STORE_B_ID);
+    await salla.webhookIdle();
+    expect(salla.webhookDeliveries.at(-1)).toMatchObject({ event: 'app.store.authorize', status: 200 });
+    expect(await statusOf(t)).toBe('CONNECTED');
+    const made = await call(CREATE, { o: String(orders[3]! + ORDER_OFFSET), k: 'installed-1' }, t);
+    expect(made.body.data.createInvoice.userErrors).toEqual([]);
+    expect(salla.invoices(installed.accessToken).map((i) => String(i.id))).toContain(made.body.data.createInvoice.invoice.providerInvoiceId);
+    // A redelivery of the same event changes nothing (the chain is not set back to a spent refresh token).
+    salla.redeliver(salla.webhookDeliveries.length - 1);
+    await salla.webhookIdle();
+    expect(await statusOf(t)).toBe('CONNECTED');
+    expect(logs.join('\n')).not.toContain(installed.refreshToken);
+    // Uninstalled: every tenant on that store needs reauthorization; the tenant on store A goes on.
+    salla.uninstallApp(STORE_B_ID);
+    await salla.webhookIdle();
+    expect(await statusOf(t)).toBe('NEEDS_REAUTHORIZATION');
+    expect(await statusOf(await token('tenant-a'))).toBe('CONNECTED');
   });
 });

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError, userError } from '../../domain/errors';
 import { formatAmount } from '../../domain/money';
-import type { CreateContext, InvoiceProvider } from '../provider';
+import type { ProviderAccount, CreateContext, InvoiceProvider } from '../provider';
 import { FormData, HttpClient, postForm, TransportError, type HttpResponse } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { RefreshTokenRefused, RotatingTokenSource, SessionEnded, SessionUnavailable, type RotatedSession } from '../shared/rotating-token-source';
@@ -15,7 +15,7 @@ import type { SallaCreateInput } from './salla.input';
 import { toDetails } from './salla.mapper';
 import { validateSallaInput } from './salla.rules';
 import { sallaWebhooks } from './salla.webhooks';
-import { oauthErrorBody, sallaExpiresInMs, sallaInvoiceEnvelope, sallaInvoiceListEnvelope, sallaOrderEnvelope, sallaTokenResponse, type SallaInvoice, type SallaOrder } from './salla.wire';
+import { oauthErrorBody, sallaExpiresInMs, sallaInvoiceEnvelope, sallaInvoiceListEnvelope, sallaOrderEnvelope, sallaStoreEnvelope, sallaTokenResponse, type SallaInvoice, type SallaOrder } from './salla.wire';
 
 /** Salla's token endpoint (https://docs.salla.dev/421118m0, "Authorization": Token and Refresh Token Endpoint). */
 export const SALLA_TOKEN_URL = 'https://accounts.salla.sa/oauth2/token';
@@ -140,6 +140,15 @@ export class SallaProvider implements InvoiceProvider<SallaCreateInput> {
       case 'file':
         return unattributable(input, ofKind);
     }
+  }
+
+  /**
+   * The store the token belongs to: Store Details, GET /store/info (docs.salla.dev, Merchant API > Store), one read
+   * (a renewal first where the session is due). Called by connectProvider; a refused token is PROVIDER_UNAUTHORIZED.
+   */
+  async identify(): Promise<ProviderAccount> {
+    const info = await this.get('/store/info', sallaStoreEnvelope);
+    return { accountId: String(info.data.id), accountName: info.data.name ?? null };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { ProviderChange, WebhookHeaders } from '../../domain/provider-change';
+import type { AccountEvent, ProviderChange, WebhookHeaders } from '../../domain/provider-change';
 import type { ProviderWebhooks } from '../provider';
 
 /**
@@ -31,6 +31,14 @@ const envelope = z.object({
 });
 
 export const sallaWebhooks: ProviderWebhooks = {
+  /** app.store.authorize (a store's tokens for the app) and app.uninstalled (https://docs.salla.dev/421413m0). */
+  accountEventOf(body: unknown): AccountEvent | null {
+    const authorized = sallaAuthorizationOf(body);
+    if (authorized) return { kind: 'authorized', accountId: authorized.merchantId, accessToken: authorized.accessToken, refreshToken: authorized.refreshToken, expiresAt: authorized.expiresAt };
+    const gone = sallaUninstallOf(body);
+    return gone ? { kind: 'revoked', accountId: gone, reason: 'the merchant uninstalled the app (app.uninstalled)' } : null;
+  },
+
   verify(rawBody: Buffer, headers: WebhookHeaders, secret: string): boolean {
     const strategy = (headers['x-salla-security-strategy'] ?? 'Signature').trim().toLowerCase();
     if (strategy === 'token') {
@@ -67,3 +75,50 @@ export const sallaWebhooks: ProviderWebhooks = {
     return [];
   },
 };
+
+/** What Salla's `app.store.authorize` delivers: a store's tokens for the app (Easy Mode). */
+export interface SallaAuthorization {
+  merchantId: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  scopes: string[];
+}
+
+const token = z.string().min(1).max(4096).regex(/^[\x21-\x7e]+$/, 'a token is printable ASCII without spaces');
+const authorizeEvent = z.object({
+  event: z.literal('app.store.authorize'),
+  merchant: id,
+  data: z
+    .object({
+      access_token: token,
+      refresh_token: token,
+      // Unix seconds; bounded so that no value makes a date out of range (year 1970 to 2100).
+      expires: z.number().int().min(0).max(4_102_444_800),
+      scope: z.string().max(4096).optional(),
+    })
+    .passthrough(),
+});
+
+/**
+ * The store's tokens from an `app.store.authorize` event (https://docs.salla.dev/421413m0, App Events; Easy Mode:
+ * https://docs.salla.dev/421118m0), or null for any other event. Throws on an authorize event it cannot read (a
+ * missing or malformed token, an `expires` out of range). Pure; called after the delivery verified.
+ */
+export function sallaAuthorizationOf(body: unknown): SallaAuthorization | null {
+  if ((body as { event?: unknown } | null)?.event !== 'app.store.authorize') return null;
+  const e = authorizeEvent.parse(body);
+  return {
+    merchantId: e.merchant,
+    accessToken: e.data.access_token,
+    refreshToken: e.data.refresh_token,
+    expiresAt: new Date(e.data.expires * 1000),
+    scopes: (e.data.scope ?? '').split(/\s+/).filter(Boolean),
+  };
+}
+
+/** The store of an `app.uninstalled` event (https://docs.salla.dev/421413m0), or null for any other event. Pure. */
+export function sallaUninstallOf(body: unknown): string | null {
+  if ((body as { event?: unknown } | null)?.event !== 'app.uninstalled') return null;
+  return z.object({ merchant: id }).passthrough().parse(body).merchant;
+}

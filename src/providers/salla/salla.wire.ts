@@ -64,6 +64,9 @@ export type SallaOrder = z.infer<typeof sallaOrder>;
 
 export const sallaOrderEnvelope = z.looseObject({ success: z.literal(true), data: sallaOrder });
 
+/** Store Details (GET /store/info): the store a token belongs to; only its id and name are read. */
+export const sallaStoreEnvelope = z.looseObject({ success: z.literal(true), data: z.looseObject({ id: z.union([z.number(), z.string()]), name: z.string().max(500).nullish() }) });
+
 export const sallaInvoiceListEnvelope = z.looseObject({
   success: z.literal(true),
   data: z.array(sallaInvoice),

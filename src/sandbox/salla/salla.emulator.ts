@@ -88,6 +88,8 @@ export interface SallaEmulatorOptions {
 /** The app's OAuth client credentials the token endpoint accepts. */
 const SANDBOX_CLIENTS = new Map([[SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET]]);
 const DEFAULT_ACCESS_TTL_SECONDS = 14 * 86_400;
+/** The sandbox app's id in app events (Salla's apps have numeric ids). */
+const SANDBOX_APP_ID = 1911645512;
 /** Assumption: Salla's wording for a block is not published. */
 const BLOCKED_MESSAGE = 'You have been temporarily blocked because of too many failed requests; try again later.';
 
@@ -490,7 +492,7 @@ export interface SallaWebhookConfig {
  * The events the sandbox sends, by Salla's names: Order Events (https://docs.salla.dev/1894252m0, and the store-event
  * page https://docs.salla.dev/433804m0) and Invoice (https://docs.salla.dev/433813m0).
  */
-export type SallaWebhookEvent = 'order.payment.updated' | 'order.status.updated' | 'order.cancelled' | 'order.refunded' | 'invoice.created';
+export type SallaWebhookEvent = 'order.payment.updated' | 'order.status.updated' | 'order.cancelled' | 'order.refunded' | 'invoice.created' | 'app.store.authorize' | 'app.uninstalled';
 
 /** One webhook delivery: its event, the exact body and headers sent, its attempts and the last answer's status. */
 export type SallaWebhookDelivery = WebhookDelivery;
@@ -600,6 +602,7 @@ export class SallaEmulator extends ProviderEmulator {
     this.server.get(`${API}/orders/invoices/:invoiceId`, (req) => this.readOne(req));
     // After the invoice routes: `/orders/invoices` is not an order id.
     this.server.get(`${API}/orders/:orderId`, (req) => this.readOrder(req));
+    this.server.get(`${API}/store/info`, (req) => this.storeInfo(req));
     this.server.get('/files/invoices/:file', (req) => this.download(req));
     // Salla's token endpoint is https://accounts.salla.sa/oauth2/token; here it shares the emulator's origin.
     this.server.post('/oauth2/token', (req) => this.token(req));
@@ -635,6 +638,50 @@ export class SallaEmulator extends ProviderEmulator {
     const token = `salla-rt-${randomBytes(24).toString('base64url')}`;
     this.refreshGrants.set(token, { chain: { store, scopes, revoked: false, accessTokens: new Set() }, used: false });
     return token;
+  }
+
+  /**
+   * A merchant installs (or re-authorises) the app in Easy Mode: Salla issues the store's tokens and delivers them to
+   * the app's webhook in `app.store.authorize` (https://docs.salla.dev/421413m0, App Events: `data` holds
+   * access_token, expires (Unix seconds), refresh_token, scope, token_type). The tokens work against this emulator's
+   * API and token endpoint like any other chain's. Returns them, for the test. Throws for an unknown store.
+   */
+  authorizeApp(storeId: number, scopes: readonly SallaScope[] = ['orders.read_write']): { accessToken: string; refreshToken: string; expiresAt: number } {
+    const store = this.storeById(storeId);
+    if (!store) throw new Error(`no store ${storeId}`);
+    const chain = { store, scopes, revoked: false, accessTokens: new Set<string>() };
+    const expiresAt = this.clock() + (this.options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TTL_SECONDS) * 1000;
+    const accessToken = `salla-at-${randomBytes(24).toString('base64url')}`;
+    const refreshToken = `salla-rt-${randomBytes(24).toString('base64url')}`;
+    this.tokens.set(accessToken, { store, scopes, expiresAt, chain });
+    chain.accessTokens.add(accessToken);
+    this.refreshGrants.set(refreshToken, { chain, used: false });
+    this.sendEvent(store, 'app.store.authorize', () => ({
+      id: SANDBOX_APP_ID,
+      app_name: 'Invoicing subgraph (sandbox)',
+      app_description: 'Creates and reads invoices',
+      app_type: 'app',
+      app_scopes: [...scopes, 'offline_access'],
+      access_token: accessToken,
+      expires: Math.floor(expiresAt / 1000),
+      refresh_token: refreshToken,
+      scope: [...scopes, 'offline_access'].join(' '),
+      token_type: 'bearer',
+    }));
+    return { accessToken, refreshToken, expiresAt };
+  }
+
+  /**
+   * The merchant uninstalls the app: every token the app holds for the store stops working (ASSUMPTION: Salla's docs
+   * do not say so in words, but an uninstalled app has no access) and `app.uninstalled` is sent
+   * (https://docs.salla.dev/421413m0: data with the app's id, name and uninstallation_date).
+   */
+  uninstallApp(storeId: number): void {
+    const store = this.storeById(storeId);
+    if (!store) throw new Error(`no store ${storeId}`);
+    for (const grant of this.refreshGrants.values()) if (grant.chain.store === store) grant.chain.revoked = true;
+    for (const [token, principal] of this.tokens) if (principal.store === store) this.tokens.delete(token);
+    this.sendEvent(store, 'app.uninstalled', () => ({ id: SANDBOX_APP_ID, app_name: 'Invoicing subgraph (sandbox)', app_type: 'app', uninstallation_date: sallaEventTime(this.now()), refunded: false }));
   }
 
   /**
@@ -1112,6 +1159,18 @@ export class SallaEmulator extends ProviderEmulator {
    * order moves with its payments: nothing paid is payment_pending (cash on delivery: under_review), fully paid is
    * in_progress, fully credited back is restored, canceled is canceled.
    */
+  /**
+   * Store Details (GET /store/info, docs.salla.dev, Merchant API > Store): the store the token belongs to; any valid
+   * token may read it (ASSUMPTION: Salla lists no scope for it). The fields are those the docs' example shows, trimmed.
+   */
+  private storeInfo(req: EmulatorRequest): EmulatorResponse {
+    const { store } = principalOf(req);
+    return {
+      status: 200,
+      body: { status: 200, success: true, data: { id: store.seed.id, name: store.seed.name, entity: 'company', currency: 'SAR', type: 'demo', status: 'active', verified: true, domain: `https://salla.sa/store-${store.seed.id}` } },
+    };
+  }
+
   private readOrder(req: EmulatorRequest): EmulatorResponse {
     const principal = principalOf(req);
     if (!canRead(principal)) return unauthorized('The access token should have access to one of those scopes: orders.read, orders.read_write');
