@@ -9,6 +9,11 @@ import { startServer, type RunningServer } from '../../src/server/main';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_TOKEN, sallaSandboxStores, type SallaStoreSeed } from '../../src/sandbox/salla/salla.seed';
 import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
+import { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
+import { SalesforceEmulator } from '../../src/sandbox/salesforce/salesforce.emulator';
+import { salesforceId } from '../../src/sandbox/salesforce/salesforce.ids';
+import { SALESFORCE_SANDBOX_CLIENT_ID, SALESFORCE_SANDBOX_CLIENT_SECRET, SALESFORCE_SANDBOX_ORDER_SUMMARIES } from '../../src/sandbox/salesforce/salesforce.seed';
+import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET, zuoraSandboxTenant, type ZuoraTenantSeed } from '../../src/sandbox/zuora/zuora.seed';
 import { dropTestSchema, storeName } from '../support/store';
 
 const SECRET = 'a-development-hs256-secret-of-32-chars!';
@@ -264,5 +269,116 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     await salla.webhookIdle();
     expect(await statusOf(t)).toBe('NEEDS_REAUTHORIZATION');
     expect(await statusOf(await token('tenant-a'))).toBe('CONNECTED');
+  });
+
+  describe('two Zuora tenants', () => {
+    const ITEM = '8ad0887e8a0f4f2c018a10a1d6e70201';
+    // Tenant B's Zuora tenant: its own OAuth client and its own ids (Zuora's ids are unique across tenants).
+    const otherIds = (id: string) => `9${id.slice(1)}`;
+    const seedB = (): ZuoraTenantSeed => {
+      const seed = zuoraSandboxTenant();
+      return { ...seed, clients: [{ clientId: '6a3c5d2f-0b8e-4f4c-9d7a-3e2b1c0a8f65', clientSecret: 'zuora-tenant-b-secret' }], orders: seed.orders.map((o) => ({ ...o, id: otherIds(o.id), lineItems: o.lineItems.map((i) => ({ ...i, id: otherIds(i.id) })) })) };
+    };
+    const zuoraA = new ZuoraEmulator({ tenantId: '1001' });
+    const zuoraB = new ZuoraEmulator({ tenant: seedB(), tenantId: '1002' });
+    const create = (item: string, k: string) =>
+      `mutation { createInvoice(input: { zuora: { fulfillments: [{ orderLineItemId: "${item}", quantity: "1", fulfillmentDate: "2024-05-01" }] } }, idempotencyKey: "${k}") { invoice { id providerInvoiceId } userErrors { code field } } }`;
+
+    beforeAll(async () => {
+      await zuoraA.start(0);
+      await zuoraB.start(0);
+    });
+    afterAll(async () => {
+      await zuoraA.stop();
+      await zuoraB.stop();
+    });
+
+    it('each tenant bills in its own Zuora tenant, cannot name the other tenant\'s line item, and a deleted client marks only its tenant', async () => {
+      const a = await token('zuora-a');
+      const b = await token('zuora-b');
+      const refused = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: 'wrong', baseUrl: zuoraA.baseUrl } } }, a);
+      expect(refused.body.data.connectProvider).toEqual({ connection: null, userErrors: [expect.objectContaining({ code: 'CREDENTIALS_REFUSED', field: ['input', 'zuora'] })] });
+      const ca = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraA.baseUrl } } }, a);
+      expect(ca.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: '1001' });
+      const cb = await call(CONNECT, { i: { zuora: { clientId: seedB().clients[0]!.clientId, clientSecret: 'zuora-tenant-b-secret', baseUrl: zuoraB.baseUrl } } }, b);
+      expect(cb.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: '1002' });
+
+      const madeA = await call(create(ITEM, 'za-1'), {}, a);
+      expect(madeA.body.data.createInvoice.userErrors).toEqual([]);
+      const madeB = await call(create(otherIds(ITEM), 'zb-1'), {}, b);
+      expect(madeB.body.data.createInvoice.userErrors).toEqual([]);
+      expect(zuoraA.documents().map((d) => d.id)).toEqual([madeA.body.data.createInvoice.invoice.providerInvoiceId]);
+      expect(zuoraB.documents().map((d) => d.id)).toEqual([madeB.body.data.createInvoice.invoice.providerInvoiceId]);
+      // B naming A's line item: unknown in B's tenant.
+      const crossed = await call(create('8ad0887e8a0f4f2c018a10a1d6e70202', 'zb-2'), {}, b);
+      expect(crossed.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'ORDER_NOT_FOUND' })]);
+      expect(zuoraA.documents()).toHaveLength(1);
+
+      // An administrator deletes tenant B's OAuth client: B's next call is refused, and B alone needs reauthorization.
+      zuoraB.deleteClient(seedB().clients[0]!.clientId);
+      await call(create(otherIds('8ad0887e8a0f4f2c018a10a1d6e70202'), 'zb-3'), {}, b);
+      let status: string | undefined;
+      for (let i = 0; i < 50 && status !== 'NEEDS_REAUTHORIZATION'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = ((await call(LIST, {}, b)).body.data.providerConnections as Array<{ provider: string; status: string }>).find((c) => c.provider === 'ZUORA')?.status;
+      }
+      expect(status).toBe('NEEDS_REAUTHORIZATION');
+      const listA = (await call(LIST, {}, a)).body.data.providerConnections as Array<{ provider: string; status: string }>;
+      expect(listA.find((c) => c.provider === 'ZUORA')?.status).toBe('CONNECTED');
+      expect((await call(create('8ad0887e8a0f4f2c018a10a1d6e70202', 'za-2'), {}, a)).body.data.createInvoice.userErrors).toEqual([]);
+    });
+  });
+
+  describe('two Salesforce orgs', () => {
+    const FO = SALESFORCE_SANDBOX_ORDER_SUMMARIES[0]!.fulfillmentOrders.find((f) => f.status !== 'Cancelled')!.id;
+    // Org B: its own connected app, org id and records (Salesforce ids are unique across orgs).
+    let serial = 900;
+    const summariesB = SALESFORCE_SANDBOX_ORDER_SUMMARIES.map((o) => ({ ...o, id: salesforceId('1Os', serial++), fulfillmentOrders: o.fulfillmentOrders.map((f) => ({ ...f, id: salesforceId('0a3', serial++) })) }));
+    const FO_B = summariesB[0]!.fulfillmentOrders.find((f) => f.status !== 'Cancelled')!.id;
+    const appB = { clientId: '3MVG9orgB.connected.app', clientSecret: 'org-b-consumer-secret', username: 'integration@org-b' };
+    const orgA = new SalesforceEmulator();
+    const orgB = new SalesforceEmulator({ orderSummaries: summariesB, orgId: salesforceId('00D', 77), orgName: 'Org B', connectedApp: appB });
+    const create = (fo: string, k: string) => `mutation { createInvoice(input: { salesforce: { fulfillmentOrderId: "${fo}" } }, idempotencyKey: "${k}") { invoice { id providerInvoiceId } userErrors { code } } }`;
+    const sfStatus = async (bearer: string) => ((await call(LIST, {}, bearer)).body.data.providerConnections as Array<{ provider: string; status: string }>).find((c) => c.provider === 'SALESFORCE')?.status;
+
+    beforeAll(async () => {
+      await orgA.start(0);
+      await orgB.start(0);
+    });
+    afterAll(async () => {
+      await orgA.stop();
+      await orgB.stop();
+    });
+
+    it("each tenant invoices in its own org, cannot name the other org's fulfillment order, and a blocked app marks only its tenant", async () => {
+      const a = await token('sf-a');
+      const b = await token('sf-b');
+      const ca = await call(CONNECT, { i: { salesforce: { clientId: SALESFORCE_SANDBOX_CLIENT_ID, clientSecret: SALESFORCE_SANDBOX_CLIENT_SECRET, instanceUrl: orgA.baseUrl } } }, a);
+      expect(ca.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: orgA.orgId, accountName: 'Invoicing Sandbox' });
+      const cb = await call(CONNECT, { i: { salesforce: { clientId: appB.clientId, clientSecret: appB.clientSecret, instanceUrl: orgB.baseUrl } } }, b);
+      expect(cb.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: orgB.orgId, accountName: 'Org B' });
+      // Org A's app's credentials are not org B's.
+      const wrong = await call(CONNECT, { i: { salesforce: { clientId: SALESFORCE_SANDBOX_CLIENT_ID, clientSecret: SALESFORCE_SANDBOX_CLIENT_SECRET, instanceUrl: orgB.baseUrl } } }, await token('sf-c'));
+      expect(wrong.body.data.connectProvider.userErrors).toEqual([expect.objectContaining({ code: 'CREDENTIALS_REFUSED' })]);
+
+      const madeA = await call(create(FO, 'sfa-1'), {}, a);
+      expect(madeA.body.data.createInvoice.userErrors).toEqual([]);
+      const madeB = await call(create(FO_B, 'sfb-1'), {}, b);
+      expect(madeB.body.data.createInvoice.userErrors).toEqual([]);
+      expect(orgA.invoices().map((i) => i.id)).toEqual([madeA.body.data.createInvoice.invoice.providerInvoiceId]);
+      expect(orgB.invoices().map((i) => i.id)).toEqual([madeB.body.data.createInvoice.invoice.providerInvoiceId]);
+      const crossed = await call(create(SALESFORCE_SANDBOX_ORDER_SUMMARIES[1]!.fulfillmentOrders[0]!.id, 'sfb-2'), {}, b);
+      expect(crossed.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'ORDER_NOT_FOUND' })]);
+
+      orgB.revokeConnectedApp();
+      await call(create(summariesB[1]!.fulfillmentOrders[0]!.id, 'sfb-3'), {}, b);
+      let status: string | undefined;
+      for (let i = 0; i < 50 && status !== 'NEEDS_REAUTHORIZATION'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = await sfStatus(b);
+      }
+      expect(status).toBe('NEEDS_REAUTHORIZATION');
+      expect(await sfStatus(a)).toBe('CONNECTED');
+    });
   });
 });

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
-import type { CreateContext, InvoiceProvider } from '../provider';
+import type { CreateContext, InvoiceProvider, ProviderAccount } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type SharedTokenStore } from '../shared/token-source';
@@ -22,7 +22,7 @@ import {
   invoicesById,
   invoicesChangedSince,
   isRecordId,
-  ORGANIZATION_CURRENCY,
+  ORGANIZATION_CURRENCY, ORGANIZATION_IDENTITY,
   REQUIRED_INVOICE_FIELDS,
   REQUIRED_INVOICE_LINE_FIELDS,
 } from './salesforce.soql';
@@ -32,7 +32,7 @@ import {
   salesforceDateTimeMs,
   describeResult,
   fulfillmentOrderInvoiceOutput,
-  organizationRecord,
+  organizationRecord, organizationIdentity,
   fulfillmentOrderRecord,
   invoiceLineRecord,
   invoiceRecord,
@@ -377,6 +377,16 @@ export class SalesforceProvider implements InvoiceProvider<SalesforceCreateInput
       throw err;
     });
     return this.shape;
+  }
+
+  /**
+   * The org the credentials reach: its Organization record (one SOQL query, after a session is had). Called by
+   * connectProvider; refused credentials are PROVIDER_UNAUTHORIZED.
+   */
+  async identify(): Promise<ProviderAccount> {
+    const [org] = await this.query(ORGANIZATION_IDENTITY, organizationIdentity);
+    if (!org) throw mapSalesforceFailure({ sobject: 'Organization', field: 'Id' }, 'read');
+    return { accountId: org.Id, accountName: org.Name ?? null };
   }
 
   private async describeOrg(): Promise<OrgShape> {

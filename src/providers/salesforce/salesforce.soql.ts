@@ -67,6 +67,8 @@ export const invoiceLinesByInvoiceId = (ids: readonly string[], fields: readonly
 
 /** The org's currency, for a single-currency org (whose records carry no CurrencyIsoCode). */
 export const ORGANIZATION_CURRENCY = 'SELECT DefaultCurrencyIsoCode FROM Organization';
+/** The org's id and name (Organization object, SOAP API Developer Guide): who a connection reaches. */
+export const ORGANIZATION_IDENTITY = 'SELECT Id, Name FROM Organization';
 
 /** Fields without which an invoice cannot be read at all: an org lacking one is not an Order Management org. */
 export const REQUIRED_INVOICE_FIELDS = ['Id', 'TotalAmountWithTax'] as const;

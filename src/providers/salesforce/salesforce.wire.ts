@@ -133,6 +133,9 @@ export const describeResult = z.looseObject({
 /** SELECT DefaultCurrencyIsoCode FROM Organization. */
 export const organizationRecord = z.looseObject({ attributes, DefaultCurrencyIsoCode: text });
 
+/** SELECT Id, Name FROM Organization: the org a session belongs to. */
+export const organizationIdentity = z.looseObject({ attributes, Id: z.string().min(15).max(18), Name: text });
+
 /** The token endpoint's answer (both flows): no expires_in, the session lasts the org's timeout. */
 export const tokenResponse = z.looseObject({
   access_token: z.string().min(1),

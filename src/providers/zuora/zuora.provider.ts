@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ProviderError } from '../../domain/errors';
 import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { formatAmount } from '../../domain/money';
-import type { CreateContext, InvoiceProvider } from '../provider';
+import type { ProviderAccount, CreateContext, InvoiceProvider } from '../provider';
 import { HttpClient, postForm, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
@@ -106,10 +106,14 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   private readonly resilience: ProviderResilience;
   private readonly now: () => Date;
   private readonly baseUrl: string;
+  private readonly credentials: ClientCredentials;
+  private readonly timeoutMs: number;
 
   constructor(config: ZuoraConfig) {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     const timeoutMs = config.timeoutMs ?? 10_000;
+    this.timeoutMs = timeoutMs;
+    this.credentials = config.credentials;
     this.now = config.now ?? (() => new Date());
     this.http = new HttpClient({ baseUrl: config.baseUrl, timeoutMs, headers: () => ({ 'zuora-version': ZUORA_VERSION }), provider: 'ZUORA' });
     const { credentials } = config;
@@ -127,6 +131,18 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
 
   validate(input: ZuoraCreateInput) {
     return validateZuoraInput(input);
+  }
+
+  /**
+   * The tenant the OAuth client belongs to: one token request, whose answer's scope names it (`tenant.<id>`, Create
+   * an OAuth token: https://developer.zuora.com/v1-api-reference/api/operation/createToken/). Zuora's token answer
+   * has no tenant name (null). Called by connectProvider; refused credentials are PROVIDER_UNAUTHORIZED.
+   */
+  async identify(): Promise<ProviderAccount> {
+    if (!this.credentials || 'accessToken' in this.credentials) throw new Error('ZuoraProvider.identify needs client credentials');
+    const issued = await issueToken(this.baseUrl, this.credentials, this.timeoutMs);
+    const tenant = /(?:^|\s)tenant\.(\S+)/.exec(issued.scope ?? '')?.[1];
+    return { accountId: tenant ?? `${this.baseUrl} ${this.credentials.clientId}`, accountName: null };
   }
 
   orderIdOf(input: ZuoraCreateInput): string {
@@ -574,7 +590,7 @@ function omitEmpty(values: Record<string, unknown>): Record<string, unknown> {
 /**
  * POST /oauth/token with the form-encoded client credentials; called by the TokenSource only, once per refresh.
  */
-async function issueToken(baseUrl: string, credentials: { clientId: string; clientSecret: string }, timeoutMs: number): Promise<IssuedToken> {
+async function issueToken(baseUrl: string, credentials: { clientId: string; clientSecret: string }, timeoutMs: number): Promise<IssuedToken & { scope?: string }> {
   let res: HttpResponse;
   try {
     res = await postForm(`${baseUrl.replace(/\/+$/, '')}/oauth/token`, { client_id: credentials.clientId, client_secret: credentials.clientSecret, grant_type: 'client_credentials' }, timeoutMs, 'ZUORA');
@@ -584,5 +600,5 @@ async function issueToken(baseUrl: string, credentials: { clientId: string; clie
   }
   const token = zuoraToken.safeParse(res.json);
   if (res.status !== 200 || !token.success) throw mapZuoraFailure(res, 'token');
-  return { accessToken: token.data.access_token, expiresIn: token.data.expires_in };
+  return { accessToken: token.data.access_token, expiresIn: token.data.expires_in, ...(token.data.scope !== undefined ? { scope: token.data.scope } : {}) };
 }

@@ -13,6 +13,7 @@ export const zuoraToken = z.looseObject({
   access_token: z.string().min(1),
   token_type: z.string().optional(),
   expires_in: z.number().positive(),
+  scope: z.string().max(10_000).optional(),
 });
 
 /** One reason of a failure; the documentation shows numeric codes, some schemas say string. */

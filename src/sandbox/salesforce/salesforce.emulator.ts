@@ -53,6 +53,9 @@ const ZERO = new Money(0);
 const round2 = (d: Money): Money => d.toDecimalPlaces(2, Decimal.ROUND_HALF_UP);
 
 export interface SalesforceEmulatorOptions {
+  /** The org's id (key prefix 00D, 18 characters) and name; default the sandbox org's. */
+  orgId?: string;
+  orgName?: string;
   /** Default: SALESFORCE_SANDBOX_ORDER_SUMMARIES. */
   orderSummaries?: readonly SalesforceOrderSummarySeed[];
   /** The clock of invoice dates and CreatedDate; pin it to reproduce dates. */
@@ -354,6 +357,10 @@ export class SalesforceEmulator extends ProviderEmulator {
   private readonly relatedLines: boolean;
   private readonly sessionTimeoutSeconds: number;
   private readonly connectedApp: { clientId: string; clientSecret: string; username: string; jwtPublicKey?: KeyLike | string };
+  private appRevoked = false;
+  /** The org's id (key prefix 00D) and name, as Organization answers them. */
+  readonly orgId: string;
+  private readonly orgName: string;
   private jwtKey: Promise<KeyLike> | null = null;
   /** Sessions issued by the token endpoint, by access token; the seeded SALESFORCE_SANDBOX_TOKEN never times out. */
   private sessions = new Map<string, Session>();
@@ -370,6 +377,8 @@ export class SalesforceEmulator extends ProviderEmulator {
   constructor(options: SalesforceEmulatorOptions = {}) {
     super();
     this.orderSummaries = options.orderSummaries ?? SALESFORCE_SANDBOX_ORDER_SUMMARIES;
+    this.orgId = options.orgId ?? ORG_ID;
+    this.orgName = options.orgName ?? 'Invoicing Sandbox';
     this.now = options.now ?? (() => new Date());
     this.apiRequestLimit = options.apiRequestLimit ?? DEFAULT_API_REQUEST_LIMIT;
     this.queryPageSize = options.queryPageSize ?? DEFAULT_QUERY_PAGE_SIZE;
@@ -396,6 +405,16 @@ export class SalesforceEmulator extends ProviderEmulator {
     this.server.get(`${API_ROOT}/:version/sobjects/:sobject/describe`, (req) => this.describe(req));
     this.server.post('/services/oauth2/token', (req) => this.token(req));
     this.restoreSeed();
+  }
+
+  /**
+   * An admin blocks the connected app (Setup > Connected Apps OAuth Usage, Block): its sessions end and its token
+   * requests are refused with invalid_client (ASSUMPTION: the exact error Salesforce gives a blocked app is not
+   * documented; invalid_client is what an unknown or disabled client gets). Only this org is affected.
+   */
+  revokeConnectedApp(): void {
+    this.appRevoked = true;
+    this.sessions.clear();
   }
 
   /** Ends every issued session, as the org's timeout or an admin's "Remove" in Session Management does. */
@@ -605,7 +624,7 @@ export class SalesforceEmulator extends ProviderEmulator {
     if (grant === 'client_credentials') {
       const basic = /^Basic\s+(\S+)$/i.exec(req.header('authorization') ?? '');
       const [id, secret] = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':') : [form.get('client_id'), form.get('client_secret')];
-      if (id !== app.clientId || secret !== app.clientSecret) return oauthError('invalid_client', 'invalid client credentials');
+      if (id !== app.clientId || secret !== app.clientSecret || this.appRevoked) return oauthError('invalid_client', 'invalid client credentials');
       return this.issueSession('client_credentials');
     }
     if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
@@ -633,10 +652,10 @@ export class SalesforceEmulator extends ProviderEmulator {
 
   private issueSession(grant: 'client_credentials' | 'jwt_bearer'): EmulatorResponse {
     const at = this.now().getTime();
-    const accessToken = `${ORG_ID.slice(0, 15)}!${randomBytes(24).toString('base64url')}`;
+    const accessToken = `${this.orgId.slice(0, 15)}!${randomBytes(24).toString('base64url')}`;
     this.sessions.set(accessToken, { expiresAt: at + this.sessionTimeoutSeconds * 1000 });
     this.sessionsIssued[grant] += 1;
-    const id = `${this.baseUrl}/id/${ORG_ID}/${USER_ID}`;
+    const id = `${this.baseUrl}/id/${this.orgId}/${USER_ID}`;
     const issuedAt = String(at);
     return {
       status: 200,
@@ -950,7 +969,7 @@ export class SalesforceEmulator extends ProviderEmulator {
           }),
         );
       case 'Organization':
-        return [{ Id: ORG_ID, Name: 'Invoicing Sandbox', DefaultCurrencyIsoCode: this.orgCurrency }];
+        return [{ Id: this.orgId, Name: this.orgName, DefaultCurrencyIsoCode: this.orgCurrency }];
       case 'PaymentLineInvoice':
       case 'CreditMemoInvApplication': {
         const payments = type === 'PaymentLineInvoice';

@@ -75,6 +75,8 @@ export interface ZuoraEmulatorOptions {
   tokenTtlSeconds?: number;
   /** API requests per minute before 429; default 50,000 (Zuora's default API quota). */
   rateLimitPerMinute?: number;
+  /** The tenant's id, as its tokens' scope names it (`tenant.<id>`); default 9999. */
+  tenantId?: string;
   /**
    * How many taxation items a document item embeds before naming the rest by `taxationItems.nextPage`; default all.
    * Assumption: Zuora does not publish how many it embeds, only that `nextPage` is the "URL to retrieve the next page
@@ -196,6 +198,7 @@ interface StoredCreditMemo {
 interface IssuedToken {
   expiresAt: number;
   revoked: boolean;
+  clientId?: string;
 }
 
 type IdempotencyEntry = { state: 'in-flight'; method: string; path: string; at: number } | { state: 'done'; method: string; path: string; at: number; response: EmulatorResponse };
@@ -223,6 +226,8 @@ export class ZuoraEmulator extends ProviderEmulator {
   override readonly server: EmulatorServer;
   /** The clients, accounts and orders served (and restored by `reset()`). */
   readonly tenant: ZuoraTenantSeed;
+  /** The tenant id its tokens name. */
+  readonly tenantId: string;
   private readonly now: () => Date;
   private readonly tokenTtlSeconds: number;
   private readonly rateLimit: number;
@@ -245,6 +250,7 @@ export class ZuoraEmulator extends ProviderEmulator {
   constructor(options: ZuoraEmulatorOptions = {}) {
     super();
     this.tenant = options.tenant ?? zuoraSandboxTenant();
+    this.tenantId = options.tenantId ?? '9999';
     this.now = options.now ?? (() => new Date());
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
     this.rateLimit = options.rateLimitPerMinute ?? 50_000;
@@ -395,6 +401,15 @@ export class ZuoraEmulator extends ProviderEmulator {
   /** Fulfillments created so far, oldest first, with the externalId each was sent with. */
   fulfillmentRecords(): Array<{ id: string; fulfillmentNumber: string; orderLineItemId: string; externalId: string | null }> {
     return this.fulfillments.map((f) => ({ id: f.id, fulfillmentNumber: f.fulfillmentNumber, orderLineItemId: f.orderLineItemId, externalId: f.externalId }));
+  }
+
+  /**
+   * An administrator deletes the OAuth client (Zuora: Settings > Administration > Manage Users, OAuth Clients): its
+   * tokens stop working (401) and its credentials get 401 invalid_client at POST /oauth/token. Other clients go on.
+   */
+  deleteClient(clientId: string): void {
+    this.clients.delete(clientId);
+    for (const t of this.tokens.values()) if (t.clientId === clientId) t.revoked = true;
   }
 
   /** Ends every token issued so far, as an administrator revoking the client's sessions would. */
@@ -660,14 +675,16 @@ export class ZuoraEmulator extends ProviderEmulator {
       return { status: 401, body: { error: 'invalid_client', error_description: 'Bad client credentials' } };
     }
     const accessToken = randomBytes(16).toString('hex');
-    this.tokens.set(accessToken, { expiresAt: this.now().getTime() + this.tokenTtlSeconds * 1000, revoked: false });
+    this.tokens.set(accessToken, { expiresAt: this.now().getTime() + this.tokenTtlSeconds * 1000, revoked: false, clientId: client.clientId });
     return {
       status: 200,
       body: {
         access_token: accessToken,
         token_type: 'bearer',
         expires_in: this.tokenTtlSeconds,
-        scope: `user.${client.clientId.replace(/-/g, '')} entity.zuora-sandbox service.echo.read tenant.9999`,
+        // Zuora's token answer names the tenant in its scope ("... tenant.19", Create an OAuth token,
+        // https://developer.zuora.com/v1-api-reference/api/operation/createToken/).
+        scope: `user.${client.clientId.replace(/-/g, '')} entity.zuora-sandbox service.echo.read tenant.${this.tenantId}`,
         jti: randomBytes(16).toString('hex'),
       },
     };
