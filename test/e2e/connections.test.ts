@@ -10,6 +10,8 @@ import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
 import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_TOKEN, sallaSandboxStores, type SallaStoreSeed } from '../../src/sandbox/salla/salla.seed';
 import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
 import { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
+import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
+import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
 import { SalesforceEmulator } from '../../src/sandbox/salesforce/salesforce.emulator';
 import { salesforceId } from '../../src/sandbox/salesforce/salesforce.ids';
 import { SALESFORCE_SANDBOX_CLIENT_ID, SALESFORCE_SANDBOX_CLIENT_SECRET, SALESFORCE_SANDBOX_ORDER_SUMMARIES } from '../../src/sandbox/salesforce/salesforce.seed';
@@ -380,5 +382,20 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
       expect(status).toBe('NEEDS_REAUTHORIZATION');
       expect(await sfStatus(a)).toBe('CONNECTED');
     });
+  });
+
+  it("Exsited and Commerce credentials are checked too; a base URL left out is the deployment's (here its sandbox)", async () => {
+    const t = await token('other-providers');
+    const refusedX = await call(CONNECT, { i: { exsited: { clientId: EXSITED_SANDBOX_CLIENT_ID, clientSecret: 'wrong' } } }, t);
+    expect(refusedX.body.data.connectProvider.userErrors).toEqual([expect.objectContaining({ code: 'CREDENTIALS_REFUSED', field: ['input', 'exsited'] })]);
+    const x = await call(CONNECT, { i: { exsited: { clientId: EXSITED_SANDBOX_CLIENT_ID, clientSecret: EXSITED_SANDBOX_CLIENT_SECRET } } }, t);
+    expect(x.body.data.connectProvider).toEqual({ connection: expect.objectContaining({ provider: 'EXSITED', status: 'CONNECTED' }), userErrors: [] });
+    const refusedC = await call(CONNECT, { i: { commerce: { accessToken: 'not-the-token', currency: 'USD' } } }, t);
+    expect(refusedC.body.data.connectProvider.userErrors).toEqual([expect.objectContaining({ code: 'CREDENTIALS_REFUSED' })]);
+    const c = await call(CONNECT, { i: { commerce: { accessToken: COMMERCE_SANDBOX_TOKEN, currency: 'usd' } } }, t);
+    expect(c.body.data.connectProvider.userErrors).toEqual([]);
+    const made = await call('mutation { createInvoice(input: { commerce: { orderId: "69ab2a10449866373d5e3e40" } }) { invoice { id total { currencyCode } } userErrors { code } } }', {}, t);
+    expect(made.body.data.createInvoice).toEqual({ invoice: { id: expect.any(String), total: { currencyCode: 'USD' } }, userErrors: [] });
+    expect((await call(LIST, {}, t)).body.data.providerConnections.map((p: { provider: string }) => p.provider)).toEqual(['COMMERCE', 'EXSITED']);
   });
 });

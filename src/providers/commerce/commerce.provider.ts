@@ -1,6 +1,6 @@
 import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { parseCurrency } from '../../domain/money';
-import type { CreateContext, InvoiceProvider } from '../provider';
+import type { CreateContext, InvoiceProvider, ProviderAccount } from '../provider';
 import { HttpClient, TransportError, type HttpResponse } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { mapCommerceFailure, type CommerceOperation } from './commerce.errors';
@@ -39,9 +39,11 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   private readonly http: HttpClient;
   private readonly resilience: ProviderResilience;
   private readonly currency: string;
+  private readonly baseUrl: string;
 
   constructor(config: CommerceConfig) {
     this.currency = parseCurrency(config.currency);
+    this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     this.http = new HttpClient({
       baseUrl: config.baseUrl,
       timeoutMs: config.timeoutMs ?? 10_000,
@@ -120,6 +122,16 @@ export class CommerceProvider implements InvoiceProvider<CommerceCreateInput> {
   }
 
   /** GET /invoices/{id} [assumed: the seed documents only the create]. */
+  /**
+   * Whether the token is accepted: one list read of a single invoice (GET /invoices?page=1&limit=1). ASSUMPTION: seed
+   * 001 documents no endpoint that names the account, so the account is its base URL (no name). Called by
+   * connectProvider; a refused token is PROVIDER_UNAUTHORIZED.
+   */
+  async identify(): Promise<ProviderAccount> {
+    await this.resilience.read(() => this.call('read', () => this.http.request('GET', '/invoices', { query: { page: 1, limit: 1 } })));
+    return { accountId: this.baseUrl, accountName: null };
+  }
+
   private async readOne(invoiceId: string): Promise<InvoiceDetails> {
     const res = await this.resilience.read(() => this.call('read', () => this.http.request('GET', `/invoices/${encodeURIComponent(invoiceId)}`)));
     const parsed = commerceInvoiceEnvelope.safeParse(res.json);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { InvoiceDetails, InvoiceHeader, ProviderInvoiceRef } from '../../domain/invoice';
 import { ProviderError } from '../../domain/errors';
-import type { CreateContext, InvoiceProvider } from '../provider';
+import type { CreateContext, InvoiceProvider, ProviderAccount } from '../provider';
 import { HttpClient, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
@@ -86,6 +86,17 @@ export class ExsitedProvider implements InvoiceProvider<ExsitedCreateInput> {
         : new TokenSource({ issue: () => this.issueToken(credentials), shared: sharedAs(config.sharedTokens, this.code, config.baseUrl, credentials, config.connectionId) });
     // Exsited documents no rate limit: a 429 without Retry-After pauses us for the default cool-down.
     this.resilience = new ProviderResilience({ provider: 'Exsited', readConcurrency: config.readConcurrency, ...config.resilience });
+  }
+
+  /**
+   * Whether the credentials are accepted: a token is had (one token request, or none when a replica stored one).
+   * ASSUMPTION: Exsited's public material documents no endpoint that names the account, so the account is the API
+   * origin and client id (no name). Called by connectProvider; refused credentials are PROVIDER_UNAUTHORIZED.
+   */
+  async identify(): Promise<ProviderAccount> {
+    await this.tokens.get();
+    const { credentials } = this.config;
+    return { accountId: `${this.config.baseUrl.replace(/\/+$/, '')}${'clientId' in credentials ? ` ${credentials.clientId}` : ''}`, accountName: null };
   }
 
   /**
