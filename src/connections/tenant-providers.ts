@@ -34,7 +34,8 @@ export interface TenantProvidersOptions {
    * that keeps connections: a tenant never acts through an account it did not connect).
    */
   defaultsServe: 'every-tenant' | 'default-tenant';
-  defaultTenant: string;
+  /** The tenant of unauthenticated requests; null when tokens are verified (no caller is then the default tenant). */
+  defaultTenant: string | null;
   /** How long a replica trusts what it read of a connection before reading it again (default 2 s): how soon a disconnect elsewhere takes effect here. */
   cacheMs?: number;
   logger?: Logger;
@@ -260,7 +261,7 @@ export class TenantProviders {
   }
 
   private servesByDefault(tenantId: string): boolean {
-    return this.options.defaultsServe === 'every-tenant' || tenantId === this.options.defaultTenant;
+    return this.options.defaultsServe === 'every-tenant' || (this.options.defaultTenant !== null && tenantId === this.options.defaultTenant);
   }
 
   private async connectionOf(tenantId: string, code: ProviderCode): Promise<StoredConnection | null> {

@@ -103,7 +103,8 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
   const tenants = new TenantProviders(
     providers.registry,
     config.connections ? { store: new ConnectionStore(db), keys: new ConnectionKeys(config.connections.key, config.connections.previous), build: providers.buildConnection } : null,
-    { defaultsServe: config.connections ? 'default-tenant' : 'every-tenant', defaultTenant: DEFAULT_TENANT, logger },
+    // With tokens verified, no caller is the default tenant: a token whose tenant claim says "default" gets no account of the deployment's.
+    { defaultsServe: config.connections ? 'default-tenant' : 'every-tenant', defaultTenant: config.jwt ? null : DEFAULT_TENANT, logger },
   );
   opened.push(() => tenants.close());
   const applier = new ChangeApplier(ledger, syncStore, tenants, logger);

@@ -114,6 +114,14 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     expect((await call(LIST, {}, t)).body.data.providerConnections).toEqual([]);
   });
 
+  it('a token whose tenant claim is "default" gets no account of the deployment\'s', async () => {
+    const t = await token('default');
+    expect((await call(CREATE, { o: String(orders[0]) }, t)).body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED' })]);
+    const created = await call('mutation { createInvoice(input: { commerce: { orderId: "69ab2a10449866373d5e3e41" } }) { userErrors { code } } }', {}, t);
+    expect(created.body.data.createInvoice.userErrors).toEqual([{ code: 'PROVIDER_NOT_CONNECTED' }]);
+    expect((await call(LIST, {}, t)).body.data.providerConnections).toEqual([]);
+  });
+
   it('the scopes gate connections: connections:read to list them, connections:write to make them (403 otherwise)', async () => {
     const readOnly = await token('tenant-scopes', 'invoices:read invoices:write');
     const list = await call(LIST, {}, readOnly);
