@@ -32,10 +32,10 @@ export class SallaConnectionInput {
 
 @InputType('ZuoraConnectionInput', { description: "An OAuth client of the tenant's Zuora tenant (Settings > Administration > Manage Users > OAuth Clients)." })
 export class ZuoraConnectionInput {
-  @Field()
+  @Field({ description: "The OAuth client's id." })
   clientId!: string;
 
-  @Field()
+  @Field({ description: "The OAuth client's secret: stored encrypted, never returned." })
   clientSecret!: string;
 
   @Field(() => String, { nullable: true, description: "The tenant's REST endpoint (e.g. https://rest.zuora.com); default the deployment's." })
@@ -44,10 +44,10 @@ export class ZuoraConnectionInput {
 
 @InputType('SalesforceConnectionInput', { description: "A connected app of the tenant's Salesforce org with the client credentials flow enabled." })
 export class SalesforceConnectionInput {
-  @Field()
+  @Field({ description: "The OAuth client's id." })
   clientId!: string;
 
-  @Field()
+  @Field({ description: "The OAuth client's secret: stored encrypted, never returned." })
   clientSecret!: string;
 
   @Field(() => String, { nullable: true, description: "The org's My Domain URL (https://<domain>.my.salesforce.com); default the deployment's." })
@@ -56,10 +56,10 @@ export class SalesforceConnectionInput {
 
 @InputType('ExsitedConnectionInput', { description: "An OAuth client of the tenant's Exsited account." })
 export class ExsitedConnectionInput {
-  @Field()
+  @Field({ description: "The OAuth client's id." })
   clientId!: string;
 
-  @Field()
+  @Field({ description: "The OAuth client's secret: stored encrypted, never returned." })
   clientSecret!: string;
 
   @Field(() => String, { nullable: true, description: 'The redirect URI the Exsited app was registered with, if any.' })
@@ -71,7 +71,7 @@ export class ExsitedConnectionInput {
 
 @InputType('CommerceConnectionInput', { description: "An access token of the tenant's Commerce API." })
 export class CommerceConnectionInput {
-  @Field()
+  @Field({ description: 'The access token, sent as the `accessToken` header.' })
   accessToken!: string;
 
   @Field({ description: 'The ISO 4217 currency its amounts are in (they carry none).' })
@@ -92,19 +92,19 @@ export interface ConnectionDefaults {
 @Directive('@oneOf')
 @InputType('ConnectProviderInput', { description: "Exactly one provider's branch, with what that provider needs to act for the tenant." })
 export class ConnectProviderInput {
-  @Field(() => SalesforceConnectionInput, { nullable: true })
+  @Field(() => SalesforceConnectionInput, { nullable: true, description: "Connect the tenant's Salesforce org." })
   salesforce?: SalesforceConnectionInput | null;
 
-  @Field(() => SallaConnectionInput, { nullable: true })
+  @Field(() => SallaConnectionInput, { nullable: true, description: "Connect the tenant's Salla store." })
   salla?: SallaConnectionInput | null;
 
-  @Field(() => ZuoraConnectionInput, { nullable: true })
+  @Field(() => ZuoraConnectionInput, { nullable: true, description: "Connect the tenant's Zuora tenant." })
   zuora?: ZuoraConnectionInput | null;
 
-  @Field(() => ExsitedConnectionInput, { nullable: true })
+  @Field(() => ExsitedConnectionInput, { nullable: true, description: "Connect the tenant's Exsited account." })
   exsited?: ExsitedConnectionInput | null;
 
-  @Field(() => CommerceConnectionInput, { nullable: true })
+  @Field(() => CommerceConnectionInput, { nullable: true, description: "Connect the tenant's Commerce API." })
   commerce?: CommerceConnectionInput | null;
 
   /** The credentials of the one branch, checked (lengths, control characters, URLs), or why they cannot be used. Pure. */

@@ -43,13 +43,13 @@ registerEnumType(ConnectionSourceEnum, {
 
 @ObjectType('ProviderConnection', { simpleResolvers: true, description: "A tenant's connection to one provider account. Never carries its credentials." })
 export class ProviderConnectionType {
-  @Field(() => InvoiceProviderEnum)
+  @Field(() => InvoiceProviderEnum, { description: 'The provider the account is at.' })
   provider!: ProviderCode;
 
-  @Field(() => ConnectionStatusEnum)
+  @Field(() => ConnectionStatusEnum, { description: 'Whether it acts for the tenant now.' })
   status!: ConnectionStatusEnum;
 
-  @Field(() => ConnectionSourceEnum)
+  @Field(() => ConnectionSourceEnum, { description: "Who made it: the tenant (connectProvider), or the deployment's operator." })
   source!: ConnectionSourceEnum;
 
   @Field(() => String, { nullable: true, description: "The account's id at the provider (a Salla store id, a Zuora tenant id, a Salesforce org id), where it tells." })
@@ -68,7 +68,7 @@ export class ProviderConnectionType {
   lastError!: string | null;
 }
 
-@ObjectType('ConnectProviderPayload', { simpleResolvers: true })
+@ObjectType('ConnectProviderPayload', { simpleResolvers: true, description: 'The outcome of connectProvider: the stored connection, or why nothing was stored.' })
 export class ConnectProviderPayload {
   @Field(() => ProviderConnectionType, { nullable: true, description: 'The stored connection; null when userErrors is not empty.' })
   connection!: ConnectionView | null;
@@ -77,12 +77,12 @@ export class ConnectProviderPayload {
   userErrors!: UserError[];
 }
 
-@ObjectType('DisconnectProviderPayload', { simpleResolvers: true })
+@ObjectType('DisconnectProviderPayload', { simpleResolvers: true, description: 'The outcome of disconnectProvider.' })
 export class DisconnectProviderPayload {
   @Field(() => ProviderConnectionType, { nullable: true, description: 'The connection, now DISCONNECTED; null when the tenant had none.' })
   connection!: ConnectionView | null;
 
-  @Field(() => [InvoiceUserErrorType])
+  @Field(() => [InvoiceUserErrorType], { description: 'Expected failures; empty on success (disconnecting twice is not one).' })
   userErrors!: UserError[];
 }
 
@@ -100,7 +100,7 @@ export class ConnectionResolver {
     description:
       "Connects the caller's tenant to its own account at one provider: the credentials are checked with the provider (one or two calls) and stored encrypted, replacing any earlier connection to that provider. Needs the connections:write scope.",
   })
-  async connectProvider(@Arg('input', () => ConnectProviderInput) input: ConnectProviderInput, @Ctx() ctx: Context): Promise<ConnectProviderPayload> {
+  async connectProvider(@Arg('input', () => ConnectProviderInput, { description: "One provider's branch, with the tenant's credentials for it." }) input: ConnectProviderInput, @Ctx() ctx: Context): Promise<ConnectProviderPayload> {
     const checked = input.toCredentials(ctx.connections);
     if ('userErrors' in checked) return { connection: null, userErrors: checked.userErrors };
     if ('awaiting' in checked) {
@@ -114,7 +114,7 @@ export class ConnectionResolver {
   @Mutation(() => DisconnectProviderPayload, {
     description: "Erases the caller's tenant's credentials for the provider; its invoices stay readable from the ledger. Needs the connections:write scope.",
   })
-  async disconnectProvider(@Arg('provider', () => InvoiceProviderEnum) provider: ProviderCode, @Ctx() ctx: Context): Promise<DisconnectProviderPayload> {
+  async disconnectProvider(@Arg('provider', () => InvoiceProviderEnum, { description: 'The provider whose connection to end.' }) provider: ProviderCode, @Ctx() ctx: Context): Promise<DisconnectProviderPayload> {
     return { connection: await ctx.connections.tenants.disconnect(ctx.tenantId, provider), userErrors: [] };
   }
 }

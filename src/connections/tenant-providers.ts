@@ -94,7 +94,9 @@ export class TenantProviders {
       return { provider: this.providerFor(connection), connectionId: connection.id };
     }
     if (this.servesByDefault(tenantId) && this.defaults.has(code)) return { provider: this.defaults.get(code), connectionId: null };
-    return { refusal: notConnected(code, `This tenant has no connection to ${code}: connect one with connectProvider${this.enabled ? '' : ' (this deployment keeps none: an operator must configure the provider)'}.`) };
+    // A single-tenant deployment says what it always said: the operator configures its providers.
+    if (!this.enabled) return { refusal: notConnected(code, `This service has no connection to ${code}: an operator must configure it before invoices can be created or read there.`) };
+    return { refusal: notConnected(code, `This tenant has no connection to ${code}: connect one with connectProvider.`) };
   }
 
   /** The provider acting for the tenant, or null (callers that skip what they cannot reach: refresh, sync, repair). */

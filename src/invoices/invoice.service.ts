@@ -39,11 +39,6 @@ export interface InvoiceServiceOptions {
   logger?: Logger;
 }
 
-/** The answer for a provider this deployment has no connection to. */
-export function notConnected(provider: ProviderCode, field: string[] | null): UserError {
-  return userError('PROVIDER_NOT_CONNECTED', `This service has no connection to ${provider}: an operator must configure it before invoices can be created or read there.`, field);
-}
-
 const result = (invoices: Invoice[], userErrors: UserError[] = [], details = new Map<string, InvoiceDetails>()): CreateInvoiceResult => ({
   invoices,
   userErrors,

@@ -183,6 +183,35 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     expect(lines.body.data.invoice.lines.length).toBeGreaterThan(0);
   });
 
+  it("a store's news reaches its tenant's invoice through that tenant's connection, and the store's own invoice is that tenant's alone", async () => {
+    const b = await token('tenant-b');
+    const a = await token('tenant-a');
+    // A prepaid order (apple_pay): a cash-on-delivery order's invoice is not paid by a payment record before delivery.
+    const orderId = orders[5]! + ORDER_OFFSET;
+    const made = await call(CREATE, { o: String(orderId), k: 'b-news' }, b);
+    expect(made.body.data.createInvoice.userErrors).toEqual([]);
+    const invoice = made.body.data.createInvoice.invoice;
+    const { total } = salla.invoices(STORE_B_TOKEN).find((i) => String(i.id) === invoice.providerInvoiceId)!;
+    salla.recordPayment(invoice.providerInvoiceId, total);
+    const statusOfInvoice = async () => (await call('query ($id: ID!) { invoice(id: $id) { status } }', { id: invoice.id }, b)).body.data.invoice.status;
+    let status = await statusOfInvoice();
+    for (let i = 0; i < 100 && status !== 'PAID'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = await statusOfInvoice();
+    }
+    expect(status).toBe('PAID');
+    const issued = salla.issueStoreInvoice(orderId, { storeToken: STORE_B_TOKEN });
+    const external = async (bearer: string) =>
+      (await call('query { invoices(filter: { origin: [EXTERNAL] }) { nodes { providerInvoiceId } } }', {}, bearer)).body.data.invoices.nodes.map((n: { providerInvoiceId: string }) => n.providerInvoiceId) as string[];
+    let found = await external(b);
+    for (let i = 0; i < 100 && !found.includes(String(issued.id)); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      found = await external(b);
+    }
+    expect(found).toEqual([String(issued.id)]);
+    expect(await external(a)).toEqual([]);
+  });
+
   it('never returns, stores in clear or logs the credentials', async () => {
     const t = await token('tenant-secret');
     await call(CONNECT, { i: { salla: { accessToken: STORE_B_TOKEN, baseUrl: salla.baseUrl } } }, t);
