@@ -115,7 +115,7 @@ export class TenantProviders {
    * them sealed as the tenant's connection, replacing any earlier one. Returns the stored connection or the userErrors.
    */
   async connect(tenantId: string, credentials: ConnectionCredentials, field: string[]): Promise<{ connection: ConnectionView } | { userErrors: UserError[] }> {
-    if (!this.connections) return { userErrors: [userError('CONNECTIONS_NOT_CONFIGURED', 'This deployment keeps no tenant connections (CONNECTIONS_KEY is unset): its providers are configured by its operator.', field)] };
+    if (!this.connections) return { userErrors: [notConfigured(field)] };
     const { store, keys, build } = this.connections;
     const code = credentials.provider;
     const id = randomUUID();
@@ -139,14 +139,13 @@ export class TenantProviders {
     }
     // The probe is closed and the connection's provider built anew from what was stored; tokens the probe renewed are
     // in the shared store under the connection's id already.
-    const expiresAt = credentials.provider === 'SALLA' && credentials.expiresAt ? new Date(credentials.expiresAt) : null;
     const stored = await store.put({
       id,
       tenantId,
       provider: code,
       accountId: account.accountId ?? null,
       accountName: account.accountName,
-      expiresAt,
+      expiresAt: expiryOf(credentials),
       seal: (id) => ({ sealed: keys.seal(JSON.stringify(credentials), bindingOf(tenantId, code, id)), keyId: keys.currentId }),
     });
     this.forget(tenantId, code);
@@ -159,7 +158,7 @@ export class TenantProviders {
    * itself (Salla's app.store.authorize when the merchant installs the app): NEEDS_REAUTHORIZATION until they come.
    */
   async expectAccount(tenantId: string, code: ProviderCode, accountId: string, field: string[]): Promise<{ connection: ConnectionView } | { userErrors: UserError[] }> {
-    if (!this.connections) return { userErrors: [userError('CONNECTIONS_NOT_CONFIGURED', 'This deployment keeps no tenant connections (CONNECTIONS_KEY is unset): its providers are configured by its operator.', field)] };
+    if (!this.connections) return { userErrors: [notConfigured(field)] };
     const stored = await this.connections.store.expect(randomUUID(), tenantId, code, accountId, `awaiting ${code}'s authorization of account ${accountId} (the merchant installs the app)`);
     this.forget(tenantId, code);
     return { connection: viewOf(stored) };
@@ -185,7 +184,7 @@ export class TenantProviders {
         provider: code,
         accountId,
         accountName: accountName ?? owner.accountName,
-        expiresAt: credentials.provider === 'SALLA' && credentials.expiresAt ? new Date(credentials.expiresAt) : null,
+        expiresAt: expiryOf(credentials),
         seal: (id) => ({ sealed: keys.seal(JSON.stringify(credentials), bindingOf(owner.tenantId, code, id)), keyId: keys.currentId }),
       });
       this.forget(owner.tenantId, code);
@@ -237,11 +236,6 @@ export class TenantProviders {
       ...(this.defaults.has(code) ? [{ tenantId: null, connectionId: null, provider: this.defaults.get(code) }] : []),
       ...own.map((c) => ({ tenantId: c.tenantId, connectionId: c.id, provider: this.providerFor(c) })),
     ];
-  }
-
-  /** The tenants whose live connection is to the provider's account `accountId` (a Salla store). One read. */
-  async tenantsOfAccount(code: ProviderCode, accountId: string): Promise<string[]> {
-    return this.connections ? (await this.connections.store.byAccount(code, accountId)).map((c) => c.tenantId) : [];
   }
 
   /** Seals again, under the current key, up to `limit` connections sealed under an older key it holds. Returns how many. */
@@ -319,6 +313,15 @@ function sameCredentials(opened: string, credentials: ConnectionCredentials): bo
 /** What binds sealed credentials to their row: the same value moved to another tenant's row does not open. */
 function bindingOf(tenantId: string, provider: string, id: string): string {
   return `${tenantId}\u0000${provider}\u0000${id}`;
+}
+
+/** When the credentials run out unless renewed, where the provider said (Salla's `expires`). */
+function expiryOf(credentials: ConnectionCredentials): Date | null {
+  return credentials.provider === 'SALLA' && credentials.expiresAt ? new Date(credentials.expiresAt) : null;
+}
+
+function notConfigured(field: string[]): UserError {
+  return userError('CONNECTIONS_NOT_CONFIGURED', 'This deployment keeps no tenant connections (CONNECTIONS_KEY is unset): its providers are configured by its operator.', field);
 }
 
 function notConnected(code: ProviderCode, message: string): UserError {
