@@ -40,6 +40,13 @@ export class ZuoraConnectionInput {
 
   @Field(() => String, { nullable: true, description: "The tenant's REST endpoint (e.g. https://rest.zuora.com); default the deployment's." })
   baseUrl?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The HMAC secret key (16 to 256 characters) of the tenant's callout templates that point at POST /webhooks/zuora with the header X-Zuora-Tenant-Id naming this Zuora tenant: its callouts are then verified with it and applied for this tenant alone. Stored encrypted, never returned; without it the tenant's callouts are refused.",
+  })
+  webhookSecret?: string | null;
 }
 
 @InputType('SalesforceConnectionInput', { description: "A connected app of the tenant's Salesforce org with the client credentials flow enabled." })
@@ -154,7 +161,15 @@ export class ConnectProviderInput {
       };
     } else if (this.zuora) {
       const z = this.zuora;
-      credentials = { provider: 'ZUORA', baseUrl: url('baseUrl', z.baseUrl, 'ZUORA'), clientId: text('clientId', z.clientId, ID_TEXT)!, clientSecret: text('clientSecret', z.clientSecret, SECRET)! };
+      const webhookSecret = text('webhookSecret', z.webhookSecret, { maxLength: 256 }, false);
+      if (webhookSecret !== undefined && webhookSecret.length < 16) errors.push(userError('INVALID_INPUT', 'webhookSecret must be at least 16 characters.', ['input', branch, 'webhookSecret']));
+      credentials = {
+        provider: 'ZUORA',
+        baseUrl: url('baseUrl', z.baseUrl, 'ZUORA'),
+        clientId: text('clientId', z.clientId, ID_TEXT)!,
+        clientSecret: text('clientSecret', z.clientSecret, SECRET)!,
+        ...(webhookSecret !== undefined ? { webhookSecret } : {}),
+      };
     } else if (this.salesforce) {
       const f = this.salesforce;
       credentials = { provider: 'SALESFORCE', instanceUrl: url('instanceUrl', f.instanceUrl, 'SALESFORCE'), clientId: text('clientId', f.clientId, ID_TEXT)!, clientSecret: text('clientSecret', f.clientSecret, SECRET)! };

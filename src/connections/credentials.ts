@@ -5,7 +5,7 @@
  */
 export type ConnectionCredentials =
   | { provider: 'SALLA'; baseUrl: string; accessToken: string; refreshToken?: string; expiresAt?: string }
-  | { provider: 'ZUORA'; baseUrl: string; clientId: string; clientSecret: string }
+  | { provider: 'ZUORA'; baseUrl: string; clientId: string; clientSecret: string; webhookSecret?: string }
   | { provider: 'SALESFORCE'; instanceUrl: string; clientId: string; clientSecret: string }
   | { provider: 'EXSITED'; baseUrl: string; clientId: string; clientSecret: string; redirectUri?: string }
   | { provider: 'COMMERCE'; baseUrl: string; accessToken: string; currency: string };

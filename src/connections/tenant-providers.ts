@@ -56,6 +56,8 @@ export class TenantProviders {
   private built = new Map<string, InvoiceProvider>();
   /** The connection id whose provider is built, by tenant and provider. */
   private liveIds = new Map<string, string>();
+  /** The webhook secrets of each provider account's tenants, as read at `at` (a flood of forged deliveries costs HMACs, not reads). */
+  private secrets = new Map<string, { at: number; secrets: Array<{ tenantId: string; secret: string }> }>();
   private readonly cacheMs: number;
 
   constructor(
@@ -76,6 +78,7 @@ export class TenantProviders {
     view.resolved = this.resolved;
     view.built = this.built;
     view.liveIds = this.liveIds;
+    view.secrets = this.secrets;
     return view;
   }
 
@@ -238,6 +241,29 @@ export class TenantProviders {
     ];
   }
 
+  /**
+   * The webhook secrets (Zuora's webhookSecret) of the CONNECTED connections to the provider's account `accountId`, by
+   * tenant: who may have signed a delivery that names that account. Cached like connections (cacheMs); one indexed read
+   * and an unsealing per connection otherwise.
+   */
+  async webhookSecretsOf(code: ProviderCode, accountId: string): Promise<Array<{ tenantId: string; secret: string }>> {
+    if (!this.connections) return [];
+    const key = `${code}\u0000${accountId}`;
+    const cached = this.secrets.get(key);
+    if (cached && Date.now() - cached.at < this.cacheMs) return cached.secrets;
+    const { store, keys } = this.connections;
+    const secrets: Array<{ tenantId: string; secret: string }> = [];
+    for (const c of await store.byAccount(code, accountId)) {
+      if (c.status !== 'CONNECTED' || !c.sealed) continue;
+      const credentials = JSON.parse(keys.open(c.sealed, bindingOf(c.tenantId, c.provider, c.id))) as ConnectionCredentials;
+      if (credentials.provider === 'ZUORA' && credentials.webhookSecret) secrets.push({ tenantId: c.tenantId, secret: credentials.webhookSecret });
+    }
+    // Bounded: accounts named by forged headers must not grow it without end.
+    if (this.secrets.size >= 10_000) this.secrets.clear();
+    this.secrets.set(key, { at: Date.now(), secrets });
+    return secrets;
+  }
+
   /** Seals again, under the current key, up to `limit` connections sealed under an older key it holds. Returns how many. */
   async resealStale(limit = 100): Promise<number> {
     if (!this.connections) return 0;
@@ -272,6 +298,8 @@ export class TenantProviders {
 
   private forget(tenantId: string, code: ProviderCode): void {
     this.resolved.delete(`${tenantId}\u0000${code}`);
+    // Which account the tenant was connected to is not known here: the provider's cached secrets go.
+    for (const key of this.secrets.keys()) if (key.startsWith(`${code}\u0000`)) this.secrets.delete(key);
   }
 
   /** The built provider of a connection (one per connection id, for its life), watched for refusals. */

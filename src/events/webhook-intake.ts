@@ -21,6 +21,12 @@ export interface WebhookIntakeOptions {
    * it is answered; returns how many tenants it touched. Without it such events are acknowledged and dropped.
    */
   onAccountEvent?(provider: ProviderCode, event: AccountEvent): Promise<number>;
+  /**
+   * The secrets of the tenants connected to a provider account that signs with its own (a Zuora tenant named by
+   * X-Zuora-Tenant-Id): a delivery naming an account is verified with these, and recorded for the tenant whose secret
+   * it matches. Without it (no tenant connections), every delivery is verified with the deployment's secret.
+   */
+  accountSecrets?(provider: ProviderCode, accountId: string): Promise<ReadonlyArray<{ tenantId: string; secret: string }>>;
   /** Wakes the processing of the provider's recorded events; called after a new one is recorded, never for a redelivery. Must not throw. */
   wake(provider: ProviderCode): void;
   logger: Logger;
@@ -52,7 +58,8 @@ export class WebhookIntake {
     const code = this.providerOf(slug);
     if (!code) return { status: 404, body: { error: 'not_found', message: `no webhooks are configured for ${slug.slice(0, 40)}` } };
     const webhooks = this.webhooks[code]!;
-    if (!webhooks.verify(rawBody, headers, this.options.secrets[code]!)) {
+    const signers = await this.signersOf(code, webhooks, rawBody, headers);
+    if (signers.length === 0) {
       this.options.logger.warn({ provider: code, bytes: rawBody.length }, 'webhook delivery refused: its signature does not match the secret');
       return { status: 401, body: { error: 'unauthorized', message: 'the delivery is not signed with this endpoint\u2019s secret' } };
     }
@@ -79,16 +86,39 @@ export class WebhookIntake {
     } catch {
       return { status: 400, body: { error: 'bad_request', message: 'the delivery is not an event this endpoint can read' } };
     }
-    const recorded = await this.log.record(code, webhooks.deliveryKey(rawBody, headers), event.slice(0, 200), rawBody.toString('utf8'));
+    const key = webhooks.deliveryKey(rawBody, headers);
+    // Once per tenant that signed it (tenants sharing one provider account, each with its own secret, are apart).
+    const recorded = await Promise.all(
+      signers.map((tenantId) => this.log.record(code, tenantId === null ? key : `tenant:${tenantId.length}:${tenantId}:${key}`, event.slice(0, 200), rawBody.toString('utf8'), tenantId)),
+    );
+    const fresh = recorded.some((r) => r.fresh);
     // Recorded is enough to answer: the wake-up is not waited for (a lost one is repaired by the next sync pass).
-    if (recorded.fresh) this.options.wake(code);
-    return { status: 200, body: { received: true, duplicate: !recorded.fresh } };
+    if (fresh) this.options.wake(code);
+    return { status: 200, body: { received: true, duplicate: !fresh } };
+  }
+
+  /**
+   * Who signed the delivery: [null] for the deployment's secret; the tenants whose own secret it matches when it names
+   * its account (X-Zuora-Tenant-Id); [] when nobody's secret matches. Cost: one HMAC per candidate secret, and the
+   * account's secrets (cached by the caller).
+   */
+  private async signersOf(code: ProviderCode, webhooks: ProviderWebhooks, rawBody: Buffer, headers: WebhookHeaders): Promise<Array<string | null>> {
+    const account = this.options.accountSecrets ? (webhooks.accountOf?.(headers) ?? null) : null;
+    if (account === null) {
+      const secret = this.options.secrets[code];
+      return secret && webhooks.verify(rawBody, headers, secret) ? [null] : [];
+    }
+    if (account === '') return [];
+    const candidates = await this.options.accountSecrets!(code, account);
+    return candidates.filter((c) => webhooks.verify(rawBody, headers, c.secret)).map((c) => c.tenantId);
   }
 
   private providerOf(slug: string): ProviderCode | null {
     const code = slug.toUpperCase() as ProviderCode;
     if (!(PROVIDER_CODES as readonly string[]).includes(code) || slug !== slug.toLowerCase()) return null;
-    if (!this.options.secrets[code] || !this.webhooks[code]) return null;
-    return code;
+    const webhooks = this.webhooks[code];
+    if (!webhooks) return null;
+    // Open with the deployment's secret, or with tenants' own where deliveries name their account.
+    return this.options.secrets[code] || (webhooks.accountOf && this.options.accountSecrets) ? code : null;
   }
 }

@@ -7,6 +7,7 @@ interface Delivery {
   deliveryKey: string;
   event: string;
   body: string;
+  tenantId: string | null;
 }
 
 /** One webhook delivery as recorded. */
@@ -16,6 +17,8 @@ export interface RecordedEvent {
   event: string;
   /** The body as received (verified JSON text). */
   body: string;
+  /** The tenant whose own secret verified the delivery (its account sent it); null: the deployment's secret. */
+  tenantId: string | null;
   deliveries: number;
   receivedAt: Date;
   processedAt: Date | null;
@@ -26,6 +29,7 @@ interface EventRow {
   provider: string;
   event: string;
   body: string;
+  tenant_id: string | null;
   deliveries: number;
   received_at: Date;
   processed_at: Date | null;
@@ -36,6 +40,7 @@ const toEvent = (r: EventRow): RecordedEvent => ({
   provider: r.provider,
   event: r.event,
   body: r.body,
+  tenantId: r.tenant_id ?? null,
   deliveries: r.deliveries,
   receivedAt: new Date(r.received_at),
   processedAt: r.processed_at ? new Date(r.processed_at) : null,
@@ -56,11 +61,11 @@ export class EventLog {
 
   /**
    * Records a verified delivery once per (provider, deliveryKey); a redelivery counts and changes nothing else.
-   * Returns the event's id and whether it is new (only a new one wakes the processing). One statement per batch of
-   * concurrent deliveries.
+   * `tenantId`: the tenant whose own secret verified it (null: the deployment's). Returns the event's id and whether it
+   * is new (only a new one wakes the processing). One statement per batch of concurrent deliveries.
    */
-  record(provider: string, deliveryKey: string, event: string, body: string): Promise<{ id: string; fresh: boolean }> {
-    return this.writes.write({ provider, deliveryKey, event, body });
+  record(provider: string, deliveryKey: string, event: string, body: string, tenantId: string | null = null): Promise<{ id: string; fresh: boolean }> {
+    return this.writes.write({ provider, deliveryKey, event, body, tenantId });
   }
 
   /** One statement for many deliveries; the same delivery twice in a batch is inserted once and counted twice. */
@@ -74,12 +79,12 @@ export class EventLog {
     }
     const rows = [...unique.values()];
     const written = await this.db.query<{ id: string; provider: string; delivery_key: string; fresh: boolean }>(
-      `INSERT INTO provider_events (id, provider, delivery_key, event, body, deliveries)
-       SELECT id::uuid, provider, delivery_key, event, body, n FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-              AS u(id, provider, delivery_key, event, body, n)
+      `INSERT INTO provider_events (id, provider, delivery_key, event, body, deliveries, tenant_id)
+       SELECT id::uuid, provider, delivery_key, event, body, n, tenant_id FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[])
+              AS u(id, provider, delivery_key, event, body, n, tenant_id)
        ON CONFLICT (provider, delivery_key) DO UPDATE SET deliveries = provider_events.deliveries + EXCLUDED.deliveries
        RETURNING id, provider, delivery_key, (xmax = 0) AS fresh`,
-      [rows.map(() => randomUUID()), rows.map((r) => r.d.provider), rows.map((r) => r.d.deliveryKey), rows.map((r) => r.d.event), rows.map((r) => r.d.body), rows.map((r) => r.count)],
+      [rows.map(() => randomUUID()), rows.map((r) => r.d.provider), rows.map((r) => r.d.deliveryKey), rows.map((r) => r.d.event), rows.map((r) => r.d.body), rows.map((r) => r.count), rows.map((r) => r.d.tenantId)],
     );
     const byKey = new Map(written.map((w) => [key({ provider: w.provider, deliveryKey: w.delivery_key }), w]));
     // The first of a batch's copies is the new one (if the row is); the others are redeliveries.

@@ -135,4 +135,10 @@ export interface ProviderWebhooks {
    * event, where the provider has such events. Throws on such an event it cannot read.
    */
   accountEventOf?(body: unknown): AccountEvent | null;
+  /**
+   * The provider account a delivery says it comes from, where each account signs with a secret of its own (a Zuora
+   * tenant's callout templates): chooses whose secret verifies it, before anything is parsed. null: the delivery names
+   * none (the deployment's secret verifies it); '' for a value that can name no account (refused). Pure.
+   */
+  accountOf?(headers: WebhookHeaders): string | null;
 }

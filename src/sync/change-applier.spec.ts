@@ -164,6 +164,27 @@ describe('ChangeApplier: invoices named by an event that the ledger does not kno
     expect(new Set(asked.flat()).size).toBe(150);
   });
 
+  it("seen at one tenant's own account (a callout its secret verified), an unknown invoice is read there and recorded for that tenant alone, even on an order another tenant has too", async () => {
+    const deployment = readingProvider({});
+    const own = readingProvider({ 'z-own-2': zuora('z-own-2', 'O-2'), 'z-own-3': zuora('z-own-3', 'O-3') });
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([deployment.provider]));
+    expect(await applier.apply(posted('z-own-2', 'z-own-3'), { tenantId: 't2', provider: own.provider })).toEqual({ refreshed: 0, found: 1, ambiguous: 0 });
+    expect(own.asked).toEqual([['z-own-2', 'z-own-3']]);
+    expect(deployment.asked).toEqual([]);
+    expect(await rowsOf('z-own-2')).toEqual([{ tenant_id: 't2', origin: 'EXTERNAL', order_id: 'O-2', attempt_id: null }]);
+    // O-3 is no order of t2's: nothing.
+    expect(await rowsOf('z-own-3')).toEqual([]);
+  });
+
+  it('seen at no account that can still be asked (null: the tenant disconnected since), only known invoices are read', async () => {
+    const { provider, asked, loaded } = readingProvider({ 'z-gone-1': zuora('z-gone-1', 'O-1') });
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));
+    expect(await applier.apply(posted('z-gone-1', 'z-ours-1'), null)).toEqual({ refreshed: 1, found: 0, ambiguous: 0 });
+    expect(asked).toEqual([]);
+    expect(loaded).toEqual([['z-ours-1']]);
+    expect(await rowsOf('z-gone-1')).toEqual([]);
+  });
+
   it('a provider that cannot read unknown invoices drops them, as before', async () => {
     const { provider } = readingProvider({ 'z-out-6': zuora('z-out-6', 'O-1') });
     delete (provider as { readUnknown?: unknown }).readUnknown;

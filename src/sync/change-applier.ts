@@ -68,7 +68,7 @@ export class ChangeApplier {
    * the ledger does not know, one ledger query for their orders' owners and one write. Throws ChangesNotApplied after
    * storing what it could when a provider read failed.
    */
-  async apply(changes: readonly ProviderChange[], source?: ChangeSource): Promise<ApplyResult> {
+  async apply(changes: readonly ProviderChange[], source?: ChangeSource | null): Promise<ApplyResult> {
     const byProvider = new Map<ProviderCode, ProviderChange[]>();
     for (const c of changes) byProvider.set(c.provider, [...(byProvider.get(c.provider) ?? []), c]);
     const total: ApplyResult = { refreshed: 0, found: 0, ambiguous: 0 };
@@ -76,7 +76,8 @@ export class ChangeApplier {
     for (const [code, list] of byProvider) {
       if (!this.providers.mayServe(code)) continue;
       // A webhook's changes are seen at the deployment's account, when it has one; its known invoices are read through their tenants' own.
-      const at = source ?? (this.providers.defaults.has(code) ? { tenantId: null, provider: this.providers.defaults.get(code) } : null);
+      // null: seen at no account that can still be asked (a tenant's, since disconnected): known invoices only.
+      const at = source !== undefined ? source : this.providers.defaults.has(code) ? { tenantId: null, provider: this.providers.defaults.get(code) } : null;
       try {
         const r = await this.applyAt(code, list, at);
         total.refreshed += r.refreshed;
@@ -89,6 +90,16 @@ export class ChangeApplier {
     }
     if (failures.length > 0) throw failures[0]!;
     return total;
+  }
+
+  /**
+   * Where a delivery verified with a tenant's own secret was seen: that tenant's connection to the provider, or null
+   * when it has none that works now (then only its known invoices are read, through their owners' accounts). Costs
+   * what TenantProviders.of costs.
+   */
+  async seenBy(tenantId: string, code: ProviderCode): Promise<ChangeSource | null> {
+    const r = await this.providers.of(tenantId, code);
+    return 'provider' in r && r.connectionId !== null ? { tenantId, provider: r.provider } : null;
   }
 
   /**

@@ -87,8 +87,10 @@ export async function startSyncJobs(
       for (;;) {
         const events = await deps.events.pending(code, DRAIN_BATCH);
         if (events.length === 0) return;
-        const changes: ProviderChange[] = [];
+        // Deliveries verified with a tenant's own secret were seen at that tenant's account: applied through it.
+        const bySigner = new Map<string | null, ProviderChange[]>();
         for (const e of events) {
+          const changes = bySigner.get(e.tenantId) ?? bySigner.set(e.tenantId, []).get(e.tenantId)!;
           try {
             if (webhooks) changes.push(...webhooks.changesOf(JSON.parse(e.body)));
           } catch (err) {
@@ -96,14 +98,17 @@ export async function startSyncJobs(
             logger.warn({ err, provider: code, event: e.event, eventId: e.id }, 'webhook delivery could not be read; kept, not applied');
           }
         }
-        // A failed read throws: the job is retried with backoff, and the events stay unprocessed until then.
-        const result = await deps.applier.apply(changes).catch((err: unknown) => {
-          if (err instanceof ChangesNotApplied) countSync(code, 'webhook', { failed: err.failures.length, refreshed: err.stored });
-          throw err;
-        });
-        countSync(code, 'webhook', result);
+        for (const [tenantId, changes] of bySigner) {
+          const source = tenantId === null ? undefined : await deps.applier.seenBy(tenantId, code);
+          // A failed read throws: the job is retried with backoff, and the events stay unprocessed until then.
+          const result = await deps.applier.apply(changes, source).catch((err: unknown) => {
+            if (err instanceof ChangesNotApplied) countSync(code, 'webhook', { failed: err.failures.length, refreshed: err.stored });
+            throw err;
+          });
+          countSync(code, 'webhook', result);
+          logger.debug({ provider: code, tenantId, changes: changes.length, ...result }, 'webhook deliveries applied');
+        }
         await deps.events.processed(events.map((e) => e.id));
-        logger.debug({ provider: code, events: events.length, changes: changes.length, ...result }, 'webhook deliveries applied');
       }
     },
   });

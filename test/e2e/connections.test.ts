@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
 import pino from 'pino';
 import { loadConfig } from '../../src/server/config';
 import { startServer, type RunningServer } from '../../src/server/main';
 import { SallaEmulator } from '../../src/sandbox/salla/salla.emulator';
-import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_TOKEN, sallaSandboxStores, type SallaStoreSeed } from '../../src/sandbox/salla/salla.seed';
+import { SALLA_SANDBOX_CLIENT_ID, SALLA_SANDBOX_CLIENT_SECRET, SALLA_SANDBOX_TOKEN, sallaSandboxStores } from '../../src/sandbox/salla/salla.seed';
 import { sallaSignature } from '../../src/providers/salla/salla.webhooks';
+import { zuoraSignature } from '../../src/providers/zuora/zuora.webhooks';
 import { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { EXSITED_SANDBOX_CLIENT_ID, EXSITED_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/exsited/exsited.seed';
 import { COMMERCE_SANDBOX_TOKEN } from '../../src/sandbox/commerce/commerce.seed';
@@ -17,39 +17,12 @@ import { salesforceId } from '../../src/sandbox/salesforce/salesforce.ids';
 import { SALESFORCE_SANDBOX_CLIENT_ID, SALESFORCE_SANDBOX_CLIENT_SECRET, SALESFORCE_SANDBOX_ORDER_SUMMARIES } from '../../src/sandbox/salesforce/salesforce.seed';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET, zuoraSandboxTenant, type ZuoraTenantSeed } from '../../src/sandbox/zuora/zuora.seed';
 import { dropTestSchema, storeName } from '../support/store';
+import { callAs, JWT, STORE_B_ID, STORE_B_ORDER_OFFSET, STORE_B_TOKEN, tenantToken, twoSallaStores } from '../support/tenants';
 
-const SECRET = 'a-development-hs256-secret-of-32-chars!';
-const ISSUER = 'https://auth.example.com/';
-const AUDIENCE = 'invoicing';
-const ALL_SCOPES = 'invoices:read invoices:write connections:read connections:write';
-
-function token(tenant: string, scope = ALL_SCOPES): Promise<string> {
-  return new SignJWT({ tenant_id: tenant, scope })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
-}
-
-/** A second store of the same app: its own id, tokens and order ids (Salla's order ids are unique across stores). */
-const STORE_B_TOKEN = 'salla-store-b-token';
-const STORE_B_ID = 1305146799;
+const token = (tenant: string, scope?: string) => tenantToken(tenant, scope);
 const WEBHOOK_SECRET = 'connections-webhook-secret-0123456789';
-const ORDER_OFFSET = 7;
-function twoStores(): SallaStoreSeed[] {
-  const [a] = sallaSandboxStores();
-  const b: SallaStoreSeed = {
-    ...a!,
-    id: STORE_B_ID,
-    name: 'Store B',
-    tokens: [{ token: STORE_B_TOKEN, scopes: ['orders.read_write'] }],
-    refreshTokens: [],
-    orders: a!.orders.map((o) => ({ ...o, id: o.id + ORDER_OFFSET, items: o.items.map((i) => ({ ...i })) })),
-  };
-  return [a!, b];
-}
+const twoStores = twoSallaStores;
+const ORDER_OFFSET = STORE_B_ORDER_OFFSET;
 
 const CONNECT = `mutation ($i: ConnectProviderInput!) { connectProvider(input: $i) {
   connection { provider status source accountId accountName connectedAt expiresAt lastError } userErrors { code field message providerCode } } }`;
@@ -71,7 +44,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   const env = (extra: Record<string, string> = {}) => {
     // On disk, not in memory: the rotation test starts the server again on the same store.
     const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: dataDir };
-    return loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_SECRET: SECRET, SYNC_INTERVAL_MS: '0', CONNECTIONS_KEY: keyA, ...sallaApp(), ...store, ...extra });
+    return loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...JWT, SYNC_INTERVAL_MS: '0', CONNECTIONS_KEY: keyA, ...sallaApp(), ...store, ...extra });
   };
   // The platform's Salla app, with no store of its own: every store is a tenant's.
   const sallaApp = () => ({ SALLA_BASE_URL: salla.baseUrl, SALLA_CLIENT_ID: SALLA_SANDBOX_CLIENT_ID, SALLA_CLIENT_SECRET: SALLA_SANDBOX_CLIENT_SECRET, SALLA_TOKEN_URL: salla.tokenUrl, SALLA_WEBHOOK_SECRET: WEBHOOK_SECRET });
@@ -86,11 +59,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     }
     return status;
   };
-  const call = async (query: string, variables: Record<string, unknown>, bearer: string, target = server) => {
-    const res = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` }, body: JSON.stringify({ query, variables }) });
-    const text = await res.text();
-    return { status: res.status, text, body: JSON.parse(text) as { data?: any; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
-  };
+  const call = (query: string, variables: Record<string, unknown>, bearer: string, target = server) => callAs(target.url, query, variables, bearer);
 
   beforeAll(async () => {
     salla = new SallaEmulator({ stores: twoStores() });
@@ -364,6 +333,114 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
       const listA = (await call(LIST, {}, a)).body.data.providerConnections as Array<{ provider: string; status: string }>;
       expect(listA.find((c) => c.provider === 'ZUORA')?.status).toBe('CONNECTED');
       expect((await call(create('8ad0887e8a0f4f2c018a10a1d6e70202', 'za-2'), {}, a)).body.data.createInvoice.userErrors).toEqual([]);
+    });
+
+    describe("each tenant's own Zuora callouts", () => {
+      // Two more Zuora tenants, each calling out to the one endpoint with its own HMAC secret and X-Zuora-Tenant-Id.
+      const zuoraC = new ZuoraEmulator({ tenantId: '1003' });
+      const zuoraD = new ZuoraEmulator({ tenant: seedB(), tenantId: '1004' });
+      const SECRET_C = 'tenant-c-callout-secret-0123456789';
+      const SECRET_D = 'tenant-d-callout-secret-9876543210';
+      const POLES = '8ad0887e8a0f4f2c018a10a1d6e70202'; // the same order (O-00000102) as ITEM
+      const OWN = `query { invoices(filter: { provider: [ZUORA], orderId: ["O-00000102"] }) { nodes { providerInvoiceId origin status } } }`;
+      type Own = Array<{ providerInvoiceId: string; origin: string; status: string | null }>;
+      const own = async (bearer: string) => (await call(OWN, {}, bearer)).body.data.invoices.nodes as Own;
+      const until = async (bearer: string, done: (list: Own) => boolean) => {
+        const started = Date.now();
+        let list = await own(bearer);
+        while (!done(list) && Date.now() - started < 5_000) {
+          await new Promise((r) => setTimeout(r, 50));
+          list = await own(bearer);
+        }
+        return list;
+      };
+      /** Waits until every recorded delivery is processed by the drain. */
+      const drained = async () => {
+        for (let i = 0; i < 100; i++) {
+          const [row] = await server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM provider_events WHERE processed_at IS NULL');
+          if (row!.n === 0) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error('deliveries still unprocessed after 5 s');
+      };
+      const hook = () => `${new URL(server.url).origin}/webhooks/zuora`;
+      const post = (body: string, headers: Record<string, string>) => fetch(hook(), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+      beforeAll(async () => {
+        await zuoraC.start(0);
+        await zuoraD.start(0);
+      });
+      afterAll(async () => {
+        await zuoraC.stop();
+        await zuoraD.stop();
+      });
+
+      it("a callout verified with a tenant's secret is applied for that tenant alone, through its connection; another's secret, none, or a disconnected tenant's is refused", async () => {
+        const c = await token('zuora-c');
+        const d = await token('zuora-d');
+        const short = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraC.baseUrl, webhookSecret: 'too-short' } } }, c);
+        expect(short.body.data.connectProvider.userErrors).toEqual([expect.objectContaining({ code: 'INVALID_INPUT', field: ['input', 'zuora', 'webhookSecret'] })]);
+        const cc = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraC.baseUrl, webhookSecret: SECRET_C } } }, c);
+        expect(cc.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: '1003' });
+        const cd = await call(CONNECT, { i: { zuora: { clientId: seedB().clients[0]!.clientId, clientSecret: 'zuora-tenant-b-secret', baseUrl: zuoraD.baseUrl, webhookSecret: SECRET_D } } }, d);
+        expect(cd.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: '1004' });
+        // Never shown back, nor stored in the clear.
+        expect(JSON.stringify(cc.body) + JSON.stringify(cd.body)).not.toMatch(/callout-secret/);
+        const rows = await server.db.query<{ sealed: string }>(`SELECT sealed FROM provider_connections WHERE provider = 'ZUORA'`);
+        expect(JSON.stringify(rows)).not.toMatch(/callout-secret/);
+        zuoraC.configureWebhook({ url: hook(), secret: SECRET_C, headers: { 'X-Zuora-Tenant-Id': '1003' } });
+        zuoraD.configureWebhook({ url: hook(), secret: SECRET_D, headers: { 'X-Zuora-Tenant-Id': '1004' } });
+
+        // Both tenants have an order O-00000102, each in its own Zuora tenant.
+        const madeC = await call(create(ITEM, 'zc-1'), {}, c);
+        expect(madeC.body.data.createInvoice.userErrors).toEqual([]);
+        const madeD = await call(create(otherIds(ITEM), 'zd-1'), {}, d);
+        expect(madeD.body.data.createInvoice.userErrors).toEqual([]);
+        const ourD = madeD.body.data.createInvoice.invoice.providerInvoiceId as string;
+
+        // Billed in C's Zuora outside the subgraph: its Invoice Posted callout makes it C's, EXTERNAL; D sees nothing new.
+        const outside = zuoraC.postInvoiceOutside(POLES, 1, '2024-05-02');
+        const listC = await until(c, (l) => l.some((i) => i.providerInvoiceId === outside.id));
+        expect(listC.map((i) => [i.providerInvoiceId, i.origin]).sort()).toEqual([[madeC.body.data.createInvoice.invoice.providerInvoiceId, 'CREATED_HERE'], [outside.id, 'EXTERNAL']].sort());
+        await zuoraC.webhookIdle();
+        expect(zuoraC.webhookDeliveries.map((x) => [x.event, x.status])).toEqual([['InvoicePosted', 200]]);
+        await drained();
+        expect((await own(d)).map((i) => i.providerInvoiceId)).toEqual([ourD]);
+        expect(await server.db.query('SELECT tenant_id, origin FROM invoices WHERE provider_invoice_id = $1', [outside.id])).toEqual([{ tenant_id: 'zuora-c', origin: 'EXTERNAL' }]);
+
+        // Paid in D's Zuora: D's callout turns D's invoice PAID, read through D's connection.
+        const total = (await call(`query { invoice(id: "${madeD.body.data.createInvoice.invoice.id}") { total { amount } } }`, {}, d)).body.data.invoice.total.amount as string;
+        zuoraD.server.resetCalls();
+        zuoraD.recordPayment(ourD, total);
+        expect((await until(d, (l) => l[0]?.status === 'PAID'))[0]).toMatchObject({ providerInvoiceId: ourD, status: 'PAID' });
+        expect(zuoraD.server.calls.filter((x) => x.method === 'GET' && x.path.startsWith(`/v1/invoices/${ourD}`)).length).toBeGreaterThan(0);
+
+        // Forgeries, each answered 401 and recorded nowhere: C's header with D's secret, no header (the deployment's
+        // secret is another), a header naming no tenant, a tenant nobody connected.
+        zuoraC.configureWebhook(null);
+        const hidden = zuoraC.postInvoiceOutside(POLES, 1, '2024-05-03');
+        const body = JSON.stringify({ event: 'InvoicePosted', invoiceId: hidden.id, invoiceNumber: hidden.number, accountId: '' });
+        const forged: Array<Record<string, string>> = [
+          { 'x-zuora-tenant-id': '1003', 'x-zuora-signature': zuoraSignature(body, SECRET_D) },
+          { 'x-zuora-signature': zuoraSignature(body, SECRET_C) },
+          { 'x-zuora-tenant-id': 'tenant-1003', 'x-zuora-signature': zuoraSignature(body, SECRET_C) },
+          { 'x-zuora-tenant-id': '1099', 'x-zuora-signature': zuoraSignature(body, SECRET_C) },
+        ];
+        for (const headers of forged) expect((await post(body, headers)).status).toBe(401);
+        // D's own secret and header naming C's invoice: accepted (it is D's to send), read at D's Zuora, which has no such invoice: nothing recorded.
+        expect((await post(body, { 'x-zuora-tenant-id': '1004', 'x-zuora-signature': zuoraSignature(body, SECRET_D) })).status).toBe(200);
+        await drained();
+        expect(await server.db.query('SELECT tenant_id FROM invoices WHERE provider_invoice_id = $1', [hidden.id])).toEqual([]);
+        // The same body as C's Zuora signs it: C's.
+        expect((await post(body, { 'x-zuora-tenant-id': '1003', 'x-zuora-signature': zuoraSignature(body, SECRET_C) })).status).toBe(200);
+        expect((await until(c, (l) => l.some((i) => i.providerInvoiceId === hidden.id))).find((i) => i.providerInvoiceId === hidden.id)).toMatchObject({ origin: 'EXTERNAL' });
+        expect(await server.db.query('SELECT tenant_id FROM invoices WHERE provider_invoice_id = $1', [hidden.id])).toEqual([{ tenant_id: 'zuora-c' }]);
+
+        // D disconnects: its secret goes with its credentials, and its callouts are refused.
+        expect((await call(DISCONNECT, { p: 'ZUORA' }, d)).body.data.disconnectProvider.connection).toEqual({ provider: 'ZUORA', status: 'DISCONNECTED' });
+        const late = JSON.stringify({ event: 'InvoiceCanceled', invoiceId: ourD, invoiceNumber: '' });
+        expect((await post(late, { 'x-zuora-tenant-id': '1004', 'x-zuora-signature': zuoraSignature(late, SECRET_D) })).status).toBe(401);
+      });
     });
   });
 

@@ -194,4 +194,11 @@ export const MIGRATIONS: SqlMigration[] = [
       CREATE INDEX provider_connections_key ON provider_connections (key_id) WHERE sealed IS NOT NULL;
     `,
   },
+  {
+    name: '0009_provider_events_tenant',
+    // A delivery verified with a tenant's own secret (a Zuora tenant's callouts, X-Zuora-Tenant-Id) was seen at that
+    // tenant's account: what it names is read through that tenant's connection, and found invoices recorded for it
+    // alone. NULL: verified with the deployment's secret, as before.
+    up: `ALTER TABLE provider_events ADD COLUMN tenant_id text;`,
+  },
 ];

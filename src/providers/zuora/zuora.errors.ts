@@ -182,6 +182,11 @@ export function mapZuoraFailure(failure: HttpResponse | TransportError, operatio
   return one('PROVIDER_REFUSED', 'final');
 }
 
+/** Whether a read failed because Zuora has no such object in this tenant (category 40 of its code). Pure. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ProviderError && err.userErrors.some((e) => typeof e.providerCode === 'string' && /^\d{6}40$/.test(e.providerCode));
+}
+
 /**
  * An attempt older than Zuora's idempotency window cannot be checked by resending it: Zuora would take the resend
  * for a new request. It stays open (indeterminate) for a person to settle in Zuora.

@@ -441,7 +441,7 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
   });
 
   describe('readUnknown', () => {
-    it("reads invoices billed outside the subgraph (and credit memos) with their line item's order, each line item once, an Error in the slot of an unknown one", async () => {
+    it("reads invoices billed outside the subgraph (and credit memos) with their line item's order, each line item once, null for an id this tenant does not have", async () => {
       const beans = zuora.postInvoiceOutside(BEANS, 2, TODAY);
       const tent = zuora.postInvoiceOutside(TENT, 1, TODAY);
       const beansAgain = zuora.postInvoiceOutside(BEANS, 1, TODAY);
@@ -451,7 +451,8 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       const out = await provider().readUnknown([beans.id, '0123456789abcdef0123456789abcdef', tent.id, memo!.header.providerInvoiceId, beansAgain.id, beans.id]);
       expect(out.map((d) => (d instanceof Error ? d.message : d === null ? null : `${d.header.kind} ${d.header.providerInvoiceId} ${d.header.orderId}`))).toEqual([
         `INVOICE ${beans.id} O-00000201`,
-        expect.stringMatching(/^PROVIDER_REFUSED/),
+        // Zuora's "not found" (category 40): not this tenant's, nothing to record, nothing to retry.
+        null,
         `INVOICE ${tent.id} O-00000101`,
         `CREDIT_NOTE ${memo!.header.providerInvoiceId} O-00000301`,
         `INVOICE ${beansAgain.id} O-00000201`,
@@ -466,6 +467,13 @@ describe('ZuoraProvider over HTTP (sandbox emulator)', () => {
       expect(calls('GET', /^\/v1\/invoices\/[^/]+\/files$/)).toBe(4);
       expect(calls('GET', /^\/v1\/order-line-items\//)).toBe(3);
       expect(calls('GET', /^\/object-query\/orders\//)).toBe(3);
+    });
+
+    it('a read that fails otherwise is an Error in its slot (the drain retries it), not a null', async () => {
+      const beans = zuora.postInvoiceOutside(BEANS, 2, TODAY);
+      zuora.server.injectFault({ method: 'GET', path: `/v1/invoices/${beans.id}`, reset: true, times: 20 });
+      const [read] = await provider().readUnknown([beans.id]);
+      expect(read).toBeInstanceOf(Error);
     });
   });
 

@@ -7,7 +7,7 @@ import type { ProviderAccount, CreateContext, InvoiceProvider } from '../provide
 import { HttpClient, postForm, TransportError, type HttpResponse, type RequestOptions } from '../shared/http-client';
 import { ProviderResilience, type ResilienceOptions, type ProviderHealth } from '../shared/resilience';
 import { sharedAs, TokenSource, withTokenRetry, type ClientCredentials, type IssuedToken, type SharedTokenStore } from '../shared/token-source';
-import { idempotencyWindowPassed, mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
+import { idempotencyWindowPassed, isNotFound, mapZuoraFailure, type ZuoraOperation } from './zuora.errors';
 import type { ZuoraCreateInput } from './zuora.input';
 import { creditMemoDetails, documentKeyOf, invoiceDetails, orderIdOfLineItem, orderLineItemIdOf, type ZuoraDocumentKey } from './zuora.mapper';
 import { userError } from '../../domain/errors';
@@ -341,7 +341,8 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
   /**
    * Invoices (and credit memos, `creditmemo:` ids) a callout named that the ledger does not know, read as readCreated
    * reads them (document, items, file; the order of the first order line item). Null for a document that belongs to no
-   * order: none of its items names an order line item (a subscription's bill run), or that line item names no order.
+   * order: none of its items names an order line item (a subscription's bill run), or that line item names no order;
+   * null too for an id this tenant does not have (Zuora's "not found": a callout naming another tenant's document).
    */
   async readUnknown(providerInvoiceIds: readonly string[]): Promise<Array<InvoiceDetails | null | Error>> {
     const ids = [...new Set(providerInvoiceIds)];
@@ -351,7 +352,7 @@ export class ZuoraProvider implements InvoiceProvider<ZuoraCreateInput> {
     const byId = new Map<string, InvoiceDetails | null | Error>();
     let d = 0;
     read.forEach((r, i) => {
-      if (r.status === 'rejected') return void byId.set(ids[i]!, asError(r.reason));
+      if (r.status === 'rejected') return void byId.set(ids[i]!, isNotFound(r.reason) ? null : asError(r.reason));
       const doc = docs[d]!;
       const order = orders[d++]!;
       byId.set(ids[i]!, order instanceof Error ? order : order.orderId === null ? null : this.toDetails(doc, order.orderId));

@@ -67,6 +67,20 @@ describe('Zuora callout delivery keys', () => {
   });
 });
 
+describe('the Zuora tenant a callout names (X-Zuora-Tenant-Id)', () => {
+  it('is the header\'s tenant id, trimmed; absent, null (the deployment\'s secret verifies it)', () => {
+    expect(zuoraWebhooks.accountOf!({ 'x-zuora-tenant-id': '1003' })).toBe('1003');
+    expect(zuoraWebhooks.accountOf!({ 'x-zuora-tenant-id': ' 12345678901234567890 ' })).toBe('12345678901234567890');
+    expect(zuoraWebhooks.accountOf!({})).toBeNull();
+  });
+
+  it("is '' (names no tenant: refused) for anything but a tenant id: empty, words, NUL, control characters, lone surrogates, huge", () => {
+    for (const bad of ['', ' ', 'tenant-1003', '1003,1004', '1e3', '-1', '1\u00000', '1\n2', '\ud800', '\u0661', '1'.repeat(21), '9'.repeat(100_000)]) {
+      expect(zuoraWebhooks.accountOf!({ 'x-zuora-tenant-id': bad })).toBe('');
+    }
+  });
+});
+
 describe('Zuora callout events', () => {
   const change = (event: string, providerInvoiceId: string) => ({ provider: 'ZUORA', event, orderId: null, providerInvoiceId });
 

@@ -37,7 +37,8 @@ import type { ProviderWebhooks } from '../provider';
  * ASSUMPTION (the contract our users configure; the README shows it). Every callout template that points at
  * POST /webhooks/zuora:
  * - HTTP method POST, a custom JSON request body as below;
- * - HMAC on: Algorithm SHA-256, Output Text Format HEX (BASE64 is accepted too), Secret Key = ZUORA_WEBHOOK_SECRET,
+ * - HMAC on: Algorithm SHA-256, Output Text Format HEX (BASE64 is accepted too), Secret Key = ZUORA_WEBHOOK_SECRET
+ *   (a tenant's own connection: the webhookSecret given to connectProvider, with the custom header X-Zuora-Tenant-Id),
  *   Data = `{{Request.Body}}`, Header Key = `X-Zuora-Signature`, Header Value = `{{Request.HMAC.Signed}}` (nothing
  *   else in it). We assume `{{Request.Body}}` is exactly the bytes Zuora sends. Basic or OAuth authentication may be
  *   added on top and is not checked here: the HMAC is what authenticates, and it covers the body;
@@ -73,6 +74,17 @@ import type { ProviderWebhooks } from '../provider';
 
 /** The header our contract tells users to put the HMAC in (Header Key of the callout template's HMAC settings). */
 export const ZUORA_SIGNATURE_HEADER = 'x-zuora-signature';
+/**
+ * The header naming the Zuora tenant a callout comes from, on the callout templates of a tenant's own connection
+ * (connectProvider with a webhookSecret): a custom callout header whose value is the Zuora tenant id. Callout templates
+ * take custom headers (https://docs.zuora.com/en/zuora-platform/extensibility/events-and-notifications/callout-templates/callout-template-overview,
+ * "Custom callout headers"). ASSUMPTION: the value is typed as a literal (we found no documented merge field for the
+ * tenant id); it is the connection's accountId that providerConnections shows. It only chooses the secret: the HMAC
+ * over the body is what proves the callout.
+ */
+export const ZUORA_TENANT_HEADER = 'x-zuora-tenant-id';
+/** Zuora tenant ids are numbers; anything else here names no tenant. */
+const TENANT_ID = /^[0-9]{1,20}$/;
 /** Zuora's delivery id: the same on every retry of one notification. */
 export const ZUORA_NOTIFICATION_ID_HEADER = 'zuora-notification-id';
 /** More invoices than this in one delivery is refused (a payment applied to a hundred invoices is already unusual). */
@@ -176,6 +188,13 @@ export const zuoraWebhooks: ProviderWebhooks = {
     const id = headers[ZUORA_NOTIFICATION_ID_HEADER]?.trim() ?? '';
     if (NOTIFICATION_ID.test(id)) return `notification:${id}`;
     return `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+  },
+
+  /** X-Zuora-Tenant-Id: the tenant whose connection's secret verifies the callout; absent, the deployment's does. */
+  accountOf(headers: WebhookHeaders): string | null {
+    const value = headers[ZUORA_TENANT_HEADER];
+    if (value === undefined) return null;
+    return TENANT_ID.test(value.trim()) ? value.trim() : '';
   },
 
   changesOf(body: unknown): ProviderChange[] {

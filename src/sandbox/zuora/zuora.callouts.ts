@@ -22,6 +22,11 @@ import { WebhookOutbox, type WebhookDelivery } from '../shared/webhook-outbox';
 export interface ZuoraCalloutConfig {
   url: string;
   secret: string;
+  /**
+   * The callout template's custom callout headers, sent as given (a tenant's own connection sets X-Zuora-Tenant-Id):
+   * https://docs.zuora.com/en/zuora-platform/extensibility/events-and-notifications/callout-templates/callout-template-overview.
+   */
+  headers?: Record<string, string>;
 }
 
 /** One notification and what became of it; headers are those of its latest try. */
@@ -65,8 +70,8 @@ export function zuoraCalloutOutbox(options: ZuoraCalloutOptions = {}): WebhookOu
 }
 
 /** The headers of one notification that stay the same on every try (the outbox adds those of each try). */
-export function zuoraCalloutHeaders(body: string, secret: string): Record<string, string> {
-  return { 'Content-Type': 'application/json', 'Zuora-Notification-Id': randomBytes(16).toString('hex'), 'X-Zuora-Signature': zuoraSignature(body, secret) };
+export function zuoraCalloutHeaders(body: string, secret: string, custom: Record<string, string> = {}): Record<string, string> {
+  return { ...custom, 'Content-Type': 'application/json', 'Zuora-Notification-Id': randomBytes(16).toString('hex'), 'X-Zuora-Signature': zuoraSignature(body, secret) };
 }
 
 /** A delivery of the outbox as the emulator shows it (a copy): no answer is status null, held or under way is pending. */

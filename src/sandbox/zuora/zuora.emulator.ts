@@ -310,7 +310,7 @@ export class ZuoraEmulator extends ProviderEmulator {
   // Callout notifications ------------------------------------------------------------------------------------------
 
   /**
-   * Sends callout notifications to `url`, signed with `secret`, as a tenant configured by the contract in
+   * Sends callout notifications to `url`, signed with `secret`, with the custom `headers`, as a tenant configured by the contract in
    * src/providers/zuora/zuora.webhooks.ts would (null: none). What sends them: the sandbox controls (a payment sends
    * PaymentProcessed, a credit and a void -- a reversal, whose memo is applied -- CreditMemoApplied), cancelInvoice
    * (InvoiceCanceled) and postInvoiceOutside (InvoicePosted). Invoices created through the API send none: the
@@ -318,7 +318,7 @@ export class ZuoraEmulator extends ProviderEmulator {
    */
   override configureWebhook(config: ZuoraCalloutConfig | null): void {
     if (config !== null && (!/^https?:\/\//.test(config.url) || config.secret.length === 0)) throw new Error('a callout needs an http(s) URL and a secret');
-    this.webhook = config === null ? null : { ...config };
+    this.webhook = config === null ? null : { ...config, ...(config.headers ? { headers: { ...config.headers } } : {}) };
   }
 
   /** Every callout sent since the last reset, oldest first: event, body, headers of the latest try, status, attempts. */
@@ -336,7 +336,7 @@ export class ZuoraEmulator extends ProviderEmulator {
     const webhook = this.webhook;
     if (!webhook) return;
     const raw = JSON.stringify(body);
-    this.callouts.enqueue(event, webhook.url, raw, zuoraCalloutHeaders(raw, webhook.secret));
+    this.callouts.enqueue(event, webhook.url, raw, zuoraCalloutHeaders(raw, webhook.secret, webhook.headers));
   }
 
   /** The callout(s) of a sandbox control, in the contract's bodies; sent in the background. */
