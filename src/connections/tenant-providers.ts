@@ -243,14 +243,14 @@ export class TenantProviders {
 
   /**
    * The webhook secrets (Zuora's webhookSecret) of the CONNECTED connections to the provider's account `accountId`, by
-   * tenant: who may have signed a delivery that names that account. Cached like connections (cacheMs); one indexed read
-   * and an unsealing per connection otherwise.
+   * tenant: who may have signed a delivery that names that account. Cached like connections (cacheMs) unless `fresh`;
+   * one indexed read and an unsealing per connection otherwise.
    */
-  async webhookSecretsOf(code: ProviderCode, accountId: string): Promise<Array<{ tenantId: string; secret: string }>> {
+  async webhookSecretsOf(code: ProviderCode, accountId: string, fresh = false): Promise<Array<{ tenantId: string; secret: string }>> {
     if (!this.connections) return [];
     const key = `${code}\u0000${accountId}`;
     const cached = this.secrets.get(key);
-    if (cached && Date.now() - cached.at < this.cacheMs) return cached.secrets;
+    if (!fresh && cached && Date.now() - cached.at < this.cacheMs) return cached.secrets;
     const { store, keys } = this.connections;
     const secrets: Array<{ tenantId: string; secret: string }> = [];
     for (const c of await store.byAccount(code, accountId)) {

@@ -47,11 +47,33 @@ describe('WebhookIntake: whose secret verifies a delivery', () => {
     expect(recorded.map((r) => r.tenantId)).toEqual(['d', 'c']);
     // The same again: a redelivery.
     expect((await i.receive('zuora', raw, signed(C, '1003'))).body).toEqual({ received: true, duplicate: true });
-    // The deployment's secret, c's secret under an account c is not connected to, a header naming nothing, an account nobody connected.
-    for (const headers of [signed(DEPLOYMENT, '1003'), signed(C, '1004'), signed(C, 'one'), signed(C, '1099'), { 'x-zuora-tenant-id': '1003' }]) {
+    // c's secret under an account c is not connected to, a header naming nothing, an account nobody connected, no signature.
+    for (const headers of [signed(C, '1004'), signed(C, 'one'), signed(C, '1099'), { 'x-zuora-tenant-id': '1003' }]) {
       expect((await i.receive('zuora', raw, headers)).status).toBe(401);
     }
     expect(recorded).toHaveLength(2);
+    // The deployment's own secret with the header (an operator's template): the deployment's, as without it.
+    expect((await i.receive('zuora', raw, signed(DEPLOYMENT, '1003'))).status).toBe(200);
+    expect(recorded[2]).toEqual({ key: 'notification:n-1', tenantId: null });
+  });
+
+  it('reads the account\'s secrets again once before refusing: a secret changed moments ago on another replica is not refused from a stale cache', async () => {
+    const asked: boolean[] = [];
+    // The cache still holds c's old secret; the ledger holds the one c reconnected with elsewhere.
+    const { it: i, recorded } = intake({
+      accountSecrets: async (_code, _account, fresh) => {
+        asked.push(fresh);
+        return [{ tenantId: 'c', secret: fresh ? C : 'the-old-secret-of-tenant-c' }];
+      },
+    });
+    expect((await i.receive('zuora', raw, signed(C, '1003'))).status).toBe(200);
+    expect(asked).toEqual([false, true]);
+    expect(recorded.map((r) => r.tenantId)).toEqual(['c']);
+    // A forgery costs one cached look and one fresh read, then 401.
+    asked.length = 0;
+    expect((await i.receive('zuora', raw, signed(D, '1003'))).status).toBe(401);
+    expect(asked).toEqual([false, true]);
+    expect(recorded).toHaveLength(1);
   });
 
   it("is open where tenants' secrets exist even without the deployment's; a provider with neither has no endpoint", async () => {

@@ -26,7 +26,7 @@ export interface WebhookIntakeOptions {
    * X-Zuora-Tenant-Id): a delivery naming an account is verified with these, and recorded for the tenant whose secret
    * it matches. Without it (no tenant connections), every delivery is verified with the deployment's secret.
    */
-  accountSecrets?(provider: ProviderCode, accountId: string): Promise<ReadonlyArray<{ tenantId: string; secret: string }>>;
+  accountSecrets?(provider: ProviderCode, accountId: string, fresh: boolean): Promise<ReadonlyArray<{ tenantId: string; secret: string }>>;
   /** Wakes the processing of the provider's recorded events; called after a new one is recorded, never for a redelivery. Must not throw. */
   wake(provider: ProviderCode): void;
   logger: Logger;
@@ -99,18 +99,25 @@ export class WebhookIntake {
 
   /**
    * Who signed the delivery: [null] for the deployment's secret; the tenants whose own secret it matches when it names
-   * its account (X-Zuora-Tenant-Id); [] when nobody's secret matches. Cost: one HMAC per candidate secret, and the
-   * account's secrets (cached by the caller).
+   * its account (X-Zuora-Tenant-Id), else [null] if the deployment's secret does (an operator's template with the
+   * header too); [] when nobody's matches. Cost: one HMAC per candidate secret; the account's secrets come from the
+   * caller's cache, read again once before a refusal (a secret changed on another replica moments ago: Zuora does not
+   * retry a 401, so a stale cache must not refuse it).
    */
   private async signersOf(code: ProviderCode, webhooks: ProviderWebhooks, rawBody: Buffer, headers: WebhookHeaders): Promise<Array<string | null>> {
-    const account = this.options.accountSecrets ? (webhooks.accountOf?.(headers) ?? null) : null;
-    if (account === null) {
+    const deployment = () => {
       const secret = this.options.secrets[code];
       return secret && webhooks.verify(rawBody, headers, secret) ? [null] : [];
-    }
+    };
+    const account = this.options.accountSecrets ? (webhooks.accountOf?.(headers) ?? null) : null;
+    if (account === null) return deployment();
     if (account === '') return [];
-    const candidates = await this.options.accountSecrets!(code, account);
-    return candidates.filter((c) => webhooks.verify(rawBody, headers, c.secret)).map((c) => c.tenantId);
+    for (const fresh of [false, true]) {
+      const candidates = await this.options.accountSecrets!(code, account, fresh);
+      const signers = candidates.filter((c) => webhooks.verify(rawBody, headers, c.secret)).map((c) => c.tenantId);
+      if (signers.length > 0) return signers;
+    }
+    return deployment();
   }
 
   private providerOf(slug: string): ProviderCode | null {

@@ -124,7 +124,7 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
         ? (await tenants.accountRevoked(code, event.accountId, event.reason)).length
         : (await tenants.authorizeAccount(code, event.accountId, deliveredCredentials(code, providers.baseUrls[code] ?? '', event), null)).length,
     // A Zuora tenant's callouts (X-Zuora-Tenant-Id) are verified with the webhookSecret of the tenants connected to it.
-    ...(tenants.enabled ? { accountSecrets: (code: ProviderCode, accountId: string) => tenants.webhookSecretsOf(code, accountId) } : {}),
+    ...(tenants.enabled ? { accountSecrets: (code: ProviderCode, accountId: string, fresh: boolean) => tenants.webhookSecretsOf(code, accountId, fresh) } : {}),
   });
   // With connections, any provider may have tenants' accounts to poll; without, only the configured ones.
   const codes = tenants.enabled ? PROVIDER_CODES.filter((c) => tenants.mayServe(c)) : providers.registry.codes();
