@@ -184,3 +184,65 @@ describe(`tenants' connections in the sync pass and the reconciler (${storeName(
     expect(await listed(b, 'ZUORA')).toEqual([]);
   });
 });
+
+describe(`a stale read refreshed through the owner's connection (${storeName()})`, () => {
+  const schema = `conn_fresh_${Date.now().toString(36)}`;
+  const salla = new SallaEmulator({ stores: twoSallaStores() });
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    await salla.start(0);
+    const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
+    server = await startServer(
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        ...JWT,
+        CONNECTIONS_KEY: randomBytes(32).toString('base64'),
+        // No polling and no webhooks: only a read's background refresh can change a status.
+        SYNC_INTERVAL_MS: '0',
+        INVOICE_FRESHNESS_MS: '0',
+        SALLA_BASE_URL: salla.baseUrl,
+        SALLA_CLIENT_ID: SALLA_SANDBOX_CLIENT_ID,
+        SALLA_CLIENT_SECRET: SALLA_SANDBOX_CLIENT_SECRET,
+        SALLA_TOKEN_URL: salla.tokenUrl,
+        ...store,
+      }),
+      pino({ level: 'silent' }),
+    );
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await salla.stop();
+    await dropTestSchema(schema);
+  });
+
+  it("a payment at store B reaches tenant B's invoice on its next reads, read at store B with B's token only", async () => {
+    const a = await tenantToken('tenant-a');
+    const b = await tenantToken('tenant-b');
+    for (const [bearer, accessToken] of [[a, SALLA_SANDBOX_TOKEN], [b, STORE_B_TOKEN]] as const) {
+      expect((await callAs(server.url, CONNECT, { i: { salla: { accessToken, baseUrl: salla.baseUrl } } }, bearer)).body.data.connectProvider.userErrors).toEqual([]);
+    }
+    // A prepaid order of store B (a cash-on-delivery invoice is not paid by a payment record before delivery).
+    const orderB = twoSallaStores()[1]!.orders[5]!.id;
+    const made = (await callAs(server.url, `mutation { createInvoice(input: { salla: { orderId: "${orderB}", dataType: URL, url: "https://files.example.com/b.pdf" } }) { invoice { id providerInvoiceId } userErrors { code } } }`, {}, b)).body.data.createInvoice;
+    expect(made.userErrors).toEqual([]);
+    const { total } = salla.invoices(STORE_B_TOKEN).find((i) => String(i.id) === made.invoice.providerInvoiceId)!;
+    salla.recordPayment(made.invoice.providerInvoiceId, total);
+    salla.server.resetCalls();
+
+    const STATUS = `query { invoice(id: "${made.invoice.id}") { status } }`;
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'PAID'; i++) {
+      status = (await callAs(server.url, STATUS, {}, b)).body.data.invoice.status;
+      if (status !== 'PAID') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe('PAID');
+    const reads = salla.server.calls.filter((c) => c.method === 'GET' && c.path.endsWith(`/orders/invoices/${made.invoice.providerInvoiceId}`));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((c) => c.headers.authorization === `Bearer ${STORE_B_TOKEN}`)).toBe(true);
+    // Tenant A cannot read it at all.
+    expect((await callAs(server.url, STATUS, {}, a)).body.data.invoice).toBeNull();
+  });
+});
