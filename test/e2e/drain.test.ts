@@ -125,7 +125,9 @@ describe(`readiness and a graceful drain under load, in a real process (${storeN
         if (s.error) await new Promise((r) => setTimeout(r, 20));
       }
     };
-    const load = Promise.all(Array.from({ length: WORKERS }, worker));
+    // Staggered over one create's latency: workers started together stay in lockstep, and a close that falls just
+    // after a batch began would find nothing begun over 100 ms before it still in flight.
+    const load = Promise.all(Array.from({ length: WORKERS }, (_, i) => new Promise((r) => setTimeout(r, (i * createLatencyMs) / WORKERS)).then(worker)));
     await new Promise((r) => setTimeout(r, 1_200));
 
     // 3. SIGTERM in the middle of it.
