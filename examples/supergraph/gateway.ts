@@ -25,23 +25,42 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** What a gateway's context keeps of the client's request: the headers it forwards to subgraphs. */
+interface ForwardedContext {
+  forwarded?: Record<string, string>;
+}
+
 /**
  * Starts a plain @apollo/gateway (nothing patched, as a user would run it) over a static supergraph on one port. With `routerSecret`, every subgraph request carries
- * it in `router-authorization` (what a subgraph started with ROUTER_SECRET demands). Development and tests only.
+ * it in `router-authorization` (what a subgraph started with ROUTER_SECRET demands); `forwardHeaders` are copied from
+ * the client's request to every subgraph request (the documented way: the context function keeps them, willSendRequest
+ * sets them, https://www.apollographql.com/docs/apollo-server/using-federation/api/apollo-gateway#willsendrequest).
+ * Development and tests only.
  */
-export async function startGateway(supergraphSdl: string, port = 0, routerSecret?: string): Promise<RunningGateway> {
+export async function startGateway(supergraphSdl: string, port = 0, routerSecret?: string, forwardHeaders: readonly string[] = []): Promise<RunningGateway> {
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ url }) =>
-      new RemoteGraphQLDataSource({
+      new RemoteGraphQLDataSource<ForwardedContext>({
         url,
-        willSendRequest: ({ request }) => {
+        willSendRequest: ({ request, context }) => {
           if (routerSecret) request.http?.headers.set('router-authorization', routerSecret);
+          for (const [name, value] of Object.entries((context as ForwardedContext).forwarded ?? {})) request.http?.headers.set(name, value);
         },
       }),
   });
-  const server = new ApolloServer({ gateway });
-  const { url } = await startStandaloneServer(server, { listen: { port, host: '127.0.0.1' } });
+  const server = new ApolloServer<ForwardedContext>({ gateway });
+  const { url } = await startStandaloneServer(server, {
+    listen: { port, host: '127.0.0.1' },
+    context: async ({ req }) => ({
+      forwarded: Object.fromEntries(
+        forwardHeaders.flatMap((name) => {
+          const value = req.headers[name];
+          return typeof value === 'string' ? [[name, value] as const] : [];
+        }),
+      ),
+    }),
+  });
   return { url, stop: () => server.stop() };
 }
 
@@ -61,6 +80,8 @@ export interface GatewayOptions {
   port?: number;
   /** Sent to every subgraph in `router-authorization` (what a subgraph started with ROUTER_SECRET demands). */
   routerSecret?: string;
+  /** Client request headers copied to every subgraph request (lower case): `authorization` for a subgraph that verifies JWTs. */
+  forwardHeaders?: readonly string[];
   /**
    * Hive only: Hive shares one subgraph fetch among identical queries in flight, on by default (as deployed); off,
    * every client request makes its own subgraph fetches, as @apollo/gateway does.
@@ -73,7 +94,7 @@ export interface GatewayOptions {
 /** Starts the gateway of that kind over a static supergraph on 127.0.0.1. Development, tests and the bench. */
 export function startGatewayOfKind(kind: GatewayKind, supergraphSdl: string, options: GatewayOptions = {}): Promise<RunningGateway> {
   return kind === 'apollo'
-    ? startGateway(supergraphSdl, options.port, options.routerSecret)
+    ? startGateway(supergraphSdl, options.port, options.routerSecret, options.forwardHeaders)
     : startHiveGateway(supergraphSdl, { ...options, planner: kind === 'hive-rust' ? 'rust' : 'js' });
 }
 
@@ -88,13 +109,24 @@ export async function startHiveGateway(supergraphSdl: string, options: GatewayOp
   const { createGatewayRuntime } = await import('@graphql-hive/gateway');
   const rust = options.planner === 'rust' ? await import('@graphql-hive/router-runtime') : null;
   const secret = options.routerSecret;
+  const forward = options.forwardHeaders ?? [];
   const runtime = createGatewayRuntime({
     supergraph: supergraphSdl,
     ...(rust ? { unifiedGraphHandler: rust.unifiedGraphHandler } : {}),
     logging: options.logLevel ?? false,
     ...(options.deduplicate === false ? { transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } } } : {}),
-    // A plugin rather than the transport's `headers`, which would interpolate `{...}` in the secret.
-    ...(secret ? { propagateHeaders: { fromClientToSubgraphs: () => ({ 'router-authorization': secret }) } } : {}),
+    // A plugin rather than the transport's `headers`, which would interpolate `{...}` in the secret. Client headers
+    // are forwarded the documented way (https://the-guild.dev/graphql/hive/docs/gateway/other-features/header-propagation).
+    ...(secret || forward.length > 0
+      ? {
+          propagateHeaders: {
+            fromClientToSubgraphs: ({ request }: { request: Request }) => ({
+              ...Object.fromEntries(forward.flatMap((name) => (request.headers.get(name) !== null ? [[name, request.headers.get(name)!]] : []))),
+              ...(secret ? { 'router-authorization': secret } : {}),
+            }),
+          },
+        }
+      : {}),
   });
   const server = createServer(runtime);
   await new Promise<void>((resolve, reject) => {

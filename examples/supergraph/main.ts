@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   const gateway = await startGatewayOfKind(kind, supergraph, {
     port: Number(process.env.GATEWAY_PORT ?? 4000),
     routerSecret: config.routerSecret ?? undefined,
+    // The caller's token reaches the invoicing subgraph, which verifies it when JWT_* is set.
+    forwardHeaders: ['authorization'],
     logLevel: 'warn',
   });
   process.stdout.write(

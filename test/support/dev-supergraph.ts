@@ -36,18 +36,22 @@ export interface DevSupergraph {
   stop(): Promise<void>;
 }
 
-/** Starts it on the test's store (its own PostgreSQL schema under DATABASE_URL, else PGlite in memory), about 1 to 3 s. */
-export async function startDevSupergraph(kind: GatewayKind, schemaPrefix: string): Promise<DevSupergraph> {
+/**
+ * Starts it on the test's store (its own PostgreSQL schema under DATABASE_URL, else PGlite in memory), about 1 to 3 s;
+ * `env` adds to the invoicing subgraph's environment, `forwardHeaders` are passed from clients through the gateway.
+ */
+export async function startDevSupergraph(kind: GatewayKind, schemaPrefix: string, options: { env?: Record<string, string>; forwardHeaders?: readonly string[] } = {}): Promise<DevSupergraph> {
   const schema = `${schemaPrefix}_${kind.replace('-', '_')}_${Date.now().toString(36)}`;
   const orders = await startOrdersSubgraph(sandboxOrders());
   const store = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DATABASE_SCHEMA: schema } : { PGLITE_DATA_DIR: 'memory://' };
-  const invoicing = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...store }), pino({ level: 'silent' }));
+  const invoicing = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...store, ...options.env }), pino({ level: 'silent' }));
   const gateway = await startGatewayOfKind(
     kind,
     composeSupergraph([
       { name: 'orders', url: orders.url, sdl: ORDERS_SDL },
       { name: 'invoicing', url: invoicing.url, sdl: await renderSchemaFile() },
     ]),
+    { forwardHeaders: options.forwardHeaders },
   );
   return {
     invoicing,
