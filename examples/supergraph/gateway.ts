@@ -25,6 +25,11 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** The header names to forward, lower-cased; never the gateway's own `router-authorization`. */
+function forwardable(names: readonly string[]): string[] {
+  return names.map((n) => n.toLowerCase()).filter((n) => n !== 'router-authorization');
+}
+
 /** What a gateway's context keeps of the client's request: the headers it forwards to subgraphs. */
 interface ForwardedContext {
   forwarded?: Record<string, string>;
@@ -38,14 +43,16 @@ interface ForwardedContext {
  * Development and tests only.
  */
 export async function startGateway(supergraphSdl: string, port = 0, routerSecret?: string, forwardHeaders: readonly string[] = []): Promise<RunningGateway> {
+  const forward = forwardable(forwardHeaders);
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ url }) =>
       new RemoteGraphQLDataSource<ForwardedContext>({
         url,
         willSendRequest: ({ request, context }) => {
-          if (routerSecret) request.http?.headers.set('router-authorization', routerSecret);
           for (const [name, value] of Object.entries((context as ForwardedContext).forwarded ?? {})) request.http?.headers.set(name, value);
+          // Last: no client header stands in for the gateway's secret.
+          if (routerSecret) request.http?.headers.set('router-authorization', routerSecret);
         },
       }),
   });
@@ -54,7 +61,7 @@ export async function startGateway(supergraphSdl: string, port = 0, routerSecret
     listen: { port, host: '127.0.0.1' },
     context: async ({ req }) => ({
       forwarded: Object.fromEntries(
-        forwardHeaders.flatMap((name) => {
+        forward.flatMap((name) => {
           const value = req.headers[name];
           return typeof value === 'string' ? [[name, value] as const] : [];
         }),
@@ -109,7 +116,7 @@ export async function startHiveGateway(supergraphSdl: string, options: GatewayOp
   const { createGatewayRuntime } = await import('@graphql-hive/gateway');
   const rust = options.planner === 'rust' ? await import('@graphql-hive/router-runtime') : null;
   const secret = options.routerSecret;
-  const forward = options.forwardHeaders ?? [];
+  const forward = forwardable(options.forwardHeaders ?? []);
   const runtime = createGatewayRuntime({
     supergraph: supergraphSdl,
     ...(rust ? { unifiedGraphHandler: rust.unifiedGraphHandler } : {}),
