@@ -127,3 +127,53 @@ describe('TenantProviders', () => {
     expect(((await onlyNew.providerOf('tenant-rot', 'SALLA')) as unknown as ConnectedFake).token).toBe('token-rot');
   });
 });
+
+describe('TenantProviders.webhookSecretsOf', () => {
+  let db: Database;
+  let tenants: TenantProviders;
+  let store: ConnectionStore;
+  const ZUORA = (webhookSecret?: string): ConnectionCredentials => ({ provider: 'ZUORA', baseUrl: 'https://rest.zuora.com', clientId: 'c', clientSecret: 's', ...(webhookSecret ? { webhookSecret } : {}) });
+  /** Every Zuora connection here identifies as Zuora tenant 4711. */
+  class ZuoraFake extends RecordingProvider {
+    async identify() {
+      return { accountId: '4711', accountName: null };
+    }
+  }
+
+  beforeAll(async () => {
+    db = await openTestDatabase();
+    store = new ConnectionStore(db);
+    tenants = new TenantProviders(new ProviderRegistry([]), { store, keys: new ConnectionKeys(randomBytes(32)), build: () => new ZuoraFake() }, { defaultsServe: 'default-tenant', defaultTenant: null, cacheMs: 60_000 });
+  });
+  afterAll(async () => db.close());
+
+  it("holds the secrets of the account's live connections that gave one, not a disconnected one's; a connect on this replica is seen at once", async () => {
+    await tenants.connect('t-1', ZUORA('secret-of-tenant-one-0123'), ['input', 'zuora']);
+    await tenants.connect('t-2', ZUORA(), ['input', 'zuora']);
+    await tenants.connect('t-3', ZUORA('secret-of-tenant-three-01'), ['input', 'zuora']);
+    expect(await tenants.webhookSecretsOf('ZUORA', '4711')).toEqual([
+      { tenantId: 't-1', secret: 'secret-of-tenant-one-0123' },
+      { tenantId: 't-3', secret: 'secret-of-tenant-three-01' },
+    ]);
+    await tenants.disconnect('t-3', 'ZUORA');
+    expect((await tenants.webhookSecretsOf('ZUORA', '4711')).map((s) => s.tenantId)).toEqual(['t-1']);
+    // Refused by the provider (NEEDS_REAUTHORIZATION): its callouts are still its own.
+    const [c1] = (await store.byAccount('ZUORA', '4711')).filter((c) => c.tenantId === 't-1');
+    await store.refused(c1!.id, 'revoked');
+    await tenants.connect('t-2', ZUORA('secret-of-tenant-two-0123'), ['input', 'zuora']);
+    expect((await tenants.webhookSecretsOf('ZUORA', '4711')).map((s) => s.tenantId)).toEqual(['t-1', 't-2']);
+    expect(await tenants.webhookSecretsOf('ZUORA', '0000')).toEqual([]);
+  });
+
+  it('reads the ledger at most once per FRESH_READ_MS however many deliveries ask for fresh secrets, and shares concurrent reads', async () => {
+    const reads = jest.spyOn(store, 'byAccount');
+    await tenants.webhookSecretsOf('ZUORA', '9999', true);
+    await Promise.all(Array.from({ length: 50 }, () => tenants.webhookSecretsOf('ZUORA', '9999', true)));
+    expect(reads).toHaveBeenCalledTimes(1);
+    await new Promise((r) => setTimeout(r, 550));
+    await Promise.all(Array.from({ length: 50 }, () => tenants.webhookSecretsOf('ZUORA', '9998', true)));
+    await tenants.webhookSecretsOf('ZUORA', '9999', true);
+    expect(reads).toHaveBeenCalledTimes(3);
+    reads.mockRestore();
+  });
+});

@@ -41,6 +41,11 @@ export interface TenantProvidersOptions {
   logger?: Logger;
 }
 
+/** How often at most an account's webhook secrets are read again to check a delivery no cached secret verifies. */
+const FRESH_READ_MS = 500;
+/** Provider accounts whose webhook secrets are kept. */
+const MAX_CACHED_ACCOUNTS = 10_000;
+
 /** Methods that call the provider with the connection's credentials: a refusal there marks the connection. */
 const ACCOUNT_CALLS = new Set(['create', 'findCreated', 'loadDetails', 'invoicesOfOrders', 'readUnknown', 'changedSince', 'identify']);
 
@@ -56,8 +61,10 @@ export class TenantProviders {
   private built = new Map<string, InvoiceProvider>();
   /** The connection id whose provider is built, by tenant and provider. */
   private liveIds = new Map<string, string>();
-  /** The webhook secrets of each provider account's tenants, as read at `at` (a flood of forged deliveries costs HMACs, not reads). */
+  /** The webhook secrets of each provider account's tenants, as read at `at`, oldest first (a bounded LRU). */
   private secrets = new Map<string, { at: number; secrets: Array<{ tenantId: string; secret: string }> }>();
+  /** Reads of an account's secrets under way: concurrent deliveries naming it share one. */
+  private reading = new Map<string, Promise<Array<{ tenantId: string; secret: string }>>>();
   private readonly cacheMs: number;
 
   constructor(
@@ -79,6 +86,7 @@ export class TenantProviders {
     view.built = this.built;
     view.liveIds = this.liveIds;
     view.secrets = this.secrets;
+    view.reading = this.reading;
     return view;
   }
 
@@ -100,6 +108,11 @@ export class TenantProviders {
     // A single-tenant deployment says what it always said: the operator configures its providers.
     if (!this.enabled) return { refusal: notConnected(code, `This service has no connection to ${code}: an operator must configure it before invoices can be created or read there.`) };
     return { refusal: notConnected(code, `This tenant has no connection to ${code}: connect one with connectProvider.`) };
+  }
+
+  /** The status of the tenant's own connection to the provider, or null when it never connected (cached like `of`). */
+  async statusOf(tenantId: string, code: ProviderCode): Promise<StoredConnection['status'] | null> {
+    return (await this.connectionOf(tenantId, code))?.status ?? null;
   }
 
   /** The provider acting for the tenant, or null (callers that skip what they cannot reach: refresh, sync, repair). */
@@ -242,25 +255,47 @@ export class TenantProviders {
   }
 
   /**
-   * The webhook secrets (Zuora's webhookSecret) of the CONNECTED connections to the provider's account `accountId`, by
-   * tenant: who may have signed a delivery that names that account. Cached like connections (cacheMs) unless `fresh`;
-   * one indexed read and an unsealing per connection otherwise.
+   * The webhook secrets (Zuora's webhookSecret) of the live connections (not DISCONNECTED) to the provider's account
+   * `accountId`, by tenant: who may have signed a delivery that names that account. Cached like connections (cacheMs);
+   * `fresh` (no cached secret verified a delivery) reads again unless the last read is under FRESH_READ_MS old.
+   * Concurrent reads of one account are shared. A read costs one indexed query and an unsealing per connection.
    */
   async webhookSecretsOf(code: ProviderCode, accountId: string, fresh = false): Promise<Array<{ tenantId: string; secret: string }>> {
     if (!this.connections) return [];
     const key = `${code}\u0000${accountId}`;
     const cached = this.secrets.get(key);
-    if (!fresh && cached && Date.now() - cached.at < this.cacheMs) return cached.secrets;
-    const { store, keys } = this.connections;
+    const age = cached ? Date.now() - cached.at : Infinity;
+    // A fresh read is granted at most every FRESH_READ_MS per account: forged deliveries naming it cost HMACs, not reads.
+    if (cached && (fresh ? age < FRESH_READ_MS : age < this.cacheMs)) return cached.secrets;
+    const under = this.reading.get(key);
+    if (under) return under;
+    const read = this.readWebhookSecrets(code, accountId).finally(() => this.reading.delete(key));
+    this.reading.set(key, read);
+    const secrets = await read;
+    this.secrets.delete(key);
+    // Bounded: accounts named by forged headers push out the least recently read, not every entry.
+    while (this.secrets.size >= MAX_CACHED_ACCOUNTS) this.secrets.delete(this.secrets.keys().next().value!);
+    this.secrets.set(key, { at: Date.now(), secrets });
+    return secrets;
+  }
+
+  /** One indexed read of the account's connections, each unsealed: the secrets of those that hold one. */
+  private async readWebhookSecrets(code: ProviderCode, accountId: string): Promise<Array<{ tenantId: string; secret: string }>> {
+    const { store, keys } = this.connections!;
     const secrets: Array<{ tenantId: string; secret: string }> = [];
     for (const c of await store.byAccount(code, accountId)) {
-      if (c.status !== 'CONNECTED' || !c.sealed) continue;
-      const credentials = JSON.parse(keys.open(c.sealed, bindingOf(c.tenantId, c.provider, c.id))) as ConnectionCredentials;
+      // A connection that needs reauthorization keeps its callouts: the provider refused its API credentials, not them.
+      if (!c.sealed) continue;
+      let credentials: ConnectionCredentials;
+      try {
+        credentials = JSON.parse(keys.open(c.sealed, bindingOf(c.tenantId, c.provider, c.id))) as ConnectionCredentials;
+      } catch (err) {
+        // One row sealed under a key this process does not hold must not refuse every other tenant of the account.
+        this.options.logger?.warn({ err, tenantId: c.tenantId, provider: code, connection: c.id }, 'a connection could not be opened; its webhooks are refused');
+        continue;
+      }
       if (credentials.provider === 'ZUORA' && credentials.webhookSecret) secrets.push({ tenantId: c.tenantId, secret: credentials.webhookSecret });
     }
-    // Bounded: accounts named by forged headers must not grow it without end.
-    if (this.secrets.size >= 10_000) this.secrets.clear();
-    this.secrets.set(key, { at: Date.now(), secrets });
     return secrets;
   }
 

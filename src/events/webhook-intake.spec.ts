@@ -69,7 +69,7 @@ describe('WebhookIntake: whose secret verifies a delivery', () => {
     expect((await i.receive('zuora', raw, signed(C, '1003'))).status).toBe(200);
     expect(asked).toEqual([false, true]);
     expect(recorded.map((r) => r.tenantId)).toEqual(['c']);
-    // A forgery costs one cached look and one fresh read, then 401.
+    // A forgery asks for the cached secrets, then fresh ones (which TenantProviders grants at most every 0.5 s per account), then 401.
     asked.length = 0;
     expect((await i.receive('zuora', raw, signed(D, '1003'))).status).toBe(401);
     expect(asked).toEqual([false, true]);
@@ -85,6 +85,26 @@ describe('WebhookIntake: whose secret verifies a delivery', () => {
     // Salla's app signs for every store with the app's one secret: no account header, so no endpoint without it.
     expect(i.accepts('salla')).toBe(false);
     expect((await i.receive('salla', raw, {})).status).toBe(404);
+  });
+
+  it("never applies an account event (tokens delivered or revoked) signed with a tenant's own secret: only the deployment's app may say that", async () => {
+    const applied: string[] = [];
+    const accountEvents = { ...zuoraWebhooks, accountEventOf: () => ({ kind: 'revoked' as const, accountId: '1003', reason: 'uninstalled' }) };
+    const log = { record: async () => ({ id: 'x', fresh: true }) } as unknown as EventLog;
+    const i = new WebhookIntake({ ZUORA: accountEvents }, log, {
+      secrets: { ZUORA: DEPLOYMENT },
+      accountSecrets,
+      logger: pino({ level: 'silent' }),
+      wake: () => undefined,
+      onAccountEvent: async (_code, event) => {
+        applied.push(event.accountId);
+        return 1;
+      },
+    });
+    expect((await i.receive('zuora', raw, signed(C, '1003'))).status).toBe(400);
+    expect(applied).toEqual([]);
+    expect((await i.receive('zuora', raw, signed(DEPLOYMENT))).status).toBe(200);
+    expect(applied).toEqual(['1003']);
   });
 
   it("without tenant connections (no accountSecrets) the header is not read: the deployment's secret decides", async () => {

@@ -72,6 +72,8 @@ export class WebhookIntake {
     } catch {
       return { status: 400, body: { error: 'bad_request', message: 'the delivery is not an event this endpoint can read' } };
     }
+    // What an account event says is the deployment's app's to say (Salla's, signed with its one secret): never a tenant's.
+    if (account && signers.some((t) => t !== null)) return { status: 400, body: { error: 'bad_request', message: 'account events are not accepted under a tenant\u2019s own secret' } };
     if (account) {
       // Applied before the answer: a failure answers 5xx, and the provider delivers again (its tokens are not lost).
       const tenants = this.options.onAccountEvent ? await this.options.onAccountEvent(code, account) : 0;

@@ -1,6 +1,6 @@
 import { openTestDatabase } from '../../test/support/store';
 import type { Database } from './database';
-import { EventLog } from './event-log';
+import { EventLog, MAX_EVENT_FAILURES } from './event-log';
 
 describe('EventLog', () => {
   let db: Database;
@@ -42,5 +42,30 @@ describe('EventLog', () => {
     expect(await log.pending('EXSITED', 10)).toEqual([]);
     expect(await log.stalled('SALLA', 0)).toBe(true);
     expect(await log.stalled('SALLA', 60_000)).toBe(false);
+  });
+
+  it("records the tenant whose secret verified a delivery, and puts off a failed one with its own backoff, then parks it", async () => {
+    const a = await log.record('ZUORA', 'tenant:1:a:n-1', 'InvoicePosted', '{}', 'a');
+    const b = await log.record('ZUORA', 'n-2', 'InvoicePosted', '{}');
+    expect((await log.pending('ZUORA', 10)).filter((e) => [a.id, b.id].includes(e.id)).map((e) => [e.id, e.tenantId])).toEqual([[a.id, 'a'], [b.id, null]]);
+    // a's read failed: b is what is pending now, and a comes back once its wait (0.5 s after a first failure) is over.
+    expect(await log.defer([a.id], true)).toBe(0);
+    expect((await log.pending('ZUORA', 10)).map((e) => e.id)).not.toContain(a.id);
+    expect((await log.pending('ZUORA', 10)).map((e) => e.id)).toContain(b.id);
+    expect(await log.stalled('ZUORA', 0)).toBe(true);
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await log.pending('ZUORA', 10)).map((e) => e.id)).toContain(a.id);
+    // The wait doubles per failure; the last allowed failure parks it: never pending or stalled again, still recorded.
+    await db.query('UPDATE provider_events SET failures = $2 WHERE id = $1', [a.id, MAX_EVENT_FAILURES - 1]);
+    expect(await log.defer([a.id], true)).toBe(1);
+    const [row] = await db.query<{ failures: number; parked: boolean }>(`SELECT failures, retry_at = 'infinity'::timestamptz AS parked FROM provider_events WHERE id = $1`, [a.id]);
+    expect(row).toEqual({ failures: MAX_EVENT_FAILURES, parked: true });
+    await log.processed([b.id]);
+    expect((await log.pending('ZUORA', 10)).map((e) => e.id)).not.toContain(a.id);
+    // Waiting for a reauthorization is not a failure: a minute, not counted.
+    const c = await log.record('ZUORA', 'tenant:1:c:n-3', 'InvoicePosted', '{}', 'c');
+    await log.defer([c.id], false);
+    const [waiting] = await db.query<{ failures: number; seconds: number }>(`SELECT failures, round(extract(epoch FROM retry_at - now()))::int AS seconds FROM provider_events WHERE id = $1`, [c.id]);
+    expect(waiting).toEqual({ failures: 0, seconds: 60 });
   });
 });

@@ -10,6 +10,9 @@ interface Delivery {
   tenantId: string | null;
 }
 
+/** A delivery whose reads failed this many times is parked (never taken again; kept for a person). */
+export const MAX_EVENT_FAILURES = 20;
+
 /** One webhook delivery as recorded. */
 export interface RecordedEvent {
   id: string;
@@ -103,10 +106,29 @@ export class EventLog {
    */
   async pending(provider: string, limit: number): Promise<RecordedEvent[]> {
     const rows = await this.db.query<EventRow>(
-      `SELECT * FROM provider_events WHERE processed_at IS NULL AND provider = $1 ORDER BY received_at, id LIMIT $2`,
+      `SELECT * FROM provider_events WHERE processed_at IS NULL AND provider = $1 AND (retry_at IS NULL OR retry_at <= now()) ORDER BY received_at, id LIMIT $2`,
       [provider, limit],
     );
     return rows.map(toEvent);
+  }
+
+  /**
+   * Puts events off, so that the drain takes the others first: after a failed read (`counted`: the wait doubles from
+   * 0.5 s to 6 h; the MAX_EVENT_FAILURES-th failure parks the event for a person) or while its tenant's connection
+   * awaits reauthorization (not counted: a minute, a cheap look at the connection). Returns how many were parked now. One statement.
+   */
+  async defer(ids: readonly string[], counted: boolean): Promise<number> {
+    if (ids.length === 0) return 0;
+    const rows = await this.db.query<{ parked: boolean }>(
+      `UPDATE provider_events SET failures = failures + $2::int,
+              retry_at = CASE WHEN failures + $2::int >= $3::int THEN 'infinity'::timestamptz
+                              WHEN $2::int = 0 THEN now() + interval '1 minute'
+                              ELSE now() + make_interval(secs => least(0.5 * power(2, failures), 21600)) END
+        WHERE id = ANY($1::uuid[]) AND processed_at IS NULL
+        RETURNING retry_at = 'infinity'::timestamptz AS parked`,
+      [ids, counted ? 1 : 0, MAX_EVENT_FAILURES],
+    );
+    return rows.filter((r) => r.parked).length;
   }
 
   /** Marks events processed: their changes were read from the provider and stored. */
@@ -115,11 +137,22 @@ export class EventLog {
     await this.db.query(`UPDATE provider_events SET processed_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
-  /** Whether the provider has events received over `graceMs` ago and not processed (their wake-up was lost). */
+  /** When the provider's next put-off event (defer) is due, or null when none waits. One query. */
+  async nextRetry(provider: string): Promise<Date | null> {
+    const [row] = await this.db.query<{ at: Date | string | null }>(
+      `SELECT min(retry_at) AS at FROM provider_events
+        WHERE processed_at IS NULL AND provider = $1 AND retry_at > now() AND retry_at < 'infinity'::timestamptz`,
+      [provider],
+    );
+    return row?.at ? new Date(row.at) : null;
+  }
+
+  /** Whether the provider has events received over `graceMs` ago, due and not processed (their wake-up was lost, or their retry is due). */
   async stalled(provider: string, graceMs: number): Promise<boolean> {
     const rows = await this.db.query(
       `SELECT 1 FROM provider_events
         WHERE processed_at IS NULL AND provider = $1 AND received_at < now() - make_interval(secs => $2::double precision / 1000)
+          AND (retry_at IS NULL OR retry_at <= now())
         LIMIT 1`,
       [provider, graceMs],
     );

@@ -176,6 +176,16 @@ describe('ChangeApplier: invoices named by an event that the ledger does not kno
     expect(await rowsOf('z-own-3')).toEqual([]);
   });
 
+  it("seen at one tenant's account, another tenant's known invoice it names is not read (nor recorded again)", async () => {
+    const own = readingProvider({});
+    const accounts = readingProvider({});
+    const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([accounts.provider]));
+    // z-ours-2b is t2's; t1's callout names it with its own. Known invoices are read through their tenant's account.
+    expect(await applier.apply(posted('z-ours-2b', 'z-ours-1'), { tenantId: 't1', provider: own.provider })).toEqual({ refreshed: 1, found: 0, ambiguous: 0 });
+    expect(accounts.loaded).toEqual([['z-ours-1']]);
+    expect(own.asked).toEqual([]);
+  });
+
   it('seen at no account that can still be asked (null: the tenant disconnected since), only known invoices are read', async () => {
     const { provider, asked, loaded } = readingProvider({ 'z-gone-1': zuora('z-gone-1', 'O-1') });
     const applier = new ChangeApplier(new Ledger(db), store, new ProviderRegistry([provider]));

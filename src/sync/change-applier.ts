@@ -93,13 +93,14 @@ export class ChangeApplier {
   }
 
   /**
-   * Where a delivery verified with a tenant's own secret was seen: that tenant's connection to the provider, or null
-   * when it has none that works now (then only its known invoices are read, through their owners' accounts). Costs
-   * what TenantProviders.of costs.
+   * Where a delivery verified with a tenant's own secret was seen: that tenant's connection to the provider; 'waiting'
+   * while that connection needs reauthorization (the delivery should wait for it); null when the tenant has none any
+   * more (then only its known invoices are read, through their owners' accounts). Costs what TenantProviders.of costs.
    */
-  async seenBy(tenantId: string, code: ProviderCode): Promise<ChangeSource | null> {
+  async seenBy(tenantId: string, code: ProviderCode): Promise<ChangeSource | 'waiting' | null> {
     const r = await this.providers.of(tenantId, code);
-    return 'provider' in r && r.connectionId !== null ? { tenantId, provider: r.provider } : null;
+    if ('provider' in r && r.connectionId !== null) return { tenantId, provider: r.provider };
+    return (await this.providers.statusOf(tenantId, code)) === 'NEEDS_REAUTHORIZATION' ? 'waiting' : null;
   }
 
   /**
@@ -278,14 +279,21 @@ export class ChangeApplier {
     // Whether the provider's API lists an order's invoices: asked of the source's provider, or of an owner's.
     const sample = orderIds.length === 0 ? null : (source?.provider ?? (await this.anyProviderOf(code, orderIds)));
     const listsOrders = Boolean(sample?.invoicesOfOrders) && orderIds.length > 0;
+    // Seen at one tenant's account, a change is that tenant's to apply: another tenant's invoices and orders it names are
+    // not read on its word (a tenant signing its own callouts could otherwise spend another's rate limit).
+    const mine = <T extends { tenantId: string }>(rows: T[]): T[] => (source?.tenantId != null ? rows.filter((r) => r.tenantId === source.tenantId) : rows);
     // Listing the order reads its known invoices and finds new ones at once. Invoices named without an order are read.
-    if (listsOrders) await step(() => this.discover(code, orderIds));
-    const known = await this.store.known(code, invoiceIds, listsOrders ? [] : orderIds);
+    if (listsOrders) {
+      const owners = source?.tenantId != null ? await this.ownersAt(source, await this.store.ownersOf(code, orderIds)) : undefined;
+      await step(() => this.discover(code, orderIds, owners));
+    }
+    const recorded = await this.store.known(code, invoiceIds, listsOrders ? [] : orderIds);
+    const known = mine(recorded);
     const again = listsOrders ? known.filter((k) => !orderIds.includes(k.orderId)) : known;
     await step(async () => ({ refreshed: await this.refresh(code, again), found: 0, ambiguous: 0 }));
     // A named invoice the ledger does not know may be one made at the provider outside the subgraph (Zuora's Invoice
     // Posted): read where the change was seen, and recorded only for a tenant that account acts for.
-    const knownIds = new Set(known.map((k) => k.providerInvoiceId));
+    const knownIds = new Set(recorded.map((k) => k.providerInvoiceId));
     if (source) await step(() => this.discoverNamed(source, invoiceIds.filter((id) => !knownIds.has(id))));
     if (failures.length > 0) throw new ChangesNotApplied(code, failures, stored + result.refreshed);
     return result;

@@ -14,6 +14,13 @@ import type { SyncPass } from './sync-pass';
  * deliveries wakes a few drains, and each drain reads an order once however many of its events it applies.
  */
 export const EVENTS_QUEUE = 'provider-events';
+/**
+ * Wakes a provider's drain when deliveries put off after failed reads are due: a job's data is `{ provider }`, sent
+ * with `startAfter`. A queue of its own, so that a wake-up waiting for its hour never stands in for the immediate ones
+ * of new deliveries (EVENTS_QUEUE keeps one queued job per provider); keyed by provider and the delay's power of two,
+ * so a short retry is not swallowed by a long one already waiting.
+ */
+export const EVENTS_RETRY_QUEUE = 'provider-events-retry';
 /** The queue of sync passes, one chain per provider (singletonKey = provider code; JobQueue.defineChain). */
 export const SYNC_QUEUE = 'sync-pass';
 
@@ -86,30 +93,59 @@ export async function startSyncJobs(
       const webhooks = deps.webhooks[code];
       for (;;) {
         const events = await deps.events.pending(code, DRAIN_BATCH);
-        if (events.length === 0) return;
+        if (events.length === 0) {
+          // What was put off is woken when it is due (and by new deliveries, and each sync pass).
+          const next = await deps.events.nextRetry(code);
+          if (next) {
+            const delayMs = Math.max(0, next.getTime() - Date.now());
+            const bucket = Math.ceil(Math.log2(Math.max(delayMs, 500) / 500));
+            await queue.send(EVENTS_RETRY_QUEUE, { provider: code }, { singletonKey: `${code}:${bucket}`, startAfterMs: delayMs + 50 });
+          }
+          return;
+        }
         // Deliveries verified with a tenant's own secret were seen at that tenant's account: applied through it.
-        const bySigner = new Map<string | null, ProviderChange[]>();
+        const bySigner = new Map<string | null, { ids: string[]; changes: ProviderChange[] }>();
         for (const e of events) {
-          const changes = bySigner.get(e.tenantId) ?? bySigner.set(e.tenantId, []).get(e.tenantId)!;
+          const group = bySigner.get(e.tenantId) ?? bySigner.set(e.tenantId, { ids: [], changes: [] }).get(e.tenantId)!;
+          group.ids.push(e.id);
           try {
-            if (webhooks) changes.push(...webhooks.changesOf(JSON.parse(e.body)));
+            if (webhooks) group.changes.push(...webhooks.changesOf(JSON.parse(e.body)));
           } catch (err) {
             // Verified and recorded, yet unreadable: kept in the log for a person, never retried.
             logger.warn({ err, provider: code, event: e.event, eventId: e.id }, 'webhook delivery could not be read; kept, not applied');
           }
         }
-        for (const [tenantId, changes] of bySigner) {
+        // Each signer's deliveries succeed or wait on their own: one tenant's failing account never holds up another's.
+        for (const [tenantId, { ids, changes }] of bySigner) {
           const source = tenantId === null ? undefined : await deps.applier.seenBy(tenantId, code);
-          // A failed read throws: the job is retried with backoff, and the events stay unprocessed until then.
-          const result = await deps.applier.apply(changes, source).catch((err: unknown) => {
-            if (err instanceof ChangesNotApplied) countSync(code, 'webhook', { failed: err.failures.length, refreshed: err.stored });
-            throw err;
-          });
-          countSync(code, 'webhook', result);
-          logger.debug({ provider: code, tenantId, changes: changes.length, ...result }, 'webhook deliveries applied');
+          if (source === 'waiting') {
+            await deps.events.defer(ids, false);
+            logger.info({ provider: code, tenantId, events: ids.length }, "webhook deliveries wait for their tenant's connection to be reauthorized");
+            continue;
+          }
+          try {
+            const result = await deps.applier.apply(changes, source);
+            countSync(code, 'webhook', result);
+            await deps.events.processed(ids);
+            logger.debug({ provider: code, tenantId, changes: changes.length, ...result }, 'webhook deliveries applied');
+          } catch (err) {
+            if (!(err instanceof ChangesNotApplied)) throw err;
+            countSync(code, 'webhook', { failed: err.failures.length, refreshed: err.stored });
+            // Put off with their own backoff; the others go on.
+            const parked = await deps.events.defer(ids, true);
+            logger.warn({ err, provider: code, tenantId, events: ids.length, parked }, parked > 0 ? 'webhook deliveries failed too often: parked for a person' : 'webhook deliveries not applied: retried later');
+          }
         }
-        await deps.events.processed(events.map((e) => e.id));
       }
+    },
+  });
+  await queue.define<{ provider: ProviderCode }>(EVENTS_RETRY_QUEUE, {
+    policy: 'stately',
+    retryLimit: 3,
+    concurrency: 1,
+    handler: async ([job]) => {
+      const code = job!.data.provider;
+      await queue.send(EVENTS_QUEUE, { provider: code }, { singletonKey: code });
     },
   });
   if (options.intervalMs <= 0) return;

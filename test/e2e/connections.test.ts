@@ -441,6 +441,64 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
         const late = JSON.stringify({ event: 'InvoiceCanceled', invoiceId: ourD, invoiceNumber: '' });
         expect((await post(late, { 'x-zuora-tenant-id': '1004', 'x-zuora-signature': zuoraSignature(late, SECRET_D) })).status).toBe(401);
       });
+
+      it("a tenant whose Zuora fails does not hold up another's callouts; its own are applied once its Zuora answers again", async () => {
+        const c = await token('zuora-c');
+        const d = await token('zuora-d');
+        const cd = await call(CONNECT, { i: { zuora: { clientId: seedB().clients[0]!.clientId, clientSecret: 'zuora-tenant-b-secret', baseUrl: zuoraD.baseUrl, webhookSecret: SECRET_D } } }, d);
+        expect(cd.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED' });
+        const cc = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraC.baseUrl, webhookSecret: SECRET_C } } }, c);
+        expect(cc.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED' });
+        zuoraC.configureWebhook({ url: hook(), secret: SECRET_C, headers: { 'X-Zuora-Tenant-Id': '1003' } });
+        zuoraD.configureWebhook({ url: hook(), secret: SECRET_D, headers: { 'X-Zuora-Tenant-Id': '1004' } });
+        // Each tenant has invoiced its order O-00000102 (an invoice found elsewhere is recorded on a known order).
+        expect((await call(create(ITEM, 'zc-hold-1'), {}, c)).body.data.createInvoice.userErrors).toEqual([]);
+        expect((await call(create(otherIds(ITEM), 'zd-hold-1'), {}, d)).body.data.createInvoice.userErrors).toEqual([]);
+        // D's Zuora answers every document read with a 503 for now.
+        zuoraD.server.injectFault({ method: 'GET', path: /^\/v1\/invoices\//, status: 503, times: 100_000 });
+        const failing = zuoraD.postInvoiceOutside(otherIds(POLES), 1, '2024-05-04');
+        await zuoraD.webhookIdle();
+        expect(zuoraD.webhookDeliveries.at(-1)).toMatchObject({ event: 'InvoicePosted', status: 200 });
+        const outside = zuoraC.postInvoiceOutside(ITEM, 1, '2024-05-04');
+        expect((await until(c, (l) => l.some((i) => i.providerInvoiceId === outside.id))).find((i) => i.providerInvoiceId === outside.id)).toMatchObject({ origin: 'EXTERNAL' });
+        // D's delivery waits, counted, unprocessed; nothing recorded for it yet.
+        const [waiting] = await server.db.query<{ failures: number; processed: boolean }>(
+          `SELECT failures, processed_at IS NOT NULL AS processed FROM provider_events WHERE tenant_id = 'zuora-d' AND body LIKE $1`,
+          [`%${failing.id}%`],
+        );
+        expect(waiting!.processed).toBe(false);
+        expect(waiting!.failures).toBeGreaterThanOrEqual(1);
+        expect(await server.db.query('SELECT tenant_id FROM invoices WHERE provider_invoice_id = $1', [failing.id])).toEqual([]);
+        // D's Zuora is back: the retry records it for D, once.
+        zuoraD.server.clearFaults();
+        const started = Date.now();
+        let rows: unknown[] = [];
+        while (rows.length === 0 && Date.now() - started < 20_000) {
+          await new Promise((r) => setTimeout(r, 200));
+          rows = await server.db.query('SELECT tenant_id, origin FROM invoices WHERE provider_invoice_id = $1', [failing.id]);
+        }
+        expect(rows).toEqual([{ tenant_id: 'zuora-d', origin: 'EXTERNAL' }]);
+        process.stdout.write(`a failed tenant's callout applied ${Date.now() - started} ms after its Zuora answered again\n`);
+
+        // C's OAuth client is deleted: C's connection needs reauthorization, yet its callouts (its secret still holds)
+        // are accepted and wait, uncounted, rather than being refused (Zuora would never send them again) or dropped.
+        zuoraC.deleteClient(ZUORA_SANDBOX_CLIENT_ID);
+        await call(create(POLES, 'zc-hold-2'), {}, c);
+        expect(await statusBecomes(c, 'ZUORA', 'NEEDS_REAUTHORIZATION')).toBe('NEEDS_REAUTHORIZATION');
+        const meanwhile = zuoraC.postInvoiceOutside(ITEM, 1, '2024-05-05');
+        await zuoraC.webhookIdle();
+        expect(zuoraC.webhookDeliveries.at(-1)).toMatchObject({ event: 'InvoicePosted', status: 200 });
+        let held: Array<{ failures: number; processed: boolean; wait: number }> = [];
+        for (let i = 0; i < 100 && !(held[0]?.wait > 0); i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          held = await server.db.query(
+            `SELECT failures, processed_at IS NOT NULL AS processed, extract(epoch FROM retry_at - now())::float AS wait FROM provider_events WHERE tenant_id = 'zuora-c' AND body LIKE $1`,
+            [`%${meanwhile.id}%`],
+          );
+        }
+        expect(held).toEqual([{ failures: 0, processed: false, wait: expect.any(Number) }]);
+        expect(held[0]!.wait).toBeGreaterThan(30);
+      });
     });
   });
 

@@ -198,7 +198,13 @@ export const MIGRATIONS: SqlMigration[] = [
     name: '0009_provider_events_tenant',
     // A delivery verified with a tenant's own secret (a Zuora tenant's callouts, X-Zuora-Tenant-Id) was seen at that
     // tenant's account: what it names is read through that tenant's connection, and found invoices recorded for it
-    // alone. NULL: verified with the deployment's secret, as before.
-    up: `ALTER TABLE provider_events ADD COLUMN tenant_id text;`,
+    // alone. NULL: verified with the deployment's secret, as before. A delivery whose reads failed waits until
+    // `retry_at` (its own backoff, so one tenant's failing account never holds up the others' deliveries); `failures`
+    // counts them, and a delivery that failed too often is parked ('infinity') for a person.
+    up: `
+      ALTER TABLE provider_events ADD COLUMN tenant_id text,
+        ADD COLUMN failures integer NOT NULL DEFAULT 0,
+        ADD COLUMN retry_at timestamptz;
+    `,
   },
 ];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Decimal } from '../../domain/money';
 import { TransportError, type HttpResponse } from '../shared/http-client';
-import { mapZuoraFailure } from './zuora.errors';
+import { isNotFound, mapZuoraFailure } from './zuora.errors';
 import type { ZuoraCreateInput, ZuoraFulfillment } from './zuora.input';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'zuora');
@@ -168,5 +168,21 @@ describe('mapZuoraFailure: statuses and transport', () => {
     expect(mapZuoraFailure(response(200, { token_type: 'bearer' }), 'token')).toMatchObject({ disposition: 'retryable' });
     // A success-shaped failure of the token request is no refusal of anything: retryable, never final.
     expect(mapZuoraFailure(response(200, { success: false, reasons: [{ code: 50000000, message: 'Something went wrong' }] }), 'token')).toMatchObject({ disposition: 'retryable' });
+  });
+});
+
+describe('isNotFound: what a read of an unknown id answers, and nothing else', () => {
+  const read = (status: number, json: unknown) => mapZuoraFailure(response(status, json), 'read');
+  it("is every reason in category 40, on Zuora's 200 with success false or on 404", () => {
+    expect(isNotFound(read(200, envelope([50000040, "Cannot find entity by key: 'x'."])))).toBe(true);
+    expect(isNotFound(read(404, envelope([50000040, 'The requested resource does not exist.'])))).toBe(true);
+  });
+  it('is not a 5xx naming a missing record, a mixed answer, another category, a bare 404, a transport failure or another error', () => {
+    expect(isNotFound(read(500, envelope([50000040, 'not found'])))).toBe(false);
+    expect(isNotFound(read(200, envelope([50000040, 'not found'], [50000060, 'internal error'])))).toBe(false);
+    expect(isNotFound(read(200, envelope([50000020, 'invalid value'])))).toBe(false);
+    expect(isNotFound(read(404, undefined))).toBe(false);
+    expect(isNotFound(mapZuoraFailure(new TransportError('reset', 'socket hang up'), 'read'))).toBe(false);
+    expect(isNotFound(new Error('not found'))).toBe(false);
   });
 });

@@ -182,9 +182,18 @@ export function mapZuoraFailure(failure: HttpResponse | TransportError, operatio
   return one('PROVIDER_REFUSED', 'final');
 }
 
-/** Whether a read failed because Zuora has no such object in this tenant (category 40 of its code). Pure. */
+/**
+ * Whether a read failed because Zuora has no such object in this tenant: every reason in category 40 ("not found"),
+ * on HTTP 404 or on the 200 with `success: false` that Zuora's v1 API answers its failures with (as the emulator
+ * does). Anything else (a 5xx naming a missing record, a mixed answer) may be passing and is no answer. Pure.
+ */
 export function isNotFound(err: unknown): boolean {
-  return err instanceof ProviderError && err.userErrors.some((e) => typeof e.providerCode === 'string' && /^\d{6}40$/.test(e.providerCode));
+  return (
+    err instanceof ProviderError &&
+    /^http:(200|404):reasons$/.test(err.cause_) &&
+    err.userErrors.length > 0 &&
+    err.userErrors.every((e) => typeof e.providerCode === 'string' && /^\d{6}40$/.test(e.providerCode))
+  );
 }
 
 /**
