@@ -62,6 +62,8 @@ describe('EventLog', () => {
     expect(row).toEqual({ failures: MAX_EVENT_FAILURES, parked: true });
     await log.processed([b.id]);
     expect((await log.pending('ZUORA', 10)).map((e) => e.id)).not.toContain(a.id);
+    // (the first test's ZUORA delivery is still due)
+    expect((await log.counts()).filter((c) => c.provider === 'ZUORA')).toEqual([{ provider: 'ZUORA', state: 'due', count: 1 }, { provider: 'ZUORA', state: 'parked', count: 1 }]);
     // Waiting for a reauthorization is not a failure: a minute, not counted.
     const c = await log.record('ZUORA', 'tenant:1:c:n-3', 'InvoicePosted', '{}', 'c');
     await log.defer([c.id], false);

@@ -137,6 +137,19 @@ export class EventLog {
     await this.db.query(`UPDATE provider_events SET processed_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
+  /**
+   * Unprocessed deliveries by provider and state: `due` (to be drained now), `retrying` (put off until their retry),
+   * `parked` (failed too often: for a person). For GET /metrics; one query on the unprocessed-events index.
+   */
+  async counts(): Promise<Array<{ provider: string; state: 'due' | 'retrying' | 'parked'; count: number }>> {
+    return this.db.query(
+      `SELECT provider,
+              CASE WHEN retry_at = 'infinity'::timestamptz THEN 'parked' WHEN retry_at > now() THEN 'retrying' ELSE 'due' END AS state,
+              count(*)::int AS count
+         FROM provider_events WHERE processed_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+  }
+
   /** When the provider's next put-off event (defer) is due, or null when none waits. One query. */
   async nextRetry(provider: string): Promise<Date | null> {
     const [row] = await this.db.query<{ at: Date | string | null }>(

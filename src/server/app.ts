@@ -89,6 +89,7 @@ export interface AppDeps {
   shutdownTimeoutMs?: number;
   /** The job queue's counts for `GET /metrics`; absent: no job gauges. */
   jobCounts?: MetricsSources['jobCounts'];
+  webhookBacklog?: MetricsSources['webhookBacklog'];
   /** A server already listening (it answered `/health` and `/ready` while the rest started); a new one otherwise. */
   httpServer?: Server;
 }
@@ -140,7 +141,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const http = deps.httpServer ?? createServer(deps.httpTimeouts ?? HTTP_TIMEOUTS);
   // starting → ready → draining; only `ready` answers 200 at /ready.
   let phase: 'starting' | 'ready' | 'draining' = 'starting';
-  const metrics = new MetricsEndpoint({ db: deps.db, ledger, providers: tenants.defaults, jobCounts: deps.jobCounts, ready: () => phase === 'ready' });
+  const metrics = new MetricsEndpoint({ db: deps.db, ledger, providers: tenants.defaults, jobCounts: deps.jobCounts, webhookBacklog: deps.webhookBacklog, ready: () => phase === 'ready' });
   // Static limits, checked during validation before anything runs. The deepest real query (a federated order page
   // down to a line's tax amount) has depth 7. Tokens are limited by graphql-js's own parser (parseOptions), and cost
   // by the request guard, which also sees the sizes of lists sent in variables.

@@ -148,6 +148,7 @@ async function startBehind(http: Server, config: Config, logger: Logger, meter: 
     metricsToken: config.metricsToken,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     jobCounts: () => jobs.counts(),
+    webhookBacklog: () => events.counts(),
     httpServer: http,
   });
   opened.push(() => app.stop());

@@ -12,6 +12,8 @@ export interface MetricsSources {
   providers: ProviderRegistry;
   /** The job queue's counts by queue and state (JobQueue.counts); absent when no queue runs here. */
   jobCounts?: () => Promise<Array<{ name: string; queued: number; active: number; failed: number; deferred: number }>>;
+  /** Unprocessed webhook deliveries by provider and state (EventLog.counts); absent when webhooks are not recorded here. */
+  webhookBacklog?: () => Promise<Array<{ provider: string; state: 'due' | 'retrying' | 'parked'; count: number }>>;
   ready: () => boolean;
 }
 
@@ -23,8 +25,8 @@ type Reading = Array<{ gauge: GaugeName; labels: Record<string, string>; value: 
 
 /**
  * `GET /metrics`: the process's counters and histograms, and gauges read from this server when scraped (circuits,
- * open attempts, jobs, the ledger's pool). Cost per scrape: one ledger query on the open-attempts index and one
- * count per job queue; scrapes that overlap share one reading. The same reading feeds OTLP export once bound.
+ * open attempts, jobs, the webhook backlog, the ledger's pool). Cost per scrape: one ledger query on the open-attempts
+ * index, one on the unprocessed-events index and one count per job queue; scrapes that overlap share one reading. The same reading feeds OTLP export once bound.
  */
 export class MetricsEndpoint {
   private readonly register = new Registry();
@@ -62,7 +64,7 @@ export class MetricsEndpoint {
   }
 
   private async readNow(): Promise<Reading> {
-    const { providers, ledger, db, jobCounts } = this.sources;
+    const { providers, ledger, db, jobCounts, webhookBacklog } = this.sources;
     const out: Reading = [];
     const put = (gauge: GaugeName, labels: Record<string, string>, value: number) => out.push({ gauge, labels, value });
     put('ready', {}, this.sources.ready() ? 1 : 0);
@@ -75,7 +77,7 @@ export class MetricsEndpoint {
       for (const state of CIRCUIT_STATES) put('circuit', { provider: code, state: state.replace('-', '_') }, health.circuit === state ? 1 : 0);
       put('rateLimitedSeconds', { provider: code }, health.rateLimitedForSeconds);
     }
-    const [attempts, jobs] = await Promise.all([ledger.openAttemptCounts(windows), jobCounts ? jobCounts() : Promise.resolve([])]);
+    const [attempts, jobs, backlog] = await Promise.all([ledger.openAttemptCounts(windows), jobCounts ? jobCounts() : Promise.resolve([]), webhookBacklog ? webhookBacklog() : Promise.resolve([])]);
     // Every provider and state is written, zeros included, so that a settled attempt's series goes to 0, not stale.
     const open = new Map<string, number>();
     const manual = new Map<string, number>();
@@ -90,6 +92,13 @@ export class MetricsEndpoint {
     }
     for (const q of jobs) {
       for (const state of ['queued', 'active', 'failed', 'deferred'] as const) put('jobs', { queue: q.name, state }, q[state]);
+    }
+    // Zeros for every provider and state seen, so that a drained backlog's series goes to 0.
+    const backlogOf = new Map(backlog.map((b) => [`${b.provider}\u0000${b.state}`, b.count]));
+    if (webhookBacklog) {
+      for (const code of new Set([...providers.codes(), ...backlog.map((b) => b.provider)])) {
+        for (const state of ['due', 'retrying', 'parked'] as const) put('webhookBacklog', { provider: code, state }, backlogOf.get(`${code}\u0000${state}`) ?? 0);
+      }
     }
     const pool = db.poolStats?.() ?? { total: 1, idle: 1, waiting: 0 };
     for (const state of ['total', 'idle', 'waiting'] as const) put('pool', { state }, pool[state]);

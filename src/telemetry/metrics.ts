@@ -146,6 +146,7 @@ export const GAUGE_NAMES = {
   attemptsOpen: 'invoicing_attempts_open',
   attemptsManual: 'invoicing_attempts_needing_manual_settlement',
   jobs: 'invoicing_jobs',
+  webhookBacklog: 'invoicing_webhook_deliveries_unprocessed',
   pool: 'invoicing_ledger_pool_connections',
   ready: 'invoicing_ready',
 } as const;
@@ -159,6 +160,7 @@ export function serverGauges(register: Registry) {
     attemptsOpen: gauge('attemptsOpen', 'Attempts not settled, by provider and state (pending: a call may be under way; unknown: the provider may have acted)', ['provider', 'state']),
     attemptsManual: gauge('attemptsManual', "Open attempts past their provider's lookup window: a person must settle them at the provider", ['provider']),
     jobs: gauge('jobs', 'Jobs in the queue (pg-boss) by queue and state (queued includes deferred: those whose start is still to come)', ['queue', 'state']),
+    webhookBacklog: gauge('webhookBacklog', 'Webhook deliveries recorded and not yet applied, by provider and state (due: to drain now; retrying: put off after failed reads; parked: failed too often, for a person)', ['provider', 'state']),
     pool: gauge('pool', 'Ledger connections by state (total, idle, waiting: callers waiting for one)', ['state']),
     ready: gauge('ready', '1 while the server accepts traffic (GET /ready answers 200), 0 while starting or draining', []),
   };

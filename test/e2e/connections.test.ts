@@ -469,6 +469,10 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
         expect(waiting!.processed).toBe(false);
         expect(waiting!.failures).toBeGreaterThanOrEqual(1);
         expect(await server.db.query('SELECT tenant_id FROM invoices WHERE provider_invoice_id = $1', [failing.id])).toEqual([]);
+        // An operator sees it waiting at GET /metrics.
+        const scrape = await (await fetch(new URL('/metrics', server.url))).text();
+        expect(scrape).toMatch(/^invoicing_webhook_deliveries_unprocessed\{provider="ZUORA",state="(retrying|due)"\} [1-9]/m);
+        expect(scrape).toMatch(/^invoicing_webhook_deliveries_unprocessed\{provider="ZUORA",state="parked"\} 0$/m);
         // D's Zuora is back: the retry records it for D, once.
         zuoraD.server.clearFaults();
         const started = Date.now();

@@ -195,6 +195,7 @@ describe(`operability: traces, logs, metrics and readiness (${storeName()})`, ()
     expect(sample('invoicing_ledger_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
     expect(sample('invoicing_ledger_pool_connections', { state: 'waiting' })).toBe(0);
     expect(sample('invoicing_jobs', { queue: 'provider-events', state: 'failed' })).toBe(0);
+    expect(sample('invoicing_webhook_deliveries_unprocessed', { provider: 'ZUORA', state: 'parked' })).toBe(0);
     expect(sample('invoicing_webhook_deliveries_total', { provider: 'salla', result: 'unauthorized' })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^invoicing_ready 1$/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
