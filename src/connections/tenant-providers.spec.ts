@@ -53,7 +53,7 @@ describe('TenantProviders', () => {
   afterAll(async () => db.close());
 
   it("the deployment's account acts for the default tenant only; others are told to connect", async () => {
-    expect(await tenants.of('default', 'SALLA')).toEqual({ provider: deployment, connectionId: null });
+    expect(await tenants.of('default', 'SALLA')).toEqual({ provider: deployment, connectionId: null, account: 'deployment' });
     const other = await tenants.of('tenant-x', 'SALLA');
     expect(other).toEqual({ refusal: expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED' }) });
     expect(await tenants.list('tenant-x')).toEqual([]);
@@ -105,7 +105,7 @@ describe('TenantProviders', () => {
     await tenants.connect('default', SALLA('token-own'), ['input', 'salla']);
     expect((await tenants.of('default', 'SALLA')) as { connectionId: string | null }).toMatchObject({ connectionId: expect.any(String) });
     expect(await tenants.disconnect('default', 'SALLA')).toEqual(expect.objectContaining({ status: 'DISCONNECTED' }));
-    expect(await tenants.of('default', 'SALLA')).toEqual({ provider: deployment, connectionId: null });
+    expect(await tenants.of('default', 'SALLA')).toEqual({ provider: deployment, connectionId: null, account: 'deployment' });
     await tenants.disconnect('tenant-c', 'SALLA');
     const rows = await db.query<{ sealed: string | null; status: string }>(`SELECT sealed, status FROM provider_connections WHERE tenant_id = 'tenant-c'`);
     expect(rows).toEqual([{ sealed: null, status: 'DISCONNECTED' }]);

@@ -24,8 +24,12 @@ export interface ConnectionView {
   lastError: string | null;
 }
 
-/** The provider acting for a tenant, or why there is none (PROVIDER_NOT_CONNECTED). */
-export type Resolved = { provider: InvoiceProvider; connectionId: string | null } | { refusal: UserError };
+/**
+ * The provider acting for a tenant, or why there is none (PROVIDER_NOT_CONNECTED). `account` names the provider account
+ * it reaches, for recording on attempts: `deployment`, or `account:<the provider's id of it>` for a tenant's connection
+ * (null where the provider named none).
+ */
+export type Resolved = { provider: InvoiceProvider; connectionId: string | null; account: string | null } | { refusal: UserError };
 
 export interface TenantProvidersOptions {
   /**
@@ -40,6 +44,9 @@ export interface TenantProvidersOptions {
   cacheMs?: number;
   logger?: Logger;
 }
+
+/** What attempts sent through the environment-configured account record as their account. */
+export const DEPLOYMENT_ACCOUNT = 'deployment';
 
 /** How often at most an account's webhook secrets are read again to check a delivery no cached secret verifies. */
 const FRESH_READ_MS = 500;
@@ -102,9 +109,9 @@ export class TenantProviders {
       if (connection.status === 'NEEDS_REAUTHORIZATION') {
         return { refusal: notConnected(code, `The connection to ${code} needs reauthorization (${connection.lastError ?? 'the provider refused its credentials'}): connect it again with connectProvider.`) };
       }
-      return { provider: this.providerFor(connection), connectionId: connection.id };
+      return { provider: this.providerFor(connection), connectionId: connection.id, account: connection.accountId === null ? null : `account:${connection.accountId}` };
     }
-    if (this.servesByDefault(tenantId) && this.defaults.has(code)) return { provider: this.defaults.get(code), connectionId: null };
+    if (this.servesByDefault(tenantId) && this.defaults.has(code)) return { provider: this.defaults.get(code), connectionId: null, account: DEPLOYMENT_ACCOUNT };
     // A single-tenant deployment says what it always said: the operator configures its providers.
     if (!this.enabled) return { refusal: notConnected(code, `This service has no connection to ${code}: an operator must configure it before invoices can be created or read there.`) };
     return { refusal: notConnected(code, `This tenant has no connection to ${code}: connect one with connectProvider.`) };

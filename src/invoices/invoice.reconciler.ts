@@ -3,7 +3,7 @@ import type { ProviderCode } from '../domain/invoice';
 import type { Attempt, Ledger } from '../ledger/ledger';
 import type { ProviderRegistry } from '../providers/registry';
 import { tenantProvidersOf, type TenantProviders } from '../connections/tenant-providers';
-import type { InvoiceService } from './invoice.service';
+import { sameAccount, type InvoiceService } from './invoice.service';
 import { lookupInputOf } from './recorded-input';
 import { reconciliationResults } from '../telemetry/metrics';
 import { inRootSpan } from '../telemetry/tracing';
@@ -140,12 +140,19 @@ export class InvoiceReconciler {
   private async settleOne(stale: Attempt): Promise<Outcome> {
     const log = this.options.logger?.child({ attemptId: stale.id, tenantId: stale.tenantId, provider: stale.provider });
     // The tenant's own connection, or a provider at a configured base URL (a fresh sandbox knows nothing of an earlier run).
-    const reached = await this.providers.providerOf(stale.tenantId, stale.provider as ProviderCode);
-    if (!reached) {
+    const resolved = await this.providers.of(stale.tenantId, stale.provider as ProviderCode);
+    if (!('provider' in resolved)) {
       if (!this.reported.has(stale.id)) log?.warn('open attempt of a provider this process does not reconcile (a sandbox, or not connected for its tenant): left for a retry with its key, or for a pass where the provider is configured');
       this.reported.add(stale.id);
       return 'skipped';
     }
+    // Looked up only in the account it was sent to: another account would say "not created" (or create it again).
+    if (!sameAccount(stale.account, resolved.account)) {
+      if (!this.reported.has(stale.id)) log?.warn({ sentTo: stale.account, connectedTo: resolved.account }, 'open attempt sent to another account than its tenant is connected to now: left until that account is connected again');
+      this.reported.add(stale.id);
+      return 'skipped';
+    }
+    const reached = resolved.provider;
     let input: unknown;
     try {
       input = lookupInputOf(stale.provider, stale.input);

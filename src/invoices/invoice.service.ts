@@ -74,7 +74,7 @@ export class InvoiceService {
   async create(cmd: CreateInvoiceCommand): Promise<CreateInvoiceResult> {
     const resolved = await this.providers.of(cmd.tenantId, cmd.provider);
     if ('refusal' in resolved) return result([], [{ ...resolved.refusal, field: [cmd.branch] }]);
-    const { provider } = resolved;
+    const { provider, account } = resolved;
     const invalid = provider.validate(cmd.input);
     if (invalid.length > 0) return result([], underField([cmd.branch], invalid));
 
@@ -83,12 +83,12 @@ export class InvoiceService {
     for (let running = this.inFlight.get(flightKey); running; running = this.inFlight.get(flightKey)) {
       await running.catch(() => undefined);
     }
-    const run = this.run(cmd, key, provider).finally(() => this.inFlight.delete(flightKey));
+    const run = this.run(cmd, key, provider, account).finally(() => this.inFlight.delete(flightKey));
     this.inFlight.set(flightKey, run);
     return run;
   }
 
-  private async run(cmd: CreateInvoiceCommand, key: string, provider: InvoiceProvider): Promise<CreateInvoiceResult> {
+  private async run(cmd: CreateInvoiceCommand, key: string, provider: InvoiceProvider, account: string | null): Promise<CreateInvoiceResult> {
     const fp = fingerprint({ provider: cmd.provider, input: cmd.recordedInput });
     const { attempt, fresh } = await this.ledger.claim({
       tenantId: cmd.tenantId,
@@ -98,11 +98,15 @@ export class InvoiceService {
       inputFingerprint: fp,
       input: cmd.recordedInput,
       leaseMs: this.leaseMs,
+      account,
     });
     if (fresh) return this.execute(attempt, cmd, provider, false);
     if (attempt.inputFingerprint !== fp) {
       return result([], [userError('IDEMPOTENCY_CONFLICT', 'This idempotency key was already used with a different input; use a new key for a new invoice.', ['idempotencyKey'])]);
     }
+    // A recorded outcome is replayed whatever account the tenant has now; an open one is only ever settled where it was sent.
+    const settled = attempt.state === 'succeeded' || (attempt.state === 'failed' && attempt.disposition !== 'retryable');
+    if (!settled && !sameAccount(attempt.account, account)) return result([], [otherAccount(cmd)]);
     return this.resume(attempt, cmd, provider);
   }
 
@@ -308,4 +312,21 @@ function asUnsettled(e: UserError): UserError {
     message: `Could not confirm whether the provider created the invoice (${e.message}); retry with the same idempotency key: it is checked at the provider first, never created twice.`,
     providerCode: e.providerCode ?? e.code,
   };
+}
+
+/**
+ * Whether an attempt recorded as sent to `recorded` may be settled through `current`: the same account, or either
+ * unknown (attempts from before accounts were recorded; a provider that names none). Pure.
+ */
+export function sameAccount(recorded: string | null, current: string | null): boolean {
+  return recorded === null || current === null || recorded === current;
+}
+
+/** An open attempt sent to another account than the tenant's current connection reaches. */
+function otherAccount(cmd: CreateInvoiceCommand): UserError {
+  return userError(
+    'PROVIDER_NOT_CONNECTED',
+    `This idempotency key's attempt was sent to another ${cmd.provider} account than the one this tenant is connected to now: connect that account again to settle it, or use a new key for a new invoice.`,
+    [cmd.branch],
+  );
 }

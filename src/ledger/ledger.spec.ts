@@ -45,7 +45,7 @@ describe(`Ledger (${storeName()})`, () => {
   it('migrations are versioned and re-running them applies nothing', async () => {
     expect(await migrate(db)).toEqual([]);
     const rows = await db.query<{ name: string }>('SELECT name FROM ledger_migrations');
-    expect(rows.map((r) => r.name)).toEqual(['0001_attempts_and_invoices', '0002_invoices_by_provider_id', '0003_one_record_per_provider_invoice', '0004_shared_tokens', '0005_invoice_read_model', '0006_invoices_by_status_due', '0007_provider_events_and_sync', '0008_provider_connections', '0009_provider_events_tenant']);
+    expect(rows.map((r) => r.name)).toEqual(['0001_attempts_and_invoices', '0002_invoices_by_provider_id', '0003_one_record_per_provider_invoice', '0004_shared_tokens', '0005_invoice_read_model', '0006_invoices_by_status_due', '0007_provider_events_and_sync', '0008_provider_connections', '0009_provider_events_tenant', '0010_attempt_account']);
   });
 
   it('claims a key once; the second claim returns the same attempt', async () => {

@@ -24,6 +24,8 @@ export interface Attempt {
   providerInvoiceIds: string[];
   tries: number;
   leaseExpiresAt: Date | null;
+  /** The provider account the attempt was sent to, as its caller named it (null: not recorded, as before 0010). */
+  account: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -65,6 +67,8 @@ export interface NewAttempt {
   inputFingerprint: string;
   input: unknown;
   leaseMs: number;
+  /** The provider account it is sent to (opaque here); null when the caller cannot name one. */
+  account?: string | null;
 }
 
 interface AttemptRow {
@@ -81,6 +85,7 @@ interface AttemptRow {
   provider_invoice_ids: string[];
   tries: number;
   lease_expires_at: Date | null;
+  account: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -99,6 +104,7 @@ const toAttempt = (r: AttemptRow): Attempt => ({
   providerInvoiceIds: r.provider_invoice_ids ?? [],
   tries: r.tries,
   leaseExpiresAt: r.lease_expires_at ? new Date(r.lease_expires_at) : null,
+  account: r.account ?? null,
   createdAt: new Date(r.created_at),
   updatedAt: new Date(r.updated_at),
 });
@@ -169,11 +175,11 @@ export class Ledger {
 
   private async claimOne(a: NewAttempt & { id: string }): Promise<{ attempt: Attempt; fresh: boolean }> {
     const inserted = await this.db.query<AttemptRow>(
-      `INSERT INTO invoice_attempts (id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, state, lease_expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'pending', now() + make_interval(secs => $8::double precision / 1000))
+      `INSERT INTO invoice_attempts (id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, state, lease_expires_at, account)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'pending', now() + make_interval(secs => $8::double precision / 1000), $9)
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
        RETURNING *`,
-      [a.id, a.tenantId, a.idempotencyKey, a.provider, a.orderId, a.inputFingerprint, JSON.stringify(a.input), a.leaseMs],
+      [a.id, a.tenantId, a.idempotencyKey, a.provider, a.orderId, a.inputFingerprint, JSON.stringify(a.input), a.leaseMs, a.account ?? null],
     );
     return inserted[0] ? { attempt: toAttempt(inserted[0]), fresh: true } : this.existing(a);
   }
@@ -181,11 +187,11 @@ export class Ledger {
   /** Many claims as one statement. Of claims sharing a key in one batch, the first inserts and the rest find it. */
   private async claimMany(as: ReadonlyArray<NewAttempt & { id: string }>): Promise<Array<{ attempt: Attempt; fresh: boolean }>> {
     const inserted = await this.db.query<AttemptRow>(
-      `INSERT INTO invoice_attempts (id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, state, lease_expires_at)
+      `INSERT INTO invoice_attempts (id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, state, lease_expires_at, account)
        SELECT id::uuid, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input::jsonb, 'pending',
-              now() + make_interval(secs => lease_ms::double precision / 1000)
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
-              AS a(id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, lease_ms, n)
+              now() + make_interval(secs => lease_ms::double precision / 1000), account
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY
+              AS a(id, tenant_id, idempotency_key, provider, order_id, input_fingerprint, input, lease_ms, account, n)
         -- One order for every replica's batches, so that two of them claiming the same keys cannot deadlock.
         ORDER BY tenant_id, idempotency_key, n
        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
@@ -199,6 +205,7 @@ export class Ledger {
         as.map((a) => a.inputFingerprint),
         as.map((a) => JSON.stringify(a.input)),
         as.map((a) => String(a.leaseMs)),
+        as.map((a) => a.account ?? null),
       ],
     );
     const byId = new Map(inserted.map((r) => [r.id, toAttempt(r)]));

@@ -207,4 +207,12 @@ export const MIGRATIONS: SqlMigration[] = [
         ADD COLUMN retry_at timestamptz;
     `,
   },
+  {
+    name: '0010_attempt_account',
+    // The provider account an attempt was sent to (a tenant's connection's account, or the deployment's): an open
+    // attempt is settled, retried or looked up only there. A tenant that reconnected to another account would otherwise
+    // have its open attempt looked up (and, by an idempotency key replay, created again) in the wrong one. NULL: sent
+    // before this was recorded; no check.
+    up: `ALTER TABLE invoice_attempts ADD COLUMN account text;`,
+  },
 ];
