@@ -46,7 +46,7 @@ export interface TenantProvidersOptions {
 }
 
 /** What attempts sent through the environment-configured account record as their account. */
-export const DEPLOYMENT_ACCOUNT = 'deployment';
+const DEPLOYMENT_ACCOUNT = 'deployment';
 
 /** How often at most an account's webhook secrets are read again to check a delivery no cached secret verifies. */
 const FRESH_READ_MS = 500;

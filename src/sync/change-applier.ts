@@ -281,14 +281,13 @@ export class ChangeApplier {
     const listsOrders = Boolean(sample?.invoicesOfOrders) && orderIds.length > 0;
     // Seen at one tenant's account, a change is that tenant's to apply: another tenant's invoices and orders it names are
     // not read on its word (a tenant signing its own callouts could otherwise spend another's rate limit).
-    const mine = <T extends { tenantId: string }>(rows: T[]): T[] => (source?.tenantId != null ? rows.filter((r) => r.tenantId === source.tenantId) : rows);
     // Listing the order reads its known invoices and finds new ones at once. Invoices named without an order are read.
     if (listsOrders) {
       const owners = source?.tenantId != null ? await this.ownersAt(source, await this.store.ownersOf(code, orderIds)) : undefined;
       await step(() => this.discover(code, orderIds, owners));
     }
     const recorded = await this.store.known(code, invoiceIds, listsOrders ? [] : orderIds);
-    const known = mine(recorded);
+    const known = source?.tenantId != null ? recorded.filter((k) => k.tenantId === source.tenantId) : recorded;
     const again = listsOrders ? known.filter((k) => !orderIds.includes(k.orderId)) : known;
     await step(async () => ({ refreshed: await this.refresh(code, again), found: 0, ambiguous: 0 }));
     // A named invoice the ledger does not know may be one made at the provider outside the subgraph (Zuora's Invoice

@@ -10,6 +10,7 @@ import { SALESFORCE_SANDBOX_CLIENT_ID, SALESFORCE_SANDBOX_CLIENT_SECRET, SALESFO
 import { ZuoraEmulator } from '../../src/sandbox/zuora/zuora.emulator';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET } from '../../src/sandbox/zuora/zuora.seed';
 import { dropTestSchema, storeName } from '../support/store';
+import { waitFor } from '../support/ts-child';
 import { callAs, JWT, STORE_B_ORDER_OFFSET, STORE_B_TOKEN, tenantToken, twoSallaStores } from '../support/tenants';
 
 /**
@@ -43,15 +44,8 @@ describe(`tenants' connections in the sync pass and the reconciler (${storeName(
 
   const call = (query: string, variables: Record<string, unknown>, bearer: string) => callAs(server.url, query, variables, bearer);
   const listed = async (bearer: string, provider: string) => (await call(LIST, { p: [provider] }, bearer)).body.data.invoices.nodes as Listed[];
-  const eventually = async <T>(read: () => Promise<T>, ok: (v: T) => boolean, withinMs = 4 * INTERVAL_MS + 4_000): Promise<T> => {
-    const started = Date.now();
-    for (;;) {
-      const value = await read();
-      if (ok(value)) return value;
-      if (Date.now() - started > withinMs) throw new Error(`not reached within ${withinMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  /** Waits for what a pass or the reconciler does: two intervals and the pass itself by default. */
+  const eventually = <T>(read: () => Promise<T>, ok: (v: T) => boolean, withinMs = 4 * INTERVAL_MS + 4_000) => waitFor(read, ok, withinMs, 'the background work');
   const connect = async (bearer: string, input: Record<string, unknown>) => {
     const r = await call(CONNECT, { i: input }, bearer);
     expect(r.body.data.connectProvider).toMatchObject({ connection: { status: 'CONNECTED' }, userErrors: [] });

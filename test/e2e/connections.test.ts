@@ -17,12 +17,10 @@ import { salesforceId } from '../../src/sandbox/salesforce/salesforce.ids';
 import { SALESFORCE_SANDBOX_CLIENT_ID, SALESFORCE_SANDBOX_CLIENT_SECRET, SALESFORCE_SANDBOX_ORDER_SUMMARIES } from '../../src/sandbox/salesforce/salesforce.seed';
 import { ZUORA_SANDBOX_CLIENT_ID, ZUORA_SANDBOX_CLIENT_SECRET, zuoraSandboxTenant, type ZuoraTenantSeed } from '../../src/sandbox/zuora/zuora.seed';
 import { dropTestSchema, storeName } from '../support/store';
+import { waitFor } from '../support/ts-child';
 import { callAs, JWT, STORE_B_ID, STORE_B_ORDER_OFFSET, STORE_B_TOKEN, tenantToken, twoSallaStores } from '../support/tenants';
 
-const token = (tenant: string, scope?: string) => tenantToken(tenant, scope);
 const WEBHOOK_SECRET = 'connections-webhook-secret-0123456789';
-const twoStores = twoSallaStores;
-const ORDER_OFFSET = STORE_B_ORDER_OFFSET;
 
 const CONNECT = `mutation ($i: ConnectProviderInput!) { connectProvider(input: $i) {
   connection { provider status source accountId accountName connectedAt expiresAt lastError } userErrors { code field message providerCode } } }`;
@@ -62,7 +60,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   const call = (query: string, variables: Record<string, unknown>, bearer: string, target = server) => callAs(target.url, query, variables, bearer);
 
   beforeAll(async () => {
-    salla = new SallaEmulator({ stores: twoStores() });
+    salla = new SallaEmulator({ stores: twoSallaStores() });
     await salla.start(0);
     orders = sallaSandboxStores()[0]!.orders.map((o) => o.id);
     server = await startServer(env(), pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }));
@@ -76,7 +74,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it('a tenant without a connection is told PROVIDER_NOT_CONNECTED, and the deployment\'s account does not act for it', async () => {
-    const t = await token('tenant-none');
+    const t = await tenantToken('tenant-none');
     const created = await call(CREATE, { o: String(orders[0]) }, t);
     expect(created.status).toBe(200);
     expect(created.body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED', field: ['salla'] })]);
@@ -84,7 +82,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it('a token whose tenant claim is "default" gets no account of the deployment\'s', async () => {
-    const t = await token('default');
+    const t = await tenantToken('default');
     expect((await call(CREATE, { o: String(orders[0]) }, t)).body.data.createInvoice.userErrors).toEqual([expect.objectContaining({ code: 'PROVIDER_NOT_CONNECTED' })]);
     const created = await call('mutation { createInvoice(input: { commerce: { orderId: "69ab2a10449866373d5e3e41" } }) { userErrors { code } } }', {}, t);
     expect(created.body.data.createInvoice.userErrors).toEqual([{ code: 'PROVIDER_NOT_CONNECTED' }]);
@@ -92,20 +90,20 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it('the scopes gate connections: connections:read to list them, connections:write to make them (403 otherwise)', async () => {
-    const readOnly = await token('tenant-scopes', 'invoices:read invoices:write');
+    const readOnly = await tenantToken('tenant-scopes', 'invoices:read invoices:write');
     const list = await call(LIST, {}, readOnly);
     expect(list.status).toBe(403);
     expect(list.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const connect = await call(CONNECT, { i: { salla: { accessToken: SALLA_SANDBOX_TOKEN, baseUrl: salla.baseUrl } } }, await token('tenant-scopes', 'connections:read'));
+    const connect = await call(CONNECT, { i: { salla: { accessToken: SALLA_SANDBOX_TOKEN, baseUrl: salla.baseUrl } } }, await tenantToken('tenant-scopes', 'connections:read'));
     expect(connect.status).toBe(403);
     expect(connect.body.errors?.[0]?.message).toMatch(/connections:write/);
     // A mixed operation needs every scope its fields need.
-    const mixed = await call('query { providerConnections { provider } invoices { totalCount } }', {}, await token('tenant-scopes', 'connections:read'));
+    const mixed = await call('query { providerConnections { provider } invoices { totalCount } }', {}, await tenantToken('tenant-scopes', 'connections:read'));
     expect(mixed.status).toBe(403);
   });
 
   it('refuses bad connection input with a clear userError and stores nothing', async () => {
-    const t = await token('tenant-bad');
+    const t = await tenantToken('tenant-bad');
     for (const [input, field] of [
       [{ salla: { accessToken: 'x'.repeat(5000), baseUrl: salla.baseUrl } }, ['input', 'salla', 'accessToken']],
       [{ salla: { accessToken: 'ok', baseUrl: 'https://169.254.169.254/latest' } }, ['input', 'salla', 'baseUrl']],
@@ -127,8 +125,8 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it('each tenant creates in its own store, reads through its own connection, and cannot name the other store\'s order', async () => {
-    const a = await token('tenant-a');
-    const b = await token('tenant-b');
+    const a = await tenantToken('tenant-a');
+    const b = await tenantToken('tenant-b');
     const ca = await call(CONNECT, { i: { salla: { accessToken: SALLA_SANDBOX_TOKEN, baseUrl: salla.baseUrl } } }, a);
     expect(ca.body.data.connectProvider.userErrors).toEqual([]);
     expect(ca.body.data.connectProvider.connection).toMatchObject({ provider: 'SALLA', status: 'CONNECTED', source: 'TENANT' });
@@ -137,7 +135,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
 
     const mine = await call(CREATE, { o: String(orders[1]), k: 'a-1' }, a);
     expect(mine.body.data.createInvoice.userErrors).toEqual([]);
-    const theirs = await call(CREATE, { o: String(orders[1]! + ORDER_OFFSET), k: 'b-1' }, b);
+    const theirs = await call(CREATE, { o: String(orders[1]! + STORE_B_ORDER_OFFSET), k: 'b-1' }, b);
     expect(theirs.body.data.createInvoice.userErrors).toEqual([]);
     // Each invoice is in its tenant's store, and only there.
     expect(salla.invoices(SALLA_SANDBOX_TOKEN).map((i) => String(i.id))).toContain(mine.body.data.createInvoice.invoice.providerInvoiceId);
@@ -153,10 +151,10 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it("a store's news reaches its tenant's invoice through that tenant's connection, and the store's own invoice is that tenant's alone", async () => {
-    const b = await token('tenant-b');
-    const a = await token('tenant-a');
+    const b = await tenantToken('tenant-b');
+    const a = await tenantToken('tenant-a');
     // A prepaid order (apple_pay): a cash-on-delivery order's invoice is not paid by a payment record before delivery.
-    const orderId = orders[5]! + ORDER_OFFSET;
+    const orderId = orders[5]! + STORE_B_ORDER_OFFSET;
     const made = await call(CREATE, { o: String(orderId), k: 'b-news' }, b);
     expect(made.body.data.createInvoice.userErrors).toEqual([]);
     const invoice = made.body.data.createInvoice.invoice;
@@ -182,7 +180,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it('never returns, stores in clear or logs the credentials', async () => {
-    const t = await token('tenant-secret');
+    const t = await tenantToken('tenant-secret');
     await call(CONNECT, { i: { salla: { accessToken: STORE_B_TOKEN, baseUrl: salla.baseUrl } } }, t);
     const list = await call(LIST, {}, t);
     expect(list.body.data.providerConnections).toEqual([{ provider: 'SALLA', status: 'CONNECTED', source: 'TENANT', accountId: expect.anything(), lastError: null }]);
@@ -195,7 +193,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it('disconnect erases the credentials: the tenant is DISCONNECTED and not connected, its invoices stay', async () => {
-    const t = await token('tenant-leaving');
+    const t = await tenantToken('tenant-leaving');
     await call(CONNECT, { i: { salla: { accessToken: SALLA_SANDBOX_TOKEN, baseUrl: salla.baseUrl } } }, t);
     const made = await call(CREATE, { o: String(orders[3]), k: 'leaving-1' }, t);
     expect(made.body.data.createInvoice.userErrors).toEqual([]);
@@ -212,8 +210,8 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     // Salla revokes a chain whose refresh token is used twice (https://docs.salla.dev/421118m0): the merchant's
     // authorisation is gone. The other tenant, on the other store, goes on.
     const refreshToken = salla.authorize(SALLA_SANDBOX_TOKEN);
-    const t = await token('tenant-revoked');
-    const other = await token('tenant-b');
+    const t = await tenantToken('tenant-revoked');
+    const other = await tenantToken('tenant-b');
     const c = await call(CONNECT, { i: { salla: { accessToken: 'unused', refreshToken, baseUrl: salla.baseUrl } } }, t);
     expect(c.body.data.connectProvider.userErrors).toEqual([]);
     // The check spent the first refresh token; presented again, it revokes the chain.
@@ -238,8 +236,8 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     await server.stop();
     const keyB = randomBytes(32).toString('base64');
     server = await startServer(env({ CONNECTIONS_KEY: keyB, CONNECTIONS_KEY_PREVIOUS: keyA }), pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }));
-    const b = await token('tenant-b');
-    const made = await call(CREATE, { o: String(orders[2]! + ORDER_OFFSET), k: 'b-rotated' }, b);
+    const b = await tenantToken('tenant-b');
+    const made = await call(CREATE, { o: String(orders[2]! + STORE_B_ORDER_OFFSET), k: 'b-rotated' }, b);
     expect(made.body.data.createInvoice.userErrors).toEqual([]);
     let after: Array<{ key_id: string }> = [];
     for (let i = 0; i < 50; i++) {
@@ -252,7 +250,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it("Salla's app.store.authorize connects the tenant that claimed the store; a forged one is refused; app.uninstalled marks it", async () => {
-    const t = await token('tenant-install');
+    const t = await tenantToken('tenant-install');
     hookUp();
     const claimed = await call(CONNECT, { i: { salla: { storeId: String(STORE_B_ID) } } }, t);
     expect(claimed.body.data.connectProvider).toEqual({ connection: expect.objectContaining({ status: 'NEEDS_REAUTHORIZATION', accountId: String(STORE_B_ID) }), userErrors: [] });
@@ -268,7 +266,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     await salla.webhookIdle();
     expect(salla.webhookDeliveries.at(-1)).toMatchObject({ event: 'app.store.authorize', status: 200 });
     expect(await statusOf(t)).toBe('CONNECTED');
-    const made = await call(CREATE, { o: String(orders[3]! + ORDER_OFFSET), k: 'installed-1' }, t);
+    const made = await call(CREATE, { o: String(orders[3]! + STORE_B_ORDER_OFFSET), k: 'installed-1' }, t);
     expect(made.body.data.createInvoice.userErrors).toEqual([]);
     expect(salla.invoices(installed.accessToken).map((i) => String(i.id))).toContain(made.body.data.createInvoice.invoice.providerInvoiceId);
     // A redelivery of the same event changes nothing (the chain is not set back to a spent refresh token).
@@ -280,7 +278,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     salla.uninstallApp(STORE_B_ID);
     await salla.webhookIdle();
     expect(await statusOf(t)).toBe('NEEDS_REAUTHORIZATION');
-    expect(await statusOf(await token('tenant-a'))).toBe('CONNECTED');
+    expect(await statusOf(await tenantToken('tenant-a'))).toBe('CONNECTED');
   });
 
   describe('two Zuora tenants', () => {
@@ -306,8 +304,8 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     });
 
     it('each tenant bills in its own Zuora tenant, cannot name the other tenant\'s line item, and a deleted client marks only its tenant', async () => {
-      const a = await token('zuora-a');
-      const b = await token('zuora-b');
+      const a = await tenantToken('zuora-a');
+      const b = await tenantToken('zuora-b');
       const refused = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: 'wrong', baseUrl: zuoraA.baseUrl } } }, a);
       expect(refused.body.data.connectProvider).toEqual({ connection: null, userErrors: [expect.objectContaining({ code: 'CREDENTIALS_REFUSED', field: ['input', 'zuora'] })] });
       const ca = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraA.baseUrl } } }, a);
@@ -376,8 +374,8 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
       });
 
       it("a callout verified with a tenant's secret is applied for that tenant alone, through its connection; another's secret, none, or a disconnected tenant's is refused", async () => {
-        const c = await token('zuora-c');
-        const d = await token('zuora-d');
+        const c = await tenantToken('zuora-c');
+        const d = await tenantToken('zuora-d');
         const short = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraC.baseUrl, webhookSecret: 'too-short' } } }, c);
         expect(short.body.data.connectProvider.userErrors).toEqual([expect.objectContaining({ code: 'INVALID_INPUT', field: ['input', 'zuora', 'webhookSecret'] })]);
         const cc = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraC.baseUrl, webhookSecret: SECRET_C } } }, c);
@@ -443,8 +441,8 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
       });
 
       it("a tenant whose Zuora fails does not hold up another's callouts; its own are applied once its Zuora answers again", async () => {
-        const c = await token('zuora-c');
-        const d = await token('zuora-d');
+        const c = await tenantToken('zuora-c');
+        const d = await tenantToken('zuora-d');
         const cd = await call(CONNECT, { i: { zuora: { clientId: seedB().clients[0]!.clientId, clientSecret: 'zuora-tenant-b-secret', baseUrl: zuoraD.baseUrl, webhookSecret: SECRET_D } } }, d);
         expect(cd.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED' });
         const cc = await call(CONNECT, { i: { zuora: { clientId: ZUORA_SANDBOX_CLIENT_ID, clientSecret: ZUORA_SANDBOX_CLIENT_SECRET, baseUrl: zuoraC.baseUrl, webhookSecret: SECRET_C } } }, c);
@@ -476,11 +474,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
         // D's Zuora is back: the retry records it for D, once.
         zuoraD.server.clearFaults();
         const started = Date.now();
-        let rows: unknown[] = [];
-        while (rows.length === 0 && Date.now() - started < 20_000) {
-          await new Promise((r) => setTimeout(r, 200));
-          rows = await server.db.query('SELECT tenant_id, origin FROM invoices WHERE provider_invoice_id = $1', [failing.id]);
-        }
+        const rows = await waitFor(() => server.db.query('SELECT tenant_id, origin FROM invoices WHERE provider_invoice_id = $1', [failing.id]), (r) => r.length > 0, 20_000, "D's callout recorded");
         expect(rows).toEqual([{ tenant_id: 'zuora-d', origin: 'EXTERNAL' }]);
         process.stdout.write(`a failed tenant's callout applied ${Date.now() - started} ms after its Zuora answered again\n`);
 
@@ -527,14 +521,14 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
     });
 
     it("each tenant invoices in its own org, cannot name the other org's fulfillment order, and a blocked app marks only its tenant", async () => {
-      const a = await token('sf-a');
-      const b = await token('sf-b');
+      const a = await tenantToken('sf-a');
+      const b = await tenantToken('sf-b');
       const ca = await call(CONNECT, { i: { salesforce: { clientId: SALESFORCE_SANDBOX_CLIENT_ID, clientSecret: SALESFORCE_SANDBOX_CLIENT_SECRET, instanceUrl: orgA.baseUrl } } }, a);
       expect(ca.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: orgA.orgId, accountName: 'Invoicing Sandbox' });
       const cb = await call(CONNECT, { i: { salesforce: { clientId: appB.clientId, clientSecret: appB.clientSecret, instanceUrl: orgB.baseUrl } } }, b);
       expect(cb.body.data.connectProvider.connection).toMatchObject({ status: 'CONNECTED', accountId: orgB.orgId, accountName: 'Org B' });
       // Org A's app's credentials are not org B's.
-      const wrong = await call(CONNECT, { i: { salesforce: { clientId: SALESFORCE_SANDBOX_CLIENT_ID, clientSecret: SALESFORCE_SANDBOX_CLIENT_SECRET, instanceUrl: orgB.baseUrl } } }, await token('sf-c'));
+      const wrong = await call(CONNECT, { i: { salesforce: { clientId: SALESFORCE_SANDBOX_CLIENT_ID, clientSecret: SALESFORCE_SANDBOX_CLIENT_SECRET, instanceUrl: orgB.baseUrl } } }, await tenantToken('sf-c'));
       expect(wrong.body.data.connectProvider.userErrors).toEqual([expect.objectContaining({ code: 'CREDENTIALS_REFUSED' })]);
 
       const madeA = await call(create(FO, 'sfa-1'), {}, a);
@@ -554,7 +548,7 @@ describe(`tenants' own provider connections (${storeName()})`, () => {
   });
 
   it("Exsited and Commerce credentials are checked too; a base URL left out is the deployment's (here its sandbox)", async () => {
-    const t = await token('other-providers');
+    const t = await tenantToken('other-providers');
     const refusedX = await call(CONNECT, { i: { exsited: { clientId: EXSITED_SANDBOX_CLIENT_ID, clientSecret: 'wrong' } } }, t);
     expect(refusedX.body.data.connectProvider.userErrors).toEqual([expect.objectContaining({ code: 'CREDENTIALS_REFUSED', field: ['input', 'exsited'] })]);
     const x = await call(CONNECT, { i: { exsited: { clientId: EXSITED_SANDBOX_CLIENT_ID, clientSecret: EXSITED_SANDBOX_CLIENT_SECRET } } }, t);

@@ -184,8 +184,10 @@ export function mapZuoraFailure(failure: HttpResponse | TransportError, operatio
 
 /**
  * Whether a read failed because Zuora has no such object in this tenant: every reason in category 40 ("not found"),
- * on HTTP 404 or on the 200 with `success: false` that Zuora's v1 API answers its failures with (as the emulator
- * does). Anything else (a 5xx naming a missing record, a mixed answer) may be passing and is no answer. Pure.
+ * on HTTP 404 or on the 200 with `success: false` that Zuora's v1 API answers its failures with ("HTTP 200 doesn't
+ * mean your call succeeded", https://developer.zuora.com/docs/guides/error-handling; the eight-digit code's last two
+ * digits are its category, https://developer.zuora.com/docs/guides/error-codes; the emulator does the same). Anything
+ * else (a 5xx naming a missing record, a mixed answer) may be passing and is no answer. Pure.
  */
 export function isNotFound(err: unknown): boolean {
   return (
